@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The library declares no package dependencies (the design card). Benchmarks/ is its own package.
+let package = Package(
+    name: "fission",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "FissionCore", targets: ["FissionCore"])
+    ],
+    targets: [
+        .target(name: "FissionCore"),
+        .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where [.executable, .test, .regular].contains(target.type) {
+    var settings = target.swiftSettings ?? []
+    // SE-0335: require `any` for existential types.
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    // SE-0444: a file sees only the members of modules it imports itself.
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    // SE-0409: imports are internal unless marked `public import`.
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    // nonisolated async functions run on the caller's actor.
+    settings.append(.enableUpcomingFeature("NonisolatedNonsendingByDefault"))
+    target.swiftSettings = settings
+}
