@@ -10,7 +10,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "FissionCore"),
+        .target(name: "FissionMembers", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
+        .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

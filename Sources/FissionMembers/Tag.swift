@@ -1,0 +1,168 @@
+public import FissionCore
+
+/// A label on a member, in a category: `region:shanghai`, `interest:night running`.
+///
+/// Operators segment members and gate groups by tags. The category keeps "Shanghai the region"
+/// apart from "Shanghai the interest group", and lets a rule ask for any tag of a category.
+public struct Tag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    /// The longest category or value, in UTF-8 bytes.
+    public static var maximumUTF8Length: Int { 64 }
+
+    /// What kind of label this is, such as `"region"` or `"interest"`.
+    public let category: String
+    /// The label itself, such as `"night running"`.
+    public let value: String
+
+    /// Creates a tag.
+    ///
+    /// - Throws: ``FissionError/Code/invalidTag`` if either part is empty, longer than
+    ///   ``maximumUTF8Length`` bytes or holds a control character.
+    public init(category: String, value: String) throws(FissionError) {
+        try validateName(category, what: "tag category", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
+        try validateName(value, what: "tag value", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
+        self.category = category
+        self.value = value
+    }
+
+    /// A `region` tag.
+    ///
+    /// - Throws: ``FissionError/Code/invalidTag``.
+    public static func region(_ value: String) throws(FissionError) -> Tag {
+        try Tag(category: "region", value: value)
+    }
+
+    /// An `interest` tag, such as "night running" or "slimming".
+    ///
+    /// - Throws: ``FissionError/Code/invalidTag``.
+    public static func interest(_ value: String) throws(FissionError) -> Tag {
+        try Tag(category: "interest", value: value)
+    }
+
+    /// `category:value`.
+    public var description: String { "\(self.category):\(self.value)" }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.category, lhs.value) < (rhs.category, rhs.value)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let category = try container.decode(String.self, forKey: .category)
+        let value = try container.decode(String.self, forKey: .value)
+        do {
+            try self.init(category: category, value: value)
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .value, in: container, debugDescription: error.reason)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case category
+        case value
+    }
+}
+
+/// A sorted set of tags with a stable order, so encoding a member always gives the same bytes.
+public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayLiteral {
+    /// The most tags one member may carry.
+    public static var maximumCount: Int { 64 }
+
+    /// The tags, sorted and without duplicates.
+    public private(set) var elements: [Tag]
+
+    /// Creates a set from tags in any order; duplicates collapse.
+    ///
+    /// - Throws: ``FissionError/Code/invalidTag`` for more than ``maximumCount`` distinct tags.
+    public init(_ tags: some Sequence<Tag>) throws(FissionError) {
+        var unique: [Tag] = []
+        for tag in tags.sorted() where unique.last != tag { unique.append(tag) }
+        guard unique.count <= Self.maximumCount else {
+            throw FissionError(
+                code: .invalidTag,
+                reason: "\(unique.count) tags; a member carries at most \(Self.maximumCount)"
+            )
+        }
+        self.elements = unique
+    }
+
+    /// Creates a set from a literal list of tags.
+    ///
+    /// - Precondition: At most ``maximumCount`` distinct tags.
+    public init(arrayLiteral elements: Tag...) {
+        do {
+            try self.init(elements)
+        } catch {
+            preconditionFailure(error.reason)
+        }
+    }
+
+    /// The number of tags.
+    public var count: Int { self.elements.count }
+    /// Whether there are no tags.
+    public var isEmpty: Bool { self.elements.isEmpty }
+
+    /// Whether the set holds `tag`.
+    ///
+    /// - Complexity: O(log *n*).
+    public func contains(_ tag: Tag) -> Bool {
+        let index = self.insertionIndex(of: tag)
+        return index < self.elements.count && self.elements[index] == tag
+    }
+
+    /// Whether the set holds any tag of `category`.
+    ///
+    /// - Complexity: O(*n*).
+    public func contains(category: String) -> Bool {
+        self.elements.contains { $0.category == category }
+    }
+
+    /// Adds `tag`; returns whether it was new.
+    ///
+    /// - Throws: ``FissionError/Code/invalidTag`` if the set already holds ``maximumCount`` tags.
+    @discardableResult
+    public mutating func insert(_ tag: Tag) throws(FissionError) -> Bool {
+        let index = self.insertionIndex(of: tag)
+        if index < self.elements.count && self.elements[index] == tag { return false }
+        guard self.elements.count < Self.maximumCount else {
+            throw FissionError(code: .invalidTag, reason: "a member carries at most \(Self.maximumCount) tags")
+        }
+        self.elements.insert(tag, at: index)
+        return true
+    }
+
+    /// Removes `tag`; returns whether it was there.
+    @discardableResult
+    public mutating func remove(_ tag: Tag) -> Bool {
+        let index = self.insertionIndex(of: tag)
+        guard index < self.elements.count && self.elements[index] == tag else { return false }
+        self.elements.remove(at: index)
+        return true
+    }
+
+    public func makeIterator() -> IndexingIterator<[Tag]> { self.elements.makeIterator() }
+
+    private func insertionIndex(of tag: Tag) -> Int {
+        var low = 0
+        var high = self.elements.count
+        while low < high {
+            let middle = (low + high) / 2
+            if self.elements[middle] < tag { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let tags = try container.decode([Tag].self)
+        do {
+            try self.init(tags)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.reason)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.elements)
+    }
+}
