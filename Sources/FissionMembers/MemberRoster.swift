@@ -31,6 +31,14 @@ public struct MemberRoster: Sendable {
         public let to: Layer
         /// Whether the new layer ranks higher.
         public let isPromotion: Bool
+
+        /// Creates a change record.
+        public init(member: MemberID, from: Layer, to: Layer, isPromotion: Bool) {
+            self.member = member
+            self.from = from
+            self.to = to
+            self.isPromotion = isPromotion
+        }
     }
 
     /// A position in the join order, for paging.

@@ -14,9 +14,9 @@ public import FissionCore
 /// ```
 public struct Segment: Hashable, Sendable, Codable {
     /// Tags a member must all have.
-    public var allTags: [Tag]
+    public var allTags: [MemberTag]
     /// Tags of which a member must have at least one; no condition when empty.
-    public var anyTags: [Tag]
+    public var anyTags: [MemberTag]
     /// Layers a member must be in one of; no condition when empty.
     public var layers: [Layer]
     /// The member must have been active on this day or later, in the roster's offset.
@@ -28,8 +28,8 @@ public struct Segment: Hashable, Sendable, Codable {
 
     /// Creates a segment.
     public init(
-        allTags: [Tag] = [],
-        anyTags: [Tag] = [],
+        allTags: [MemberTag] = [],
+        anyTags: [MemberTag] = [],
         layers: [Layer] = [],
         activeSince: CalendarDay? = nil,
         joinedAtOrAfter: Timestamp? = nil,

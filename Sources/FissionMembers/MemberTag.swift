@@ -4,7 +4,7 @@ public import FissionCore
 ///
 /// Operators segment members and gate groups by tags. The category keeps "Shanghai the region"
 /// apart from "Shanghai the interest group", and lets a rule ask for any tag of a category.
-public struct Tag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest category or value, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
 
@@ -27,15 +27,15 @@ public struct Tag: Hashable, Comparable, Sendable, Codable, CustomStringConverti
     /// A `region` tag.
     ///
     /// - Throws: ``FissionError/Code/invalidTag``.
-    public static func region(_ value: String) throws(FissionError) -> Tag {
-        try Tag(category: "region", value: value)
+    public static func region(_ value: String) throws(FissionError) -> MemberTag {
+        try MemberTag(category: "region", value: value)
     }
 
     /// An `interest` tag, such as "night running" or "slimming".
     ///
     /// - Throws: ``FissionError/Code/invalidTag``.
-    public static func interest(_ value: String) throws(FissionError) -> Tag {
-        try Tag(category: "interest", value: value)
+    public static func interest(_ value: String) throws(FissionError) -> MemberTag {
+        try MemberTag(category: "interest", value: value)
     }
 
     /// `category:value`.
@@ -68,13 +68,13 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     public static var maximumCount: Int { 64 }
 
     /// The tags, sorted and without duplicates.
-    public private(set) var elements: [Tag]
+    public private(set) var elements: [MemberTag]
 
     /// Creates a set from tags in any order; duplicates collapse.
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` for more than ``maximumCount`` distinct tags.
-    public init(_ tags: some Sequence<Tag>) throws(FissionError) {
-        var unique: [Tag] = []
+    public init(_ tags: some Sequence<MemberTag>) throws(FissionError) {
+        var unique: [MemberTag] = []
         for tag in tags.sorted() where unique.last != tag { unique.append(tag) }
         guard unique.count <= Self.maximumCount else {
             throw FissionError(
@@ -88,7 +88,7 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     /// Creates a set from a literal list of tags.
     ///
     /// - Precondition: At most ``maximumCount`` distinct tags.
-    public init(arrayLiteral elements: Tag...) {
+    public init(arrayLiteral elements: MemberTag...) {
         do {
             try self.init(elements)
         } catch {
@@ -104,7 +104,7 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     /// Whether the set holds `tag`.
     ///
     /// - Complexity: O(log *n*).
-    public func contains(_ tag: Tag) -> Bool {
+    public func contains(_ tag: MemberTag) -> Bool {
         let index = self.insertionIndex(of: tag)
         return index < self.elements.count && self.elements[index] == tag
     }
@@ -120,7 +120,7 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` if the set already holds ``maximumCount`` tags.
     @discardableResult
-    public mutating func insert(_ tag: Tag) throws(FissionError) -> Bool {
+    public mutating func insert(_ tag: MemberTag) throws(FissionError) -> Bool {
         let index = self.insertionIndex(of: tag)
         if index < self.elements.count && self.elements[index] == tag { return false }
         guard self.elements.count < Self.maximumCount else {
@@ -132,16 +132,16 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
 
     /// Removes `tag`; returns whether it was there.
     @discardableResult
-    public mutating func remove(_ tag: Tag) -> Bool {
+    public mutating func remove(_ tag: MemberTag) -> Bool {
         let index = self.insertionIndex(of: tag)
         guard index < self.elements.count && self.elements[index] == tag else { return false }
         self.elements.remove(at: index)
         return true
     }
 
-    public func makeIterator() -> IndexingIterator<[Tag]> { self.elements.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[MemberTag]> { self.elements.makeIterator() }
 
-    private func insertionIndex(of tag: Tag) -> Int {
+    private func insertionIndex(of tag: MemberTag) -> Int {
         var low = 0
         var high = self.elements.count
         while low < high {
@@ -153,7 +153,7 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        let tags = try container.decode([Tag].self)
+        let tags = try container.decode([MemberTag].self)
         do {
             try self.init(tags)
         } catch {
