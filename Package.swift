@@ -11,8 +11,10 @@ let package = Package(
     targets: [
         .target(name: "FissionCore"),
         .target(name: "FissionMembers", dependencies: ["FissionCore"]),
+        .target(name: "FissionRewards", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
+        .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
