@@ -353,8 +353,12 @@ public struct Ledger: Sendable {
         var posted: [TransferID] = []
         while let next = self.holds.peek(), next.holdUntil <= now.millisecondsSinceEpoch {
             self.holds.removeFirst()
+            // Entries left by a rolled-back hold may point past the end or at a newer transfer.
+            guard Int(next.record) < self.records.count else { continue }
             let record = self.records[Int(next.record)]
-            guard record.resolution == 0 else { continue }
+            guard record.kind == .pending, record.resolution == 0,
+                record.holdUntil?.millisecondsSinceEpoch == next.holdUntil
+            else { continue }
             let id = TransferID(rawValue: Int64(next.record) + 1)
             // An open pending transfer always posts: its amounts are already reserved.
             if let outcome = try? self.post(id, reason: record.reason, at: at) {
@@ -362,6 +366,59 @@ public struct Ledger: Sendable {
             }
         }
         return posted
+    }
+
+    // MARK: - Undo for multi-step callers
+
+    /// A point the ledger can be rolled back to.
+    package struct Mark: Sendable {
+        let transferCount: Int
+        let accountCount: Int
+    }
+
+    /// The current point, to roll back to if a multi-transfer operation fails halfway.
+    package var mark: Mark { Mark(transferCount: self.records.count, accountCount: self.accounts.count) }
+
+    /// Undoes every transfer and account made since `mark`, newest first.
+    package mutating func rollBack(to mark: Mark) {
+        while self.records.count > mark.transferCount {
+            let record = self.records.removeLast()
+            let index = Int32(self.records.count)
+            if let key = record.key, self.keyIndex[key] == index { self.keyIndex[key] = nil }
+            let debit = Int(record.debit)
+            let credit = Int(record.credit)
+            switch record.kind {
+            case .posted:
+                self.balances[debit].debitsPosted -= record.amount
+                self.balances[credit].creditsPosted -= record.amount
+            case .reversal(let original):
+                self.balances[debit].debitsPosted -= record.amount
+                self.balances[credit].creditsPosted -= record.amount
+                self.records[Int(original.rawValue - 1)].open += record.amount
+            case .pending:
+                // Its entry in the hold queue goes stale; postMatured skips entries that no longer
+                // match a pending record.
+                self.balances[debit].debitsPending -= record.amount
+                self.balances[credit].creditsPending -= record.amount
+            case .postPending(let pending):
+                self.balances[debit].debitsPending += record.amount
+                self.balances[debit].debitsPosted -= record.amount
+                self.balances[credit].creditsPending += record.amount
+                self.balances[credit].creditsPosted -= record.amount
+                self.records[Int(pending.rawValue - 1)].open = record.amount
+                self.records[Int(pending.rawValue - 1)].resolution = 0
+            case .voidPending(let pending):
+                self.balances[credit].debitsPending += record.amount
+                self.balances[debit].creditsPending += record.amount
+                self.records[Int(pending.rawValue - 1)].open += record.amount
+                self.records[Int(pending.rawValue - 1)].resolution = 0
+            }
+        }
+        while self.accounts.count > mark.accountCount {
+            let account = self.accounts.removeLast()
+            self.balances.removeLast()
+            self.accountIndex[account] = nil
+        }
     }
 
     // MARK: - Reading
