@@ -6,7 +6,9 @@ let package = Package(
     name: "fission",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "FissionCore", targets: ["FissionCore"])
+        .library(name: "FissionCore", targets: ["FissionCore"]),
+        .library(name: "FissionMembers", targets: ["FissionMembers"]),
+        .library(name: "FissionRewards", targets: ["FissionRewards"]),
     ],
     targets: [
         .target(name: "FissionCore"),
