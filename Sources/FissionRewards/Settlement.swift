@@ -101,14 +101,16 @@ public struct Settlement: Sendable {
             }
             return earlier.outcome.asDuplicate
         }
-        guard self.campaigns[campaign] != nil else {
+        // Taken out of the dictionary so it is uniquely referenced and mutates in place; a copy
+        // would copy its tables on every event. `apply` changes nothing before its last throw.
+        guard var state = self.campaigns.removeValue(forKey: campaign) else {
             throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
         }
+        defer { self.campaigns[campaign] = state }
         let mark = self.ledger.mark
         var outcome = SettlementOutcome()
         do {
-            // In place: a copy of the state would copy its tables on every event.
-            try self.campaigns[campaign]!.apply(event, id: id, ledger: &self.ledger, outcome: &outcome)
+            try state.apply(event, id: id, ledger: &self.ledger, outcome: &outcome)
         } catch {
             self.ledger.rollBack(to: mark)
             throw error
