@@ -6,13 +6,16 @@ let package = Package(
     name: "fission",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "FissionCore", targets: ["FissionCore"])
+        .library(name: "FissionCore", targets: ["FissionCore"]),
+        .library(name: "FissionGroups", targets: ["FissionGroups"]),
     ],
     targets: [
         .target(name: "FissionCore"),
         .target(name: "FissionMembers", dependencies: ["FissionCore"]),
+        .target(name: "FissionGroups", dependencies: ["FissionCore", "FissionMembers"]),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
+        .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
