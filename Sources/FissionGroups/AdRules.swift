@@ -57,11 +57,17 @@ public struct AdRules: Sendable {
         for domain in topLevelDomains {
             var value: UInt64 = 0
             guard (1...12).contains(domain.utf8.count) else {
-                throw FissionError(code: .invalidWordList, reason: "top-level domain \"\(domain)\" is not 1 to 12 letters")
+                throw FissionError(
+                    code: .invalidWordList,
+                    reason: "top-level domain \"\(domain)\" is not 1 to 12 letters"
+                )
             }
             for byte in domain.utf8 {
                 guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) else {
-                    throw FissionError(code: .invalidWordList, reason: "top-level domain \"\(domain)\" is not lower-case ASCII")
+                    throw FissionError(
+                        code: .invalidWordList,
+                        reason: "top-level domain \"\(domain)\" is not lower-case ASCII"
+                    )
                 }
                 value = value << 5 | UInt64(byte - UInt8(ascii: "a") + 1)
             }
@@ -77,7 +83,8 @@ public struct AdRules: Sendable {
         while position < bytes.count {
             let (value, length) = TextFolding.decode(bytes, at: position)
             let folded: UInt32 =
-                value < 0x80 ? value | (value >= 0x41 && value <= 0x5A ? 0x20 : 0)
+                value < 0x80
+                ? value | (value >= 0x41 && value <= 0x5A ? 0x20 : 0)
                 : value == 0x3002 ? 0x2E : (0xFF01...0xFF5E).contains(value) ? TextFolding.fold(value) : value
             if let range = scanner.feed(folded, at: position, length: length, domains: self.packedDomains) {
                 guard body(range) else { return }

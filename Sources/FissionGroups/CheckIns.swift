@@ -26,7 +26,8 @@ public struct CheckInSettings: Hashable, Sendable, Codable {
     ///   milestone repeats.
     public init(milestones: [Int], makeUpsPerMonth: Int) throws(FissionError) {
         let sorted = milestones.sorted()
-        guard sorted.count <= Self.maximumMilestones, sorted.allSatisfy({ (1...Self.maximumMilestoneDays).contains($0) }),
+        guard sorted.count <= Self.maximumMilestones,
+            sorted.allSatisfy({ (1...Self.maximumMilestoneDays).contains($0) }),
             zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 })
         else {
             throw FissionError(
@@ -36,7 +37,10 @@ public struct CheckInSettings: Hashable, Sendable, Codable {
             )
         }
         guard (0...31).contains(makeUpsPerMonth) else {
-            throw FissionError(code: .invalidCheckInSettings, reason: "makeUpsPerMonth \(makeUpsPerMonth) is outside 0...31")
+            throw FissionError(
+                code: .invalidCheckInSettings,
+                reason: "makeUpsPerMonth \(makeUpsPerMonth) is outside 0...31"
+            )
         }
         self.init(validatedMilestones: sorted, makeUpsPerMonth: makeUpsPerMonth)
     }
@@ -161,12 +165,16 @@ public struct CheckInBoard: Sendable {
         let key = Key(member: member.id, activity: activity)
         var state = self.states[key] ?? State()
         if state.contains(day.daysSinceEpoch) {
-            throw FissionError(code: .alreadyCheckedIn, reason: "member \(member.id) already checked in to \(activity) on \(day)")
+            throw FissionError(
+                code: .alreadyCheckedIn,
+                reason: "member \(member.id) already checked in to \(activity) on \(day)"
+            )
         }
         if let last = state.runs.last?.last, day.daysSinceEpoch < last {
             throw FissionError(
                 code: .checkInOutOfOrder,
-                reason: "\(day) is before the latest check-in on \(CalendarDay(unchecked: last)); make up missed days instead"
+                reason:
+                    "\(day) is before the latest check-in on \(CalendarDay(unchecked: last)); make up missed days instead"
             )
         }
         let reached = self.insert(day.daysSinceEpoch, into: &state)

@@ -178,7 +178,10 @@ public struct EntryRule: Hashable, Sendable, Codable, CustomStringConvertible {
     private static func combine(_ head: Node, _ rules: [EntryRule]) throws(FissionError) -> EntryRule {
         let total = rules.reduce(1) { $0 + $1.nodes.count }
         guard total <= Self.maximumNodes else {
-            throw FissionError(code: .invalidEntryRule, reason: "\(total) nodes; a rule has at most \(Self.maximumNodes)")
+            throw FissionError(
+                code: .invalidEntryRule,
+                reason: "\(total) nodes; a rule has at most \(Self.maximumNodes)"
+            )
         }
         var nodes = [head]
         nodes.reserveCapacity(total)
@@ -237,7 +240,8 @@ public struct EntryRule: Hashable, Sendable, Codable, CustomStringConvertible {
         guard open.isEmpty else {
             throw FissionError(
                 code: .invalidEntryRule,
-                reason: "node \(open[open.count - 1].index) is missing \(open[open.count - 1].remaining + 1) or more children"
+                reason:
+                    "node \(open[open.count - 1].index) is missing \(open[open.count - 1].remaining + 1) or more children"
             )
         }
         return ends

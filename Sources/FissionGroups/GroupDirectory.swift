@@ -70,7 +70,10 @@ public struct GroupDirectory: Sendable {
             throw FissionError(code: .invalidGroupSettings, reason: "add a series empty, then add its groups")
         }
         guard self.seriesList.count < Self.maximumSeries else {
-            throw FissionError(code: .invalidGroupSettings, reason: "a directory holds at most \(Self.maximumSeries) series")
+            throw FissionError(
+                code: .invalidGroupSettings,
+                reason: "a directory holds at most \(Self.maximumSeries) series"
+            )
         }
         self.seriesIndices[series.id] = self.seriesList.count
         self.seriesList.append(series)
@@ -269,7 +272,10 @@ public struct GroupDirectory: Sendable {
             throw FissionError(code: .invalidGroupSettings, reason: "a new group must be empty and active")
         }
         guard self.records.count < Self.maximumGroups else {
-            throw FissionError(code: .invalidGroupSettings, reason: "a directory holds at most \(Self.maximumGroups) groups")
+            throw FissionError(
+                code: .invalidGroupSettings,
+                reason: "a directory holds at most \(Self.maximumGroups) groups"
+            )
         }
     }
 

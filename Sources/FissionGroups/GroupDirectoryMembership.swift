@@ -52,7 +52,14 @@ extension GroupDirectory {
         guard inviter != member.id else {
             throw FissionError(code: .inviterIsInvitee, reason: "member \(member.id) cannot invite themselves")
         }
-        let destination = try self.resolve(target, for: member, facts: facts, inviter: inviter, at: instant, leaving: nil)
+        let destination = try self.resolve(
+            target,
+            for: member,
+            facts: facts,
+            inviter: inviter,
+            at: instant,
+            leaving: nil
+        )
         let (index, opened) = self.commitEntry(
             of: member.id,
             into: destination,
@@ -185,9 +192,14 @@ extension GroupDirectory {
                 let group = self.records[index].group
                 guard group.hasRoom else { continue }
                 if let rule = group.entryRule,
-                    !rule.isSatisfied(by: member, facts: facts, policy: self.policy, inviterIsMember: { group in
-                        self.isMember(inviter, of: group)
-                    })
+                    !rule.isSatisfied(
+                        by: member,
+                        facts: facts,
+                        policy: self.policy,
+                        inviterIsMember: { group in
+                            self.isMember(inviter, of: group)
+                        }
+                    )
                 {
                     if firstRefusal == nil { firstRefusal = index }
                     continue
@@ -258,7 +270,8 @@ extension GroupDirectory {
         }
     }
 
-    private func checkExit(of member: MemberID, from group: GroupID, at instant: Timestamp) throws(FissionError) -> Int {
+    private func checkExit(of member: MemberID, from group: GroupID, at instant: Timestamp) throws(FissionError) -> Int
+    {
         let index = try self.recordIndex(group)
         guard self.records[index].members[member] != nil else {
             throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
@@ -269,7 +282,8 @@ extension GroupDirectory {
 
     // MARK: - Commits (no failures)
 
-    private mutating func appendEvent(_ kind: MembershipEvent.Kind, member: MemberID, index: Int, at instant: Timestamp) {
+    private mutating func appendEvent(_ kind: MembershipEvent.Kind, member: MemberID, index: Int, at instant: Timestamp)
+    {
         self.lastSequence += 1
         let event = MembershipEvent(
             sequence: self.lastSequence,
@@ -311,7 +325,12 @@ extension GroupDirectory {
         return (index, opened)
     }
 
-    private mutating func commitExit(of member: MemberID, from index: Int, kind: MembershipEvent.Kind, at instant: Timestamp) {
+    private mutating func commitExit(
+        of member: MemberID,
+        from index: Int,
+        kind: MembershipEvent.Kind,
+        at instant: Timestamp
+    ) {
         self.appendEvent(kind, member: member, index: index, at: instant)
         self.records[index].members[member] = nil
         self.records[index].group.memberCount -= 1

@@ -21,7 +21,12 @@ public struct RemovalReason: Hashable, Sendable, Codable, CustomStringConvertibl
     /// - Throws: ``FissionError/Code/invalidGroupSettings`` if the text is empty, too long or holds
     ///   a control character.
     public init(_ text: String) throws(FissionError) {
-        try validateName(text, what: "removal reason", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidGroupSettings)
+        try validateName(
+            text,
+            what: "removal reason",
+            maximumUTF8Length: Self.maximumUTF8Length,
+            code: .invalidGroupSettings
+        )
         self.text = text
     }
 

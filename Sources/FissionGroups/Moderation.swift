@@ -72,7 +72,9 @@ public struct ModerationRules: Sendable {
         text.withUTF8 { bytes in
             if let words = self.sensitiveWords {
                 words.forEachMatch(in: bytes) { match in
-                    hits.append(ModerationHit(kind: .sensitiveWord(words.words[match.wordIndex]), utf8Range: match.utf8Range))
+                    hits.append(
+                        ModerationHit(kind: .sensitiveWord(words.words[match.wordIndex]), utf8Range: match.utf8Range)
+                    )
                     return hits.count < Self.maximumHits
                 }
             }
@@ -255,12 +257,19 @@ public struct GroupModerator: Sendable {
     ) throws(FissionError) -> ModerationDecision {
         let hits = try self.rules.scan(text)
         guard !hits.isEmpty else {
-            return ModerationDecision(hits: [], action: .none, strikesInWindow: self.strikeCount(of: member, asOf: instant), flagForStaff: false)
+            return ModerationDecision(
+                hits: [],
+                action: .none,
+                strikesInWindow: self.strikeCount(of: member, asOf: instant),
+                flagForStaff: false
+            )
         }
         var recent = self.strikes[member] ?? []
         recent.append(instant)
         recent.sort()
-        if recent.count > self.policy.removeAfterStrikes { recent.removeFirst(recent.count - self.policy.removeAfterStrikes) }
+        if recent.count > self.policy.removeAfterStrikes {
+            recent.removeFirst(recent.count - self.policy.removeAfterStrikes)
+        }
         self.strikes[member] = recent
         let count = self.strikeCount(of: member, asOf: instant)
         let action: ModerationAction
@@ -277,7 +286,12 @@ public struct GroupModerator: Sendable {
         } else {
             action = .warn
         }
-        return ModerationDecision(hits: hits, action: action, strikesInWindow: count, flagForStaff: self.policy.flagsForStaff)
+        return ModerationDecision(
+            hits: hits,
+            action: action,
+            strikesInWindow: count,
+            flagForStaff: self.policy.flagsForStaff
+        )
     }
 
     /// The member's strikes in the window that ends at `now` (inclusive).

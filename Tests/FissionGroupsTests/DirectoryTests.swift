@@ -33,7 +33,11 @@ struct DirectoryTests {
         var placed: [GroupID] = []
         var opened: [GroupID] = []
         for index in 0..<6 {
-            let outcome = try directory.join(member(MemberID(Int64(index))), into: .series("acq"), at: hour(Int64(index)))
+            let outcome = try directory.join(
+                member(MemberID(Int64(index))),
+                into: .series("acq"),
+                at: hour(Int64(index))
+            )
             placed.append(outcome.group)
             if let group = outcome.openedGroup { opened.append(group.id) }
         }
@@ -61,7 +65,17 @@ struct DirectoryTests {
 
         let attempts: [(FissionError.Code, () throws -> Void)] = [
             (.groupFull, { try directory.join(member("c"), into: .group("acq-1"), at: hour(3)) }),
-            (.groupArchived, { try directory.join(member("c"), facts: MemberFacts(hasPaidEntryFee: true), into: .group("paid-1"), at: hour(3)) }),
+            (
+                .groupArchived,
+                {
+                    try directory.join(
+                        member("c"),
+                        facts: MemberFacts(hasPaidEntryFee: true),
+                        into: .group("paid-1"),
+                        at: hour(3)
+                    )
+                }
+            ),
             (.alreadyInGroup, { try directory.join(member("a"), into: .group("acq-1"), at: hour(3)) }),
             (.alreadyInGroup, { try directory.join(member("a"), into: .series("acq"), at: hour(3)) }),
             (.notInGroup, { try directory.leave("c", from: "acq-1", at: hour(3)) }),
@@ -77,9 +91,18 @@ struct DirectoryTests {
             (.invalidName, { try directory.join(member("c"), into: .series("acq"), channel: "", at: hour(3)) }),
             (.alreadyInGroup, { try directory.move(member("a"), from: "acq-1", to: .group("acq-1"), at: hour(3)) }),
             (.entryRuleNotMet, { try directory.move(member("a"), from: "acq-1", to: .group("core-1"), at: hour(3)) }),
-            (.notInGroup, { try directory.move(member("c", layer: .core), from: "acq-1", to: .group("core-1"), at: hour(3)) }),
-            (.duplicateGroup, { try directory.addSeries(GroupSeries(id: "acq", name: "Again", purpose: .core, maximumGroups: 1)) }),
-            (.invalidGroupSettings, { try directory.addGroup(CommunityGroup(id: "x", name: "X", purpose: .core), to: "core") }),
+            (
+                .notInGroup,
+                { try directory.move(member("c", layer: .core), from: "acq-1", to: .group("core-1"), at: hour(3)) }
+            ),
+            (
+                .duplicateGroup,
+                { try directory.addSeries(GroupSeries(id: "acq", name: "Again", purpose: .core, maximumGroups: 1)) }
+            ),
+            (
+                .invalidGroupSettings,
+                { try directory.addGroup(CommunityGroup(id: "x", name: "X", purpose: .core), to: "core") }
+            ),
         ]
         for (code, attempt) in attempts {
             #expect(throws: FissionError(code: code)) { try attempt() }
@@ -143,7 +166,10 @@ struct DirectoryTests {
         }
         let outcome = try directory.join(member("f"), into: .series("friends"), invitedBy: "k", at: hour(2))
         #expect(outcome.openedGroup?.id == "friends-1")
-        #expect(directory.explainEntry(of: try member("g"), facts: .none, into: "friends-1", invitedBy: nil)?.isSatisfied == false)
+        #expect(
+            directory.explainEntry(of: try member("g"), facts: .none, into: "friends-1", invitedBy: nil)?.isSatisfied
+                == false
+        )
     }
 
     @Test func attributionCountsFirstJoinsAndRetainedStays() throws {

@@ -141,8 +141,15 @@ struct EntryRuleTests {
                 pool.append(combined ?? parts[0])
             }
             let rule = pool[0]
-            let facts = MemberFacts(hasPaidOrder: generator.next(below: 2) == 0, hasPaidEntryFee: generator.next(below: 2) == 0)
-            let candidate = try member("m", layer: generator.next(below: 2) == 0 ? .core : .ordinary, tags: generator.next(below: 2) == 0 ? [Self.shanghai] : [])
+            let facts = MemberFacts(
+                hasPaidOrder: generator.next(below: 2) == 0,
+                hasPaidEntryFee: generator.next(below: 2) == 0
+            )
+            let candidate = try member(
+                "m",
+                layer: generator.next(below: 2) == 0 ? .core : .ordinary,
+                tags: generator.next(below: 2) == 0 ? [Self.shanghai] : []
+            )
             let fast = rule.isSatisfied(by: candidate, facts: facts, policy: policy)
             let slow = rule.explain(for: candidate, facts: facts, policy: policy).isSatisfied
             let reference = Self.reference(rule.nodes, at: 0) { clause in

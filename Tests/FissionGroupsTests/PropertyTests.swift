@@ -52,11 +52,17 @@ struct PropertyTests {
                 case 4: try directory.remove(who, from: someGroup, reason: .moderation, at: now)
                 case 5:
                     let from = series.compactMap { directory.group(of: who, in: $0) }.first ?? someGroup
-                    let target: JoinTarget = generator.next(below: 2) == 0 ? .group(someGroup) : .series(series[Int(generator.next(below: 2))])
+                    let target: JoinTarget =
+                        generator.next(below: 2) == 0
+                        ? .group(someGroup) : .series(series[Int(generator.next(below: 2))])
                     try directory.move(candidate, from: from, to: target, at: now)
                 case 6: try directory.setCapacity(Int(generator.next(in: 1...5)), of: someGroup)
                 default:
-                    if generator.next(below: 2) == 0 { try directory.archive(someGroup) } else { try directory.reactivate(someGroup) }
+                    if generator.next(below: 2) == 0 {
+                        try directory.archive(someGroup)
+                    } else {
+                        try directory.reactivate(someGroup)
+                    }
                 }
                 successes += 1
             } catch {
@@ -73,8 +79,14 @@ struct PropertyTests {
                     #expect(group.memberCount <= group.capacity, "seed \(seed) step \(step): \(groupID) over capacity")
                     #expect(group.memberCount == members.count, "seed \(seed) step \(step)")
                     for membership in members {
-                        #expect(seen.insert(membership.member).inserted, "seed \(seed) step \(step): \(membership.member) twice in \(seriesID)")
-                        #expect(directory.group(of: membership.member, in: seriesID) == groupID, "seed \(seed) step \(step)")
+                        #expect(
+                            seen.insert(membership.member).inserted,
+                            "seed \(seed) step \(step): \(membership.member) twice in \(seriesID)"
+                        )
+                        #expect(
+                            directory.group(of: membership.member, in: seriesID) == groupID,
+                            "seed \(seed) step \(step)"
+                        )
                     }
                 }
             }
@@ -99,7 +111,13 @@ struct PropertyTests {
             let inviter: MemberID? = generator.next(below: 4) == 0 ? nil : MemberID(generator.next(in: 0...5))
             let group: GroupID = generator.next(below: 4) == 0 ? "s-2" : "s-1"
             switch generator.next(below: 5) {
-            case 0, 1: _ = try? directory.join(member(who), into: .group(group), invitedBy: inviter == who ? nil : inviter, at: now)
+            case 0, 1:
+                _ = try? directory.join(
+                    member(who),
+                    into: .group(group),
+                    invitedBy: inviter == who ? nil : inviter,
+                    at: now
+                )
             case 2: try? directory.leave(who, from: group, at: now)
             case 3: try? directory.remove(who, from: group, reason: .inactivity, at: now)
             default: _ = try? directory.move(member(who), from: group, to: .series("s"), at: now)
@@ -118,7 +136,10 @@ struct PropertyTests {
                 let exit = log[(index + 1)...].first { $0.member == event.member && !$0.isEntry }
                 credited.append((event.at, exit?.at))
             }
-            #expect(directory.invitationCount(by: inviter, into: "s-1") == credited.count, "seed \(seed) inviter \(inviter)")
+            #expect(
+                directory.invitationCount(by: inviter, into: "s-1") == credited.count,
+                "seed \(seed) inviter \(inviter)"
+            )
             for _ in 0..<5 {
                 let days = Int(generator.next(in: 0...10))
                 let asOf = try hour(generator.next(in: 0...(clock + 48)))
@@ -128,7 +149,8 @@ struct PropertyTests {
                         && (credit.ended.map { $0.millisecondsSinceEpoch > mark } ?? true)
                 }.count
                 #expect(
-                    directory.retainedInvitationCount(by: inviter, into: "s-1", stayedDays: days, asOf: asOf) == expected,
+                    directory.retainedInvitationCount(by: inviter, into: "s-1", stayedDays: days, asOf: asOf)
+                        == expected,
                     "seed \(seed) inviter \(inviter) days \(days) as of \(asOf)"
                 )
             }
@@ -149,12 +171,17 @@ struct PropertyTests {
         }
         let matcher = try SensitiveWordMatcher(words: words)
         for round in 0..<50 {
-            let text = Array((0..<Int(generator.next(in: 0...40))).map { _ in alphabet[Int(generator.next(below: UInt64(alphabet.count)))] })
+            let text = Array(
+                (0..<Int(generator.next(in: 0...40))).map { _ in
+                    alphabet[Int(generator.next(below: UInt64(alphabet.count)))]
+                }
+            )
             var expected: Set<[Int]> = []
             for (wordIndex, word) in words.enumerated() {
                 let characters = Array(word)
                 guard characters.count <= text.count else { continue }
-                for start in 0...(text.count - characters.count) where Array(text[start..<(start + characters.count)]) == characters {
+                for start in 0...(text.count - characters.count)
+                where Array(text[start..<(start + characters.count)]) == characters {
                     // Each of these characters is 3 UTF-8 bytes.
                     expected.insert([wordIndex, start * 3, (start + characters.count) * 3])
                 }
@@ -184,7 +211,9 @@ struct PropertyTests {
         var day: Int64 = 0
         for step in 0..<120 {
             day += generator.next(below: 5) == 0 ? 2 : 1
-            let instant = try start.adding(milliseconds: day * Timestamp.millisecondsPerDay + generator.next(in: 0...86_399_999))
+            let instant = try start.adding(
+                milliseconds: day * Timestamp.millisecondsPerDay + generator.next(in: 0...86_399_999)
+            )
             let today = instant.calendarDay(in: offset)
             if generator.next(below: 6) == 0 {
                 let back = try today.adding(days: -generator.next(in: 1...6))
@@ -199,12 +228,13 @@ struct PropertyTests {
             reported += receipt.milestonesReached
             var current = 0
             while days.contains(today.daysSinceEpoch - Int64(current)) { current += 1 }
-            let longest = days.map { first -> Int in
-                guard !days.contains(first - 1) else { return 0 }
-                var length = 0
-                while days.contains(first + Int64(length)) { length += 1 }
-                return length
-            }.max() ?? 0
+            let longest =
+                days.map { first -> Int in
+                    guard !days.contains(first - 1) else { return 0 }
+                    var length = 0
+                    while days.contains(first + Int64(length)) { length += 1 }
+                    return length
+                }.max() ?? 0
             #expect(receipt.streak.current == current, "seed \(seed) step \(step) offset \(offset)")
             #expect(receipt.streak.longest == longest, "seed \(seed) step \(step) offset \(offset)")
             #expect(reported.sorted() == settings.milestones.filter { $0 <= longest }, "seed \(seed) step \(step)")
