@@ -47,9 +47,9 @@ extension FissionError.Code {
 
 extension IdentifierKind {
     /// The kind of ``GroupSeriesID``.
-    public enum GroupSeries {}
+    public enum GroupSeries: Sendable {}
     /// The kind of ``CheckInActivityID``.
-    public enum CheckInActivity {}
+    public enum CheckInActivity: Sendable {}
 }
 
 /// A series of community groups that share a purpose, such as "acquisition groups 1 to 10".
