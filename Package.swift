@@ -13,9 +13,11 @@ let package = Package(
         .target(name: "FissionCore"),
         .target(name: "FissionMembers", dependencies: ["FissionCore"]),
         .target(name: "FissionGroups", dependencies: ["FissionCore", "FissionMembers"]),
+        .target(name: "FissionRewards", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
+        .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

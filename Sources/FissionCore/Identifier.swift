@@ -179,21 +179,21 @@ extension Identifier: ExpressibleByStringLiteral {
 /// They live in FissionCore so that every module can name every kind of id without depending on
 /// the module that defines the value (a group's rule can name a campaign, a member can name the
 /// group they came through).
-public enum IdentifierKind {
+public enum IdentifierKind: Sendable {
     /// The kind of ``MemberID``.
-    public enum Member {}
+    public enum Member: Sendable {}
     /// The kind of ``GroupID``.
-    public enum Group {}
+    public enum Group: Sendable {}
     /// The kind of ``CampaignID``.
-    public enum Campaign {}
+    public enum Campaign: Sendable {}
     /// The kind of ``OrderID``.
-    public enum Order {}
+    public enum Order: Sendable {}
     /// The kind of ``EventID``.
-    public enum Event {}
+    public enum Event: Sendable {}
     /// The kind of ``RuleID``.
-    public enum Rule {}
+    public enum Rule: Sendable {}
     /// The kind of ``SKUID``.
-    public enum SKU {}
+    public enum SKU: Sendable {}
 }
 
 /// A member of the community, as the host identifies them.

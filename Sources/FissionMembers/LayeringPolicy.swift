@@ -79,9 +79,10 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
 /// trailing window the requirements are measured over, and a grace period against flapping.
 ///
 /// Tiers are listed highest first. A member is promoted as soon as they meet a higher tier's
-/// requirement. They are demoted only after failing their current layer's requirement for
-/// ``graceDays`` days in a row, and then to the highest tier they do meet (or the fallback); one
-/// good week inside the grace period resets it.
+/// requirement. They are demoted only when they have failed their current layer's requirement at
+/// every evaluation for ``graceDays`` days (counted from the first failing evaluation), and then
+/// to the highest tier they do meet (or the fallback); one passing evaluation inside the grace
+/// period resets it.
 ///
 /// A tier without a requirement is assigned by operators only (KOLs usually are): the policy ranks
 /// it but never computes it. Pin such members with ``MemberRoster/assignLayer(_:to:)``.

@@ -1,0 +1,179 @@
+public import FissionCore
+
+/// A happening in the host that reward rules react to.
+///
+/// The host reports facts it knows best: who invited a new member (as the invite graph bound it),
+/// which inviters an order is attributed to (snapshotted when the order was placed, so a later
+/// rebinding does not move its commission), how many paid orders the buyer has, and what was
+/// actually paid in cash, net of coupons and balance payments.
+public enum RewardEvent: Hashable, Sendable, Codable {
+    /// A member registered, possibly through an invite.
+    case memberRegistered(member: MemberID, inviter: MemberID?, at: Timestamp)
+    /// An order was paid.
+    case orderPaid(OrderPaid)
+    /// Part or all of a paid order was refunded.
+    case orderRefunded(order: OrderID, amount: Money, at: Timestamp)
+    /// A friend helped a sharer (a mutual-benefit share).
+    case helped(sharer: MemberID, helper: MemberID, at: Timestamp)
+
+    /// When it happened.
+    public var at: Timestamp {
+        switch self {
+        case .memberRegistered(_, _, let at), .orderRefunded(_, _, let at), .helped(_, _, let at): at
+        case .orderPaid(let order): order.at
+        }
+    }
+
+    /// A fingerprint that is the same for equal events in every process.
+    var digest: UInt64 {
+        var hasher = StableHasher()
+        switch self {
+        case .memberRegistered(let member, let inviter, let at):
+            hasher.combine(1 as UInt64)
+            hasher.combine(member)
+            hasher.combine(inviter != nil)
+            if let inviter { hasher.combine(inviter) }
+            hasher.combine(at.millisecondsSinceEpoch)
+        case .orderPaid(let order):
+            hasher.combine(2 as UInt64)
+            hasher.combine(order.order)
+            hasher.combine(order.buyer)
+            hasher.combine(Int64(order.inviters.count))
+            for inviter in order.inviters { hasher.combine(inviter) }
+            hasher.combine(order.kind.rawValue)
+            hasher.combine(order.buyerPaidOrderCount)
+            hasher.combine(Int64(order.lines.count))
+            for line in order.lines {
+                hasher.combine(line.sku)
+                hasher.combine(line.quantity)
+                hasher.combine(line.netPaid)
+            }
+            hasher.combine(order.at.millisecondsSinceEpoch)
+        case .orderRefunded(let order, let amount, let at):
+            hasher.combine(3 as UInt64)
+            hasher.combine(order)
+            hasher.combine(amount)
+            hasher.combine(at.millisecondsSinceEpoch)
+        case .helped(let sharer, let helper, let at):
+            hasher.combine(4 as UInt64)
+            hasher.combine(sharer)
+            hasher.combine(helper)
+            hasher.combine(at.millisecondsSinceEpoch)
+        }
+        return hasher.value
+    }
+}
+
+/// A paid order, as the host reports it.
+public struct OrderPaid: Hashable, Sendable, Codable {
+    /// One line of an order.
+    public struct Line: Hashable, Sendable, Codable {
+        /// The product.
+        public let sku: SKUID
+        /// Units bought; positive.
+        public let quantity: Int64
+        /// Cash actually paid for the line, net of coupons, balance and credits: the commission base.
+        public let netPaid: Money
+
+        /// Creates a line.
+        public init(sku: SKUID, quantity: Int64, netPaid: Money) {
+            self.sku = sku
+            self.quantity = quantity
+            self.netPaid = netPaid
+        }
+    }
+
+    /// The most lines one order may have.
+    public static var maximumLines: Int { 1_000 }
+
+    /// The host's order id.
+    public let order: OrderID
+    /// Who paid.
+    public let buyer: MemberID
+    /// The buyer's inviter and that inviter's inviter, as attributed when the order was placed
+    /// (level 1 first). Empty when the buyer was not invited.
+    public let inviters: [MemberID]
+    /// What kind of order it is.
+    public let kind: OrderKind
+    /// How many paid orders the buyer has, this one included: 1 for a first order.
+    public let buyerPaidOrderCount: Int64
+    /// The lines.
+    public let lines: [Line]
+    /// When it was paid.
+    public let at: Timestamp
+
+    /// Creates a paid order.
+    ///
+    /// - Throws: ``FissionError/Code/invalidOrder`` for no lines or too many, a line with a
+    ///   non-positive quantity or a negative amount, lines in different currencies, a buyer who is
+    ///   their own inviter, repeated inviters, more than two inviters, or an order count below 1.
+    public init(
+        order: OrderID,
+        buyer: MemberID,
+        inviters: [MemberID],
+        kind: OrderKind = .regular,
+        buyerPaidOrderCount: Int64,
+        lines: [Line],
+        at: Timestamp
+    ) throws(FissionError) {
+        guard !lines.isEmpty, lines.count <= Self.maximumLines else {
+            throw FissionError(code: .invalidOrder, reason: "order \(order) has \(lines.count) lines; 1...1000 allowed")
+        }
+        guard lines.allSatisfy({ $0.quantity > 0 && !$0.netPaid.isNegative }) else {
+            throw FissionError(
+                code: .invalidOrder,
+                reason: "order \(order) has a line with no units or a negative amount"
+            )
+        }
+        guard lines.allSatisfy({ $0.netPaid.currency == lines[0].netPaid.currency }) else {
+            throw FissionError(code: .currencyMismatch, reason: "order \(order) mixes currencies")
+        }
+        guard inviters.count <= RewardRule.maximumCommissionLevels, !inviters.contains(buyer),
+            Set(inviters).count == inviters.count
+        else {
+            throw FissionError(
+                code: .invalidOrder,
+                reason: "order \(order): inviters must be at most 2 distinct members other than the buyer"
+            )
+        }
+        guard buyerPaidOrderCount >= 1 else {
+            throw FissionError(code: .invalidOrder, reason: "order \(order): buyerPaidOrderCount must be 1 or more")
+        }
+        var total: Int64 = 0
+        for line in lines { total = try total.checkedAdding(line.netPaid.minorUnits, "order \(order) total") }
+        self.order = order
+        self.buyer = buyer
+        self.inviters = inviters
+        self.kind = kind
+        self.buyerPaidOrderCount = buyerPaidOrderCount
+        self.lines = lines
+        self.at = at
+    }
+
+    /// The order's net paid total.
+    public var netPaid: Money {
+        // Validated at creation not to overflow.
+        Money(minorUnits: self.lines.reduce(0) { $0 + $1.netPaid.minorUnits }, currency: self.lines[0].netPaid.currency)
+    }
+}
+
+extension FissionError.Code {
+    /// A paid order was malformed.
+    public static let invalidOrder = Self("invalidOrder")
+    /// A refund named an order the campaign has not seen paid.
+    public static let orderNotFound = Self("orderNotFound")
+    /// A refund would take the refunded total past what was paid.
+    public static let refundExceedsPayment = Self("refundExceedsPayment")
+    /// An order was reported paid twice under different event ids.
+    public static let duplicateOrder = Self("duplicateOrder")
+    /// A member was reported registered twice under different event ids.
+    public static let duplicateRegistration = Self("duplicateRegistration")
+    /// The campaign is unknown.
+    public static let campaignNotFound = Self("campaignNotFound")
+    /// A campaign was added twice.
+    public static let duplicateCampaign = Self("duplicateCampaign")
+    /// An event that could earn rewards came before the campaign started or after it ended.
+    public static let outsideCampaignWindow = Self("outsideCampaignWindow")
+    /// A member was their own inviter or helper.
+    public static let selfReferral = Self("selfReferral")
+}
