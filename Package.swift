@@ -8,14 +8,17 @@ let package = Package(
     products: [
         .library(name: "FissionCore", targets: ["FissionCore"]),
         .library(name: "FissionMembers", targets: ["FissionMembers"]),
+        .library(name: "FissionGroups", targets: ["FissionGroups"]),
         .library(name: "FissionRewards", targets: ["FissionRewards"]),
     ],
     targets: [
         .target(name: "FissionCore"),
         .target(name: "FissionMembers", dependencies: ["FissionCore"]),
+        .target(name: "FissionGroups", dependencies: ["FissionCore", "FissionMembers"]),
         .target(name: "FissionRewards", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
+        .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
     ],
     swiftLanguageModes: [.v6]

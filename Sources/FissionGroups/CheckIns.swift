@@ -1,0 +1,324 @@
+public import FissionCore
+public import FissionMembers
+
+/// How a group's check-ins reward streaks and forgive missed days.
+public struct CheckInSettings: Hashable, Sendable, Codable {
+    /// The most milestones.
+    public static var maximumMilestones: Int { 64 }
+    /// The longest milestone, in days.
+    public static var maximumMilestoneDays: Int { 3_660 }
+
+    /// Milestones at 3, 7 and 30 days; two make-up check-ins a month.
+    public static let standard = CheckInSettings(validatedMilestones: [3, 7, 30], makeUpsPerMonth: 2)
+
+    /// Streak lengths, in days, that are reported once each when first reached; ascending.
+    public let milestones: [Int]
+    /// Make-up check-ins a member may use per calendar month per activity; 0 turns them off.
+    public let makeUpsPerMonth: Int
+
+    /// Creates settings.
+    ///
+    /// - Parameters:
+    ///   - milestones: Distinct streak lengths, 1 to ``maximumMilestoneDays``, at most
+    ///     ``maximumMilestones``; any order.
+    ///   - makeUpsPerMonth: 0 to 31.
+    /// - Throws: ``FissionError/Code/invalidCheckInSettings`` when a value is out of range or a
+    ///   milestone repeats.
+    public init(milestones: [Int], makeUpsPerMonth: Int) throws(FissionError) {
+        let sorted = milestones.sorted()
+        guard sorted.count <= Self.maximumMilestones,
+            sorted.allSatisfy({ (1...Self.maximumMilestoneDays).contains($0) }),
+            zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 })
+        else {
+            throw FissionError(
+                code: .invalidCheckInSettings,
+                reason: "milestones \(milestones) must be distinct, 1...\(Self.maximumMilestoneDays) days, at most "
+                    + "\(Self.maximumMilestones)"
+            )
+        }
+        guard (0...31).contains(makeUpsPerMonth) else {
+            throw FissionError(
+                code: .invalidCheckInSettings,
+                reason: "makeUpsPerMonth \(makeUpsPerMonth) is outside 0...31"
+            )
+        }
+        self.init(validatedMilestones: sorted, makeUpsPerMonth: makeUpsPerMonth)
+    }
+
+    private init(validatedMilestones milestones: [Int], makeUpsPerMonth: Int) {
+        self.milestones = milestones
+        self.makeUpsPerMonth = makeUpsPerMonth
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            try self.init(
+                milestones: container.decode([Int].self, forKey: .milestones),
+                makeUpsPerMonth: container.decode(Int.self, forKey: .makeUpsPerMonth)
+            )
+        } catch let error as FissionError {
+            throw DecodingError.dataCorruptedError(forKey: .milestones, in: container, debugDescription: error.reason)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case milestones
+        case makeUpsPerMonth
+    }
+}
+
+/// A member's streak in one activity.
+public struct Streak: Hashable, Sendable, Codable {
+    /// Consecutive days up to today, or up to yesterday if they have not checked in yet today; 0
+    /// once a day is missed.
+    public let current: Int
+    /// The longest run of consecutive days ever.
+    public let longest: Int
+    /// The latest day checked in, if any.
+    public let lastDay: CalendarDay?
+}
+
+/// What a check-in did.
+public struct CheckInReceipt: Hashable, Sendable {
+    /// The calendar day checked in, in the group's offset.
+    public let day: CalendarDay
+    /// Whether it was a make-up for a missed day.
+    public let isMakeUp: Bool
+    /// The member's streak after it.
+    public let streak: Streak
+    /// Milestones reached for the first time by this check-in, ascending; each is reported once
+    /// per member and activity, ever.
+    public let milestonesReached: [Int]
+}
+
+/// A group's check-ins: at most one per member per activity per calendar day, streaks,
+/// milestones and make-ups. A pure value.
+///
+/// Days are calendar days in the group's UTC offset: at UTC+8, 15:59:59.999Z and 16:00Z are
+/// different days. A make-up check-in fills a missed day of the current month, before today,
+/// at most ``CheckInSettings/makeUpsPerMonth`` times a month; it can join two runs into one streak.
+public struct CheckInBoard: Sendable {
+    /// The most distinct activities one board tracks.
+    public static var maximumActivities: Int { 64 }
+
+    struct Key: Hashable, Sendable {
+        let member: MemberID
+        let activity: CheckInActivityID
+    }
+
+    struct State: Sendable {
+        /// Runs of consecutive days, ascending, as days since 1970; runs that can no longer
+        /// change are dropped (``longest`` remembers them).
+        var runs: [(first: Int64, last: Int64)] = []
+        var longest = 0
+        /// Bit *i* is set once milestone *i* was reported.
+        var reported: UInt64 = 0
+        /// year × 12 + month of ``makeUpsUsed``.
+        var makeUpMonth = 0
+        var makeUpsUsed = 0
+    }
+
+    /// The UTC offset that decides calendar days.
+    public let offset: UTCOffset
+    /// Milestones and make-ups.
+    public let settings: CheckInSettings
+    private var states: [Key: State] = [:]
+    private var activities: Set<CheckInActivityID> = []
+
+    /// Creates an empty board.
+    ///
+    /// - Parameters:
+    ///   - offset: The group's UTC offset (``CommunityGroup/offset``).
+    ///   - settings: Milestones and make-ups.
+    public init(offset: UTCOffset, settings: CheckInSettings = .standard) {
+        self.offset = offset
+        self.settings = settings
+    }
+
+    /// Checks a member in to an activity for the calendar day of `instant`.
+    ///
+    /// - Parameters:
+    ///   - member: The member; check-ins before ``FissionMembers/Member/joinedAt`` are refused.
+    ///   - activity: The activity, such as `"morning-run"`.
+    ///   - instant: When (the host's clock).
+    /// - Returns: The day, the streak after it and the milestones it reached.
+    /// - Throws: ``FissionError/Code/checkInBeforeJoin``; ``FissionError/Code/alreadyCheckedIn``
+    ///   for a second check-in the same day; ``FissionError/Code/checkInOutOfOrder`` for a day
+    ///   before the latest check-in (use ``makeUp(_:activity:day:at:)`` for missed days);
+    ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities.
+    ///   The board is unchanged when it throws.
+    /// - Complexity: O(*r*) in the member's retained runs (at most about 32).
+    public mutating func checkIn(
+        _ member: Member,
+        activity: CheckInActivityID,
+        at instant: Timestamp
+    ) throws(FissionError) -> CheckInReceipt {
+        guard instant >= member.joinedAt else {
+            throw FissionError(
+                code: .checkInBeforeJoin,
+                reason: "check-in at \(instant) is before member \(member.id) joined at \(member.joinedAt)"
+            )
+        }
+        try self.checkActivity(activity)
+        let day = instant.calendarDay(in: self.offset)
+        let key = Key(member: member.id, activity: activity)
+        var state = self.states[key] ?? State()
+        if state.contains(day.daysSinceEpoch) {
+            throw FissionError(
+                code: .alreadyCheckedIn,
+                reason: "member \(member.id) already checked in to \(activity) on \(day)"
+            )
+        }
+        if let last = state.runs.last?.last, day.daysSinceEpoch < last {
+            throw FissionError(
+                code: .checkInOutOfOrder,
+                reason:
+                    "\(day) is before the latest check-in on \(CalendarDay(unchecked: last)); make up missed days instead"
+            )
+        }
+        let reached = self.insert(day.daysSinceEpoch, into: &state)
+        self.activities.insert(activity)
+        self.states[key] = state
+        return CheckInReceipt(
+            day: day,
+            isMakeUp: false,
+            streak: Self.streak(state, today: day.daysSinceEpoch),
+            milestonesReached: reached
+        )
+    }
+
+    /// Fills a missed day of the current month with a make-up check-in.
+    ///
+    /// - Parameters:
+    ///   - member: The member.
+    ///   - activity: The activity.
+    ///   - day: The missed day: before today, in today's calendar month, on or after the day the
+    ///     member joined.
+    ///   - now: The host's clock, which decides "today".
+    /// - Returns: The day, the streak after it and the milestones it reached.
+    /// - Throws: ``FissionError/Code/makeUpNotAllowed`` when make-ups are off or used up this
+    ///   month, or `day` is today, in the future or in another month;
+    ///   ``FissionError/Code/checkInBeforeJoin``; ``FissionError/Code/alreadyCheckedIn``;
+    ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities.
+    ///   The board is unchanged when it throws.
+    public mutating func makeUp(
+        _ member: Member,
+        activity: CheckInActivityID,
+        day: CalendarDay,
+        at now: Timestamp
+    ) throws(FissionError) -> CheckInReceipt {
+        let today = now.calendarDay(in: self.offset)
+        let (year, month, _) = today.components
+        let (dayYear, dayMonth, _) = day.components
+        guard day < today, year == dayYear, month == dayMonth else {
+            throw FissionError(code: .makeUpNotAllowed, reason: "\(day) is not an earlier day of \(today)'s month")
+        }
+        guard day >= member.joinedAt.calendarDay(in: self.offset), now >= member.joinedAt else {
+            throw FissionError(code: .checkInBeforeJoin, reason: "member \(member.id) joined after \(day)")
+        }
+        try self.checkActivity(activity)
+        let key = Key(member: member.id, activity: activity)
+        var state = self.states[key] ?? State()
+        if state.contains(day.daysSinceEpoch) {
+            throw FissionError(code: .alreadyCheckedIn, reason: "member \(member.id) already checked in on \(day)")
+        }
+        let monthKey = year * 12 + month
+        let used = state.makeUpMonth == monthKey ? state.makeUpsUsed : 0
+        guard used < self.settings.makeUpsPerMonth else {
+            throw FissionError(
+                code: .makeUpNotAllowed,
+                reason: "member \(member.id) used \(used) of \(self.settings.makeUpsPerMonth) make-ups this month"
+            )
+        }
+        state.makeUpMonth = monthKey
+        state.makeUpsUsed = used + 1
+        let reached = self.insert(day.daysSinceEpoch, into: &state)
+        self.activities.insert(activity)
+        self.states[key] = state
+        return CheckInReceipt(
+            day: day,
+            isMakeUp: true,
+            streak: Self.streak(state, today: today.daysSinceEpoch),
+            milestonesReached: reached
+        )
+    }
+
+    /// The member's streak in an activity as of the calendar day of `now`.
+    public func streak(of member: MemberID, activity: CheckInActivityID, asOf now: Timestamp) -> Streak {
+        guard let state = self.states[Key(member: member, activity: activity)] else {
+            return Streak(current: 0, longest: 0, lastDay: nil)
+        }
+        return Self.streak(state, today: now.calendarDay(in: self.offset).daysSinceEpoch)
+    }
+
+    /// Whether the member checked in to the activity on `day` (only recent days are kept: the
+    /// current and previous month at least).
+    public func hasCheckedIn(_ member: MemberID, activity: CheckInActivityID, on day: CalendarDay) -> Bool {
+        self.states[Key(member: member, activity: activity)]?.contains(day.daysSinceEpoch) ?? false
+    }
+
+    private func checkActivity(_ activity: CheckInActivityID) throws(FissionError) {
+        guard self.activities.contains(activity) || self.activities.count < Self.maximumActivities else {
+            throw FissionError(
+                code: .invalidCheckInSettings,
+                reason: "a board tracks at most \(Self.maximumActivities) activities"
+            )
+        }
+    }
+
+    /// Adds `day` to the runs; returns the milestones newly reached by the run that holds it.
+    private func insert(_ day: Int64, into state: inout State) -> [Int] {
+        var index = state.runs.firstIndex { $0.first > day } ?? state.runs.count
+        let joinsLeft = index > 0 && state.runs[index - 1].last == day - 1
+        let joinsRight = index < state.runs.count && state.runs[index].first == day + 1
+        switch (joinsLeft, joinsRight) {
+        case (true, true):
+            state.runs[index - 1].last = state.runs[index].last
+            state.runs.remove(at: index)
+            index -= 1
+        case (true, false):
+            state.runs[index - 1].last = day
+            index -= 1
+        case (false, true):
+            state.runs[index].first = day
+        case (false, false):
+            state.runs.insert((day, day), at: index)
+        }
+        let length = Int(state.runs[index].last - state.runs[index].first + 1)
+        state.longest = max(state.longest, length)
+        var reached: [Int] = []
+        for (milestoneIndex, milestone) in self.settings.milestones.enumerated() where milestone <= length {
+            let bit: UInt64 = 1 << UInt64(milestoneIndex)
+            if state.reported & bit == 0 {
+                state.reported |= bit
+                reached.append(milestone)
+            }
+        }
+        // A make-up reaches back at most into the current month, so older runs can never grow
+        // again; keep the last one (the current streak) and anything from the last 62 days.
+        if let latest = state.runs.last?.last {
+            let keepFrom = state.runs.firstIndex { $0.last >= latest - 62 } ?? state.runs.count - 1
+            if keepFrom > 0 { state.runs.removeFirst(keepFrom) }
+        }
+        return reached
+    }
+
+    private static func streak(_ state: State, today: Int64) -> Streak {
+        let last = state.runs.last
+        let current: Int
+        if let last, last.last >= today - 1 {
+            // The latest run counts while it reaches yesterday or later.
+            current = Int(last.last - last.first + 1)
+        } else {
+            current = 0
+        }
+        return Streak(current: current, longest: state.longest, lastDay: last.map { CalendarDay(unchecked: $0.last) })
+    }
+}
+
+extension CheckInBoard.State {
+    func contains(_ day: Int64) -> Bool {
+        self.runs.contains { $0.first <= day && day <= $0.last }
+    }
+}

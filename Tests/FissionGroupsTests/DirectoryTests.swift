@@ -1,0 +1,196 @@
+import FissionCore
+import FissionGroups
+import FissionMembers
+import Testing
+
+struct DirectoryTests {
+    /// An acquisition series of up to 3 groups of 2, a core series of one group for core members,
+    /// and a fee group for members who paid.
+    func makeDirectory() throws -> GroupDirectory {
+        var directory = GroupDirectory(policy: try makePolicy())
+        try directory.addSeries(
+            GroupSeries(id: "acq", name: "Acquisition group", purpose: .acquisition, capacity: 2, maximumGroups: 3)
+        )
+        try directory.openGroup(in: "acq")
+        try directory.addSeries(GroupSeries(id: "core", name: "Core", purpose: .core, maximumGroups: 1))
+        try directory.addGroup(
+            CommunityGroup(id: "core-1", name: "Core", purpose: .core, capacity: 3, entryRule: .layer(atLeast: .core)),
+            to: "core"
+        )
+        try directory.addSeries(GroupSeries(id: "paid", name: "Paid", purpose: .fanBenefit, maximumGroups: 1))
+        try directory.addGroup(
+            CommunityGroup(id: "paid-1", name: "Paid", purpose: .fanBenefit, capacity: 2, entryRule: .hasPaidEntryFee),
+            to: "paid"
+        )
+        return directory
+    }
+
+    let allGroups: [GroupID] = ["acq-1", "acq-2", "acq-3", "core-1", "paid-1"]
+    let allSeries: [GroupSeriesID] = ["acq", "core", "paid"]
+
+    @Test func routingFillsInOrderOpensTheNextGroupAndReportsWhenNoneHasRoom() throws {
+        var directory = try makeDirectory()
+        var placed: [GroupID] = []
+        var opened: [GroupID] = []
+        for index in 0..<6 {
+            let outcome = try directory.join(
+                member(MemberID(Int64(index))),
+                into: .series("acq"),
+                at: hour(Int64(index))
+            )
+            placed.append(outcome.group)
+            if let group = outcome.openedGroup { opened.append(group.id) }
+        }
+        #expect(placed == ["acq-1", "acq-1", "acq-2", "acq-2", "acq-3", "acq-3"])
+        #expect(opened == ["acq-2", "acq-3"])
+        #expect(directory.group("acq-3")?.lifecycle == .full)
+        #expect(throws: FissionError(code: .seriesFull)) {
+            try directory.join(member(99), into: .series("acq"), at: hour(7))
+        }
+        // A leave makes room in the first group again.
+        try directory.leave(1, from: "acq-1", at: hour(8))
+        #expect(try directory.join(member(99), into: .series("acq"), at: hour(9)).group == "acq-1")
+    }
+
+    @Test func badInputThrowsATypedErrorAndChangesNothing() throws {
+        var directory = try makeDirectory()
+        try directory.join(member("a"), into: .group("acq-1"), at: hour(1))
+        try directory.join(member("b"), into: .group("acq-1"), invitedBy: "a", channel: "poster", at: hour(2))
+        try directory.join(member("k", layer: .core), into: .group("core-1"), at: hour(2))
+        try directory.join(member("k2", layer: .kol), into: .group("core-1"), at: hour(2))
+        try directory.join(member("k3", layer: .core), into: .group("core-1"), at: hour(2))
+        try directory.setCapacity(4, of: "core-1")
+        try directory.archive("paid-1")
+        let before = DirectorySnapshot(directory, groups: allGroups, series: allSeries)
+
+        let attempts: [(FissionError.Code, () throws -> Void)] = [
+            (.groupFull, { try directory.join(member("c"), into: .group("acq-1"), at: hour(3)) }),
+            (
+                .groupArchived,
+                {
+                    try directory.join(
+                        member("c"),
+                        facts: MemberFacts(hasPaidEntryFee: true),
+                        into: .group("paid-1"),
+                        at: hour(3)
+                    )
+                }
+            ),
+            (.alreadyInGroup, { try directory.join(member("a"), into: .group("acq-1"), at: hour(3)) }),
+            (.alreadyInGroup, { try directory.join(member("a"), into: .series("acq"), at: hour(3)) }),
+            (.notInGroup, { try directory.leave("c", from: "acq-1", at: hour(3)) }),
+            (.notInGroup, { try directory.remove("k", from: "acq-1", reason: .moderation, at: hour(3)) }),
+            (.groupNotFound, { try directory.leave("a", from: "nowhere", at: hour(3)) }),
+            (.groupNotFound, { try directory.join(member("c"), into: .series("nowhere"), at: hour(3)) }),
+            (.capacityBelowMemberCount, { try directory.setCapacity(2, of: "core-1") }),
+            (.invalidGroupSettings, { try directory.setCapacity(1, of: "acq-1") }),
+            (.entryRuleNotMet, { try directory.join(member("c"), into: .group("core-1"), at: hour(3)) }),
+            (.entryRuleNotMet, { try directory.join(member("c"), into: .series("core"), at: hour(3)) }),
+            (.eventOutOfOrder, { try directory.leave("a", from: "acq-1", at: hour(1)) }),
+            (.inviterIsInvitee, { try directory.join(member("c"), into: .series("acq"), invitedBy: "c", at: hour(3)) }),
+            (.invalidName, { try directory.join(member("c"), into: .series("acq"), channel: "", at: hour(3)) }),
+            (.alreadyInGroup, { try directory.move(member("a"), from: "acq-1", to: .group("acq-1"), at: hour(3)) }),
+            (.entryRuleNotMet, { try directory.move(member("a"), from: "acq-1", to: .group("core-1"), at: hour(3)) }),
+            (
+                .notInGroup,
+                { try directory.move(member("c", layer: .core), from: "acq-1", to: .group("core-1"), at: hour(3)) }
+            ),
+            (
+                .duplicateGroup,
+                { try directory.addSeries(GroupSeries(id: "acq", name: "Again", purpose: .core, maximumGroups: 1)) }
+            ),
+            (
+                .invalidGroupSettings,
+                { try directory.addGroup(CommunityGroup(id: "x", name: "X", purpose: .core), to: "core") }
+            ),
+        ]
+        for (code, attempt) in attempts {
+            #expect(throws: FissionError(code: code)) { try attempt() }
+        }
+        #expect(DirectorySnapshot(directory, groups: allGroups, series: allSeries) == before)
+    }
+
+    @Test func groupAndSeriesSettingsAreValidated() throws {
+        #expect(throws: FissionError(code: .invalidGroupSettings)) {
+            try CommunityGroup(id: "g", name: "G", purpose: .core, capacity: 1)
+        }
+        #expect(throws: FissionError(code: .invalidGroupSettings)) {
+            try CommunityGroup(id: "g", name: "", purpose: .core)
+        }
+        #expect(throws: FissionError(code: .invalidGroupSettings)) {
+            try GroupSeries(id: "s", name: "S", purpose: .core, maximumGroups: 0)
+        }
+        #expect(throws: FissionError(code: .invalidGroupSettings)) { try GroupPurpose("") }
+        #expect(try CommunityGroup(id: "g", name: "G", purpose: GroupPurpose("night-running")).capacity == 500)
+    }
+
+    @Test func promotionMovesAMemberAtomically() throws {
+        var directory = try makeDirectory()
+        try directory.join(member("a"), into: .series("acq"), invitedBy: "z", at: hour(1))
+        // Still ordinary: the move is refused and the member stays put.
+        #expect(throws: FissionError(code: .entryRuleNotMet)) {
+            try directory.move(member("a"), from: "acq-1", to: .series("core"), at: hour(2))
+        }
+        #expect(directory.group(of: "a", in: "acq") == "acq-1")
+        // Promoted to core: moved in one step.
+        let outcome = try directory.move(member("a", layer: .core), from: "acq-1", to: .series("core"), at: hour(3))
+        #expect(outcome.group == "core-1")
+        #expect(directory.group(of: "a", in: "acq") == nil)
+        #expect(directory.group(of: "a", in: "core") == "core-1")
+        #expect(directory.log(of: "acq-1").last?.kind == .movedOut(to: "core-1"))
+        #expect(directory.log(of: "core-1").last?.kind == .movedIn(from: "acq-1"))
+        // Within a series, a move skips the source group and never leaves the member in two.
+        try directory.join(member("b"), into: .series("acq"), at: hour(4))
+        try directory.join(member("c"), into: .series("acq"), at: hour(4))
+        let within = try directory.move(member("b"), from: "acq-1", to: .series("acq"), at: hour(5))
+        #expect(within.group == "acq-2")
+        #expect(within.openedGroup?.id == "acq-2")
+        #expect(directory.group(of: "b", in: "acq") == "acq-2")
+        #expect(!directory.isMember("b", of: "acq-1"))
+    }
+
+    @Test func inviterOfTheJoinAnswersInvitedByMemberOf() throws {
+        var directory = try makeDirectory()
+        try directory.addSeries(
+            GroupSeries(
+                id: "friends",
+                name: "Friends of core",
+                purpose: .wordOfMouth,
+                entryRule: .invitedByMember(of: "core-1"),
+                maximumGroups: 2
+            )
+        )
+        try directory.join(member("k", layer: .core), into: .group("core-1"), at: hour(1))
+        #expect(throws: FissionError(code: .entryRuleNotMet)) {
+            try directory.join(member("f"), into: .series("friends"), invitedBy: "x", at: hour(2))
+        }
+        let outcome = try directory.join(member("f"), into: .series("friends"), invitedBy: "k", at: hour(2))
+        #expect(outcome.openedGroup?.id == "friends-1")
+        #expect(
+            directory.explainEntry(of: try member("g"), facts: .none, into: "friends-1", invitedBy: nil)?.isSatisfied
+                == false
+        )
+    }
+
+    @Test func attributionCountsFirstJoinsAndRetainedStays() throws {
+        var directory = try makeDirectory()
+        try directory.setCapacity(10, of: "acq-1")
+        try directory.join(member("a"), into: .group("acq-1"), at: hour(0))
+        try directory.join(member("b"), into: .group("acq-1"), invitedBy: "a", at: hour(1))
+        try directory.join(member("c"), into: .group("acq-1"), invitedBy: "a", at: hour(2))
+        try directory.join(member("d"), into: .group("acq-1"), invitedBy: "a", at: hour(3))
+        try directory.leave("c", from: "acq-1", at: hour(30))
+        // c comes back through b: nobody is credited again.
+        try directory.join(member("c"), into: .group("acq-1"), invitedBy: "b", at: hour(40))
+        try directory.remove("d", from: "acq-1", reason: .moderation, at: hour(24 * 8))
+        #expect(directory.invitationCount(by: "a", into: "acq-1") == 3)
+        #expect(directory.invitationCount(by: "b", into: "acq-1") == 0)
+        #expect(directory.invitees(of: "a", into: "acq-1") == ["b", "c", "d"])
+        // After 7 days: b stayed, c left on day 2, d was still there on day 7.
+        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: try hour(24 * 9)) == 2)
+        // Before the 7 days are up nobody counts yet.
+        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: try hour(24 * 7)) == 0)
+        // d was removed on day 8, so d did not stay 10 days.
+        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 10, asOf: try hour(24 * 20)) == 1)
+    }
+}
