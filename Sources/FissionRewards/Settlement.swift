@@ -99,7 +99,7 @@ public struct Settlement: Sendable {
                     reason: "event \(id) was settled for campaign \(campaign) with a different payload"
                 )
             }
-            return earlier.outcome.asDuplicate
+            return self.outcome(replaying: earlier)
         }
         // Taken out of the dictionary so it is uniquely referenced and mutates in place; a copy
         // would copy its tables on every event. `apply` changes nothing before its last throw.
@@ -115,7 +115,12 @@ public struct Settlement: Sendable {
             self.ledger.rollBack(to: mark)
             throw error
         }
-        self.processed[key] = Processed(digest: digest, outcome: outcome)
+        self.processed[key] = Processed(
+            digest: digest,
+            firstTransfer: Int64(mark.transferCount),
+            transferCount: Int32(self.ledger.transferCount - mark.transferCount),
+            skipped: outcome.skipped
+        )
         return outcome
     }
 
@@ -165,6 +170,38 @@ public struct Settlement: Sendable {
         self.campaigns[campaign]?.orders[order].map {
             Money(minorUnits: $0.refundedMinorUnits, currency: $0.paid.currency)
         }
+    }
+
+    /// Rebuilds a stored outcome from the transfers its event made, which are contiguous.
+    private func outcome(replaying processed: Processed) -> SettlementOutcome {
+        var outcome = SettlementOutcome()
+        outcome.isDuplicate = true
+        outcome.skipped = processed.skipped
+        for offset in 0..<Int64(processed.transferCount) {
+            let id = TransferID(rawValue: processed.firstTransfer + offset + 1)
+            guard let transfer = self.ledger.transfer(id) else { continue }
+            switch transfer.kind {
+            case .posted, .pending:
+                guard let key = transfer.key, let rule = key.rule, let beneficiary = key.beneficiary,
+                    let amount = try? RewardAmount(transfer.amount, transfer.unit)
+                else { continue }
+                outcome.grants.append(
+                    .init(
+                        rule: rule,
+                        beneficiary: beneficiary,
+                        part: key.part,
+                        amount: amount,
+                        transfer: id,
+                        isHeld: transfer.kind == .pending
+                    )
+                )
+            case .voidPending, .reversal:
+                outcome.reversals.append(id)
+            case .postPending:
+                continue
+            }
+        }
+        return outcome
     }
 
     private func state(of campaign: CampaignID) throws(FissionError) -> CampaignState {
@@ -221,12 +258,6 @@ public struct SettlementOutcome: Hashable, Sendable {
     public internal(set) var skipped: [Skip] = []
     /// Whether the event had been settled before and this is the stored outcome.
     public internal(set) var isDuplicate = false
-
-    var asDuplicate: SettlementOutcome {
-        var copy = self
-        copy.isDuplicate = true
-        return copy
-    }
 }
 
 struct ProcessedKey: Hashable, Sendable {
@@ -234,7 +265,12 @@ struct ProcessedKey: Hashable, Sendable {
     let event: EventID
 }
 
+/// What is kept of a settled event: enough to recognise it and to rebuild its outcome.
 struct Processed: Sendable {
     let digest: UInt64
-    let outcome: SettlementOutcome
+    /// The index of the first transfer the event made; its transfers are contiguous.
+    let firstTransfer: Int64
+    let transferCount: Int32
+    /// Empty for most events, so it costs no allocation.
+    let skipped: [SettlementOutcome.Skip]
 }
