@@ -197,11 +197,15 @@ struct SettlementTests {
             campaign: campaignID
         )
         // A third refunded while still held: holds shrink by a third (rounded down), at both levels.
-        try settlement.settle(
-            .orderRefunded(order: "o1", amount: Money(minorUnits: 3_333, currency: .cny), at: at(days: 2)),
-            id: "o1:r1",
-            campaign: campaignID
+        let firstRefund = RewardEvent.orderRefunded(
+            order: "o1",
+            amount: Money(minorUnits: 3_333, currency: .cny),
+            at: at(days: 2)
         )
+        let refundOutcome = try settlement.settle(firstRefund, id: "o1:r1", campaign: campaignID)
+        let replayedRefund = try settlement.settle(firstRefund, id: "o1:r1", campaign: campaignID)
+        #expect(refundOutcome.reversals.count == 2 && replayedRefund.reversals == refundOutcome.reversals)
+        #expect(replayedRefund.isDuplicate)
         #expect(wallet(settlement, "bob").pending == 1_000 - 333)
         #expect(wallet(settlement, "alice").pending == 500 - 166)
         settlement.advance(to: at(days: 9))
