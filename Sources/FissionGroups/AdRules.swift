@@ -3,14 +3,26 @@ public import FissionCore
 /// Rules that catch advertising: links, phone numbers and "add me" phrases.
 ///
 /// - Links: a word of letters, digits and hyphens with dots (`.`, the full-width `．` or the
-///   ideographic `。`) whose last part is a known top-level domain: `example.com`,
-///   `t.me/abc`, `ＥＸＡＭＰＬＥ。ＣＯＭ`. `version 1.2.3`, `node.js` and `e.g.` are not links.
+///   ideographic `。`) that is
+///   - right after `//` (`https://abc.to`), or
+///   - `www.` and at least two more labels (`www.example.shop`), or
+///   - ends in one of ``topLevelDomains`` (`example.com`, `ＥＸＡＭＰＬＥ。ＣＯＭ`), or
+///   - ends in one of ``wordLikeTopLevelDomains`` (domains that are also common English words,
+///     such as `to`, `me`, `in`, `so`) and is followed by a path (`t.me/abc`, `wa.me/123`).
+///
+///   So a missing space after a full stop (`Thanks.To be clear`, `ok.so what now`) is not a
+///   link, and neither are `version 1.2.3`, `node.js` and `e.g.`.
 /// - Phone numbers: Chinese mobile numbers (11 digits from `13` to `19`, optionally after `86`)
-///   and `+` followed by 8 to 15 digits, in ASCII or full-width digits, with up to two characters
-///   of filler between digits (`138 0013 8000`, `1-3-8-0-0-1-3-8-0-0-0`). Longer digit runs, such
-///   as order numbers, are not phone numbers.
+///   and `+` followed by 8 to 15 digits, in ASCII or full-width digits. Between digits there may
+///   be one separator character (a space, `-`, `.`, or other soft filler; never clause punctuation
+///   such as `,`). A separated mobile number must be grouped as written: 3-4-4 (`138 0013 8000`),
+///   86 then 3-4-4, or one digit at a time (`1-3-8-0-0-1-3-8-0-0-0`); a `+` number may be grouped
+///   any way. So scores such as `13-12, 15-11, 12-9` and longer digit runs, such as order numbers,
+///   are not phone numbers.
 /// - Contact phrases: a ``SensitiveWordMatcher`` over phrases such as `加我微信`, `+v` or `add me`.
-public struct AdRules: Sendable {
+///
+/// In `Codable` form the rules are their settings and lists; decoding rebuilds them.
+public struct AdRules: Hashable, Sendable, Codable {
     /// The contact phrases used unless the host gives its own. Bare `加我` is left out on purpose:
     /// it is inside ordinary words such as `参加我们`.
     public static let defaultContactPhrases: [String] = [
@@ -18,12 +30,19 @@ public struct AdRules: Sendable {
         "+v", "+vx", "+wx", "+微", "+我", "微信号", "vx号", "私聊我", "add me", "dm me", "whatsapp me",
     ]
 
-    /// The top-level domains that make a dotted word a link unless the host gives its own.
-    /// File extensions that are also domains (`zip`, `mov`) are left out.
+    /// The top-level domains that make a dotted word a link on their own unless the host gives its
+    /// own: none of them is a common English word. File extensions that are also domains (`zip`,
+    /// `mov`) are left out.
     public static let defaultTopLevelDomains: [String] = [
-        "com", "net", "org", "cn", "io", "co", "me", "cc", "tv", "info", "biz", "top", "xyz", "vip", "shop",
-        "site", "online", "club", "app", "dev", "link", "ly", "gl", "ai", "hk", "tw", "us", "uk", "jp", "kr",
-        "ru", "de", "fr", "in", "to", "gg", "so", "ink", "live", "store", "tech", "wang", "ltd",
+        "com", "net", "org", "cn", "io", "co", "cc", "tv", "info", "biz", "xyz", "vip", "ly", "gl", "ai",
+        "hk", "tw", "uk", "jp", "kr", "ru", "de", "fr", "gg", "wang", "ltd",
+    ]
+
+    /// The top-level domains that are also common English words, so they make a link only after
+    /// `//`, after `www.` or before a path, unless the host gives its own.
+    public static let defaultWordLikeTopLevelDomains: [String] = [
+        "me", "to", "so", "in", "us", "top", "app", "dev", "link", "live", "shop", "site", "store", "club",
+        "tech", "online", "ink",
     ]
 
     /// Whether links are flagged.
@@ -32,8 +51,14 @@ public struct AdRules: Sendable {
     public let detectsPhoneNumbers: Bool
     /// The contact phrases, or `nil` when there are none.
     public let contactPhrases: SensitiveWordMatcher?
+    /// The top-level domains that make a dotted word a link, as given.
+    public let topLevelDomains: [String]
+    /// The top-level domains that make a dotted word a link only after `//`, after `www.` or
+    /// before a path, as given.
+    public let wordLikeTopLevelDomains: [String]
     /// The top-level domains, each packed 5 bits per letter.
     private let packedDomains: Set<UInt64>
+    private let packedWordLikeDomains: Set<UInt64>
 
     /// Creates ad rules.
     ///
@@ -41,20 +66,31 @@ public struct AdRules: Sendable {
     ///   - detectsLinks: Whether to flag links.
     ///   - detectsPhoneNumbers: Whether to flag phone numbers.
     ///   - contactPhrases: Phrases that ask people to get in touch elsewhere; may be empty.
-    ///   - topLevelDomains: Lower-case ASCII domains of 1 to 12 letters.
+    ///   - topLevelDomains: Lower-case ASCII domains of 1 to 12 letters that make a dotted word a
+    ///     link.
+    ///   - wordLikeTopLevelDomains: Lower-case ASCII domains of 1 to 12 letters that make a dotted
+    ///     word a link only after `//`, after `www.` or before a path.
     /// - Throws: ``FissionError/Code/invalidWordList`` for an empty or over-long phrase or a
     ///   domain that is not 1 to 12 ASCII letters.
     public init(
         detectsLinks: Bool = true,
         detectsPhoneNumbers: Bool = true,
         contactPhrases: [String] = AdRules.defaultContactPhrases,
-        topLevelDomains: [String] = AdRules.defaultTopLevelDomains
+        topLevelDomains: [String] = AdRules.defaultTopLevelDomains,
+        wordLikeTopLevelDomains: [String] = AdRules.defaultWordLikeTopLevelDomains
     ) throws(FissionError) {
         self.detectsLinks = detectsLinks
         self.detectsPhoneNumbers = detectsPhoneNumbers
         self.contactPhrases = contactPhrases.isEmpty ? nil : try SensitiveWordMatcher(words: contactPhrases)
+        self.topLevelDomains = topLevelDomains
+        self.wordLikeTopLevelDomains = wordLikeTopLevelDomains
+        self.packedDomains = try Self.pack(topLevelDomains)
+        self.packedWordLikeDomains = try Self.pack(wordLikeTopLevelDomains)
+    }
+
+    private static func pack(_ domains: [String]) throws(FissionError) -> Set<UInt64> {
         var packed: Set<UInt64> = []
-        for domain in topLevelDomains {
+        for domain in domains {
             var value: UInt64 = 0
             guard (1...12).contains(domain.utf8.count) else {
                 throw FissionError(
@@ -73,7 +109,63 @@ public struct AdRules: Sendable {
             }
             packed.insert(value)
         }
-        self.packedDomains = packed
+        return packed
+    }
+
+    /// Whether two rule sets have the same settings and lists.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.detectsLinks == rhs.detectsLinks && lhs.detectsPhoneNumbers == rhs.detectsPhoneNumbers
+            && lhs.contactPhrases == rhs.contactPhrases && lhs.topLevelDomains == rhs.topLevelDomains
+            && lhs.wordLikeTopLevelDomains == rhs.wordLikeTopLevelDomains
+    }
+
+    /// Hashes the settings and lists.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.detectsLinks)
+        hasher.combine(self.detectsPhoneNumbers)
+        hasher.combine(self.contactPhrases)
+        hasher.combine(self.topLevelDomains)
+        hasher.combine(self.wordLikeTopLevelDomains)
+    }
+
+    /// Decodes rules from their settings and lists, checking them as ``init(detectsLinks:detectsPhoneNumbers:contactPhrases:topLevelDomains:wordLikeTopLevelDomains:)`` does.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` for a list the initializer refuses.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        do {
+            try self.init(
+                detectsLinks: container.decode(Bool.self, forKey: .detectsLinks),
+                detectsPhoneNumbers: container.decode(Bool.self, forKey: .detectsPhoneNumbers),
+                contactPhrases: container.decode([String].self, forKey: .contactPhrases),
+                topLevelDomains: container.decode([String].self, forKey: .topLevelDomains),
+                wordLikeTopLevelDomains: container.decode([String].self, forKey: .wordLikeTopLevelDomains)
+            )
+        } catch let error as FissionError {
+            throw DecodingError.dataCorruptedError(
+                forKey: .contactPhrases,
+                in: container,
+                debugDescription: error.reason
+            )
+        }
+    }
+
+    /// Encodes the settings and lists.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.detectsLinks, forKey: .detectsLinks)
+        try container.encode(self.detectsPhoneNumbers, forKey: .detectsPhoneNumbers)
+        try container.encode(self.contactPhrases?.words ?? [], forKey: .contactPhrases)
+        try container.encode(self.topLevelDomains, forKey: .topLevelDomains)
+        try container.encode(self.wordLikeTopLevelDomains, forKey: .wordLikeTopLevelDomains)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case detectsLinks
+        case detectsPhoneNumbers
+        case contactPhrases
+        case topLevelDomains
+        case wordLikeTopLevelDomains
     }
 
     /// Calls `body` with the UTF-8 range of each link until it returns `false`.
@@ -86,12 +178,12 @@ public struct AdRules: Sendable {
                 value < 0x80
                 ? value | (value >= 0x41 && value <= 0x5A ? 0x20 : 0)
                 : value == 0x3002 ? 0x2E : (0xFF01...0xFF5E).contains(value) ? TextFolding.fold(value) : value
-            if let range = scanner.feed(folded, at: position, length: length, domains: self.packedDomains) {
+            if let range = scanner.feed(folded, at: position, length: length, rules: self) {
                 guard body(range) else { return }
             }
             position += length
         }
-        if let range = scanner.finish(domains: self.packedDomains) { _ = body(range) }
+        if let range = scanner.finish(rules: self, terminator: nil) { _ = body(range) }
     }
 
     /// Calls `body` with the UTF-8 range of each phone number until it returns `false`.
@@ -110,8 +202,18 @@ public struct AdRules: Sendable {
     }
 }
 
-/// Finds dotted words that end in a known top-level domain, one scalar at a time.
+extension AdRules {
+    /// Whether a packed label is a top-level domain of either kind.
+    fileprivate func isDomain(_ label: UInt64, wordLike: Bool) -> Bool {
+        wordLike ? self.packedWordLikeDomains.contains(label) : self.packedDomains.contains(label)
+    }
+}
+
+/// Finds dotted words that look like links, one scalar at a time.
 private struct LinkScanner {
+    /// "www", packed 5 bits per letter.
+    static let packedWWW: UInt64 = 23 << 10 | 23 << 5 | 23
+
     var tokenStart = -1
     var tokenEnd = 0
     var labelLength = 0
@@ -120,13 +222,25 @@ private struct LinkScanner {
     var previousLabel: UInt64 = 0
     var previousIsLetters = false
     var firstLabelLength = 0
+    var firstLabel: UInt64 = 0
     var dots = 0
+    var afterSlashes = false
+    /// The two scalars before the current one, to see `//` before a word.
+    var previous: UInt32 = 0
+    var beforePrevious: UInt32 = 0
 
-    mutating func feed(_ value: UInt32, at position: Int, length: Int, domains: Set<UInt64>) -> Range<Int>? {
+    mutating func feed(_ value: UInt32, at position: Int, length: Int, rules: AdRules) -> Range<Int>? {
+        defer {
+            self.beforePrevious = self.previous
+            self.previous = value
+        }
         let isLetter = value >= 0x61 && value <= 0x7A
         let isLabelCharacter = isLetter || (value >= 0x30 && value <= 0x39) || value == 0x2D
         if isLabelCharacter {
-            if self.tokenStart < 0 { self.tokenStart = position }
+            if self.tokenStart < 0 {
+                self.tokenStart = position
+                self.afterSlashes = self.previous == 0x2F && self.beforePrevious == 0x2F
+            }
             if isLetter && self.labelLength < 12 {
                 self.label = self.label << 5 | UInt64(value - 0x60)
             } else {
@@ -137,7 +251,10 @@ private struct LinkScanner {
             return nil
         }
         if value == 0x2E && self.tokenStart >= 0 && self.labelLength > 0 {
-            if self.dots == 0 { self.firstLabelLength = self.labelLength }
+            if self.dots == 0 {
+                self.firstLabelLength = self.labelLength
+                self.firstLabel = self.labelIsLetters && self.labelLength <= 12 ? self.label : 0
+            }
             self.dots += 1
             self.previousLabel = self.label
             self.previousIsLetters = self.labelIsLetters && self.labelLength <= 12
@@ -146,20 +263,35 @@ private struct LinkScanner {
             self.labelIsLetters = true
             return nil
         }
-        return self.finish(domains: domains)
+        return self.finish(rules: rules, terminator: value)
     }
 
-    mutating func finish(domains: Set<UInt64>) -> Range<Int>? {
-        defer { self = LinkScanner() }
-        guard self.tokenStart >= 0, self.dots > 0 else { return nil }
-        let isLink: Bool
-        if self.labelLength > 0 {
-            isLink = self.labelIsLetters && self.labelLength <= 12 && domains.contains(self.label)
-        } else {
-            // A dot ends the word, as at the end of a sentence: the label before it is the last.
-            isLink = self.dots > 1 && self.previousIsLetters && domains.contains(self.previousLabel)
+    /// Ends the current word; returns its range if it is a link. `terminator` is the scalar that
+    /// ended it, `nil` at the end of the text.
+    mutating func finish(rules: AdRules, terminator: UInt32?) -> Range<Int>? {
+        let (previous, beforePrevious) = (self.previous, self.beforePrevious)
+        defer {
+            self = LinkScanner()
+            self.previous = previous
+            self.beforePrevious = beforePrevious
         }
-        return isLink && self.firstLabelLength > 0 ? self.tokenStart..<self.tokenEnd : nil
+        guard self.tokenStart >= 0, self.dots > 0, self.firstLabelLength > 0 else { return nil }
+        // A dot can end the word, as at the end of a sentence: the label before it is the last.
+        let endsWithDot = self.labelLength == 0
+        let labels = self.dots + (endsWithDot ? 0 : 1)
+        let lastLabel = endsWithDot ? self.previousLabel : self.label
+        let lastIsLetters = endsWithDot ? self.previousIsLetters : self.labelIsLetters && self.labelLength <= 12
+        let isLink: Bool
+        if labels < 2 {
+            isLink = false
+        } else if (self.afterSlashes && lastIsLetters) || (self.firstLabel == Self.packedWWW && labels >= 3) {
+            isLink = true
+        } else if lastIsLetters && rules.isDomain(lastLabel, wordLike: false) {
+            isLink = true
+        } else {
+            isLink = lastIsLetters && !endsWithDot && terminator == 0x2F && rules.isDomain(lastLabel, wordLike: true)
+        }
+        return isLink ? self.tokenStart..<self.tokenEnd : nil
     }
 }
 
@@ -170,9 +302,14 @@ private struct PhoneScanner {
     var digits = 0
     /// The first four digits, as a number with a leading 1 to keep leading zeros.
     var prefix = 1
-    var fillerInARow = 0
     var previous: UInt32 = 0
     var startsWithPlus = false
+    /// Whether a separator came after the last digit.
+    var separatorPending = false
+    /// The lengths of the finished digit groups, 4 bits each, first group highest.
+    var shape: UInt64 = 0
+    var groupCount = 0
+    var groupLength = 0
 
     mutating func feed(_ value: UInt32, at position: Int, length: Int) -> Range<Int>? {
         defer { self.previous = value }
@@ -181,17 +318,30 @@ private struct PhoneScanner {
                 self.runStart = position
                 self.startsWithPlus = self.previous == 0x2B
             }
+            if self.separatorPending {
+                self.closeGroup()
+                self.separatorPending = false
+            }
             if self.digits < 4 { self.prefix = self.prefix * 10 + Int(value - 0x30) }
             self.digits += 1
-            self.fillerInARow = 0
+            self.groupLength += 1
             self.runEnd = position + length
             return nil
         }
-        if self.runStart >= 0 && self.fillerInARow < 2 && TextFolding.isFiller(value) && value != 0x2B {
-            self.fillerInARow += 1
+        if self.runStart >= 0 && !self.separatorPending && value != 0x2B
+            && TextFolding.fillerClass(value) == .soft
+        {
+            self.separatorPending = true
             return nil
         }
         return self.finish()
+    }
+
+    private mutating func closeGroup() {
+        // Groups past 15 digits or 15 groups cannot be a phone number; the shape saturates.
+        self.shape = self.groupCount < 15 ? self.shape << 4 | UInt64(min(self.groupLength, 15)) : .max
+        self.groupCount += 1
+        self.groupLength = 0
     }
 
     mutating func finish() -> Range<Int>? {
@@ -201,10 +351,16 @@ private struct PhoneScanner {
             self.previous = previous
         }
         guard self.runStart >= 0 else { return nil }
+        self.closeGroup()
+        let oneDigitAtATime = self.groupCount == self.digits
         // prefix holds 1 followed by the first four digits.
         let firstTwo = self.prefix / 100 % 100
-        let isChineseMobile = self.digits == 11 && (13...19).contains(firstTwo)
-        let isWithCountryCode = self.digits == 13 && firstTwo == 86 && (13...19).contains(self.prefix % 100)
+        let isChineseMobile =
+            self.digits == 11 && (13...19).contains(firstTwo)
+            && (self.shape == 11 || self.shape == 0x344 || oneDigitAtATime)
+        let isWithCountryCode =
+            self.digits == 13 && firstTwo == 86 && (13...19).contains(self.prefix % 100)
+            && (self.shape == 13 || self.shape == 0x2B || self.shape == 0x2344 || oneDigitAtATime)
         let isInternational = self.startsWithPlus && (8...15).contains(self.digits)
         return isChineseMobile || isWithCountryCode || isInternational ? self.runStart..<self.runEnd : nil
     }

@@ -98,33 +98,59 @@ public struct CheckInReceipt: Hashable, Sendable {
 /// Days are calendar days in the group's UTC offset: at UTC+8, 15:59:59.999Z and 16:00Z are
 /// different days. A make-up check-in fills a missed day of the current month, before today,
 /// at most ``CheckInSettings/makeUpsPerMonth`` times a month; it can join two runs into one streak.
-public struct CheckInBoard: Sendable {
+///
+/// "Joined" means joined the group when the host says so: pass the member's
+/// ``Membership/since`` (from ``GroupDirectory/membership(of:in:)``) as `inGroupSince`, and no
+/// check-in or make-up may predate the group join. Without it, only the community join
+/// (``FissionMembers/Member/joinedAt``) bounds them.
+///
+/// The board never records a day twice for a member and activity: a check-in or make-up dated
+/// before the member's latest check-in is refused when the host's clock says "today" is earlier
+/// than that check-in, and days older than the runs the board keeps are refused too.
+///
+/// The board tracks at most ``maximumStreaks`` member and activity pairs; it keeps each pair for
+/// good, because milestones are reported once ever. Call ``forget(_:)`` for members who left the
+/// group for good to make room.
+///
+/// In `Codable` form the board lists its activities and its streaks sorted by member and
+/// activity, so the same board always encodes to the same bytes; decoding checks every invariant.
+public struct CheckInBoard: Hashable, Sendable, Codable {
     /// The most distinct activities one board tracks.
     public static var maximumActivities: Int { 64 }
+    /// The most member and activity pairs one board tracks.
+    public static var maximumStreaks: Int { 1 << 20 }
 
     struct Key: Hashable, Sendable {
         let member: MemberID
         let activity: CheckInActivityID
     }
 
-    struct State: Sendable {
-        /// Runs of consecutive days, ascending, as days since 1970; runs that can no longer
-        /// change are dropped (``longest`` remembers them).
-        var runs: [(first: Int64, last: Int64)] = []
+    /// Consecutive days, as days since 1970.
+    struct Run: Hashable, Sendable {
+        var first: Int64
+        var last: Int64
+    }
+
+    struct State: Hashable, Sendable {
+        /// Runs of consecutive days, ascending, apart by at least one missed day; runs that can no
+        /// longer change are dropped (``longest`` remembers them).
+        var runs: [Run] = []
         var longest = 0
         /// Bit *i* is set once milestone *i* was reported.
         var reported: UInt64 = 0
         /// year × 12 + month of ``makeUpsUsed``.
         var makeUpMonth = 0
         var makeUpsUsed = 0
+        /// The latest day of the runs dropped so far; no day up to it may be recorded again.
+        var forgottenThrough: Int64?
     }
 
     /// The UTC offset that decides calendar days.
     public let offset: UTCOffset
     /// Milestones and make-ups.
     public let settings: CheckInSettings
-    private var states: [Key: State] = [:]
-    private var activities: Set<CheckInActivityID> = []
+    var states: [Key: State] = [:]
+    var activities: Set<CheckInActivityID> = []
 
     /// Creates an empty board.
     ///
@@ -142,35 +168,39 @@ public struct CheckInBoard: Sendable {
     ///   - member: The member; check-ins before ``FissionMembers/Member/joinedAt`` are refused.
     ///   - activity: The activity, such as `"morning-run"`.
     ///   - instant: When (the host's clock).
+    ///   - inGroupSince: When the member entered the group (``Membership/since``); check-ins
+    ///     before it are refused too. `nil` checks only the community join.
     /// - Returns: The day, the streak after it and the milestones it reached.
     /// - Throws: ``FissionError/Code/checkInBeforeJoin``; ``FissionError/Code/alreadyCheckedIn``
     ///   for a second check-in the same day; ``FissionError/Code/checkInOutOfOrder`` for a day
-    ///   before the latest check-in (use ``makeUp(_:activity:day:at:)`` for missed days);
-    ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities.
-    ///   The board is unchanged when it throws.
+    ///   before the latest check-in (use ``makeUp(_:activity:day:at:inGroupSince:)`` for missed
+    ///   days); ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities;
+    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs. The board is
+    ///   unchanged when it throws.
     /// - Complexity: O(*r*) in the member's retained runs (at most about 32).
     public mutating func checkIn(
         _ member: Member,
         activity: CheckInActivityID,
-        at instant: Timestamp
+        at instant: Timestamp,
+        inGroupSince: Timestamp? = nil
     ) throws(FissionError) -> CheckInReceipt {
-        guard instant >= member.joinedAt else {
+        let joined = max(member.joinedAt, inGroupSince ?? member.joinedAt)
+        guard instant >= joined else {
             throw FissionError(
                 code: .checkInBeforeJoin,
-                reason: "check-in at \(instant) is before member \(member.id) joined at \(member.joinedAt)"
+                reason: "check-in at \(instant) is before member \(member.id) joined at \(joined)"
             )
         }
-        try self.checkActivity(activity)
         let day = instant.calendarDay(in: self.offset)
         let key = Key(member: member.id, activity: activity)
-        var state = self.states[key] ?? State()
+        var state = try self.state(for: key)
         if state.contains(day.daysSinceEpoch) {
             throw FissionError(
                 code: .alreadyCheckedIn,
                 reason: "member \(member.id) already checked in to \(activity) on \(day)"
             )
         }
-        if let last = state.runs.last?.last, day.daysSinceEpoch < last {
+        if let last = state.latestDay, day.daysSinceEpoch < last {
             throw FissionError(
                 code: .checkInOutOfOrder,
                 reason:
@@ -194,19 +224,26 @@ public struct CheckInBoard: Sendable {
     ///   - member: The member.
     ///   - activity: The activity.
     ///   - day: The missed day: before today, in today's calendar month, on or after the day the
-    ///     member joined.
-    ///   - now: The host's clock, which decides "today".
+    ///     member joined (the group, when `inGroupSince` is given).
+    ///   - now: The host's clock, which decides "today"; it may not be before the member's latest
+    ///     check-in.
+    ///   - inGroupSince: When the member entered the group (``Membership/since``); make-ups for
+    ///     days before its calendar day are refused. `nil` checks only the community join.
     /// - Returns: The day, the streak after it and the milestones it reached.
     /// - Throws: ``FissionError/Code/makeUpNotAllowed`` when make-ups are off or used up this
     ///   month, or `day` is today, in the future or in another month;
+    ///   ``FissionError/Code/checkInOutOfOrder`` when today is before the member's latest check-in
+    ///   (a clock that went back) or `day` is older than the runs the board keeps;
     ///   ``FissionError/Code/checkInBeforeJoin``; ``FissionError/Code/alreadyCheckedIn``;
-    ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities.
-    ///   The board is unchanged when it throws.
+    ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities;
+    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs. The board is
+    ///   unchanged when it throws.
     public mutating func makeUp(
         _ member: Member,
         activity: CheckInActivityID,
         day: CalendarDay,
-        at now: Timestamp
+        at now: Timestamp,
+        inGroupSince: Timestamp? = nil
     ) throws(FissionError) -> CheckInReceipt {
         let today = now.calendarDay(in: self.offset)
         let (year, month, _) = today.components
@@ -214,12 +251,21 @@ public struct CheckInBoard: Sendable {
         guard day < today, year == dayYear, month == dayMonth else {
             throw FissionError(code: .makeUpNotAllowed, reason: "\(day) is not an earlier day of \(today)'s month")
         }
-        guard day >= member.joinedAt.calendarDay(in: self.offset), now >= member.joinedAt else {
+        let joined = max(member.joinedAt, inGroupSince ?? member.joinedAt)
+        guard day >= joined.calendarDay(in: self.offset), now >= joined else {
             throw FissionError(code: .checkInBeforeJoin, reason: "member \(member.id) joined after \(day)")
         }
-        try self.checkActivity(activity)
         let key = Key(member: member.id, activity: activity)
-        var state = self.states[key] ?? State()
+        var state = try self.state(for: key)
+        if let last = state.latestDay, today.daysSinceEpoch < last {
+            throw FissionError(
+                code: .checkInOutOfOrder,
+                reason: "today, \(today), is before the latest check-in on \(CalendarDay(unchecked: last))"
+            )
+        }
+        if let forgotten = state.forgottenThrough, day.daysSinceEpoch <= forgotten {
+            throw FissionError(code: .checkInOutOfOrder, reason: "\(day) is older than the check-ins the board keeps")
+        }
         if state.contains(day.daysSinceEpoch) {
             throw FissionError(code: .alreadyCheckedIn, reason: "member \(member.id) already checked in on \(day)")
         }
@@ -258,13 +304,36 @@ public struct CheckInBoard: Sendable {
         self.states[Key(member: member, activity: activity)]?.contains(day.daysSinceEpoch) ?? false
     }
 
-    private func checkActivity(_ activity: CheckInActivityID) throws(FissionError) {
-        guard self.activities.contains(activity) || self.activities.count < Self.maximumActivities else {
+    /// The number of member and activity pairs the board tracks, at most ``maximumStreaks``.
+    public var streakCount: Int { self.states.count }
+
+    /// Forgets everything about a member: their streaks, and which milestones they were told of.
+    ///
+    /// Use it for members who left the group for good, to keep the board below
+    /// ``maximumStreaks``. A forgotten member who comes back starts from nothing, and can reach
+    /// (and be told of) the same milestones again.
+    ///
+    /// - Complexity: O(*a*) in the board's activities.
+    public mutating func forget(_ member: MemberID) {
+        for activity in self.activities { self.states[Key(member: member, activity: activity)] = nil }
+    }
+
+    /// The member's state for an activity, or a new one if the board has room for it.
+    private func state(for key: Key) throws(FissionError) -> State {
+        if let state = self.states[key] { return state }
+        guard self.activities.contains(key.activity) || self.activities.count < Self.maximumActivities else {
             throw FissionError(
                 code: .invalidCheckInSettings,
                 reason: "a board tracks at most \(Self.maximumActivities) activities"
             )
         }
+        guard self.states.count < Self.maximumStreaks else {
+            throw FissionError(
+                code: .checkInBoardFull,
+                reason: "the board tracks \(Self.maximumStreaks) member and activity pairs; forget members who left"
+            )
+        }
+        return State()
     }
 
     /// Adds `day` to the runs; returns the milestones newly reached by the run that holds it.
@@ -283,7 +352,7 @@ public struct CheckInBoard: Sendable {
         case (false, true):
             state.runs[index].first = day
         case (false, false):
-            state.runs.insert((day, day), at: index)
+            state.runs.insert(Run(first: day, last: day), at: index)
         }
         let length = Int(state.runs[index].last - state.runs[index].first + 1)
         state.longest = max(state.longest, length)
@@ -296,10 +365,14 @@ public struct CheckInBoard: Sendable {
             }
         }
         // A make-up reaches back at most into the current month, so older runs can never grow
-        // again; keep the last one (the current streak) and anything from the last 62 days.
+        // again; keep the last one (the current streak) and anything from the last 62 days. The
+        // days of the dropped runs stay closed (forgottenThrough), so none is recorded twice.
         if let latest = state.runs.last?.last {
             let keepFrom = state.runs.firstIndex { $0.last >= latest - 62 } ?? state.runs.count - 1
-            if keepFrom > 0 { state.runs.removeFirst(keepFrom) }
+            if keepFrom > 0 {
+                state.forgottenThrough = state.runs[keepFrom - 1].last
+                state.runs.removeFirst(keepFrom)
+            }
         }
         return reached
     }
@@ -321,4 +394,7 @@ extension CheckInBoard.State {
     func contains(_ day: Int64) -> Bool {
         self.runs.contains { $0.first <= day && day <= $0.last }
     }
+
+    /// The latest day checked in, if any.
+    var latestDay: Int64? { self.runs.last?.last }
 }

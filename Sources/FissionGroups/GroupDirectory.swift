@@ -14,7 +14,12 @@ public import FissionMembers
 /// - each group's log is in time order (an event dated before the group's latest is refused).
 ///
 /// The directory does no I/O and reads no clock: the host passes the time of each event.
-public struct GroupDirectory: Sendable {
+///
+/// In `Codable` form a directory is its layering policy, its series, its groups with their logs
+/// (in the order they were added), and the latest event's sequence number: arrays only, so equal
+/// directories encode to equal bytes. Members and invite attribution are not stored: decoding
+/// replays each log to rebuild them, and refuses a log that breaks a promise above.
+public struct GroupDirectory: Hashable, Sendable, Codable {
     /// The most groups a directory may hold.
     public static var maximumGroups: Int { 100_000 }
     /// The most series a directory may hold.
@@ -22,7 +27,7 @@ public struct GroupDirectory: Sendable {
     /// The most events one page of a log may return.
     public static var maximumPageSize: Int { 10_000 }
 
-    struct GroupRecord: Sendable {
+    struct GroupRecord: Hashable, Sendable {
         var group: CommunityGroup
         let seriesIndex: Int
         var members: [MemberID: Membership]
@@ -60,9 +65,11 @@ public struct GroupDirectory: Sendable {
     /// Adds a series with no groups.
     ///
     /// - Throws: ``FissionError/Code/duplicateGroup`` if the id is taken,
-    ///   ``FissionError/Code/invalidGroupSettings`` if the series already lists groups or the
-    ///   directory holds ``maximumSeries`` series.
+    ///   ``FissionError/Code/invalidGroupSettings`` if the series breaks a rule of
+    ///   ``GroupSeries/init(id:name:purpose:capacity:tags:entryRule:offset:maximumGroups:)`` (checked
+    ///   again here), already lists groups, or the directory holds ``maximumSeries`` series.
     public mutating func addSeries(_ series: GroupSeries) throws(FissionError) {
+        try series.validate()
         guard self.seriesIndices[series.id] == nil else {
             throw FissionError(code: .duplicateGroup, reason: "series \(series.id) already exists")
         }
@@ -164,6 +171,10 @@ public struct GroupDirectory: Sendable {
     }
 
     // MARK: - Queries
+
+    /// The sequence number of the latest event in any group's log; 0 before the first. The next
+    /// event gets this plus one.
+    public var lastEventSequence: Int64 { self.lastSequence }
 
     /// The group of `series` that `member` is in, or `nil`.
     public func group(of member: MemberID, in series: GroupSeriesID) -> GroupID? {

@@ -15,6 +15,15 @@ extension GroupDirectory {
 
     /// Puts a member in a group, or in the first group of a series with room that admits them.
     ///
+    /// Routing a series (``JoinTarget/series(_:)``) goes through its groups in order and takes
+    /// the first that is not archived, has room, and whose entry rule admits the member. Groups
+    /// that refuse the member do not count as room: when no group that admits the member has
+    /// room, the series opens its next group (from its template, whose entry rule must admit the
+    /// member) even if a group that refuses them still has room. When the series may not grow,
+    /// the join fails with ``FissionError/Code/entryRuleNotMet`` for the first group with room
+    /// that refused the member, if there is one, and with ``FissionError/Code/seriesFull``
+    /// otherwise.
+    ///
     /// - Parameters:
     ///   - member: The member joining; their layer, tags and join time feed the entry rule.
     ///   - facts: What the host knows beyond the member value (paid order, spend, entry fee).
@@ -83,8 +92,7 @@ extension GroupDirectory {
     /// Records that a member was removed from a group, for example on a moderation decision.
     ///
     /// The member's stay ends, so an inviter's retained count
-    /// (``retainedInvitationCount(by:into:stayedDays:asOf:)``) no longer includes them once the
-    /// stay falls short.
+    /// (``retainedInvitationCount(by:into:stayedDays:asOf:)``) no longer includes them from then on.
     ///
     /// - Throws: ``FissionError/Code/groupNotFound``; ``FissionError/Code/notInGroup``;
     ///   ``FissionError/Code/eventOutOfOrder``; ``FissionError/Code/membershipLogFull``.
@@ -348,28 +356,44 @@ extension GroupDirectory {
         self.recordIndices[group].map { self.records[$0].attribution.count(by: inviter) } ?? 0
     }
 
-    /// How many members `inviter` brought into `group` who stayed at least `stayedDays` days.
+    /// The longest stay ``retainedInvitationCount(by:into:stayedDays:asOf:)`` asks for, in days.
+    public static var maximumStayedDays: Int { 3_660 }
+
+    /// How many members `inviter` brought into `group` who are still in it at `now` and have been
+    /// for at least `stayedDays` days.
     ///
-    /// An invitee counts once `stayedDays` × 24 hours have passed since the join `inviter` is
-    /// credited with (their first join into the group) and they were still in the group at that
-    /// moment, without a break: leaving, being removed or being moved out before then means they
-    /// never count, even if they come back. Unlike ``invitationCount(by:into:)`` this count can be
-    /// lower than the number of invitees; use it for "bring 3 friends who stay a week" rewards.
+    /// An invitee counts when, at `now`:
+    /// - their credited stay (the one that began with their first join into the group, which
+    ///   ``invitationCount(by:into:)`` credits to `inviter`) has not ended: they have not left,
+    ///   been removed or been moved out since; and
+    /// - it has lasted at least `stayedDays` × 24 hours.
+    ///
+    /// So the count goes down when an invitee leaves: asked again after the leave, it no longer
+    /// includes them, while ``invitationCount(by:into:)`` (the count existing tools keep) never
+    /// goes down. An invitee who left and came back does not count again: coming back credits
+    /// nobody. Asked for an earlier `now`, the count is what it was then. Use it for "bring 3
+    /// friends into the group who stay a week" rewards: it keeps a removed advertiser from
+    /// earning their inviter a gift.
     ///
     /// - Parameters:
     ///   - inviter: The inviter.
-    ///   - group: The group.
-    ///   - stayedDays: The days an invitee must stay, 0 to 3,660.
+    ///   - group: The group; an unknown group counts 0.
+    ///   - stayedDays: The days an invitee must have stayed, 0 to ``maximumStayedDays``.
     ///   - now: The moment to count at.
-    /// - Precondition: `stayedDays` is 0...3,660.
+    /// - Throws: ``FissionError/Code/invalidStayedDays`` when `stayedDays` is out of range.
     /// - Complexity: O(*k*) in the inviter's invitees into the group.
     public func retainedInvitationCount(
         by inviter: MemberID,
         into group: GroupID,
         stayedDays: Int,
         asOf now: Timestamp
-    ) -> Int {
-        precondition((0...3_660).contains(stayedDays), "stayedDays must be 0...3660, got \(stayedDays)")
+    ) throws(FissionError) -> Int {
+        guard (0...Self.maximumStayedDays).contains(stayedDays) else {
+            throw FissionError(
+                code: .invalidStayedDays,
+                reason: "stayedDays \(stayedDays) is outside 0...\(Self.maximumStayedDays)"
+            )
+        }
         guard let index = self.recordIndices[group] else { return 0 }
         return self.records[index].attribution.retainedCount(
             by: inviter,

@@ -9,6 +9,9 @@ public import FissionMembers
 ///
 /// Opened groups get the id `"<series id>-<n>"` and the name `"<name> <n>"`, where *n* counts the
 /// series' groups from 1.
+///
+/// Decoding checks the same rules as ``init(id:name:purpose:capacity:tags:entryRule:offset:maximumGroups:)``,
+/// and that the listed groups are distinct and no more than ``maximumGroups``.
 public struct GroupSeries: Identifiable, Hashable, Sendable, Codable {
     /// The most groups one series may have.
     public static var maximumGroupsLimit: Int { 1_000 }
@@ -55,6 +58,26 @@ public struct GroupSeries: Identifiable, Hashable, Sendable, Codable {
         offset: UTCOffset = .chinaStandardTime,
         maximumGroups: Int
     ) throws(FissionError) {
+        try Self.validate(id: id, name: name, capacity: capacity, maximumGroups: maximumGroups, groupCount: 0)
+        self.id = id
+        self.name = name
+        self.purpose = purpose
+        self.capacity = capacity
+        self.tags = tags
+        self.entryRule = entryRule
+        self.offset = offset
+        self.maximumGroups = maximumGroups
+        self.groups = []
+    }
+
+    /// Checks the settings a series may have.
+    static func validate(
+        id: GroupSeriesID,
+        name: String,
+        capacity: Int,
+        maximumGroups: Int,
+        groupCount: Int
+    ) throws(FissionError) {
         try validateName(name, what: "series name", maximumUTF8Length: 100, code: .invalidGroupSettings)
         try CommunityGroup.validate(capacity: capacity)
         guard (1...Self.maximumGroupsLimit).contains(maximumGroups) else {
@@ -66,15 +89,60 @@ public struct GroupSeries: Identifiable, Hashable, Sendable, Codable {
         guard id.description.utf8.count <= 100 else {
             throw FissionError(code: .invalidGroupSettings, reason: "series id \(id) is longer than 100 bytes")
         }
-        self.id = id
-        self.name = name
-        self.purpose = purpose
-        self.capacity = capacity
-        self.tags = tags
-        self.entryRule = entryRule
-        self.offset = offset
-        self.maximumGroups = maximumGroups
-        self.groups = []
+        guard groupCount <= maximumGroups else {
+            throw FissionError(
+                code: .invalidGroupSettings,
+                reason: "the series lists \(groupCount) groups; at most \(maximumGroups)"
+            )
+        }
+    }
+
+    /// Checks this value again, as ``GroupDirectory/addSeries(_:)`` does before taking it.
+    func validate() throws(FissionError) {
+        try Self.validate(
+            id: self.id,
+            name: self.name,
+            capacity: self.capacity,
+            maximumGroups: self.maximumGroups,
+            groupCount: self.groups.count
+        )
+        guard Set(self.groups).count == self.groups.count else {
+            throw FissionError(code: .invalidGroupSettings, reason: "series \(self.id) lists a group twice")
+        }
+    }
+
+    /// Decodes a series and checks it as the initializer does.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` for a bad name, id, capacity or growth limit, or a
+    ///   group list that repeats a group or is longer than `maximumGroups`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(GroupSeriesID.self, forKey: .id)
+        self.name = try container.decode(String.self, forKey: .name)
+        self.purpose = try container.decode(GroupPurpose.self, forKey: .purpose)
+        self.capacity = try container.decode(Int.self, forKey: .capacity)
+        self.tags = try container.decode(TagSet.self, forKey: .tags)
+        self.entryRule = try container.decodeIfPresent(EntryRule.self, forKey: .entryRule)
+        self.offset = try container.decode(UTCOffset.self, forKey: .offset)
+        self.maximumGroups = try container.decode(Int.self, forKey: .maximumGroups)
+        self.groups = try container.decode([GroupID].self, forKey: .groups)
+        do {
+            try self.validate()
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: .capacity, in: container, debugDescription: error.reason)
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id
+        case name
+        case purpose
+        case capacity
+        case tags
+        case entryRule
+        case offset
+        case maximumGroups
+        case groups
     }
 
     /// Whether the series may open another group.

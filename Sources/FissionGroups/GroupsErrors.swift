@@ -38,8 +38,18 @@ extension FissionError.Code {
     public static let alreadyCheckedIn = Self("alreadyCheckedIn")
     /// A check-in was dated before the member joined.
     public static let checkInBeforeJoin = Self("checkInBeforeJoin")
-    /// A check-in was dated before the member's latest check-in to the same activity.
+    /// A check-in was dated before the member's latest check-in to the same activity, a make-up
+    /// was asked while the clock's "today" is before that check-in, or a make-up day is older than
+    /// the check-ins a board keeps.
     public static let checkInOutOfOrder = Self("checkInOutOfOrder")
+    /// A ``CheckInBoard`` already tracks ``CheckInBoard/maximumStreaks`` member and activity pairs.
+    public static let checkInBoardFull = Self("checkInBoardFull")
+    /// A ``GroupModerator`` already tracks strikes of ``GroupModerator/maximumTrackedMembers``
+    /// members, none of whose strikes has expired.
+    public static let moderatorFull = Self("moderatorFull")
+    /// A stay length was out of range, such as ``GroupDirectory/retainedInvitationCount(by:into:stayedDays:asOf:)``'s
+    /// `stayedDays` outside 0...``GroupDirectory/maximumStayedDays``.
+    public static let invalidStayedDays = Self("invalidStayedDays")
     /// A make-up check-in was asked for a day that may not be made up (today, the future, or
     /// another month), or the month's make-ups are used up.
     public static let makeUpNotAllowed = Self("makeUpNotAllowed")

@@ -6,8 +6,8 @@ import FissionCore
 /// coming back through another invite credits nobody, so a pair of friends cannot farm counts.
 /// The credited stay is the one that began with that join; it ends the first time the member
 /// leaves, is removed or is moved out.
-struct InviteAttribution: Sendable {
-    struct Credit: Sendable {
+struct InviteAttribution: Hashable, Sendable {
+    struct Credit: Hashable, Sendable {
         let inviter: MemberID?
         let joinedAt: Timestamp
         var stayEndedAt: Timestamp?
@@ -32,13 +32,15 @@ struct InviteAttribution: Sendable {
 
     func count(by inviter: MemberID) -> Int { self.invitees[inviter]?.count ?? 0 }
 
+    /// Invitees credited to `inviter` whose credited stay had lasted at least `stayedMilliseconds`
+    /// and had not ended at `now`.
     func retainedCount(by inviter: MemberID, stayedMilliseconds: Int64, asOf now: Timestamp) -> Int {
         var count = 0
         for invitee in self.invitees[inviter] ?? [] {
             guard let credit = self.credits[invitee] else { continue }
             let mark = credit.joinedAt.millisecondsSinceEpoch + stayedMilliseconds
             guard mark <= now.millisecondsSinceEpoch else { continue }
-            if let ended = credit.stayEndedAt, ended.millisecondsSinceEpoch <= mark { continue }
+            if let ended = credit.stayEndedAt, ended <= now { continue }
             count += 1
         }
         return count

@@ -40,4 +40,34 @@ public struct MemberFacts: Hashable, Sendable, Codable {
 
     /// Nothing known: no order, no spend, no fee, no inviter.
     public static var none: MemberFacts { MemberFacts() }
+
+    /// Decodes facts, checking the limit on ``inviterGroups``.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` when `inviterGroups` lists more than
+    ///   ``maximumInviterGroups`` groups.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let inviterGroups = try container.decode([GroupID].self, forKey: .inviterGroups)
+        guard inviterGroups.count <= Self.maximumInviterGroups else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .inviterGroups,
+                in: container,
+                debugDescription:
+                    "inviterGroups lists \(inviterGroups.count) groups; at most \(Self.maximumInviterGroups)"
+            )
+        }
+        self.init(
+            hasPaidOrder: try container.decode(Bool.self, forKey: .hasPaidOrder),
+            totalSpend: try container.decodeIfPresent(Money.self, forKey: .totalSpend),
+            hasPaidEntryFee: try container.decode(Bool.self, forKey: .hasPaidEntryFee),
+            inviterGroups: inviterGroups
+        )
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case hasPaidOrder
+        case totalSpend
+        case hasPaidEntryFee
+        case inviterGroups
+    }
 }

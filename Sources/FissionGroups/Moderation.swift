@@ -32,7 +32,9 @@ public struct ModerationHit: Hashable, Sendable {
 }
 
 /// A sensitive-word list and ad rules, built once and shared by any number of groups.
-public struct ModerationRules: Sendable {
+///
+/// In `Codable` form the rules are their word lists and settings; decoding rebuilds the matchers.
+public struct ModerationRules: Hashable, Sendable, Codable {
     /// The longest message the rules read, in UTF-8 bytes.
     public static var maximumTextUTF8Length: Int { 1 << 20 }
     /// The most hits one scan reports.
@@ -228,13 +230,26 @@ public struct ModerationDecision: Hashable, Sendable {
 }
 
 /// Moderation for one group: shared rules, the group's strike policy, and its members' strikes.
-public struct GroupModerator: Sendable {
+///
+/// The moderator keeps each member's latest strikes (at most ``StrikePolicy/removeAfterStrikes``)
+/// for at most ``maximumTrackedMembers`` members. When a new member would pass that limit, the
+/// members whose strikes have all left the window are forgotten first; only if none has does
+/// ``review(_:from:at:)`` throw ``FissionError/Code/moderatorFull``.
+///
+/// In `Codable` form a moderator is its rules, its policy and its strikes sorted by member, so
+/// equal moderators encode to equal bytes; decoding checks the strikes. The encoding holds the
+/// word lists: a host that keeps many groups may prefer to persist one ``ModerationRules`` and
+/// rebuild each moderator with ``init(rules:policy:)``, but then strikes are lost.
+public struct GroupModerator: Hashable, Sendable, Codable {
+    /// The most members whose strikes one moderator tracks.
+    public static var maximumTrackedMembers: Int { 1 << 20 }
+
     /// The rules messages are checked against.
     public let rules: ModerationRules
     /// The group's strike policy.
     public let policy: StrikePolicy
     /// Each member's recent strikes, oldest first, at most ``StrikePolicy/removeAfterStrikes``.
-    private var strikes: [MemberID: [Timestamp]] = [:]
+    var strikes: [MemberID: [Timestamp]] = [:]
 
     /// Creates a moderator with no strikes recorded.
     public init(rules: ModerationRules, policy: StrikePolicy = .standard) {
@@ -248,8 +263,11 @@ public struct GroupModerator: Sendable {
     ///   - text: The message.
     ///   - member: Who posted it.
     ///   - instant: When.
-    /// - Throws: ``FissionError/Code/messageTooLong``; nothing is recorded then.
-    /// - Complexity: O(*n*) in the message's UTF-8 length.
+    /// - Throws: ``FissionError/Code/messageTooLong``; ``FissionError/Code/moderatorFull`` when
+    ///   the message broke a rule and the moderator tracks ``maximumTrackedMembers`` other members
+    ///   who all have a strike in the window. Nothing is recorded then.
+    /// - Complexity: O(*n*) in the message's UTF-8 length; O(*m*) in the tracked members, once,
+    ///   when the limit is reached.
     public mutating func review(
         _ text: String,
         from member: MemberID,
@@ -263,6 +281,9 @@ public struct GroupModerator: Sendable {
                 strikesInWindow: self.strikeCount(of: member, asOf: instant),
                 flagForStaff: false
             )
+        }
+        if self.strikes[member] == nil && self.strikes.count >= Self.maximumTrackedMembers {
+            try self.makeRoom(at: instant)
         }
         var recent = self.strikes[member] ?? []
         recent.append(instant)
@@ -305,5 +326,23 @@ public struct GroupModerator: Sendable {
     /// Forgets a member's strikes, for example after staff overturned a decision.
     public mutating func pardon(_ member: MemberID) {
         self.strikes[member] = nil
+    }
+
+    /// How many members the moderator holds strikes of, at most ``maximumTrackedMembers``.
+    public var trackedMemberCount: Int { self.strikes.count }
+
+    /// Forgets the members whose strikes all left the window that ends at `instant`.
+    ///
+    /// - Throws: ``FissionError/Code/moderatorFull`` if none has; nothing changes then.
+    private mutating func makeRoom(at instant: Timestamp) throws(FissionError) {
+        let windowStart = instant.millisecondsSinceEpoch - Int64(self.policy.windowDays) * Timestamp.millisecondsPerDay
+        let expired = self.strikes.filter { $0.value.allSatisfy { $0.millisecondsSinceEpoch <= windowStart } }
+        guard !expired.isEmpty else {
+            throw FissionError(
+                code: .moderatorFull,
+                reason: "the moderator tracks \(Self.maximumTrackedMembers) members with strikes in the window"
+            )
+        }
+        for member in expired.keys { self.strikes[member] = nil }
     }
 }

@@ -5,25 +5,42 @@ public import FissionCore
 ///
 /// The matcher sees through common evasion:
 /// - case, full-width letters and digits (`ＦＵＣＫ`, `１３８`) and circled letters;
-/// - spaces, punctuation, symbols, combining marks or invisible characters put between the
-///   characters of a word (`f.u.c.k`, `赌 博`, `赌*博`, `f\u{200B}uck`).
+/// - filler put between the characters of a word (`f.u.c.k`, `赌 博`, `赌*博`, `f\u{200B}uck`).
 ///
-/// And it keeps ordinary text clean:
-/// - a word that starts (or ends) with a letter of an alphabetic script matches only at a word
-///   boundary, so `ass` is not found in `class` nor `hell` in `hello`;
-/// - a match that needed filler to be skipped counts only when it stands apart: the characters
-///   just before and after it are filler or the text's ends. So `加 我` is caught in `请 加 我`
+/// Filler comes in two kinds:
+/// - *soft filler*: spaces, invisible characters, combining marks, symbols and in-word marks
+///   (`*`, `.`, `_`, `-`, `~`, `'`, `+`...). It is skipped inside a word wherever the word is, so
+///   `我们去赌*博吧` and `来赌 博` are caught although Chinese chat puts no spaces around words;
+/// - *clause punctuation*: `，。、；：！？`, their ASCII forms, brackets, quotation marks, the
+///   ellipsis and line breaks. A match that skips one counts only when it stands apart: the
+///   characters just before and after it are filler or the text's ends. So `，加，我，` is caught
 ///   but `加我` is not found across the comma of `参加，我们`.
 ///
+/// And it keeps ordinary text clean:
+/// - a word that starts (or ends) with a letter or digit of an alphabetic script (Latin, Greek,
+///   Cyrillic...) matches only at a word boundary, so `ass` is not found in `class` nor `hell` in
+///   `hello`;
+/// - inside a run of such letters (between two spaces of the word as the list spells it),
+///   filler counts only when it stands between *every* pair of letters of the run: `f.u.c.k` and
+///   `f u c k` are caught, but `he'll` is not `hell`, `it's hit` is not `shit`, `who's ex` is not
+///   `sex` and `a SS` is not `ass`. Words spelled with a space (`new york`) match with or without
+///   filler at that space.
+///
 /// Words in the list drop their own whitespace (`add me` matches `addme` and `add-me`) but keep
-/// visible symbols (`+v`); a symbol that appears in some word is no longer filler for that matcher.
+/// visible symbols (`c++`, `+v`). Such a symbol stays filler for the other words: where no word
+/// can continue with it (no state of the automaton on the current path has an edge for it), it is
+/// skipped like any filler, so a list holding `c++` still catches `赌+博`. Where some word does
+/// continue with it, the symbol is that word's: with `+v` in the list, `加 +v` is `+v`.
 ///
 /// ```swift
 /// let matcher = try SensitiveWordMatcher(words: ["赌博", "fuck"])
 /// matcher.matches(in: "f-u-c-k this")     // one match: "fuck" at UTF-8 offsets 0..<7
 /// matcher.containsMatch(in: "a classic")  // false
 /// ```
-public struct SensitiveWordMatcher: Sendable {
+///
+/// In `Codable` form a matcher is its word list; decoding rebuilds the automaton. Two matchers
+/// are equal when their word lists are.
+public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
     /// The most words one matcher may hold.
     public static var maximumWords: Int { 200_000 }
     /// The most characters (Unicode scalars, after folding and dropping whitespace) in one word.
@@ -42,10 +59,13 @@ public struct SensitiveWordMatcher: Sendable {
     /// The words, as given.
     public let words: [String]
 
-    /// For each BMP scalar: 0 for a character no word uses, 1 for filler, else its symbol + 2.
+    /// For each BMP scalar: 0 for a character no word uses, 1 for soft filler, 2 for clause
+    /// punctuation, else its symbol + 3.
     private let bmpCodes: [UInt16]
     /// The same for scalars outside the BMP that words use (emoji, rare ideographs).
     private let astralCodes: [UInt32: UInt16]
+    /// For each symbol, the filler class of the character it stands for (0 for a letter).
+    private let symbolFillerClasses: [UInt8]
     /// The root's transition for each symbol (0: stay at the root).
     private let rootTransitions: [Int32]
     /// The outgoing edges of each state, sorted by symbol: `edgeSymbols[edgeStarts[s]..<edgeStarts[s + 1]]`.
@@ -62,6 +82,8 @@ public struct SensitiveWordMatcher: Sendable {
     /// Whether each word starts or ends with a letter or digit of an alphabetic script.
     private let wordStartsWithLetter: [Bool]
     private let wordEndsWithLetter: [Bool]
+    /// For each word, bit *i* set when symbols *i* and *i* + 1 are letters of one alphabetic run.
+    private let wordLetterPairs: [UInt64]
 
     /// Builds the automaton.
     ///
@@ -79,11 +101,29 @@ public struct SensitiveWordMatcher: Sendable {
         }
         var alphabet: [UInt32: UInt16] = [:]
         var symbolsOfWords: [[UInt16]] = []
+        var letterPairs: [UInt64] = []
         symbolsOfWords.reserveCapacity(words.count)
         for (index, word) in words.enumerated() {
             var symbols: [UInt16] = []
-            for scalar in word.unicodeScalars where !TextFolding.isDroppedFromPatterns(scalar.value) {
+            var pairs: UInt64 = 0
+            var previousIsLetter = false
+            var spaceBefore = false
+            for scalar in word.unicodeScalars {
+                guard !TextFolding.isDroppedFromPatterns(scalar.value) else {
+                    spaceBefore = true
+                    continue
+                }
+                guard symbols.count < Self.maximumWordLength else {
+                    throw FissionError(
+                        code: .invalidWordList,
+                        reason: "word \(index) has more than \(Self.maximumWordLength) characters"
+                    )
+                }
                 let folded = TextFolding.fold(scalar.value)
+                let isLetter = TextFolding.isWordCharacter(scalar.value)
+                if isLetter && previousIsLetter && !spaceBefore { pairs |= 1 << UInt64(symbols.count - 1) }
+                previousIsLetter = isLetter
+                spaceBefore = false
                 if let code = alphabet[folded] {
                     symbols.append(code)
                 } else {
@@ -98,16 +138,14 @@ public struct SensitiveWordMatcher: Sendable {
             guard !symbols.isEmpty else {
                 throw FissionError(code: .invalidWordList, reason: "word \(index) is empty or only whitespace")
             }
-            guard symbols.count <= Self.maximumWordLength else {
-                throw FissionError(
-                    code: .invalidWordList,
-                    reason: "word \(index) has \(symbols.count) characters; at most \(Self.maximumWordLength)"
-                )
-            }
             symbolsOfWords.append(symbols)
+            letterPairs.append(pairs)
         }
         self.words = words
         (self.bmpCodes, self.astralCodes) = Self.codeTables(alphabet)
+        var fillerClasses = [UInt8](repeating: 0, count: alphabet.count)
+        for (folded, code) in alphabet { fillerClasses[Int(code)] = TextFolding.fillerClass(folded).rawValue }
+        self.symbolFillerClasses = fillerClasses
         let trie = Trie(symbolsOfWords: symbolsOfWords, alphabetSize: alphabet.count)
         self.rootTransitions = trie.rootTransitions
         self.edgeStarts = trie.edgeStarts
@@ -117,6 +155,7 @@ public struct SensitiveWordMatcher: Sendable {
         self.outputWord = trie.outputWord
         self.outputLink = trie.outputLink
         self.wordLengths = symbolsOfWords.map { Int32($0.count) }
+        self.wordLetterPairs = letterPairs
         var startsWithLetter: [Bool] = []
         var endsWithLetter: [Bool] = []
         for word in words {
@@ -128,15 +167,43 @@ public struct SensitiveWordMatcher: Sendable {
         self.wordEndsWithLetter = endsWithLetter
     }
 
+    /// Decodes a matcher from its word list and builds the automaton.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted` for a list ``init(words:)`` refuses.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let words = try container.decode([String].self)
+        do {
+            try self.init(words: words)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.reason)
+        }
+    }
+
+    /// Encodes the matcher as its word list.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.words)
+    }
+
+    /// Whether two matchers hold the same words in the same order.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.words == rhs.words }
+
+    /// Hashes the word list.
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.words) }
+
     /// Every occurrence of a word in `text`, in order of where they end, up to `limit`.
     ///
     /// - Parameters:
     ///   - text: The message.
-    ///   - limit: The most matches to return.
+    ///   - limit: The most matches to return; 0 returns none.
+    /// - Precondition: `limit` is not negative.
     /// - Complexity: O(*n* + *matches*) in the text's UTF-8 length; no allocation apart from the
     ///   result.
     public func matches(in text: String, limit: Int = 100) -> [Match] {
+        precondition(limit >= 0, "limit may not be negative")
         var result: [Match] = []
+        guard limit > 0 else { return result }
         var text = text
         text.withUTF8 { bytes in
             self.forEachMatch(in: bytes) { match in
@@ -162,14 +229,38 @@ public struct SensitiveWordMatcher: Sendable {
         return found
     }
 
+    /// What the scanner remembers of each of the last 64 symbols, to judge a match that ends now.
+    private struct SymbolRing {
+        /// Four slots per symbol: UTF-8 start, filler before it, clause punctuation before it,
+        /// and how many symbols up to and including it had filler just before them.
+        let slots: UnsafeMutableBufferPointer<Int>
+
+        @inline(__always) func start(_ symbol: Int) -> Int { self.slots[(symbol & 63) << 2] }
+        @inline(__always) func filler(_ symbol: Int) -> Int { self.slots[(symbol & 63) << 2 + 1] }
+        @inline(__always) func clauseFiller(_ symbol: Int) -> Int { self.slots[(symbol & 63) << 2 + 2] }
+        @inline(__always) func gaps(_ symbol: Int) -> Int { self.slots[(symbol & 63) << 2 + 3] }
+
+        @inline(__always)
+        func record(_ symbol: Int, start: Int, filler: Int, clauseFiller: Int, gaps: Int) {
+            let base = (symbol & 63) << 2
+            self.slots[base] = start
+            self.slots[base + 1] = filler
+            self.slots[base + 2] = clauseFiller
+            self.slots[base + 3] = gaps
+        }
+    }
+
     /// Calls `body` with each accepted match until it returns `false`.
     func forEachMatch(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Match) -> Bool) {
-        // The last 64 symbols' start offsets and filler counts, to find where a match began.
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { ring in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { slots in
+            let ring = SymbolRing(slots: slots)
             var state: Int32 = 0
             var position = 0
             var symbolCount = 0
             var fillerCount = 0
+            var clauseCount = 0
+            var gapCount = 0
+            var fillerAtLastSymbol = 0
             while position < bytes.count {
                 let start = position
                 let (value, length) = TextFolding.decode(bytes, at: position)
@@ -179,34 +270,95 @@ public struct SensitiveWordMatcher: Sendable {
                     state = 0
                     continue
                 }
-                if code == 1 {
-                    fillerCount += 1
-                    continue
-                }
-                ring[symbolCount & 63] = start
-                ring[64 + (symbolCount & 63)] = fillerCount
-                symbolCount += 1
-                state = self.transition(from: state, on: Int(code - 2))
-                var output = self.outputWord[Int(state)] >= 0 ? state : self.outputLink[Int(state)]
-                while output >= 0 {
-                    let word = Int(self.outputWord[Int(output)])
-                    let first = symbolCount - Int(self.wordLengths[word])
-                    let range = ring[first & 63]..<position
-                    let hasFiller = ring[64 + (first & 63)] != fillerCount
-                    if self.accepts(word: word, range: range, hasFiller: hasFiller, in: bytes) {
-                        guard body(Match(wordIndex: word, utf8Range: range)) else { return }
+                var fillerClass = UInt8(truncatingIfNeeded: code)
+                if code >= 3 {
+                    let symbol = Int(code - 3)
+                    let next = self.transition(from: state, on: symbol)
+                    fillerClass = next == 0 ? self.symbolFillerClasses[symbol] : 0
+                    if fillerClass == 0 {
+                        if fillerCount != fillerAtLastSymbol { gapCount += 1 }
+                        fillerAtLastSymbol = fillerCount
+                        ring.record(
+                            symbolCount,
+                            start: start,
+                            filler: fillerCount,
+                            clauseFiller: clauseCount,
+                            gaps: gapCount
+                        )
+                        symbolCount += 1
+                        state = next
+                        guard self.reportMatches(at: state, symbolCount: symbolCount, end: position, ring, bytes, body)
+                        else { return }
+                        continue
                     }
-                    output = self.outputLink[Int(output)]
                 }
+                fillerCount += 1
+                if fillerClass == 2 { clauseCount += 1 }
             }
         }
+    }
+
+    /// Reports the words that end at `state`; returns `false` once `body` asks to stop.
+    @inline(__always)
+    private func reportMatches(
+        at state: Int32,
+        symbolCount: Int,
+        end: Int,
+        _ ring: SymbolRing,
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        _ body: (Match) -> Bool
+    ) -> Bool {
+        var output = self.outputWord[Int(state)] >= 0 ? state : self.outputLink[Int(state)]
+        let last = symbolCount - 1
+        while output >= 0 {
+            let word = Int(self.outputWord[Int(output)])
+            let first = symbolCount - Int(self.wordLengths[word])
+            let range = ring.start(first)..<end
+            let hasFiller = ring.filler(first) != ring.filler(last)
+            let hasClauseFiller = ring.clauseFiller(first) != ring.clauseFiller(last)
+            if (!hasFiller || self.fillerSplitsLettersEvenly(word: word, first: first, ring))
+                && self.accepts(word: word, range: range, hasClauseFiller: hasClauseFiller, in: bytes)
+            {
+                guard body(Match(wordIndex: word, utf8Range: range)) else { return false }
+            }
+            output = self.outputLink[Int(output)]
+        }
+        return true
+    }
+
+    /// Whether, in every run of letters of the word, filler stands between no pair of letters or
+    /// between every pair (`f.u.c.k`, not `he'll`).
+    private func fillerSplitsLettersEvenly(word: Int, first: Int, _ ring: SymbolRing) -> Bool {
+        var pairs = self.wordLetterPairs[word]
+        var pair = 0
+        var runPairs = 0
+        var runGaps = 0
+        while pairs != 0 || runPairs > 0 {
+            if pairs & 1 == 1 {
+                runPairs += 1
+                runGaps += ring.gaps(first + pair + 1) - ring.gaps(first + pair)
+            } else if runPairs > 0 {
+                guard runGaps == 0 || runGaps == runPairs else { return false }
+                runPairs = 0
+                runGaps = 0
+            }
+            pairs >>= 1
+            pair += 1
+        }
+        return true
     }
 
     @inline(__always)
     private func code(of value: UInt32) -> UInt16 {
         if value < 0x1_0000 { return self.bmpCodes[Int(value)] }
         if let code = self.astralCodes[TextFolding.fold(value)] { return code }
-        return TextFolding.isFiller(value) ? 1 : 0
+        return UInt16(TextFolding.fillerClass(value).rawValue)
+    }
+
+    /// Whether the scalar is filler of either class, whether or not a word uses it.
+    private func isFiller(_ value: UInt32) -> Bool {
+        let code = self.code(of: value)
+        return code >= 3 ? self.symbolFillerClasses[Int(code - 3)] != 0 : code != 0
     }
 
     @inline(__always)
@@ -235,12 +387,17 @@ public struct SensitiveWordMatcher: Sendable {
     }
 
     /// The boundary rules that keep ordinary text from matching (see the type's documentation).
-    private func accepts(word: Int, range: Range<Int>, hasFiller: Bool, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    private func accepts(
+        word: Int,
+        range: Range<Int>,
+        hasClauseFiller: Bool,
+        in bytes: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
         let before = TextFolding.scalar(before: range.lowerBound, in: bytes)
         let after = TextFolding.scalar(at: range.upperBound, in: bytes)
-        if hasFiller {
-            if let before, self.code(of: before) != 1 { return false }
-            if let after, self.code(of: after) != 1 { return false }
+        if hasClauseFiller {
+            if let before, !self.isFiller(before) { return false }
+            if let after, !self.isFiller(after) { return false }
         }
         if self.wordStartsWithLetter[word], let before, TextFolding.isWordCharacter(before) { return false }
         if self.wordEndsWithLetter[word], let after, TextFolding.isWordCharacter(after) { return false }
@@ -251,13 +408,13 @@ public struct SensitiveWordMatcher: Sendable {
         var bmp = [UInt16](repeating: 0, count: 0x1_0000)
         for value in 0..<UInt32(0x1_0000) where !(0xD800...0xDFFF).contains(value) {
             if let code = alphabet[TextFolding.fold(value)] {
-                bmp[Int(value)] = code + 2
-            } else if TextFolding.isFiller(value) {
-                bmp[Int(value)] = 1
+                bmp[Int(value)] = code + 3
+            } else {
+                bmp[Int(value)] = UInt16(TextFolding.fillerClass(value).rawValue)
             }
         }
         var astral: [UInt32: UInt16] = [:]
-        for (folded, code) in alphabet where folded >= 0x1_0000 { astral[folded] = code + 2 }
+        for (folded, code) in alphabet where folded >= 0x1_0000 { astral[folded] = code + 3 }
         return (bmp, astral)
     }
 }

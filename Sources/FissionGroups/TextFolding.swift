@@ -27,16 +27,41 @@ enum TextFolding {
     /// Whether the scalar is filler between the characters of a word: spaces, punctuation,
     /// symbols, combining marks, controls and invisible format characters.
     static func isFiller(_ value: UInt32) -> Bool {
-        guard let scalar = Unicode.Scalar(value) else { return false }
-        switch scalar.properties.generalCategory {
-        case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format,
-            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-            .initialPunctuation, .finalPunctuation, .otherPunctuation,
-            .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol,
-            .nonspacingMark, .enclosingMark:
-            return true
+        Self.fillerClass(value) != .none
+    }
+
+    /// How a scalar may stand between the characters of a word.
+    enum FillerClass: UInt8 {
+        /// A letter, digit or ideograph: part of the text, never skipped.
+        case none = 0
+        /// Spaces, invisible characters, combining marks, symbols and in-word marks (`*`, `.`,
+        /// `_`, `-`, `~`, `'`...): skipped inside a word wherever the word is.
+        case soft = 1
+        /// Clause punctuation (`，。、；：！？`, their ASCII forms, brackets, quotation marks, the
+        /// ellipsis) and line breaks: they end a clause, so a word is matched across them only
+        /// when the match stands apart from the text around it.
+        case clause = 2
+    }
+
+    /// The scalar's filler class (see ``FillerClass``).
+    static func fillerClass(_ value: UInt32) -> FillerClass {
+        guard let scalar = Unicode.Scalar(value) else { return .none }
+        switch Self.fold(value) {
+        case 0x2C, 0x3B, 0x3A, 0x21, 0x3F, 0x22, 0x0A, 0x0B, 0x0C, 0x0D, 0x85,
+            0x3001, 0x3002, 0xFF61, 0xFF64, 0x2025, 0x2026, 0xFE10...0xFE19, 0xFE50...0xFE57:
+            return .clause
         default:
-            return false
+            break
+        }
+        switch scalar.properties.generalCategory {
+        case .lineSeparator, .paragraphSeparator, .openPunctuation, .closePunctuation, .initialPunctuation,
+            .finalPunctuation:
+            return .clause
+        case .spaceSeparator, .control, .format, .connectorPunctuation, .dashPunctuation, .otherPunctuation,
+            .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol, .nonspacingMark, .enclosingMark:
+            return .soft
+        default:
+            return .none
         }
     }
 

@@ -158,4 +158,168 @@ struct CheckInTests {
             try CheckInSettings(milestones: [3], makeUpsPerMonth: 32)
         }
     }
+
+    /// Make-ups while the host's clock is behind the member's latest check-in would record a day
+    /// twice once old runs are dropped; they are refused.
+    @Test func makeUpsWithAClockBehindTheLatestCheckInAreRefused() throws {
+        var board = CheckInBoard(offset: .utc, settings: try CheckInSettings(milestones: [3], makeUpsPerMonth: 5))
+        let someone = Member(id: "m", joinedAt: try local(2026, 1, 1, 0, .utc))
+        let noon: Int64 = 12 * 3_600_000
+        _ = try board.checkIn(someone, activity: "run", at: local(2026, 1, 10, noon, .utc))
+        _ = try board.checkIn(someone, activity: "run", at: local(2026, 3, 31, noon, .utc))
+        let before = board
+        // Jan 10's run was dropped when Mar 31 came in; a clock saying Jan 20 may not refill it.
+        #expect(throws: FissionError(code: .checkInOutOfOrder)) {
+            try board.makeUp(
+                someone,
+                activity: "run",
+                day: CalendarDay(year: 2026, month: 1, day: 10),
+                at: self.local(2026, 1, 20, noon, .utc)
+            )
+        }
+        #expect(board == before)
+
+        var other = CheckInBoard(offset: .utc, settings: try CheckInSettings(milestones: [3], makeUpsPerMonth: 5))
+        _ = try other.checkIn(someone, activity: "run", at: local(2026, 1, 10, noon, .utc))
+        #expect(throws: FissionError(code: .checkInOutOfOrder)) {
+            try other.makeUp(
+                someone,
+                activity: "run",
+                day: CalendarDay(year: 2026, month: 1, day: 3),
+                at: self.local(2026, 1, 5, noon, .utc)
+            )
+        }
+        // With the clock right again, the same make-up is fine.
+        let receipt = try other.makeUp(
+            someone,
+            activity: "run",
+            day: CalendarDay(year: 2026, month: 1, day: 9),
+            at: local(2026, 1, 10, noon + 1, .utc)
+        )
+        #expect(receipt.streak.current == 2)
+    }
+
+    /// A random walk of check-ins and make-ups, some with a clock that went back: no day is ever
+    /// recorded twice, so the longest streak never outgrows the distinct days.
+    @Test(arguments: [UInt64(1), 2, 3, 4])
+    func noDayIsRecordedTwiceWhateverTheClockSays(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        var board = CheckInBoard(
+            offset: .chinaStandardTime,
+            settings: try CheckInSettings(milestones: [2], makeUpsPerMonth: 31)
+        )
+        let start = try CalendarDay(year: 2026, month: 1, day: 1)
+        let someone = Member(id: "m", joinedAt: start.start(in: .chinaStandardTime))
+        var recorded: [Int64] = []
+        for step in 0..<300 {
+            let today = try start.adding(days: generator.next(in: 0...200))
+            let now = try today.start(in: .chinaStandardTime).adding(milliseconds: 3_600_000)
+            if generator.next(below: 2) == 0 {
+                if let receipt = try? board.checkIn(someone, activity: "run", at: now) {
+                    recorded.append(receipt.day.daysSinceEpoch)
+                }
+            } else {
+                let day = try today.adding(days: -generator.next(in: 1...27))
+                if let receipt = try? board.makeUp(someone, activity: "run", day: day, at: now) {
+                    recorded.append(receipt.day.daysSinceEpoch)
+                }
+            }
+            #expect(Set(recorded).count == recorded.count, "seed \(seed) step \(step): a day recorded twice")
+        }
+    }
+
+    /// The group's join, not only the community's, bounds check-ins and make-ups.
+    @Test func checkInsMayNotPredateTheGroupJoin() throws {
+        var directory = GroupDirectory(policy: try makePolicy())
+        try directory.addSeries(GroupSeries(id: "s", name: "S", purpose: .core, maximumGroups: 1))
+        try directory.openGroup(in: "s")
+        let someone = Member(id: "m", joinedAt: try local(2026, 1, 1, 0, .utc))
+        try directory.join(someone, into: .group("s-1"), at: local(2026, 3, 10, 3_600_000, .chinaStandardTime))
+        let since = try #require(directory.membership(of: "m", in: "s-1")?.since)
+        var board = CheckInBoard(offset: .chinaStandardTime)
+        #expect(throws: FissionError(code: .checkInBeforeJoin)) {
+            try board.checkIn(someone, activity: "run", at: since.adding(milliseconds: -1), inGroupSince: since)
+        }
+        let now = try local(2026, 3, 12, 3_600_000, .chinaStandardTime)
+        #expect(throws: FissionError(code: .checkInBeforeJoin)) {
+            try board.makeUp(
+                someone,
+                activity: "run",
+                day: CalendarDay(year: 2026, month: 3, day: 9),
+                at: now,
+                inGroupSince: since
+            )
+        }
+        // The day of the group join itself may be made up.
+        let receipt = try board.makeUp(
+            someone,
+            activity: "run",
+            day: CalendarDay(year: 2026, month: 3, day: 10),
+            at: now,
+            inGroupSince: since
+        )
+        #expect(receipt.isMakeUp)
+        // Without the group join, only the community join (Jan 1) bounds a make-up.
+        #expect(
+            try board.makeUp(someone, activity: "run", day: CalendarDay(year: 2026, month: 3, day: 9), at: now).isMakeUp
+        )
+    }
+
+    static let monthEnds: [(String, UTCOffset, (Int, Int, Int))] = [
+        ("UTC-03:30, March", try! UTCOffset(hours: -3, minutes: -30), (2026, 3, 31)),
+        ("UTC+14, March", try! UTCOffset(hours: 14), (2026, 3, 31)),
+        ("UTC+08:00, leap February", .chinaStandardTime, (2028, 2, 29)),
+        ("UTC-12, February", try! UTCOffset(hours: -12), (2027, 2, 28)),
+        ("UTC+05:45, December", try! UTCOffset(hours: 5, minutes: 45), (2026, 12, 31)),
+    ]
+
+    /// At the last millisecond of a month, in the group's offset, the month's days may be made up;
+    /// one millisecond later it is the next month and they may not, whatever day it is in UTC.
+    @Test(arguments: CheckInTests.monthEnds)
+    func makeUpsFollowTheMonthInTheGroupsOffset(name: String, offset: UTCOffset, last: (Int, Int, Int)) throws {
+        let lastDay = try CalendarDay(year: last.0, month: last.1, day: last.2)
+        let someone = Member(id: "m", joinedAt: try lastDay.adding(days: -40).start(in: offset))
+        let settings = try CheckInSettings(milestones: [3], makeUpsPerMonth: 3)
+        var board = CheckInBoard(offset: offset, settings: settings)
+        let lastMoment = try local(last.0, last.1, last.2, Self.lastMillisecond, offset)
+        let dayBefore = try lastDay.adding(days: -1)
+        _ = try board.checkIn(someone, activity: "run", at: lastDay.adding(days: -2).start(in: offset))
+        var afterMidnight = board
+        let receipt = try board.makeUp(someone, activity: "run", day: dayBefore, at: lastMoment)
+        #expect(receipt.streak.current == 2, "\(name)")
+        // The last day itself is today: not a make-up.
+        #expect(throws: FissionError(code: .makeUpNotAllowed), "\(name)") {
+            try board.makeUp(someone, activity: "run", day: lastDay, at: lastMoment)
+        }
+        let nextMonth = try lastMoment.adding(milliseconds: 1)
+        #expect(nextMonth.calendarDay(in: offset) == (try lastDay.adding(days: 1)), "\(name)")
+        for day in [dayBefore, lastDay] {
+            #expect(throws: FissionError(code: .makeUpNotAllowed), "\(name) \(day)") {
+                try afterMidnight.makeUp(someone, activity: "run", day: day, at: nextMonth)
+            }
+        }
+        // The new month's first day may be made up the next day, and joins last month's streak.
+        _ = try afterMidnight.makeUp(someone, activity: "run", day: dayBefore, at: lastMoment)
+        _ = try afterMidnight.checkIn(someone, activity: "run", at: lastMoment)
+        let firstOfMonth = try lastDay.adding(days: 1)
+        let joined = try afterMidnight.makeUp(
+            someone,
+            activity: "run",
+            day: firstOfMonth,
+            at: firstOfMonth.adding(days: 1).start(in: offset)
+        )
+        #expect(joined.streak.current == 4 && joined.milestonesReached.isEmpty, "\(name)")
+    }
+
+    @Test func boardsLimitTheirStreaksAndForgetMembers() throws {
+        var board = CheckInBoard(offset: .utc)
+        let someone = Member(id: "m", joinedAt: try local(2026, 1, 1, 0, .utc))
+        _ = try board.checkIn(someone, activity: "run", at: local(2026, 1, 1, 0, .utc))
+        _ = try board.checkIn(someone, activity: "post", at: local(2026, 1, 1, 0, .utc))
+        #expect(board.streakCount == 2)
+        board.forget("m")
+        #expect(board.streakCount == 0)
+        #expect(board.streak(of: "m", activity: "run", asOf: try local(2026, 1, 1, 0, .utc)).longest == 0)
+        #expect(CheckInBoard.maximumStreaks == 1 << 20)
+    }
 }

@@ -1,6 +1,7 @@
 import FissionCore
 import FissionGroups
 import FissionMembers
+import Foundation
 import Testing
 
 struct DirectoryTests {
@@ -186,11 +187,84 @@ struct DirectoryTests {
         #expect(directory.invitationCount(by: "a", into: "acq-1") == 3)
         #expect(directory.invitationCount(by: "b", into: "acq-1") == 0)
         #expect(directory.invitees(of: "a", into: "acq-1") == ["b", "c", "d"])
-        // After 7 days: b stayed, c left on day 2, d was still there on day 7.
-        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: try hour(24 * 9)) == 2)
+        // After 7 days: b stayed; c left on day 2 (and came back uncredited); d was removed on day 8.
+        #expect(try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: hour(24 * 9)) == 1)
+        // Just before d's removal, d counted: the count goes down when an invitee leaves.
+        #expect(
+            try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: hour(24 * 8 - 1)) == 2
+        )
+        #expect(try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: hour(24 * 8)) == 1)
         // Before the 7 days are up nobody counts yet.
-        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: try hour(24 * 7)) == 0)
-        // d was removed on day 8, so d did not stay 10 days.
-        #expect(directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 10, asOf: try hour(24 * 20)) == 1)
+        #expect(try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 7, asOf: hour(24 * 7)) == 0)
+        #expect(try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: 10, asOf: hour(24 * 20)) == 1)
+        #expect(try directory.retainedInvitationCount(by: "a", into: "nowhere", stayedDays: 0, asOf: hour(1)) == 0)
+        for days in [-1, GroupDirectory.maximumStayedDays + 1, Int.min, Int.max] {
+            #expect(throws: FissionError(code: .invalidStayedDays), "\(days)") {
+                try directory.retainedInvitationCount(by: "a", into: "acq-1", stayedDays: days, asOf: hour(1))
+            }
+        }
+    }
+
+    @Test func routingSkipsGroupsThatRefuseTheMemberAndOpensTheNextWhenNoneThatAdmitsHasRoom() throws {
+        var directory = GroupDirectory(policy: try makePolicy())
+        try directory.addSeries(
+            GroupSeries(id: "mix", name: "Mix", purpose: .acquisition, capacity: 2, maximumGroups: 3)
+        )
+        // The first group takes core members only and has room; the series' template admits all.
+        try directory.addGroup(
+            CommunityGroup(id: "vip", name: "VIP", purpose: .core, capacity: 2, entryRule: .layer(atLeast: .core)),
+            to: "mix"
+        )
+        try directory.openGroup(in: "mix")
+        // A core member goes to the first group; ordinary members skip it.
+        #expect(try directory.join(member("k", layer: .core), into: .series("mix"), at: hour(1)).group == "vip")
+        #expect(try directory.join(member("a"), into: .series("mix"), at: hour(1)).group == "mix-2")
+        #expect(try directory.join(member("b"), into: .series("mix"), at: hour(1)).group == "mix-2")
+        // mix-2 is full and vip, which refuses ordinary members, still has room: a new group opens.
+        let opened = try directory.join(member("c"), into: .series("mix"), at: hour(2))
+        #expect(opened.group == "mix-3" && opened.openedGroup?.id == "mix-3")
+        #expect(directory.group("vip")?.memberCount == 1)
+        try directory.join(member("d"), into: .series("mix"), at: hour(2))
+        // Nothing that admits an ordinary member has room and the series may not grow: the refusal
+        // of the group with room is the error, not seriesFull.
+        #expect(throws: FissionError(code: .entryRuleNotMet)) {
+            try directory.join(member("e"), into: .series("mix"), at: hour(3))
+        }
+        // A core member still gets the room in vip.
+        #expect(try directory.join(member("k2", layer: .core), into: .series("mix"), at: hour(3)).group == "vip")
+        #expect(throws: FissionError(code: .seriesFull)) {
+            try directory.join(member("k3", layer: .core), into: .series("mix"), at: hour(3))
+        }
+    }
+
+    @Test func seriesAndFactsAreValidatedWhenDecoded() throws {
+        let series = try GroupSeries(id: "s", name: "S", purpose: .core, capacity: 3, maximumGroups: 2)
+        let json = String(decoding: try JSONEncoder().encode(series), as: UTF8.self)
+        #expect(try JSONDecoder().decode(GroupSeries.self, from: Data(json.utf8)) == series)
+        let bad = [
+            json.replacingOccurrences(of: "\"capacity\":3", with: "\"capacity\":1"),
+            json.replacingOccurrences(of: "\"maximumGroups\":2", with: "\"maximumGroups\":0"),
+            json.replacingOccurrences(of: "\"name\":\"S\"", with: "\"name\":\"\""),
+            json.replacingOccurrences(of: "\"groups\":[]", with: "\"groups\":[\"g\",\"g\"]"),
+            json.replacingOccurrences(of: "\"groups\":[]", with: "\"groups\":[\"g\",\"h\",\"i\"]"),
+        ]
+        for text in bad {
+            #expect(text != json)
+            #expect(throws: DecodingError.self, "\(text)") {
+                try JSONDecoder().decode(GroupSeries.self, from: Data(text.utf8))
+            }
+        }
+        // A series that lists a group is refused by addSeries (add it empty, then its groups).
+        let listed = json.replacingOccurrences(of: "\"groups\":[]", with: "\"groups\":[\"g\"]")
+        var directory = GroupDirectory(policy: try makePolicy())
+        #expect(throws: FissionError(code: .invalidGroupSettings)) {
+            try directory.addSeries(JSONDecoder().decode(GroupSeries.self, from: Data(listed.utf8)))
+        }
+        let facts = MemberFacts(hasPaidOrder: true, inviterGroups: ["g"])
+        #expect(try JSONDecoder().decode(MemberFacts.self, from: JSONEncoder().encode(facts)) == facts)
+        let tooMany =
+            #"{"hasPaidOrder":false,"hasPaidEntryFee":false,"inviterGroups":["#
+            + Array(repeating: "1", count: MemberFacts.maximumInviterGroups + 1).joined(separator: ",") + "]}"
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(MemberFacts.self, from: Data(tooMany.utf8)) }
     }
 }

@@ -27,17 +27,44 @@ func member(_ id: MemberID, layer: Layer = .ordinary, tags: TagSet = [], joinedA
     Member(id: id, joinedAt: try joinedAt ?? hour(0), tags: tags, layer: layer)
 }
 
-/// Everything a test can observe about some groups of a directory, for "state unchanged" checks.
+/// Everything a test can observe about some groups of a directory, for "state unchanged" checks:
+/// settings, members, logs, invite counts and invitees of everyone who appears in a log, retained
+/// counts, the latest sequence number, and the whole value.
 struct DirectorySnapshot: Equatable {
     var groups: [CommunityGroup?]
     var members: [[Membership]]
     var logs: [[MembershipEvent]]
     var series: [GroupSeries?]
+    var lastEventSequence: Int64
+    /// Per group, per member who appears in any log: invitation count, retained count (7 days as
+    /// of the last event), invitees.
+    var invitationCounts: [[Int]]
+    var retainedCounts: [[Int]]
+    var invitees: [[[MemberID]]]
+    var directory: GroupDirectory
 
     init(_ directory: GroupDirectory, groups: [GroupID], series: [GroupSeriesID]) {
         self.groups = groups.map { directory.group($0) }
         self.members = groups.map { directory.members(of: $0) }
         self.logs = groups.map { directory.log(of: $0, limit: 10_000) }
         self.series = series.map { directory.series($0) }
+        self.lastEventSequence = directory.lastEventSequence
+        var people: Set<MemberID> = ["x", "z"]
+        for log in self.logs {
+            for event in log {
+                people.insert(event.member)
+                if case .joined(let inviter?, _) = event.kind { people.insert(inviter) }
+            }
+        }
+        let everyone = people.sorted()
+        let asOf = self.logs.flatMap { $0 }.map(\.at).max() ?? Timestamp.earliest
+        self.invitationCounts = groups.map { group in everyone.map { directory.invitationCount(by: $0, into: group) } }
+        self.retainedCounts = groups.map { group in
+            everyone.map {
+                (try? directory.retainedInvitationCount(by: $0, into: group, stayedDays: 7, asOf: asOf)) ?? -1
+            }
+        }
+        self.invitees = groups.map { group in everyone.map { directory.invitees(of: $0, into: group) } }
+        self.directory = directory
     }
 }

@@ -39,6 +39,78 @@ struct ModerationTests {
         ("empty", ""),
     ]
 
+    /// Ordinary English where skipping an apostrophe, a space or a hyphen would join two words.
+    static let englishMatcher = try! SensitiveWordMatcher(words: ["hell", "shit", "sex", "ass", "fuck", "cum", "tit"])
+
+    static let ordinaryEnglish: [String] = [
+        "He'll be fine", "It's hit or miss", "That's ex-wife stuff", "Who's ex?", "Was a SS officer",
+        "she'll call", "we'll see", "I'll tell", "this hit hard", "let's hit the road", "What's extra?",
+        "It's excellent", "was exed", "his sextant", "a ssh key", "a.s. in the A.S.A.P. memo",
+        "the class assembles", "a bass solo", "hello there, he'll know", "ah well", "she'd he'd",
+        "it's hit-and-run", "the bus's exit", "I'd say it's it", "it's it, tat", "a cu-mulus",
+        "Wes ex-husband", "his sister's extra", "Mrs. Sextons", "nuts, hit, miss", "cu m", "f uck",
+        "fu ck", "Don't fuss, uck", "the sh it", "as s", "s ex", "he ll", "he'll, she'll, we'll",
+    ]
+
+    @Test(arguments: ModerationTests.ordinaryEnglish)
+    func ordinaryEnglishIsNotFlagged(text: String) {
+        let found = Self.englishMatcher.matches(in: text).map { Self.englishMatcher.words[$0.wordIndex] }
+        #expect(found.isEmpty, "\(text) -> \(found)")
+    }
+
+    static let spacedEnglish: [(String, String)] = [
+        ("dotted", "f.u.c.k you"), ("spaced", "what the s h i t"), ("dashed", "a-s-s"),
+        ("starred", "h*e*l*l no"), ("mixed filler", "s. e - x"), ("Chinese before", "你f u c k"),
+        ("Chinese after", "f.u.c.k你"), ("Chinese around", "你s h i t吧"), ("plain", "oh shit"),
+    ]
+
+    @Test(arguments: ModerationTests.spacedEnglish)
+    func spacedEnglishIsCaught(name: String, text: String) {
+        #expect(Self.englishMatcher.containsMatch(in: text), "\(name): \(text)")
+    }
+
+    /// Chinese chat has no spaces: soft filler inside a word is caught wherever it is; clause
+    /// punctuation only when the match stands apart.
+    static let chineseFiller: [(String, String, Bool)] = [
+        ("star inside a sentence", "我们去赌*博吧", true),
+        ("space inside a sentence", "来赌 博", true),
+        ("dot inside a sentence", "网上赌.博网站", true),
+        ("tilde and underscore", "玩赌~_博", true),
+        ("Latin word after Chinese", "你f u c k", true),
+        ("Latin word before Chinese", "f.u.c.k你", true),
+        ("comma inside a sentence", "参加，我们", false),
+        ("full stop inside a sentence", "参加。我们", false),
+        ("enumeration comma", "参加、我们的", false),
+        ("question mark", "要参加？我们走", false),
+        ("quote marks", "参加“我们”", false),
+        ("comma standing apart", "，加，我，", true),
+        ("line break standing apart", "加\n我", true),
+    ]
+
+    @Test(arguments: ModerationTests.chineseFiller)
+    func fillerNextToChineseText(name: String, text: String, expected: Bool) throws {
+        let matcher = try SensitiveWordMatcher(words: ["赌博", "fuck", "加我"])
+        #expect(matcher.containsMatch(in: text) == expected, "\(name): \(text) -> \(matcher.matches(in: text))")
+    }
+
+    @Test func aSymbolInOneWordKeepsItFillerForTheOthers() throws {
+        let chinese = try SensitiveWordMatcher(words: ["赌博", "c++"])
+        #expect(chinese.containsMatch(in: "赌+博"))
+        #expect(chinese.containsMatch(in: "I write c++ code"))
+        let latin = try SensitiveWordMatcher(words: ["fuck", "a.b"])
+        #expect(latin.containsMatch(in: "f.u.c.k"))
+        #expect(latin.matches(in: "see a.b now").map(\.wordIndex) == [1])
+        // Where a word does continue with the symbol, the symbol is that word's.
+        let plus = try SensitiveWordMatcher(words: ["加我", "+v"])
+        #expect(plus.matches(in: "请加 +v").map { plus.words[$0.wordIndex] } == ["+v"])
+    }
+
+    @Test func aLimitOfZeroReturnsNoMatches() {
+        #expect(Self.matcher.matches(in: "赌博 赌博", limit: 0).isEmpty)
+        #expect(Self.matcher.matches(in: "赌博 赌博", limit: 1).count == 1)
+        #expect(Self.matcher.matches(in: "赌博 赌博").count == 2)
+    }
+
     @Test(arguments: ModerationTests.ordinaryTexts)
     func ordinaryTextIsNotFlagged(name: String, text: String) {
         #expect(Self.matcher.matches(in: text).isEmpty, "\(name): \(text) -> \(Self.matcher.matches(in: text))")
@@ -81,6 +153,20 @@ struct ModerationTests {
         ("order number", "order 20261122000123456", nil),
         ("price and date", "¥1999 on 2026-11-22 10:30", nil),
         ("file", "send report.zip", nil),
+        ("scheme with a word-like domain", "go to https://abc.to now", .link),
+        ("www", "www.example.shop", .link),
+        ("path after a word-like domain", "wa.me/abc ok", .link),
+        ("sentence then To", "Thanks.To be clear", nil),
+        ("sentence then so", "ok.so what now", nil),
+        ("sentence then Me", "Great work.Me too", nil),
+        ("sentence then In", "home.In the morning", nil),
+        ("sentence then Top", "Nice.Top marks", nil),
+        ("scores", "13-12, 15-11, 12-9", nil),
+        ("scores with spaces", "13 - 12 , 15 - 11, 12 - 9", nil),
+        ("pairs of digits", "13 12 15 11 12 9", nil),
+        ("two separators in a row", "138 - 0013 - 8000", nil),
+        ("3-4-4 with dots", "138.0013.8000", .phoneNumber),
+        ("86 then 3-4-4", "86 138 0013 8000", .phoneNumber),
     ]
 
     @Test(arguments: ModerationTests.ads)

@@ -143,13 +143,13 @@ struct PropertyTests {
             for _ in 0..<5 {
                 let days = Int(generator.next(in: 0...10))
                 let asOf = try hour(generator.next(in: 0...(clock + 48)))
+                // Still in the credited stay at asOf, and in it for at least `days` days.
                 let expected = credited.filter { credit in
                     let mark = credit.joined.millisecondsSinceEpoch + Int64(days) * Timestamp.millisecondsPerDay
-                    return mark <= asOf.millisecondsSinceEpoch
-                        && (credit.ended.map { $0.millisecondsSinceEpoch > mark } ?? true)
+                    return mark <= asOf.millisecondsSinceEpoch && (credit.ended.map { $0 > asOf } ?? true)
                 }.count
                 #expect(
-                    directory.retainedInvitationCount(by: inviter, into: "s-1", stayedDays: days, asOf: asOf)
+                    try directory.retainedInvitationCount(by: inviter, into: "s-1", stayedDays: days, asOf: asOf)
                         == expected,
                     "seed \(seed) inviter \(inviter) days \(days) as of \(asOf)"
                 )
@@ -190,6 +190,40 @@ struct PropertyTests {
                 [$0.wordIndex, $0.utf8Range.lowerBound, $0.utf8Range.upperBound]
             }
             #expect(Set(found) == expected, "seed \(seed) round \(round): \(String(text))")
+            #expect(found.count == expected.count, "seed \(seed) round \(round)")
+        }
+    }
+
+    /// The automaton against a slow reference over the filler-stripped view of the text, with
+    /// filler of both kinds, Latin letters (some upper-case or full-width) and Chinese characters
+    /// mixed. Words hold no filler, so which characters are filler is never in doubt.
+    @Test(arguments: PropertyTests.seeds)
+    func matcherAgreesWithAReferenceOnTextWithFillerAndWordBoundaries(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed)
+        let wordAlphabet: [Character] = ["赌", "博", "加", "我", "a", "s", "e", "b"]
+        var words: [String] = []
+        for _ in 0..<24 {
+            let length = Int(generator.next(in: 1...4))
+            let word = String(
+                (0..<length).map { _ in wordAlphabet[Int(generator.next(below: UInt64(wordAlphabet.count)))] }
+            )
+            if !words.contains(word) { words.append(word) }
+        }
+        let matcher = try SensitiveWordMatcher(words: words)
+        // Text pieces: word characters in several spellings, letters no word uses, and filler.
+        let pieces: [String] = [
+            "赌", "博", "加", "我", "中", "a", "A", "ａ", "s", "S", "e", "b", "x", "7",
+            " ", ".", "*", "-", "'", "\u{200B}", "，", ",", "。", "!", "\n",
+        ]
+        for round in 0..<60 {
+            let text = (0..<Int(generator.next(in: 0...30))).map { _ in
+                pieces[Int(generator.next(below: UInt64(pieces.count)))]
+            }.joined()
+            let expected = Set(ReferenceMatcher(words: words).matches(in: text))
+            let found = matcher.matches(in: text, limit: 10_000).map {
+                [$0.wordIndex, $0.utf8Range.lowerBound, $0.utf8Range.upperBound]
+            }
+            #expect(Set(found) == expected, "seed \(seed) round \(round): \(text.debugDescription) words \(words)")
             #expect(found.count == expected.count, "seed \(seed) round \(round)")
         }
     }
@@ -240,5 +274,82 @@ struct PropertyTests {
             #expect(reported.sorted() == settings.milestones.filter { $0 <= longest }, "seed \(seed) step \(step)")
             #expect(Set(reported).count == reported.count, "seed \(seed) step \(step): a milestone reported twice")
         }
+    }
+}
+
+/// The matcher's rules restated over a plain array of characters, searched naively.
+struct ReferenceMatcher {
+    let words: [[Character]]
+
+    init(words: [String]) {
+        self.words = words.map { Array($0).map(Self.fold) }
+    }
+
+    static func fold(_ character: Character) -> Character {
+        switch character {
+        case "ａ", "A": "a"
+        case "S": "s"
+        default: character
+        }
+    }
+
+    static let softFiller: Set<Character> = [" ", ".", "*", "-", "'", "\u{200B}"]
+    static let clauseFiller: Set<Character> = ["，", ",", "。", "!", "\n"]
+
+    static func isFiller(_ character: Character) -> Bool {
+        Self.softFiller.contains(character) || Self.clauseFiller.contains(character)
+    }
+
+    static func isLetter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber) || character == "ａ"
+    }
+
+    /// Each match as [word index, UTF-8 start, UTF-8 end].
+    func matches(in text: String) -> [[Int]] {
+        let characters = Array(text)
+        var offsets: [Int] = [0]
+        for character in characters { offsets.append(offsets.last! + String(character).utf8.count) }
+        // Positions of the characters that are not filler: the stripped view.
+        let kept = characters.indices.filter { !Self.isFiller(characters[$0]) }
+        var result: [[Int]] = []
+        for (wordIndex, word) in self.words.enumerated() where word.count <= kept.count {
+            for start in 0...(kept.count - word.count) {
+                let positions = Array(kept[start..<(start + word.count)])
+                guard positions.map({ Self.fold(characters[$0]) }) == word else { continue }
+                if self.accepts(word: word, positions: positions, in: characters) {
+                    result.append([wordIndex, offsets[positions.first!], offsets[positions.last! + 1]])
+                }
+            }
+        }
+        return result
+    }
+
+    private func accepts(word: [Character], positions: [Int], in characters: [Character]) -> Bool {
+        let first = positions.first!
+        let last = positions.last!
+        let inside = characters[first...last]
+        // Letters: in each run of letters, filler between no pair or between every pair.
+        var runPairs = 0
+        var runGaps = 0
+        for pair in 0..<word.count {
+            let isLetterPair = pair + 1 < word.count && Self.isLetter(word[pair]) && Self.isLetter(word[pair + 1])
+            if isLetterPair {
+                runPairs += 1
+                if positions[pair + 1] - positions[pair] > 1 { runGaps += 1 }
+            } else if runPairs > 0 {
+                guard runGaps == 0 || runGaps == runPairs else { return false }
+                runPairs = 0
+                runGaps = 0
+            }
+        }
+        let before = first > 0 ? characters[first - 1] : nil
+        let after = last + 1 < characters.count ? characters[last + 1] : nil
+        if inside.contains(where: { Self.clauseFiller.contains($0) }) {
+            if let before, !Self.isFiller(before) { return false }
+            if let after, !Self.isFiller(after) { return false }
+        }
+        if Self.isLetter(word.first!), let before, Self.isLetter(before) { return false }
+        if Self.isLetter(word.last!), let after, Self.isLetter(after) { return false }
+        return true
     }
 }
