@@ -6,11 +6,14 @@ let package = Package(
     name: "fission",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "FissionCore", targets: ["FissionCore"])
+        .library(name: "FissionCore", targets: ["FissionCore"]),
+        .library(name: "FissionGraph", targets: ["FissionGraph"]),
     ],
     targets: [
         .target(name: "FissionCore"),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
+        .target(name: "FissionGraph", dependencies: ["FissionCore"]),
+        .testTarget(name: "FissionGraphTests", dependencies: ["FissionCore", "FissionGraph"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,183 @@
+import FissionCore
+
+/// The map from host ids to dense indices: an open-addressing table of `Int32` slots.
+///
+/// A `Dictionary<MemberID, Int32>` would cost about 56 bytes per member (a 24-byte key and a
+/// 4-byte value per bucket at 50-75% load) and a SipHash per lookup. Here a member's id lives once,
+/// in `keys` (8 bytes: the integer itself, or a position in `strings`), and the table holds only
+/// indices, so the map costs 8 + 4-to-10 bytes per member. Integer ids, the common case, hash with a
+/// multiply-xorshift finalizer; the optional seed lets a host that accepts ids from the outside keep
+/// the layout unpredictable.
+struct MemberTable: Sendable {
+    /// The integer id, or for a string id its position in `strings`.
+    private(set) var keys: [Int64] = []
+    /// One bit per member: set when the id is a string.
+    private(set) var isString = Bitset()
+    /// The string ids, in join order.
+    private(set) var strings: [String] = []
+    /// Member index per slot, -1 when empty. The count is a power of two.
+    private var slots: [Int32] = Array(repeating: -1, count: 16)
+    let seed: UInt64
+
+    init(seed: UInt64) {
+        self.seed = seed
+    }
+
+    var count: Int { self.keys.count }
+
+    /// Bytes held by the table's arrays (their capacity), for the memory figures.
+    var allocatedBytes: Int {
+        self.keys.capacity * 8 + self.isString.allocatedBytes + self.strings.capacity * 16 + self.slots.capacity * 4
+    }
+
+    mutating func reserveCapacity(_ capacity: Int) {
+        self.keys.reserveCapacity(capacity)
+        self.isString.reserveCapacity(capacity)
+        if capacity > self.slots.count * 3 / 4 {
+            self.rehash(slotCount: Self.slotCount(for: capacity))
+        }
+    }
+
+    /// The index of `id`, or `nil`.
+    func find(_ id: MemberID) -> Int32? {
+        let mask = self.slots.count - 1
+        switch id.value {
+        case .integer(let integer):
+            var slot = Int(truncatingIfNeeded: self.hash(integer: integer)) & mask
+            while true {
+                let index = self.slots[slot]
+                if index < 0 { return nil }
+                if self.keys[Int(index)] == integer && !self.isString[Int(index)] { return index }
+                slot = (slot &+ 1) & mask
+            }
+        case .string(let string):
+            var slot = Int(truncatingIfNeeded: self.hash(string: string)) & mask
+            while true {
+                let index = self.slots[slot]
+                if index < 0 { return nil }
+                if self.isString[Int(index)],
+                    self.strings[Int(self.keys[Int(index)])].utf8.elementsEqual(string.utf8)
+                {
+                    return index
+                }
+                slot = (slot &+ 1) & mask
+            }
+        }
+    }
+
+    /// Adds `id`, which must not be present, as the next index.
+    mutating func append(_ id: MemberID) {
+        if self.keys.count + 1 > self.slots.count * 3 / 4 {
+            self.rehash(slotCount: self.slots.count * 2)
+        }
+        let index = Int32(self.keys.count)
+        let hash: UInt64
+        switch id.value {
+        case .integer(let integer):
+            hash = self.hash(integer: integer)
+            self.keys.append(integer)
+            self.isString.append(false)
+        case .string(let string):
+            hash = self.hash(string: string)
+            self.keys.append(Int64(self.strings.count))
+            self.strings.append(string)
+            self.isString.append(true)
+        }
+        self.place(index, hash: hash)
+    }
+
+    /// The id at `index`.
+    func id(at index: Int) -> MemberID {
+        guard self.isString[index] else { return MemberID(self.keys[index]) }
+        do {
+            // The string was a valid MemberID when it came in; validating again only re-checks it.
+            return try MemberID(self.strings[Int(self.keys[index])])
+        } catch {
+            preconditionFailure("a stored member id became invalid: \(error.reason)")
+        }
+    }
+
+    private mutating func place(_ index: Int32, hash: UInt64) {
+        let mask = self.slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while self.slots[slot] >= 0 {
+            slot = (slot &+ 1) & mask
+        }
+        self.slots[slot] = index
+    }
+
+    private mutating func rehash(slotCount: Int) {
+        self.slots = Array(repeating: -1, count: slotCount)
+        for index in 0..<self.keys.count {
+            let hash =
+                self.isString[index]
+                ? self.hash(string: self.strings[Int(self.keys[index])]) : self.hash(integer: self.keys[index])
+            self.place(Int32(index), hash: hash)
+        }
+    }
+
+    private static func slotCount(for memberCount: Int) -> Int {
+        var slots = 16
+        while memberCount > slots * 3 / 4 {
+            slots *= 2
+        }
+        return slots
+    }
+
+    private func hash(integer: Int64) -> UInt64 {
+        mix(UInt64(bitPattern: integer) ^ self.seed)
+    }
+
+    private func hash(string: String) -> UInt64 {
+        // FNV-1a over the UTF-8 bytes, then the same finalizer; strings differ from integers by a salt.
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ self.seed
+        for byte in string.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return mix(hash ^ 0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+/// The murmur3 64-bit finalizer: every input bit affects every output bit.
+private func mix(_ value: UInt64) -> UInt64 {
+    var mixed = value
+    mixed = (mixed ^ (mixed >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+    mixed = (mixed ^ (mixed >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+    return mixed ^ (mixed >> 33)
+}
+
+/// A growable array of bits, one word per 64 members.
+struct Bitset: Hashable, Sendable {
+    private(set) var words: [UInt64] = []
+    private(set) var count = 0
+
+    init() {}
+
+    init(words: [UInt64], count: Int) {
+        self.words = words
+        self.count = count
+    }
+
+    var allocatedBytes: Int { self.words.capacity * 8 }
+
+    mutating func reserveCapacity(_ capacity: Int) {
+        self.words.reserveCapacity((capacity + 63) / 64)
+    }
+
+    mutating func append(_ bit: Bool) {
+        if self.count & 63 == 0 { self.words.append(0) }
+        if bit { self.words[self.count >> 6] |= 1 << UInt64(self.count & 63) }
+        self.count += 1
+    }
+
+    subscript(index: Int) -> Bool {
+        get { self.words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
+        set {
+            if newValue {
+                self.words[index >> 6] |= 1 << UInt64(index & 63)
+            } else {
+                self.words[index >> 6] &= ~(1 << UInt64(index & 63))
+            }
+        }
+    }
+}
