@@ -179,7 +179,12 @@ extension InviteGraph {
             if self.policy.moment == .firstOrder,
                 let touch = self.pendingTouches.removeValue(forKey: Int32(memberIndex))
             {
-                self.attach(Int32(memberIndex), to: touch.inviter, campaign: touch.campaign, at: time.millisecondsSinceEpoch)
+                self.attach(
+                    Int32(memberIndex),
+                    to: touch.inviter,
+                    campaign: touch.campaign,
+                    at: time.millisecondsSinceEpoch
+                )
             }
             self.latestChange = time.millisecondsSinceEpoch
         }
@@ -217,7 +222,8 @@ extension InviteGraph {
         if let string = member.stringValue, string.utf8.count > self.maximumIdentifierUTF8Length {
             throw FissionError(
                 code: .identifierTooLong,
-                reason: "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(self.maximumIdentifierUTF8Length)"
+                reason:
+                    "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(self.maximumIdentifierUTF8Length)"
             )
         }
     }

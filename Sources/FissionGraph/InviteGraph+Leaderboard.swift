@@ -57,7 +57,11 @@ extension InviteGraph {
         var position = kept - 1
         while position >= 0 {
             let key = buffer.heap[position]
-            body(rank, MemberIndex(rawValue: Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: key))), Int(key >> 32))
+            body(
+                rank,
+                MemberIndex(rawValue: Int32(bitPattern: UInt32.max - UInt32(truncatingIfNeeded: key))),
+                Int(key >> 32)
+            )
             rank += 1
             position -= 1
         }
@@ -109,7 +113,9 @@ private struct Ranking {
         for position in counts.indices {
             let count = counts[position]
             // The common case, a count no better than the worst row kept, is one comparison.
-            if self.count == self.heap.count && UInt64(UInt32(bitPattern: count)) << 32 | UInt64(UInt32.max) < self.heap[0] {
+            if self.count == self.heap.count
+                && UInt64(UInt32(bitPattern: count)) << 32 | UInt64(UInt32.max) < self.heap[0]
+            {
                 continue
             }
             self.offer(member: Int32(truncatingIfNeeded: position), count: count)

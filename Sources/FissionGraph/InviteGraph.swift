@@ -30,8 +30,9 @@ public struct InviteGraph: Sendable {
     public static var maximumLeaderboardSize: Int { 10_000 }
     /// The most distinct campaigns one graph records.
     public static var maximumCampaignCount: Int { 1 << 20 }
-    /// The most members any graph can hold: indices are 32-bit.
-    public static var maximumMemberLimit: Int { Int(Int32.max) - 1 }
+    /// The most members any graph can hold, about 134 million (2^27 - 2): the id map packs an
+    /// index into 27 bits of a 4-byte slot.
+    public static var maximumMemberLimit: Int { MemberTable.capacityLimit }
 
     /// The binding policy every binding follows.
     public let policy: BindingPolicy

@@ -15,9 +15,17 @@ struct MemberTable: Sendable {
     private(set) var isString = Bitset()
     /// The string ids, in join order.
     private(set) var strings: [String] = []
-    /// Member index per slot, -1 when empty. The count is a power of two.
-    private var slots: [Int32] = Array(repeating: -1, count: 16)
+    /// Per slot: 0 when empty, else a 5-bit tag from the hash over `index + 1` in 27 bits. The tag
+    /// spares most probes a look at `keys` (a cache miss each). The count is a power of two.
+    private var slots: [UInt32] = Array(repeating: 0, count: 16)
     let seed: UInt64
+
+    /// Bits of a slot that hold `index + 1`; the rest hold the tag.
+    static let indexBits: UInt32 = 27
+    private static let indexMask: UInt32 = 1 << indexBits - 1
+    private static let tagMask: UInt32 = ~indexMask
+    /// The most members the table can index: 2^27 - 2, about 134 million.
+    static let capacityLimit = Int(indexMask) - 1
 
     init(seed: UInt64) {
         self.seed = seed
@@ -40,28 +48,31 @@ struct MemberTable: Sendable {
 
     /// The index of `id`, or `nil`.
     func find(_ id: MemberID) -> Int32? {
-        let mask = self.slots.count - 1
         switch id.value {
         case .integer(let integer):
-            var slot = Int(truncatingIfNeeded: self.hash(integer: integer)) & mask
-            while true {
-                let index = self.slots[slot]
-                if index < 0 { return nil }
-                if self.keys[Int(index)] == integer && !self.isString[Int(index)] { return index }
-                slot = (slot &+ 1) & mask
+            return self.probe(hash: self.hash(integer: integer)) { index in
+                self.keys[index] == integer && !self.isString[index]
             }
         case .string(let string):
-            var slot = Int(truncatingIfNeeded: self.hash(string: string)) & mask
-            while true {
-                let index = self.slots[slot]
-                if index < 0 { return nil }
-                if self.isString[Int(index)],
-                    self.strings[Int(self.keys[Int(index)])].utf8.elementsEqual(string.utf8)
-                {
-                    return index
-                }
-                slot = (slot &+ 1) & mask
+            return self.probe(hash: self.hash(string: string)) { index in
+                self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
             }
+        }
+    }
+
+    /// Walks the probe sequence of `hash`; only slots whose tag matches cost a look at the key.
+    private func probe(hash: UInt64, matches: (Int) -> Bool) -> Int32? {
+        let mask = self.slots.count - 1
+        let tag = UInt32(truncatingIfNeeded: hash >> 59) << Self.indexBits
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let entry = self.slots[slot]
+            if entry == 0 { return nil }
+            if entry & Self.tagMask == tag {
+                let index = Int(entry & Self.indexMask) - 1
+                if matches(index) { return Int32(index) }
+            }
+            slot = (slot &+ 1) & mask
         }
     }
 
@@ -100,14 +111,14 @@ struct MemberTable: Sendable {
     private mutating func place(_ index: Int32, hash: UInt64) {
         let mask = self.slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while self.slots[slot] >= 0 {
+        while self.slots[slot] != 0 {
             slot = (slot &+ 1) & mask
         }
-        self.slots[slot] = index
+        self.slots[slot] = UInt32(truncatingIfNeeded: hash >> 59) << Self.indexBits | UInt32(index + 1)
     }
 
     private mutating func rehash(slotCount: Int) {
-        self.slots = Array(repeating: -1, count: slotCount)
+        self.slots = Array(repeating: 0, count: slotCount)
         for index in 0..<self.keys.count {
             let hash =
                 self.isString[index]

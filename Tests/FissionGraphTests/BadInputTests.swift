@@ -53,18 +53,18 @@ struct BadInputTests {
             name: "rebinding a permanent binding",
             policy: .init(),
             code: .alreadyBound,
-            setup: { graph throws(FissionError) in try graph.register("dave", at: start, invitedBy: "alice") }
-        ) { graph throws(FissionError) in
-            try graph.bind("dave", to: "bob", at: start)
-        },
+            setup: { graph throws(FissionError) in try graph.register("dave", at: start, invitedBy: "alice") },
+            change: { graph throws(FissionError) in try graph.bind("dave", to: "bob", at: start) }
+        ),
         Case(
             name: "rebinding inside the protection window",
             policy: .init(duration: .protectionWindow(days: 30)),
             code: .bindingProtected,
-            setup: { graph throws(FissionError) in try graph.register("dave", at: start, invitedBy: "alice") }
-        ) { graph throws(FissionError) in
-            try graph.bind("dave", to: "bob", at: start.adding(milliseconds: 30 * day - 1))
-        },
+            setup: { graph throws(FissionError) in try graph.register("dave", at: start, invitedBy: "alice") },
+            change: { graph throws(FissionError) in
+                try graph.bind("dave", to: "bob", at: start.adding(milliseconds: 30 * day - 1))
+            }
+        ),
         Case(name: "time going backwards", policy: .init(), code: .timeWentBackwards) { graph throws(FissionError) in
             try graph.register("dave", at: start.adding(milliseconds: -1))
         },
@@ -79,10 +79,9 @@ struct BadInputTests {
             setup: { graph throws(FissionError) in
                 try graph.register("dave", at: start)
                 try graph.register("erin", at: start)
-            }
-        ) { graph throws(FissionError) in
-            try graph.register("frank", at: start)
-        },
+            },
+            change: { graph throws(FissionError) in try graph.register("frank", at: start) }
+        ),
     ]
 
     @Test("refusals are typed and change nothing", arguments: Self.cases)

@@ -121,7 +121,9 @@ struct ReferenceGraph {
 
     /// Direct invitees, newest binding first.
     func invitees(of member: MemberID) -> [MemberID] {
-        self.members.filter { self.parent[$0] == member }.sorted { self.bindingSequence[$0]! > self.bindingSequence[$1]! }
+        self.members.filter { self.parent[$0] == member }.sorted {
+            self.bindingSequence[$0]! > self.bindingSequence[$1]!
+        }
     }
 
     func ancestors(of member: MemberID, upTo levels: Int) -> [MemberID] {
@@ -175,7 +177,8 @@ struct ReferenceGraph {
         case .boundDuring(let window):
             return self.invitees(of: member).filter {
                 let time = self.boundAt[$0]!
-                return time >= window.lowerBound.millisecondsSinceEpoch && time < window.upperBound.millisecondsSinceEpoch
+                return time >= window.lowerBound.millisecondsSinceEpoch
+                    && time < window.upperBound.millisecondsSinceEpoch
             }.count
         }
     }

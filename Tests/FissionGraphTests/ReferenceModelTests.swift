@@ -105,7 +105,8 @@ struct ReferenceModelTests {
                     "\(context) \(member)"
                 )
                 #expect(
-                    try graph.invitees(of: member, perLevelUpTo: levels) == reference.perLevel(of: member, upTo: levels),
+                    try graph.invitees(of: member, perLevelUpTo: levels)
+                        == reference.perLevel(of: member, upTo: levels),
                     "\(context) \(member)"
                 )
             }
@@ -142,10 +143,15 @@ struct ReferenceModelTests {
                 )
             }
         }
-        let window = try Timestamp(millisecondsSinceEpoch: time - 86_400_000 * 10)..<Timestamp(
-            millisecondsSinceEpoch: time - 86_400_000 * 3
-        )
-        let kinds: [InviteCountKind] = [.direct, .secondLevel, .team, .campaign(7), .campaign("spring"), .boundDuring(window)]
+        let window =
+            try Timestamp(
+                millisecondsSinceEpoch: time - 86_400_000 * 10
+            )..<Timestamp(
+                millisecondsSinceEpoch: time - 86_400_000 * 3
+            )
+        let kinds: [InviteCountKind] = [
+            .direct, .secondLevel, .team, .campaign(7), .campaign("spring"), .boundDuring(window),
+        ]
         for kind in kinds {
             for limit in [1, 3, 1_000] {
                 let top = try graph.topInviters(limit: limit, by: kind)
