@@ -49,9 +49,7 @@ extension InviteGraph {
         self.parent.append(-1)
         self.firstChild.append(-1)
         self.nextSibling.append(-1)
-        self.directCount.append(0)
-        self.secondLevelCount.append(0)
-        self.teamSize.append(0)
+        self.counters.append(Counters())
         self.boundAt.append(Int64.min)
         self.bindingCampaign.append(-1)
         self.hasOrdered.append(false)
@@ -258,17 +256,17 @@ extension InviteGraph {
         self.bindingCampaign[memberPosition] = campaign
         self.nextSibling[memberPosition] = self.firstChild[inviterPosition]
         self.firstChild[inviterPosition] = member
-        self.directCount[inviterPosition] &+= 1
-        self.secondLevelCount[inviterPosition] &+= self.directCount[memberPosition]
+        self.counters[inviterPosition].direct &+= 1
+        self.counters[inviterPosition].secondLevel &+= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
-        if grandparent >= 0 { self.secondLevelCount[Int(grandparent)] &+= 1 }
+        if grandparent >= 0 { self.counters[Int(grandparent)].secondLevel &+= 1 }
         // The member brings their own team along (they may have invited others while unbound).
-        let moved = 1 &+ self.teamSize[memberPosition]
-        self.teamSize.withUnsafeMutableBufferPointer { team in
+        let moved = 1 &+ self.counters[memberPosition].team
+        self.counters.withUnsafeMutableBufferPointer { counters in
             self.parent.withUnsafeBufferPointer { parents in
                 var ancestor = Int(inviter)
                 while ancestor >= 0 {
-                    team[ancestor] &+= moved
+                    counters[ancestor].team &+= moved
                     ancestor = Int(parents[ancestor])
                 }
             }
@@ -297,14 +295,14 @@ extension InviteGraph {
             self.nextSibling[Int(previous)] = self.nextSibling[memberPosition]
         }
         self.nextSibling[memberPosition] = -1
-        self.directCount[inviterPosition] &-= 1
-        self.secondLevelCount[inviterPosition] &-= self.directCount[memberPosition]
+        self.counters[inviterPosition].direct &-= 1
+        self.counters[inviterPosition].secondLevel &-= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
-        if grandparent >= 0 { self.secondLevelCount[Int(grandparent)] &-= 1 }
-        let moved = 1 &+ self.teamSize[memberPosition]
+        if grandparent >= 0 { self.counters[Int(grandparent)].secondLevel &-= 1 }
+        let moved = 1 &+ self.counters[memberPosition].team
         var ancestor = inviter
         while ancestor >= 0 {
-            self.teamSize[Int(ancestor)] &-= moved
+            self.counters[Int(ancestor)].team &-= moved
             ancestor = self.parent[Int(ancestor)]
         }
         let campaign = self.bindingCampaign[memberPosition]

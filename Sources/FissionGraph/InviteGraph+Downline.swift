@@ -73,7 +73,7 @@ extension InviteGraph {
         _ body: (MemberIndex) -> Void
     ) {
         let root = self.checked(index)
-        let team = Int(self.teamSize[root])
+        let team = Int(self.counters[root].team)
         guard team > 0 else { return }
         if team * 16 >= self.count - root - 1 {
             self.sweepDescendants(of: root, team: team, marks: &buffer.marks, body)
@@ -90,7 +90,7 @@ extension InviteGraph {
         let index = MemberIndex(rawValue: Int32(try self.requireIndex(member)))
         var buffer = TraversalBuffer()
         var members: [MemberID] = []
-        members.reserveCapacity(Int(self.teamSize[index.position]))
+        members.reserveCapacity(Int(self.counters[index.position].team))
         self.forEachDescendant(of: index, using: &buffer) { members.append(self.table.id(at: $0.position)) }
         return members
     }

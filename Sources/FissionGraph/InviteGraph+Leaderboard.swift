@@ -33,9 +33,9 @@ extension InviteGraph {
         let kept = buffer.heap.withUnsafeMutableBufferPointer { heap in
             var ranking = Ranking(heap: UnsafeMutableBufferPointer(rebasing: heap[0..<limit]))
             switch kind {
-            case .direct: self.directCount.withUnsafeBufferPointer { ranking.offer(all: $0) }
-            case .secondLevel: self.secondLevelCount.withUnsafeBufferPointer { ranking.offer(all: $0) }
-            case .team: self.teamSize.withUnsafeBufferPointer { ranking.offer(all: $0) }
+            case .direct: self.counters.withUnsafeBufferPointer { ranking.offer(all: $0) { $0.direct } }
+            case .secondLevel: self.counters.withUnsafeBufferPointer { ranking.offer(all: $0) { $0.secondLevel } }
+            case .team: self.counters.withUnsafeBufferPointer { ranking.offer(all: $0) { $0.team } }
             case .campaign(let campaign):
                 if let slot = self.campaignSlots[campaign] {
                     for (key, count) in self.campaignInviteCounts where key >> 32 == UInt64(UInt32(bitPattern: slot)) {
@@ -43,7 +43,7 @@ extension InviteGraph {
                     }
                 }
             case .boundDuring(let window):
-                for inviter in 0..<self.count where self.directCount[inviter] > 0 {
+                for inviter in 0..<self.count where self.counters[inviter].direct > 0 {
                     let count = self.countInvitees(of: Int32(inviter), boundDuring: window)
                     ranking.offer(member: Int32(inviter), count: Int32(count))
                 }
@@ -109,9 +109,11 @@ private struct Ranking {
         }
     }
 
-    mutating func offer(all counts: UnsafeBufferPointer<Int32>) {
-        for position in counts.indices {
-            let count = counts[position]
+    /// Always inlined, so that `field` becomes a plain load in the loop.
+    @inline(__always)
+    mutating func offer(all counters: UnsafeBufferPointer<Counters>, _ field: (Counters) -> Int32) {
+        for position in counters.indices {
+            let count = field(counters[position])
             // The common case, a count no better than the worst row kept, is one comparison.
             if self.count == self.heap.count
                 && UInt64(UInt32(bitPattern: count)) << 32 | UInt64(UInt32.max) < self.heap[0]

@@ -104,9 +104,9 @@ extension InviteGraph {
     public func inviteCounts(of index: MemberIndex) -> InviteCounts {
         let position = self.checked(index)
         return InviteCounts(
-            direct: Int(self.directCount[position]),
-            secondLevel: Int(self.secondLevelCount[position]),
-            team: Int(self.teamSize[position])
+            direct: Int(self.counters[position].direct),
+            secondLevel: Int(self.counters[position].secondLevel),
+            team: Int(self.counters[position].team)
         )
     }
 
@@ -168,7 +168,7 @@ extension InviteGraph {
     public func invitees(of member: MemberID) throws(FissionError) -> [MemberID] {
         let index = MemberIndex(rawValue: Int32(try self.requireIndex(member)))
         var invitees: [MemberID] = []
-        invitees.reserveCapacity(Int(self.directCount[index.position]))
+        invitees.reserveCapacity(Int(self.counters[index.position].direct))
         self.forEachInvitee(of: index) { invitees.append(self.table.id(at: $0.position)) }
         return invitees
     }

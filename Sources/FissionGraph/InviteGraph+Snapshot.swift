@@ -295,9 +295,7 @@ extension InviteGraph {
 
     private mutating func rebuildCounts() {
         let count = self.count
-        self.directCount = Array(repeating: 0, count: count)
-        self.secondLevelCount = Array(repeating: 0, count: count)
-        self.teamSize = Array(repeating: 0, count: count)
+        self.counters = Array(repeating: Counters(), count: count)
         self.boundCount = 0
         // An inviter always joined earlier, so one pass from the newest member adds each finished team upwards.
         var position = count - 1
@@ -305,10 +303,10 @@ extension InviteGraph {
             let inviter = Int(self.parent[position])
             if inviter >= 0 {
                 self.boundCount += 1
-                self.directCount[inviter] += 1
-                self.teamSize[inviter] += self.teamSize[position] + 1
+                self.counters[inviter].direct += 1
+                self.counters[inviter].team += self.counters[position].team + 1
                 let grandparent = Int(self.parent[inviter])
-                if grandparent >= 0 { self.secondLevelCount[grandparent] += 1 }
+                if grandparent >= 0 { self.counters[grandparent].secondLevel += 1 }
                 let campaign = self.bindingCampaign[position]
                 if campaign >= 0 {
                     self.campaignInviteCounts[campaignKey(campaign, Int32(inviter)), default: 0] += 1

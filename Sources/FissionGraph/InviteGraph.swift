@@ -48,9 +48,8 @@ public struct InviteGraph: Sendable {
     var firstChild: [Int32] = []
     /// The next older invitee of the same inviter, -1 at the end of the list.
     var nextSibling: [Int32] = []
-    var directCount: [Int32] = []
-    var secondLevelCount: [Int32] = []
-    var teamSize: [Int32] = []
+    /// Direct, second-level and team counts side by side: reading all three costs one cache miss.
+    var counters: [Counters] = []
     /// When the current binding was made, in ms since 1970; unspecified while unbound.
     var boundAt: [Int64] = []
     /// The campaign (its dense slot) of the current binding, -1 for none.
@@ -134,8 +133,7 @@ public struct InviteGraph: Sendable {
     public var approximateMemoryBytes: Int {
         let perMemberArrays =
             (self.parent.capacity + self.firstChild.capacity + self.nextSibling.capacity
-                + self.directCount.capacity + self.secondLevelCount.capacity + self.teamSize.capacity
-                + self.bindingCampaign.capacity) * 4 + self.boundAt.capacity * 8
+                + self.bindingCampaign.capacity) * 4 + self.counters.capacity * 12 + self.boundAt.capacity * 8
         // Dictionaries: about twice their count in buckets of key + value.
         let dictionaries =
             self.campaignSlots.capacity * 2 * 28 + self.campaignInviteCounts.capacity * 2 * 12
@@ -153,9 +151,7 @@ public struct InviteGraph: Sendable {
         self.parent.reserveCapacity(capacity)
         self.firstChild.reserveCapacity(capacity)
         self.nextSibling.reserveCapacity(capacity)
-        self.directCount.reserveCapacity(capacity)
-        self.secondLevelCount.reserveCapacity(capacity)
-        self.teamSize.reserveCapacity(capacity)
+        self.counters.reserveCapacity(capacity)
         self.boundAt.reserveCapacity(capacity)
         self.bindingCampaign.reserveCapacity(capacity)
         self.hasOrdered.reserveCapacity(capacity)
@@ -199,6 +195,13 @@ public struct InviteGraph: Sendable {
     }
 }
 
+/// The counts kept up to date on every binding, for one member.
+struct Counters: Hashable, Sendable {
+    var direct: Int32 = 0
+    var secondLevel: Int32 = 0
+    var team: Int32 = 0
+}
+
 /// An invitation waiting for the member's first order.
 struct PendingTouch: Hashable, Sendable {
     var inviter: Int32
@@ -226,8 +229,7 @@ extension InviteGraph: Equatable {
             && lhs.table.keys == rhs.table.keys && lhs.table.isString == rhs.table.isString
             && lhs.table.strings.elementsEqual(rhs.table.strings) { $0.utf8.elementsEqual($1.utf8) }
             && lhs.parent == rhs.parent && lhs.firstChild == rhs.firstChild && lhs.nextSibling == rhs.nextSibling
-            && lhs.directCount == rhs.directCount && lhs.secondLevelCount == rhs.secondLevelCount
-            && lhs.teamSize == rhs.teamSize && lhs.boundAt == rhs.boundAt
+            && lhs.counters == rhs.counters && lhs.boundAt == rhs.boundAt
             && lhs.bindingCampaign == rhs.bindingCampaign && lhs.hasOrdered == rhs.hasOrdered
             && lhs.campaignIDs == rhs.campaignIDs && lhs.campaignInviteCounts == rhs.campaignInviteCounts
             && lhs.pendingTouches == rhs.pendingTouches && lhs.closedEdges == rhs.closedEdges

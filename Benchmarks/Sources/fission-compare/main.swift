@@ -99,6 +99,14 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
         Workload.register(workload.parents, into: &fresh)
         graph = fresh
     }
+    if let probe = getenv("PROBE").map({ String(cString: $0) }) {
+        var buffer = TraversalBuffer()
+        var total = 0
+        let repeats = Int(probe) ?? 0
+        for _ in 0..<repeats { graph.forEachDescendant(of: root, using: &buffer) { total &+= $0.position } }
+        note("probe \(total)")
+        return
+    }
     if insertOnly {
         note("fission-compare: ours insert \(format(oursInsert, decimals: 1)) ns per member")
         return
