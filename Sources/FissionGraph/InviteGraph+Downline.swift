@@ -25,18 +25,68 @@ extension InviteGraph {
         var levelStart = 0
         var levelEnd = 1
         for level in 1...levels {
-            let enqueue = level < levels
+            // The next level's size is the sum of kept direct counts, so each inviter's invitees get
+            // their own stretch of the queue and the lists can be walked side by side.
+            var levelSize = 0
             for position in levelStart..<levelEnd {
-                var child = self.firstChild[Int(buffer.queue[position])]
-                while child >= 0 {
-                    body(MemberIndex(rawValue: child), level)
-                    if enqueue { buffer.queue.append(child) }
-                    child = self.nextSibling[Int(child)]
-                }
+                levelSize += Int(self.counters[Int(buffer.queue[position])].direct)
+            }
+            if levelSize == 0 { break }
+            buffer.queue.append(contentsOf: repeatElement(-1, count: levelSize))
+            self.fillLevel(&buffer.queue, frontier: levelStart..<levelEnd, at: levelEnd)
+            for position in levelEnd..<levelEnd + levelSize {
+                body(MemberIndex(rawValue: buffer.queue[position]), level)
             }
             levelStart = levelEnd
-            levelEnd = buffer.queue.count
-            if levelStart == levelEnd { break }
+            levelEnd += levelSize
+        }
+    }
+
+    /// Writes the invitees of each member in `frontier` into `queue` from `start` on, each inviter's
+    /// list in order. A linked list is a chain of dependent loads; walking eight lists at once keeps
+    /// eight loads in flight instead of one.
+    private func fillLevel(_ queue: inout [Int32], frontier: Range<Int>, at start: Int) {
+        let laneCount = 8
+        queue.withUnsafeMutableBufferPointer { queue in
+            self.nextSibling.withUnsafeBufferPointer { next in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * laneCount) { lanes in
+                    // lanes[lane]: the list cursor (-1 when idle); lanes[laneCount + lane]: where it writes.
+                    var nextInviter = frontier.lowerBound
+                    var writeEnd = start
+                    var active = 0
+                    func assign(_ lane: Int) {
+                        while nextInviter < frontier.upperBound {
+                            let inviter = Int(queue[nextInviter])
+                            nextInviter += 1
+                            let direct = Int(self.counters[inviter].direct)
+                            if direct > 0 {
+                                lanes[lane] = Int(self.firstChild[inviter])
+                                lanes[laneCount + lane] = writeEnd
+                                writeEnd += direct
+                                active += 1
+                                return
+                            }
+                        }
+                        lanes[lane] = -1
+                    }
+                    for lane in 0..<laneCount { assign(lane) }
+                    while active > 0 {
+                        for lane in 0..<laneCount where lanes[lane] >= 0 {
+                            let member = lanes[lane]
+                            let write = lanes[laneCount + lane]
+                            precondition(write < writeEnd, "an invitee list is longer than its kept count")
+                            queue[write] = Int32(truncatingIfNeeded: member)
+                            lanes[laneCount + lane] = write + 1
+                            let following = Int(next[member])
+                            lanes[lane] = following
+                            if following < 0 {
+                                active -= 1
+                                assign(lane)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
