@@ -43,13 +43,13 @@ public struct InviteGraph: Sendable {
 
     var table: MemberTable
     /// The current inviter's index, -1 for none. Always lower than the member's own index.
-    var parent: [Int32] = []
+    @usableFromInline var parent: [Int32] = []
     /// The newest current invitee, -1 for none.
     var firstChild: [Int32] = []
     /// The next older invitee of the same inviter, -1 at the end of the list.
     var nextSibling: [Int32] = []
     /// Direct, second-level and team counts side by side: reading all three costs one cache miss.
-    var counters: [Counters] = []
+    @usableFromInline var counters: [Counters] = []
     /// When the current binding was made, in ms since 1970; unspecified while unbound.
     var boundAt: [Int64] = []
     /// The campaign (its dense slot) of the current binding, -1 for none.
@@ -188,18 +188,22 @@ public struct InviteGraph: Sendable {
         return Int(index)
     }
 
+    @inlinable
     func checked(_ index: MemberIndex) -> Int {
         let position = Int(index.rawValue)
-        precondition(position >= 0 && position < self.count, "member index \(index) is outside 0..<\(self.count)")
+        precondition(position >= 0 && position < self.parent.count, "member index \(index) is outside the graph")
         return position
     }
 }
 
 /// The counts kept up to date on every binding, for one member.
+@usableFromInline
 struct Counters: Hashable, Sendable {
-    var direct: Int32 = 0
-    var secondLevel: Int32 = 0
-    var team: Int32 = 0
+    @usableFromInline var direct: Int32 = 0
+    @usableFromInline var secondLevel: Int32 = 0
+    @usableFromInline var team: Int32 = 0
+
+    init() {}
 }
 
 /// An invitation waiting for the member's first order.
