@@ -39,13 +39,12 @@ extension InviteGraph {
             }
             inviterIndex = found
         }
-        guard self.table.find(member) == nil else {
+        try self.checkCampaignRoom(campaign)
+        // The last check, and the first change: the id map refuses a duplicate without changing.
+        let index = Int32(self.count)
+        guard self.table.appendIfAbsent(member) == nil else {
             throw FissionError(code: .memberAlreadyRegistered, reason: "member \(member) is already registered")
         }
-        try self.checkCampaignRoom(campaign)
-
-        let index = Int32(self.count)
-        self.table.append(member)
         self.parent.append(-1)
         self.firstChild.append(-1)
         self.nextSibling.append(-1)

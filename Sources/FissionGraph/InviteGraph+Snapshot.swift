@@ -7,7 +7,7 @@ extension InviteGraph {
     /// The whole graph as compact binary: members, bindings, pending invitations and history.
     ///
     /// Only the source of truth is written (ids, inviters, child lists, binding times and
-    /// campaigns: about 33 bytes per member with integer ids); the counts and the id map are
+    /// campaigns: about 32 bytes per member with integer ids); the counts and the id map are
     /// rebuilt on restore. Integers are little-endian. ``init(snapshot:)`` gives back a graph equal
     /// to this one.
     ///
@@ -181,8 +181,7 @@ extension InviteGraph {
             } else {
                 id = MemberID(keys[position])
             }
-            guard self.table.find(id) == nil else { throw corrupt("member id \(id) appears twice") }
-            self.table.append(id)
+            guard self.table.appendIfAbsent(id) == nil else { throw corrupt("member id \(id) appears twice") }
         }
         guard nextString == Int64(strings.count) else { throw corrupt("string ids left over") }
     }

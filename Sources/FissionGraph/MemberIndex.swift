@@ -18,8 +18,10 @@ public struct MemberIndex: Hashable, Comparable, Sendable, CustomStringConvertib
     /// The position as an `Int`.
     public var position: Int { Int(self.rawValue) }
 
+    /// The position after a `#`, as in `#42`.
     public var description: String { "#\(self.rawValue)" }
 
+    /// Join order: the earlier member first.
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 

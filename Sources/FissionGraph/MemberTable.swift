@@ -76,25 +76,37 @@ struct MemberTable: Sendable {
         }
     }
 
-    /// Adds `id`, which must not be present, as the next index.
-    mutating func append(_ id: MemberID) {
+    /// Adds `id` as the next index, unless it is already present: then it returns that index and
+    /// changes nothing. One probe sequence serves both the duplicate check and the placement.
+    mutating func appendIfAbsent(_ id: MemberID) -> Int32? {
+        let hash: UInt64
+        let existing: Int32?
+        switch id.value {
+        case .integer(let integer):
+            hash = self.hash(integer: integer)
+            existing = self.probe(hash: hash) { index in self.keys[index] == integer && !self.isString[index] }
+        case .string(let string):
+            hash = self.hash(string: string)
+            existing = self.probe(hash: hash) { index in
+                self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
+            }
+        }
+        if let existing { return existing }
         if self.keys.count + 1 > self.slots.count * 3 / 4 {
             self.rehash(slotCount: self.slots.count * 2)
         }
         let index = Int32(self.keys.count)
-        let hash: UInt64
         switch id.value {
         case .integer(let integer):
-            hash = self.hash(integer: integer)
             self.keys.append(integer)
             self.isString.append(false)
         case .string(let string):
-            hash = self.hash(string: string)
             self.keys.append(Int64(self.strings.count))
             self.strings.append(string)
             self.isString.append(true)
         }
         self.place(index, hash: hash)
+        return nil
     }
 
     /// The id at `index`.
