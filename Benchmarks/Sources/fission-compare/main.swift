@@ -1,7 +1,8 @@
 // fission-compare: our invite graph and each peer on the same seeded tree, in one process and
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
-// Usage: fission-compare [--members N] [--rounds R]. Diagnostics go to standard error.
+// Usage: fission-compare [--members N] [--rounds R] [--insert-only]. Diagnostics go to standard
+// error; --insert-only runs only our insert case, for a profiler.
 
 import CSQLite
 import FissionCore
@@ -28,7 +29,7 @@ while let argument = arguments.next() {
     // For a profiler: only our insert case, no COMPARE lines.
     case "--insert-only": insertOnly = true
     default:
-        note("usage: fission-compare [--members N] [--rounds R]\n")
+        note("usage: fission-compare [--members N] [--rounds R] [--insert-only]\n")
         exit(64)
     }
 }
@@ -98,14 +99,6 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
         var fresh = InviteGraph()
         Workload.register(workload.parents, into: &fresh)
         graph = fresh
-    }
-    if let probe = getenv("PROBE").map({ String(cString: $0) }) {
-        var buffer = TraversalBuffer()
-        var total = 0
-        let repeats = Int(probe) ?? 0
-        for _ in 0..<repeats { graph.forEachDescendant(of: root, using: &buffer) { total &+= $0.position } }
-        note("probe \(total)")
-        return
     }
     if insertOnly {
         note("fission-compare: ours insert \(format(oursInsert, decimals: 1)) ns per member")
