@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The benchmark package: the library's own manifest stays free of dependencies, so the harness
+// (package-benchmark) and the peers we measure against (SwiftGraph, SQLite) live here.
+let package = Package(
+    name: "Benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // `name:` pins the identity: without it the identity is the checkout folder's name.
+        .package(name: "fission", path: "../"),
+        // The MallocInterposer trait replaces the default runtime interposer, which is not mirrored here.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/davecom/SwiftGraph", from: "4.0.0"),
+    ],
+    targets: [
+        // The system SQLite through its C API, the `sqlite` peer of fission-compare.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Seeded inputs and the raw-array floor kernels, shared by the benchmarks and fission-compare.
+        .target(
+            name: "GraphWorkload",
+            dependencies: [.product(name: "FissionGraph", package: "fission")],
+            path: "Sources/GraphWorkload"
+        ),
+        .executableTarget(
+            name: "InviteGraphBenchmarks",
+            dependencies: [
+                "GraphWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionGraph", package: "fission"),
+            ],
+            path: "Benchmarks/InviteGraphBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "fission-compare",
+            dependencies: [
+                "CSQLite",
+                "GraphWorkload",
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionGraph", package: "fission"),
+                .product(name: "SwiftGraph", package: "SwiftGraph"),
+            ],
+            path: "Sources/fission-compare"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,334 @@
+public import FissionCore
+
+extension InviteGraph {
+    /// Registers a new member, optionally with the invitation they came through.
+    ///
+    /// Under ``BindingPolicy/Moment/registration`` the invitation binds at once; under
+    /// ``BindingPolicy/Moment/firstOrder`` it is remembered and binds at ``attributeOrder(placedBy:at:)``.
+    ///
+    /// - Parameters:
+    ///   - member: The new member's id.
+    ///   - time: When they registered; not earlier than the graph's last change.
+    ///   - inviter: The registered member whose invitation they accepted, if any.
+    ///   - campaign: The campaign the invitation belonged to, for per-campaign counts.
+    /// - Returns: The member's index (their join order).
+    /// - Throws: ``FissionError/Code/selfInvite``, ``FissionError/Code/unknownMember`` (the inviter),
+    ///   ``FissionError/Code/memberAlreadyRegistered``, ``FissionError/Code/identifierTooLong``,
+    ///   ``FissionError/Code/capacityExceeded``, ``FissionError/Code/timeWentBackwards``. On a throw
+    ///   the graph is unchanged.
+    /// - Complexity: O(1) expected, plus O(depth) to bring the team sizes above the inviter up to date.
+    @discardableResult
+    public mutating func register(
+        _ member: MemberID,
+        at time: Timestamp,
+        invitedBy inviter: MemberID? = nil,
+        campaign: CampaignID? = nil
+    ) throws(FissionError) -> MemberIndex {
+        try self.checkTime(time)
+        try self.checkLength(member)
+        guard self.count < self.maximumMemberCount else {
+            throw FissionError(code: .capacityExceeded, reason: "the graph holds its limit of \(self.count) members")
+        }
+        var inviterIndex: Int32 = -1
+        if let inviter {
+            guard inviter != member else {
+                throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
+            }
+            guard let found = self.table.find(inviter) else {
+                throw FissionError(code: .unknownMember, reason: "inviter \(inviter) is not registered")
+            }
+            inviterIndex = found
+        }
+        try self.checkCampaignRoom(campaign)
+        // The last check, and the first change: the id map refuses a duplicate without changing.
+        let index = Int32(self.count)
+        guard self.table.appendIfAbsent(member) == nil else {
+            throw FissionError(code: .memberAlreadyRegistered, reason: "member \(member) is already registered")
+        }
+        self.parent.append(-1)
+        self.firstChild.append(-1)
+        self.nextSibling.append(-1)
+        self.counters.append(Counters())
+        self.boundAt.append(Int64.min)
+        self.bindingCampaign.append(-1)
+        self.hasOrdered.append(false)
+        self.latestChange = time.millisecondsSinceEpoch
+        if inviterIndex >= 0 {
+            let campaignSlot = self.campaignSlot(interning: campaign)
+            switch self.policy.moment {
+            case .registration:
+                self.attach(index, to: inviterIndex, campaign: campaignSlot, at: time.millisecondsSinceEpoch)
+            case .firstOrder:
+                self.pendingTouches[index] = PendingTouch(
+                    inviter: inviterIndex,
+                    campaign: campaignSlot,
+                    time: time.millisecondsSinceEpoch
+                )
+            }
+        }
+        return MemberIndex(rawValue: index)
+    }
+
+    /// Records that a registered member accepted another member's invitation (a touch).
+    ///
+    /// Whether it binds follows ``policy``: under ``BindingPolicy/Scope/newMembersOnly`` only the
+    /// registration invitation counts; under ``BindingPolicy/Moment/firstOrder`` it waits for the
+    /// first order; an existing binding gives way only when it is last-touch or its protection
+    /// window has passed, and then the old edge is closed at `time` and a new one opened.
+    ///
+    /// - Returns: What the touch did.
+    /// - Throws: ``FissionError/Code/selfInvite``, ``FissionError/Code/unknownMember``,
+    ///   ``FissionError/Code/inviteeJoinedFirst`` (the member registered before the inviter),
+    ///   ``FissionError/Code/bindingClosed``, ``FissionError/Code/alreadyBound``,
+    ///   ``FissionError/Code/bindingProtected``, ``FissionError/Code/capacityExceeded``,
+    ///   ``FissionError/Code/timeWentBackwards``. On a throw the graph is unchanged.
+    /// - Complexity: O(depth) for a binding; a rebinding adds O(invitees of the old inviter).
+    @discardableResult
+    public mutating func bind(
+        _ member: MemberID,
+        to inviter: MemberID,
+        at time: Timestamp,
+        campaign: CampaignID? = nil
+    ) throws(FissionError) -> BindingOutcome {
+        try self.checkTime(time)
+        guard inviter != member else {
+            throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
+        }
+        let memberIndex = try Int32(self.requireIndex(member))
+        let inviterIndex = try Int32(self.requireIndex(inviter))
+        guard inviterIndex < memberIndex else {
+            throw FissionError(
+                code: .inviteeJoinedFirst,
+                reason: "member \(member) joined before inviter \(inviter); an existing member cannot be referred"
+            )
+        }
+        guard self.policy.scope == .allMembers else {
+            throw FissionError(
+                code: .bindingClosed,
+                reason: "the policy binds new members only, at registration; \(member) is already registered"
+            )
+        }
+        try self.checkCampaignRoom(campaign)
+        let now = time.millisecondsSinceEpoch
+
+        if self.policy.moment == .firstOrder && !self.hasOrdered[Int(memberIndex)] {
+            // Before the first order nothing is bound: remember the touch that will bind.
+            if self.pendingTouches[memberIndex] != nil && self.policy.duration != .lastTouch {
+                return .pending
+            }
+            self.pendingTouches[memberIndex] = PendingTouch(
+                inviter: inviterIndex,
+                campaign: self.campaignSlot(interning: campaign),
+                time: now
+            )
+            self.latestChange = now
+            return .pending
+        }
+
+        let current = self.parent[Int(memberIndex)]
+        if current == inviterIndex { return .unchanged }
+        if current < 0 {
+            self.attach(memberIndex, to: inviterIndex, campaign: self.campaignSlot(interning: campaign), at: now)
+            self.latestChange = now
+            return .bound
+        }
+        switch self.policy.duration {
+        case .permanent:
+            throw FissionError(
+                code: .alreadyBound,
+                reason: "member \(member) is bound for good to \(self.table.id(at: Int(current)))"
+            )
+        case .protectionWindow:
+            let elapsed = now - self.boundAt[Int(memberIndex)]
+            if let window = self.policy.protectionMilliseconds, elapsed < window {
+                throw FissionError(
+                    code: .bindingProtected,
+                    reason: "member \(member)'s binding is protected for another \(window - elapsed) ms"
+                )
+            }
+        case .lastTouch:
+            break
+        }
+        guard self.closedEdges.count < Int(Int32.max) else {
+            throw FissionError(code: .capacityExceeded, reason: "the binding history is full")
+        }
+        self.detach(memberIndex, at: now)
+        self.attach(memberIndex, to: inviterIndex, campaign: self.campaignSlot(interning: campaign), at: now)
+        self.latestChange = now
+        return .rebound
+    }
+
+    /// Attributes an order: marks the member's first order (binding a pending invitation under
+    /// ``BindingPolicy/Moment/firstOrder``) and returns the inviter the order is credited to.
+    ///
+    /// Store the result with the order: a later rebinding does not change whom a past order credited.
+    ///
+    /// - Returns: The member's inviter at `time`, or `nil` if they have none.
+    /// - Throws: ``FissionError/Code/unknownMember``, ``FissionError/Code/timeWentBackwards``.
+    /// - Complexity: O(1), or O(depth) when the first order binds.
+    @discardableResult
+    public mutating func attributeOrder(placedBy member: MemberID, at time: Timestamp) throws(FissionError) -> MemberID?
+    {
+        try self.checkTime(time)
+        let memberIndex = try self.requireIndex(member)
+        if !self.hasOrdered[memberIndex] {
+            self.hasOrdered[memberIndex] = true
+            if self.policy.moment == .firstOrder,
+                let touch = self.pendingTouches.removeValue(forKey: Int32(memberIndex))
+            {
+                self.attach(
+                    Int32(memberIndex),
+                    to: touch.inviter,
+                    campaign: touch.campaign,
+                    at: time.millisecondsSinceEpoch
+                )
+            }
+            self.latestChange = time.millisecondsSinceEpoch
+        }
+        let inviter = self.parent[memberIndex]
+        return inviter < 0 ? nil : self.table.id(at: Int(inviter))
+    }
+
+    /// Whether the member has placed their first order (as told by ``attributeOrder(placedBy:at:)``).
+    ///
+    /// - Throws: ``FissionError/Code/unknownMember``.
+    public func hasOrdered(_ member: MemberID) throws(FissionError) -> Bool {
+        try self.hasOrdered[self.requireIndex(member)]
+    }
+
+    /// The inviter whose invitation waits for the member's first order, if any.
+    ///
+    /// - Throws: ``FissionError/Code/unknownMember``.
+    public func pendingInviter(of member: MemberID) throws(FissionError) -> MemberID? {
+        let memberIndex = try self.requireIndex(member)
+        return self.pendingTouches[Int32(memberIndex)].map { self.table.id(at: Int($0.inviter)) }
+    }
+
+    // MARK: Checks (before any change)
+
+    private func checkTime(_ time: Timestamp) throws(FissionError) {
+        guard time.millisecondsSinceEpoch >= self.latestChange else {
+            throw FissionError(
+                code: .timeWentBackwards,
+                reason: "\(time) is before the graph's last change at \(Timestamp(unchecked: self.latestChange))"
+            )
+        }
+    }
+
+    private func checkLength(_ member: MemberID) throws(FissionError) {
+        if let string = member.stringValue, string.utf8.count > self.maximumIdentifierUTF8Length {
+            throw FissionError(
+                code: .identifierTooLong,
+                reason:
+                    "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(self.maximumIdentifierUTF8Length)"
+            )
+        }
+    }
+
+    private func checkCampaignRoom(_ campaign: CampaignID?) throws(FissionError) {
+        guard let campaign, self.campaignSlots[campaign] == nil else { return }
+        guard self.campaignIDs.count < Self.maximumCampaignCount else {
+            throw FissionError(
+                code: .capacityExceeded,
+                reason: "the graph already records \(Self.maximumCampaignCount) campaigns"
+            )
+        }
+    }
+
+    // MARK: Changes (never throw)
+
+    private mutating func campaignSlot(interning campaign: CampaignID?) -> Int32 {
+        guard let campaign else { return -1 }
+        if let slot = self.campaignSlots[campaign] { return slot }
+        let slot = Int32(self.campaignIDs.count)
+        self.campaignIDs.append(campaign)
+        self.campaignSlots[campaign] = slot
+        return slot
+    }
+
+    /// Binds an unbound `member` under `inviter`, who joined earlier, and brings every count up to date.
+    private mutating func attach(_ member: Int32, to inviter: Int32, campaign: Int32, at time: Int64) {
+        let memberPosition = Int(member)
+        let inviterPosition = Int(inviter)
+        self.parent[memberPosition] = inviter
+        self.boundAt[memberPosition] = time
+        self.bindingCampaign[memberPosition] = campaign
+        self.nextSibling[memberPosition] = self.firstChild[inviterPosition]
+        self.firstChild[inviterPosition] = member
+        self.counters[inviterPosition].direct &+= 1
+        self.counters[inviterPosition].secondLevel &+= self.counters[memberPosition].direct
+        let grandparent = self.parent[inviterPosition]
+        if grandparent >= 0 { self.counters[Int(grandparent)].secondLevel &+= 1 }
+        // The member brings their own team along (they may have invited others while unbound).
+        let moved = 1 &+ self.counters[memberPosition].team
+        self.counters.withUnsafeMutableBufferPointer { counters in
+            self.parent.withUnsafeBufferPointer { parents in
+                var ancestor = Int(inviter)
+                while ancestor >= 0 {
+                    counters[ancestor].team &+= moved
+                    ancestor = Int(parents[ancestor])
+                }
+            }
+        }
+        if campaign >= 0 {
+            self.campaignInviteCounts[campaignKey(campaign, inviter), default: 0] += 1
+        }
+        self.boundCount += 1
+    }
+
+    /// Unbinds a bound `member`, closing their edge at `time`.
+    private mutating func detach(_ member: Int32, at time: Int64) {
+        let memberPosition = Int(member)
+        let inviter = self.parent[memberPosition]
+        let inviterPosition = Int(inviter)
+        // Unlink from the inviter's list; the walk is bounded by the inviter's direct count.
+        var previous: Int32 = -1
+        var cursor = self.firstChild[inviterPosition]
+        while cursor != member {
+            previous = cursor
+            cursor = self.nextSibling[Int(cursor)]
+        }
+        if previous < 0 {
+            self.firstChild[inviterPosition] = self.nextSibling[memberPosition]
+        } else {
+            self.nextSibling[Int(previous)] = self.nextSibling[memberPosition]
+        }
+        self.nextSibling[memberPosition] = -1
+        self.counters[inviterPosition].direct &-= 1
+        self.counters[inviterPosition].secondLevel &-= self.counters[memberPosition].direct
+        let grandparent = self.parent[inviterPosition]
+        if grandparent >= 0 { self.counters[Int(grandparent)].secondLevel &-= 1 }
+        let moved = 1 &+ self.counters[memberPosition].team
+        var ancestor = inviter
+        while ancestor >= 0 {
+            self.counters[Int(ancestor)].team &-= moved
+            ancestor = self.parent[Int(ancestor)]
+        }
+        let campaign = self.bindingCampaign[memberPosition]
+        if campaign >= 0 {
+            let key = campaignKey(campaign, inviter)
+            let remaining = (self.campaignInviteCounts[key] ?? 1) - 1
+            self.campaignInviteCounts[key] = remaining == 0 ? nil : remaining
+        }
+        self.closedEdges.append(
+            ClosedEdge(
+                member: member,
+                inviter: inviter,
+                campaign: campaign,
+                previous: self.latestClosedEdge[member] ?? -1,
+                validFrom: self.boundAt[memberPosition],
+                validTo: time
+            )
+        )
+        self.latestClosedEdge[member] = Int32(self.closedEdges.count - 1)
+        self.parent[memberPosition] = -1
+        self.boundAt[memberPosition] = Int64.min
+        self.bindingCampaign[memberPosition] = -1
+        self.boundCount -= 1
+    }
+}
+
+/// The key of a (campaign, inviter) count.
+func campaignKey(_ campaign: Int32, _ inviter: Int32) -> UInt64 {
+    UInt64(UInt32(bitPattern: campaign)) << 32 | UInt64(UInt32(bitPattern: inviter))
+}
