@@ -35,7 +35,10 @@ struct OrderGrant: Sendable {
 struct OrderRecord: Sendable {
     let paid: Money
     var refundedMinorUnits: Int64 = 0
-    var grants: [OrderGrant] = []
+    /// The order's grants are `orderGrants[firstGrant..<firstGrant + grantCount]`: one event made
+    /// them all, so they are consecutive, and no order needs an array of its own.
+    var firstGrant: Int32 = 0
+    var grantCount: Int32 = 0
 }
 
 /// Ladder progress of one inviter under one rule.
@@ -64,9 +67,12 @@ struct CampaignState: Sendable {
     var ladders: [MemberRuleKey: LadderProgress] = [:]
     var milestonesGranted: Set<MilestoneKey> = []
     var orders: [OrderID: OrderRecord] = [:]
+    var orderGrants: [OrderGrant] = []
     var memberCounters: [MemberRuleKey: Counter] = [:]
     var dailyCounters: [DailyKey: Int64] = [:]
     var ruleTotals: [Int64]
+    /// Reused buffers, so settling an event allocates nothing once they have grown.
+    private var scratch = Scratch()
 
     init(campaign: RewardCampaign) {
         self.campaign = campaign
@@ -99,8 +105,10 @@ struct CampaignState: Sendable {
                 throw FissionError(code: .selfReferral, reason: "\(member) cannot invite themselves")
             }
             let inviteCount = try (inviter.map { self.inviteCounts[$0] ?? 0 } ?? 0).checkedAdding(1, "invite count")
-            let plan = self.planRegistration(member: member, inviter: inviter, inviteCount: inviteCount, at: at)
+            var plan = self.takePlan()
+            self.planRegistration(member: member, inviter: inviter, inviteCount: inviteCount, at: at, into: &plan)
             try self.grant(plan, source: id, at: at, order: nil, ledger: &ledger, outcome: &outcome)
+            self.returnPlan(plan)
             self.registrations[member] = inviter
             if let inviter { self.inviteCounts[inviter] = inviteCount }
         case .orderPaid(let order):
@@ -118,9 +126,11 @@ struct CampaignState: Sendable {
                         "order \(order.order) is in \(order.netPaid.currency); campaign is in \(self.campaign.currency)"
                 )
             }
-            let plan = try self.planOrder(order)
+            var plan = self.takePlan()
+            try self.planOrder(order, into: &plan)
             self.orders[order.order] = OrderRecord(paid: order.netPaid)
             try self.grant(plan, source: id, at: order.at, order: order.order, ledger: &ledger, outcome: &outcome)
+            self.returnPlan(plan)
         case .orderRefunded(let order, let amount, let at):
             try self.refund(order, amount: amount, source: id, at: at, ledger: &ledger, outcome: &outcome)
         case .helped(let sharer, let helper, let at):
@@ -128,14 +138,27 @@ struct CampaignState: Sendable {
             guard sharer != helper else {
                 throw FissionError(code: .selfReferral, reason: "\(sharer) cannot help their own share")
             }
-            var plan: [PlannedGrant] = []
+            var plan = self.takePlan()
             for (index, rule) in self.campaign.rules.enumerated() {
                 guard case .mutual(let sharerAmount, let helperAmount) = rule.shape else { continue }
                 plan.append(.init(ruleIndex: index, beneficiary: sharer, part: 0, amount: sharerAmount, holdUntil: nil))
                 plan.append(.init(ruleIndex: index, beneficiary: helper, part: 1, amount: helperAmount, holdUntil: nil))
             }
             try self.grant(plan, source: id, at: at, order: nil, ledger: &ledger, outcome: &outcome)
+            self.returnPlan(plan)
         }
+    }
+
+    /// The reusable plan buffer, moved out so it stays uniquely referenced while in use.
+    private mutating func takePlan() -> [PlannedGrant] {
+        var plan: [PlannedGrant] = []
+        swap(&plan, &self.scratch.plan)
+        return plan
+    }
+
+    private mutating func returnPlan(_ plan: [PlannedGrant]) {
+        self.scratch.plan = plan
+        self.scratch.plan.removeAll(keepingCapacity: true)
     }
 
     private func requireLive(_ at: Timestamp, _ id: EventID) throws(FissionError) {
@@ -159,10 +182,10 @@ struct CampaignState: Sendable {
         member: MemberID,
         inviter: MemberID?,
         inviteCount count: Int64,
-        at: Timestamp
-    ) -> [PlannedGrant] {
-        guard let inviter else { return [] }
-        var plan: [PlannedGrant] = []
+        at: Timestamp,
+        into plan: inout [PlannedGrant]
+    ) {
+        guard let inviter else { return }
         for (index, rule) in self.campaign.rules.enumerated() {
             let hold = self.holdUntil(rule, from: at)
             switch rule.shape {
@@ -199,11 +222,9 @@ struct CampaignState: Sendable {
                 continue
             }
         }
-        return plan
     }
 
-    private func planOrder(_ order: OrderPaid) throws(FissionError) -> [PlannedGrant] {
-        var plan: [PlannedGrant] = []
+    private func planOrder(_ order: OrderPaid, into plan: inout [PlannedGrant]) throws(FissionError) {
         let unit = LedgerUnit.money(order.netPaid.currency)
         for (index, rule) in self.campaign.rules.enumerated() {
             guard !rule.eligibility.excludedOrderKinds.contains(order.kind) else { continue }
@@ -256,7 +277,6 @@ struct CampaignState: Sendable {
                 continue
             }
         }
-        return plan
     }
 
     private static func commission(
@@ -308,38 +328,40 @@ struct CampaignState: Sendable {
         outcome: inout SettlementOutcome
     ) throws(FissionError) {
         let day = at.calendarDay(in: self.campaign.offset).daysSinceEpoch
-        var made: [(PlannedGrant, TransferID)] = []
-        // Counters as they will be once earlier grants of this same event are counted.
-        var members: [MemberRuleKey: Counter] = [:]
-        var daily: [DailyKey: Int64] = [:]
-        var totals = self.ruleTotals
+        // Counters as they will be once earlier grants of this same event are counted; written
+        // back only when every grant is in the ledger.
+        var pending = Scratch.Counters()
+        swap(&pending, &self.scratch.counters)
+        defer {
+            pending.clear()
+            swap(&pending, &self.scratch.counters)
+        }
         for planned in plan {
             let rule = self.campaign.rules[planned.ruleIndex]
             let memberKey = MemberRuleKey(rule: planned.ruleIndex, member: planned.beneficiary)
+            let tracksDaily = rule.caps.perMemberDailyQuantity != nil
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
-            var member = members[memberKey] ?? self.memberCounters[memberKey] ?? Counter()
-            var today = daily[dailyKey] ?? self.dailyCounters[dailyKey] ?? 0
+            var member = pending.member(memberKey) ?? self.memberCounters[memberKey] ?? Counter()
+            var today = tracksDaily ? pending.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
+            let total = self.ruleTotals[planned.ruleIndex] + pending.totalDelta(planned.ruleIndex)
             let quantity = planned.amount.quantity
-            guard
-                Self.fits(rule.caps, member: member, today: today, total: totals[planned.ruleIndex], quantity: quantity)
-            else {
+            guard Self.fits(rule.caps, member: member, today: today, total: total, quantity: quantity) else {
                 outcome.skipped.append(
                     .init(rule: rule.id, beneficiary: planned.beneficiary, amount: planned.amount, reason: .capReached)
                 )
                 continue
             }
-            let key = TransferKey(
-                .grant,
-                campaign: self.campaign.id,
-                rule: rule.id,
-                beneficiary: planned.beneficiary,
-                source: source,
-                part: planned.part
-            )
             let transfer: Ledger.Outcome
             do {
                 transfer = try ledger.transfer(
-                    key: key,
+                    key: TransferKey(
+                        .grant,
+                        campaign: self.campaign.id,
+                        rule: rule.id,
+                        beneficiary: planned.beneficiary,
+                        source: source,
+                        part: planned.part
+                    ),
                     debit: .budget(self.campaign.id, planned.amount.unit),
                     credit: .wallet(planned.beneficiary, planned.amount.unit),
                     amount: quantity,
@@ -360,17 +382,24 @@ struct CampaignState: Sendable {
             }
             member.count += 1
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
-            today = try today.checkedAdding(quantity, "granted quantity today")
-            totals[planned.ruleIndex] = try totals[planned.ruleIndex].checkedAdding(quantity, "granted quantity")
-            members[memberKey] = member
-            daily[dailyKey] = today
-            made.append((planned, transfer.transfers[0]))
+            _ = try total.checkedAdding(quantity, "granted quantity")
+            pending.setMember(memberKey, member)
+            if tracksDaily {
+                today = try today.checkedAdding(quantity, "granted quantity today")
+                pending.setDaily(dailyKey, today)
+            }
+            pending.addTotal(planned.ruleIndex, quantity)
+            pending.made.append((planned, transfer.first!))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter) in members { self.memberCounters[key] = counter }
-        for (key, quantity) in daily { self.dailyCounters[key] = quantity }
-        self.ruleTotals = totals
-        for (planned, transfer) in made {
+        for (key, counter) in pending.members { self.memberCounters[key] = counter }
+        for (key, quantity) in pending.dailies { self.dailyCounters[key] = quantity }
+        for (rule, delta) in pending.totals { self.ruleTotals[rule] += delta }
+        if let order, !pending.made.isEmpty {
+            self.orders[order]?.firstGrant = Int32(self.orderGrants.count)
+            self.orders[order]?.grantCount = Int32(pending.made.count)
+        }
+        for (planned, transfer) in pending.made {
             let rule = self.campaign.rules[planned.ruleIndex]
             outcome.grants.append(
                 .init(
@@ -382,8 +411,8 @@ struct CampaignState: Sendable {
                     isHeld: planned.holdUntil != nil
                 )
             )
-            if let order {
-                self.orders[order]?.grants.append(
+            if order != nil {
+                self.orderGrants.append(
                     OrderGrant(
                         transfer: transfer,
                         rule: rule.id,
@@ -453,8 +482,11 @@ struct CampaignState: Sendable {
             )
         }
         order.refundedMinorUnits = refunded
-        for index in order.grants.indices {
-            let grant = order.grants[index]
+        let grants = Int(order.firstGrant)..<Int(order.firstGrant) + Int(order.grantCount)
+        // Progress is kept aside and written back only once every ledger call has succeeded.
+        var undone: [(index: Int, amount: Int64)] = []
+        for index in grants {
+            let grant = self.orderGrants[index]
             // The cumulative share to undo, so rounding never drifts across partial refunds.
             let target = grant.quantity.scaledDown(numerator: refunded, denominator: order.paid.minorUnits).quotient
             let delta = target - grant.undone
@@ -479,9 +511,39 @@ struct CampaignState: Sendable {
             case nil:
                 result = try ledger.reverse(grant.transfer, amount: delta, key: key, reason: reason, at: at)
             }
-            order.grants[index].undone = target
+            undone.append((index, target))
             outcome.reversals.append(contentsOf: result.transfers)
         }
+        for (index, amount) in undone { self.orderGrants[index].undone = amount }
         self.orders[orderID] = order
     }
+}
+
+/// Buffers a campaign reuses from event to event.
+struct Scratch: Sendable {
+    /// What one event's grants change, before it is written back.
+    struct Counters: Sendable {
+        var members: [(MemberRuleKey, Counter)] = []
+        var dailies: [(DailyKey, Int64)] = []
+        var totals: [(Int, Int64)] = []
+        var made: [(PlannedGrant, TransferID)] = []
+
+        func member(_ key: MemberRuleKey) -> Counter? { self.members.last { $0.0 == key }?.1 }
+        func daily(_ key: DailyKey) -> Int64? { self.dailies.last { $0.0 == key }?.1 }
+        func totalDelta(_ rule: Int) -> Int64 { self.totals.reduce(0) { $1.0 == rule ? $0 + $1.1 : $0 } }
+
+        mutating func setMember(_ key: MemberRuleKey, _ counter: Counter) { self.members.append((key, counter)) }
+        mutating func setDaily(_ key: DailyKey, _ quantity: Int64) { self.dailies.append((key, quantity)) }
+        mutating func addTotal(_ rule: Int, _ quantity: Int64) { self.totals.append((rule, quantity)) }
+
+        mutating func clear() {
+            self.members.removeAll(keepingCapacity: true)
+            self.dailies.removeAll(keepingCapacity: true)
+            self.totals.removeAll(keepingCapacity: true)
+            self.made.removeAll(keepingCapacity: true)
+        }
+    }
+
+    var plan: [PlannedGrant] = []
+    var counters = Counters()
 }

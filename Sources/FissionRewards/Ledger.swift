@@ -19,11 +19,32 @@ public struct Ledger: Sendable {
     public static var maximumPageSize: Int { 10_000 }
 
     /// The outcome of a call that makes transfers.
+    ///
+    /// The transfers one call makes are consecutive, so an outcome is a range: it costs no
+    /// allocation to return.
     public struct Outcome: Hashable, Sendable {
-        /// The transfers the call made, or the ones an earlier identical call made.
-        public let transfers: [TransferID]
+        /// The first transfer the call made (or an earlier identical call made), or `nil` if none.
+        public let first: TransferID?
+        /// How many consecutive transfers, from ``first`` on.
+        public let count: Int
         /// Whether this was a repeat: nothing new was made.
         public let isDuplicate: Bool
+
+        init(first: TransferID?, count: Int, isDuplicate: Bool) {
+            self.first = first
+            self.count = first == nil ? 0 : count
+            self.isDuplicate = isDuplicate
+        }
+
+        init(single id: TransferID, isDuplicate: Bool) {
+            self.init(first: id, count: 1, isDuplicate: isDuplicate)
+        }
+
+        /// The transfers, in order.
+        public var transfers: [TransferID] {
+            guard let first = self.first else { return [] }
+            return (0..<Int64(self.count)).map { TransferID(rawValue: first.rawValue + $0) }
+        }
     }
 
     struct Record: Sendable {
@@ -95,7 +116,7 @@ public struct Ledger: Sendable {
                     reason: "key \(key) was used for transfer #\(existing + 1) with a different payload"
                 )
             }
-            return Outcome(transfers: [TransferID(rawValue: Int64(existing) + 1)], isDuplicate: true)
+            return Outcome(single: TransferID(rawValue: Int64(existing) + 1), isDuplicate: true)
         }
         try Self.validate(debit: debit, credit: credit, amount: amount)
         let debitIndex = self.existingOrNextIndex(debit)
@@ -128,7 +149,7 @@ public struct Ledger: Sendable {
             self.balances[Int(debitIndex)].debitsPosted += amount
             self.balances[Int(creditIndex)].creditsPosted += amount
         }
-        return Outcome(transfers: [id], isDuplicate: false)
+        return Outcome(single: id, isDuplicate: false)
     }
 
     /// Posts what remains of a pending transfer.
@@ -142,7 +163,7 @@ public struct Ledger: Sendable {
         let index = try self.pendingIndex(id)
         let pending = self.records[index]
         if pending.resolution > 0 {
-            return Outcome(transfers: [TransferID(rawValue: pending.resolution)], isDuplicate: true)
+            return Outcome(single: TransferID(rawValue: pending.resolution), isDuplicate: true)
         }
         guard pending.resolution == 0 else {
             throw FissionError(code: .transferNotPending, reason: "transfer \(id) was voided")
@@ -169,7 +190,7 @@ public struct Ledger: Sendable {
         self.balances[Int(pending.debit)].debitsPosted += amount
         self.balances[Int(pending.credit)].creditsPending -= amount
         self.balances[Int(pending.credit)].creditsPosted += amount
-        return Outcome(transfers: [postID], isDuplicate: false)
+        return Outcome(single: postID, isDuplicate: false)
     }
 
     /// Releases part or all of what remains of a pending transfer back to its debit account.
@@ -197,11 +218,11 @@ public struct Ledger: Sendable {
             guard record.kind == .voidPending(id), amount == nil || record.amount == amount else {
                 throw FissionError(code: .idempotencyConflict, reason: "key \(key) was used for another transfer")
             }
-            return Outcome(transfers: [TransferID(rawValue: Int64(existing) + 1)], isDuplicate: true)
+            return Outcome(single: TransferID(rawValue: Int64(existing) + 1), isDuplicate: true)
         }
         let pending = self.records[index]
         if pending.resolution == -1, amount == nil {
-            return Outcome(transfers: [], isDuplicate: true)
+            return Outcome(first: nil, count: 0, isDuplicate: true)
         }
         guard pending.resolution == 0 else {
             throw FissionError(
@@ -236,7 +257,7 @@ public struct Ledger: Sendable {
         if self.records[index].open == 0 { self.records[index].resolution = -1 }
         self.balances[Int(pending.debit)].debitsPending -= released
         self.balances[Int(pending.credit)].creditsPending -= released
-        return Outcome(transfers: [voidID], isDuplicate: false)
+        return Outcome(single: voidID, isDuplicate: false)
     }
 
     /// Moves back part or all of a posted transfer: a clawback.
@@ -268,12 +289,16 @@ public struct Ledger: Sendable {
             guard record.kind == .reversal(id) else {
                 throw FissionError(code: .idempotencyConflict, reason: "key \(key) was used for another transfer")
             }
-            let legs = (0..<Int64(record.linkedCount)).map { TransferID(rawValue: Int64(existing) + 1 + $0) }
-            let total = legs.reduce(Int64(0)) { $0 + self.records[Int($1.rawValue - 1)].amount }
+            var total: Int64 = 0
+            for leg in Int(existing)..<Int(existing) + Int(record.linkedCount) { total += self.records[leg].amount }
             guard total == amount else {
                 throw FissionError(code: .idempotencyConflict, reason: "key \(key) reversed \(total), not \(amount)")
             }
-            return Outcome(transfers: legs, isDuplicate: true)
+            return Outcome(
+                first: TransferID(rawValue: Int64(existing) + 1),
+                count: Int(record.linkedCount),
+                isDuplicate: true
+            )
         }
         let original = self.records[index]
         switch original.kind {
@@ -341,7 +366,7 @@ public struct Ledger: Sendable {
             self.balances[Int(original.debit)].creditsPosted += leg.amount
         }
         self.records[index].open -= amount
-        return Outcome(transfers: ids, isDuplicate: false)
+        return Outcome(first: ids.first, count: ids.count, isDuplicate: false)
     }
 
     /// Posts every open pending transfer whose hold ended at or before `now`, oldest hold first
