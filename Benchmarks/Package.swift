@@ -22,6 +22,50 @@ let package = Package(
             dependencies: [.product(name: "FissionGraph", package: "fission")],
             path: "Sources/GraphWorkload"
         ),
+        // Seeded settlement inputs (issue 5) and the raw-array settlement floor.
+        .target(
+            name: "SettlementWorkload",
+            dependencies: [
+                "GraphWorkload",
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionRewards", package: "fission"),
+            ],
+            path: "Sources/SettlementWorkload"
+        ),
+        // Seeded text, word lists and group series (issue 3).
+        .target(
+            name: "GroupsWorkload",
+            dependencies: [
+                "GraphWorkload",
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionMembers", package: "fission"),
+                .product(name: "FissionGroups", package: "fission"),
+            ],
+            path: "Sources/GroupsWorkload"
+        ),
+        .executableTarget(
+            name: "SettlementBenchmarks",
+            dependencies: [
+                "SettlementWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionRewards", package: "fission"),
+            ],
+            path: "Benchmarks/SettlementBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "GroupsBenchmarks",
+            dependencies: [
+                "GroupsWorkload",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "FissionCore", package: "fission"),
+                .product(name: "FissionMembers", package: "fission"),
+                .product(name: "FissionGroups", package: "fission"),
+            ],
+            path: "Benchmarks/GroupsBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "InviteGraphBenchmarks",
             dependencies: [
@@ -38,8 +82,12 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 "GraphWorkload",
+                "GroupsWorkload",
+                "SettlementWorkload",
                 .product(name: "FissionCore", package: "fission"),
                 .product(name: "FissionGraph", package: "fission"),
+                .product(name: "FissionGroups", package: "fission"),
+                .product(name: "FissionRewards", package: "fission"),
                 .product(name: "SwiftGraph", package: "SwiftGraph"),
             ],
             path: "Sources/fission-compare"

@@ -1,8 +1,9 @@
 // fission-compare: our invite graph and each peer on the same seeded tree, in one process and
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
-// Usage: fission-compare [--members N] [--rounds R] [--insert-only]. Diagnostics go to standard
-// error; --insert-only runs only our insert case, for a profiler.
+// Usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups].
+// Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
+// --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5) or groups (issue 3).
 
 import CSQLite
 import FissionCore
@@ -21,6 +22,7 @@ import Darwin
 var members = 1_000_000
 var rounds = 5
 var insertOnly = false
+var suite = "all"
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -28,8 +30,9 @@ while let argument = arguments.next() {
     case "--rounds": rounds = max(1, Int(arguments.next() ?? "") ?? rounds)
     // For a profiler: only our insert case, no COMPARE lines.
     case "--insert-only": insertOnly = true
+    case "--suite": suite = arguments.next() ?? suite
     default:
-        note("usage: fission-compare [--members N] [--rounds R] [--insert-only]\n")
+        note("usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups]\n")
         exit(64)
     }
 }
@@ -272,4 +275,12 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
     }
 }
 
-runComparison(members: members, rounds: rounds, insertOnly: insertOnly)
+if suite == "all" || suite == "graph" || insertOnly {
+    runComparison(members: members, rounds: rounds, insertOnly: insertOnly)
+}
+if !insertOnly && (suite == "all" || suite == "settle") {
+    runSettlementComparison(members: members, rounds: rounds)
+}
+if !insertOnly && (suite == "all" || suite == "groups") {
+    runGroupsComparison(rounds: rounds)
+}

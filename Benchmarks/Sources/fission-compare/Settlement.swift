@@ -1,0 +1,234 @@
+import FissionCore
+import FissionRewards
+import SettlementWorkload
+
+/// The best of `rounds` runs of `body` on a state `make` builds, untimed, before each run: ns per
+/// operation, and the state of the last run (released only after the next run's timing).
+func measure<State>(
+    rounds: Int,
+    operations: Int,
+    make: @autoclosure () -> State,
+    _ body: (inout State) -> Void
+) -> (nanoseconds: Double, state: State) {
+    var best = UInt64.max
+    var last: State? = nil
+    for _ in 0..<rounds {
+        var state = make()
+        let start = nanoseconds()
+        body(&state)
+        best = min(best, nanoseconds() - start)
+        last = state
+    }
+    return (Double(best) / Double(operations), last!)
+}
+
+func events(perSecond nanosecondsPerEvent: Double) -> String {
+    format(1_000.0 / nanosecondsPerEvent, decimals: 2) + "M events/s"
+}
+
+/// Checks ours against the floor; on a mismatch prints a note (and the run goes on).
+func agree(_ name: String, _ ours: SettlementTotals, _ floor: SettlementTotals, budgets: (Int64, Int64)) {
+    if ours != floor || budgets.0 != budgets.1 {
+        note(
+            "fission-compare: NOTE \(name): ours and the floor disagree: ours \(ours) budget \(budgets.0); "
+                + "floor \(floor) budget \(budgets.1)"
+        )
+    } else {
+        note(
+            "fission-compare: \(name): ours and the floor agree: granted L1 \(ours.granted[1]) L2 \(ours.granted[2]) "
+                + "milestones \(ours.granted[3...5].reduce(0, +)) ladder \(ours.granted[6]), "
+                + "\(ours.grantCount) grants, \(ours.skipped) skipped, \(ours.reversals) reversals, budget left \(budgets.0)"
+        )
+    }
+}
+
+/// A copy of `settlement` that owns its storage: copies share storage until written, so one
+/// untimed refund (of order 0, by 1 minor unit) makes the copy unique before it is timed.
+func uniqueCopy(of settlement: Settlement, warmingWith workload: SettlementWorkload) -> Settlement {
+    var copy = settlement
+    do {
+        _ = try copy.settle(
+            workload.warmRefund,
+            id: SettlementWorkload.warmRefundID,
+            campaign: SettlementWorkload.campaign
+        )
+    } catch {
+        fatalError("the warm-up refund is valid: \(error)")
+    }
+    return copy
+}
+
+/// The floor's counterpart of ``uniqueCopy(of:warmingWith:)``: the same refund, then a write to every array.
+func uniqueCopy(of floor: FloorSettlement, warmEvent: Int) -> FloorSettlement {
+    var copy = floor
+    var ignored = SettlementTotals()
+    copy.refund(event: warmEvent, order: 0, amount: 1, &ignored)
+    copy.touchEveryArray()
+    return copy
+}
+
+/// Issue 5's cases: settle-2level, settle-replay, settle-mixed and refund, each against the floor.
+func runSettlementComparison(members: Int, rounds: Int) {
+    let orders = members
+    let setupStart = nanoseconds()
+    let workload = SettlementWorkload(
+        members: members,
+        orders: orders,
+        refundCount: min(100_000, orders / 10),
+        mixedCount: orders
+    )
+    let refundCount = workload.refunds.count
+    note(
+        "fission-compare: settlement inputs (\(orders) orders, \(refundCount) refunds, \(workload.mixed.count) mixed) "
+            + "built in \(format(Double(nanoseconds() - setupStart) / 1e9, decimals: 1)) s; budget \(workload.budget)"
+    )
+    let floorEvents = orders + refundCount + 1
+    let campaign = SettlementWorkload.commissionCampaign()
+
+    // MARK: settle-2level
+
+    var oursTotals = SettlementTotals()
+    let (ours2Level, oursSettlement) = measure(
+        rounds: rounds,
+        operations: orders,
+        make: SettlementWorkload.settlement(campaign, budget: workload.budget)
+    ) { settlement in
+        oursTotals = SettlementTotals()
+        SettlementWorkload.settle(workload.paidEvents, into: &settlement, &oursTotals)
+    }
+    var floorTotals = SettlementTotals()
+    let (floor2Level, floorSettlement) = measure(
+        rounds: rounds,
+        operations: orders,
+        make: FloorSettlement(members: members, orders: orders, events: floorEvents, budget: workload.budget)
+    ) { floor in
+        floorTotals = SettlementTotals()
+        for order in 0..<orders {
+            floor.pay(
+                event: order,
+                order: order,
+                level1: workload.level1[order],
+                level2: workload.level2[order],
+                amount: workload.amounts[order],
+                at: SettlementWorkload.startMilliseconds + Int64(order),
+                &floorTotals
+            )
+        }
+    }
+    agree(
+        "settle-2level",
+        oursTotals,
+        floorTotals,
+        budgets: (SettlementWorkload.budgetAvailable(oursSettlement), floorSettlement.budgetAvailable)
+    )
+    note("fission-compare: settle-2level ours \(events(perSecond: ours2Level)) (target 2M events/s)")
+    report("settle-2level", ours: ours2Level, peer: "floor", floor2Level)
+
+    // MARK: settle-replay: the same events again, all duplicates (the state does not change)
+
+    do {
+        var settlement = oursSettlement
+        var replayTotals = SettlementTotals()
+        let ours = measure(rounds: rounds, operations: orders) {
+            replayTotals = SettlementTotals()
+            SettlementWorkload.settle(workload.paidEvents, into: &settlement, &replayTotals)
+        }
+        var floor = floorSettlement
+        var floorReplay = SettlementTotals()
+        let floorTime = measure(rounds: rounds, operations: orders) {
+            floorReplay = SettlementTotals()
+            for order in 0..<orders {
+                floor.pay(
+                    event: order,
+                    order: order,
+                    level1: workload.level1[order],
+                    level2: workload.level2[order],
+                    amount: workload.amounts[order],
+                    at: SettlementWorkload.startMilliseconds + Int64(order),
+                    &floorReplay
+                )
+            }
+        }
+        // A replay rebuilds the stored outcomes: the grants (not the skips' count, which both keep).
+        replayTotals.skipped = oursTotals.skipped
+        floorReplay.skipped = floorTotals.skipped
+        agree(
+            "settle-replay",
+            replayTotals,
+            floorReplay,
+            budgets: (SettlementWorkload.budgetAvailable(settlement), floor.budgetAvailable)
+        )
+        if replayTotals.granted != oursTotals.granted {
+            note("fission-compare: NOTE settle-replay: the replay's grants differ from the first pass")
+        }
+        note("fission-compare: settle-replay ours \(events(perSecond: ours)) (target 20M events/s)")
+        report("settle-replay", ours: ours, peer: "floor", floorTime)
+    }
+
+    // MARK: refund: refunds of earlier paid orders, on a copy of the settled state
+
+    do {
+        var oursRefund = SettlementTotals()
+        let (ours, oursAfter) = measure(
+            rounds: rounds,
+            operations: refundCount,
+            make: uniqueCopy(of: oursSettlement, warmingWith: workload)
+        ) { settlement in
+            oursRefund = SettlementTotals()
+            SettlementWorkload.settleRefunds(workload.refundEvents, into: &settlement, &oursRefund)
+        }
+        var floorRefund = SettlementTotals()
+        let (floorTime, floorAfter) = measure(
+            rounds: rounds,
+            operations: refundCount,
+            make: uniqueCopy(of: floorSettlement, warmEvent: floorEvents - 1)
+        ) { floor in
+            floorRefund = SettlementTotals()
+            for (index, refund) in workload.refunds.enumerated() {
+                floor.refund(event: orders + index, order: Int(refund.order), amount: refund.amount, &floorRefund)
+            }
+        }
+        agree(
+            "refund",
+            oursRefund,
+            floorRefund,
+            budgets: (SettlementWorkload.budgetAvailable(oursAfter), floorAfter.budgetAvailable)
+        )
+        report("refund", ours: ours, peer: "floor", floorTime)
+    }
+
+    // MARK: settle-mixed: registrations, paid orders, partial and full refunds; milestones and a ladder
+
+    do {
+        let mixedCampaign = SettlementWorkload.mixedCampaign()
+        let count = workload.mixed.count
+        var oursMixed = SettlementTotals()
+        let (ours, oursAfter) = measure(
+            rounds: rounds,
+            operations: count,
+            make: SettlementWorkload.settlement(mixedCampaign, budget: workload.mixedBudget)
+        ) { settlement in
+            oursMixed = SettlementTotals()
+            SettlementWorkload.settle(workload.mixedEvents, into: &settlement, &oursMixed)
+        }
+        var floorMixed = SettlementTotals()
+        let parents = workload.parents
+        let (floorTime, floorAfter) = measure(
+            rounds: rounds,
+            operations: count,
+            make: FloorSettlement(members: members, orders: count, events: count, budget: workload.mixedBudget)
+        ) { floor in
+            floorMixed = SettlementTotals()
+            for (index, step) in workload.mixed.enumerated() {
+                floor.mixed(step, event: index, parents: parents, &floorMixed)
+            }
+        }
+        agree(
+            "settle-mixed",
+            oursMixed,
+            floorMixed,
+            budgets: (SettlementWorkload.budgetAvailable(oursAfter), floorAfter.budgetAvailable)
+        )
+        report("settle-mixed", ours: ours, peer: "floor", floorTime)
+    }
+}
