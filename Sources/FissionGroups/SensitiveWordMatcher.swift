@@ -198,8 +198,8 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
     ///   - text: The message.
     ///   - limit: The most matches to return; 0 returns none.
     /// - Precondition: `limit` is not negative.
-    /// - Complexity: O(*n* + *matches*) in the text's UTF-8 length; no allocation apart from the
-    ///   result.
+    /// - Complexity: O(*n* + *matches*) in the text's UTF-8 length. It allocates the result and one
+    ///   2 KiB scratch ring per call (too large for the stack), never per character.
     public func matches(in text: String, limit: Int = 100) -> [Match] {
         precondition(limit >= 0, "limit may not be negative")
         var result: [Match] = []
@@ -216,7 +216,8 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
 
     /// Whether `text` holds any word.
     ///
-    /// - Complexity: O(*n*) in the text's UTF-8 length; no allocation.
+    /// - Complexity: O(*n*) in the text's UTF-8 length; one 2 KiB scratch ring per call, never
+    ///   per character.
     public func containsMatch(in text: String) -> Bool {
         var found = false
         var text = text
