@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "FissionGraph", targets: ["FissionGraph"]),
         .library(name: "FissionGroups", targets: ["FissionGroups"]),
         .library(name: "FissionRewards", targets: ["FissionRewards"]),
+        .library(name: "Fission", targets: ["Fission"]),
     ],
     targets: [
         .target(name: "FissionCore"),
@@ -18,11 +19,16 @@ let package = Package(
         .target(name: "FissionGraph", dependencies: ["FissionCore"]),
         .target(name: "FissionGroups", dependencies: ["FissionCore", "FissionMembers"]),
         .target(name: "FissionRewards", dependencies: ["FissionCore"]),
+        .target(
+            name: "Fission",
+            dependencies: ["FissionCore", "FissionMembers", "FissionGraph", "FissionGroups", "FissionRewards"]
+        ),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionGraphTests", dependencies: ["FissionCore", "FissionGraph"]),
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
+        .testTarget(name: "FissionTests", dependencies: ["Fission"]),
     ],
     swiftLanguageModes: [.v6]
 )
