@@ -6,7 +6,7 @@
 /// byte, on any machine and any Swift version.
 ///
 /// Use ``next(below:)``, ``next(in:)`` and ``nextUnitInterval()`` rather than the standard
-/// library's `Int.random(in:using:)`: their algorithms are fixed here, while the standard
+/// library's `random(in:using:)` on integers: their algorithms are fixed here, while the standard
 /// library is free to change how it maps raw bits to a range.
 public struct SeededGenerator: RandomNumberGenerator, Hashable, Sendable, Codable {
     // Four words rather than an array: no allocation or bounds check per draw.
