@@ -382,6 +382,7 @@ struct CampaignState: Sendable {
             }
             member.count += 1
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
+            // Checked here so that writing the rule total back after the loop cannot overflow.
             _ = try total.checkedAdding(quantity, "granted quantity")
             pending.setMember(memberKey, member)
             if tracksDaily {

@@ -11,8 +11,6 @@ struct HoldQueue: Sendable {
 
     private var heap: [Entry] = []
 
-    var count: Int { self.heap.count }
-
     func peek() -> Entry? { self.heap.first }
 
     mutating func insert(holdUntil: Int64, record: Int32) {
