@@ -29,6 +29,4 @@ extension FissionError.Code {
     public static let timeWentBackwards = Self("timeWentBackwards")
     /// A binding policy or graph limit that makes no sense (a protection window of 0 days).
     public static let invalidPolicy = Self("invalidPolicy")
-    /// A snapshot that is truncated, of an unknown version, or inconsistent.
-    public static let corruptSnapshot = Self("corruptSnapshot")
 }
