@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "FissionGraph", targets: ["FissionGraph"]),
         .library(name: "FissionGroups", targets: ["FissionGroups"]),
         .library(name: "FissionRewards", targets: ["FissionRewards"]),
+        .library(name: "FissionStorage", targets: ["FissionStorage"]),
+        .library(name: "FissionStorageTesting", targets: ["FissionStorageTesting"]),
         .library(name: "Fission", targets: ["Fission"]),
     ],
     targets: [
@@ -19,9 +21,13 @@ let package = Package(
         .target(name: "FissionGraph", dependencies: ["FissionCore"]),
         .target(name: "FissionGroups", dependencies: ["FissionCore", "FissionMembers"]),
         .target(name: "FissionRewards", dependencies: ["FissionCore"]),
+        .target(name: "FissionStorage", dependencies: ["FissionCore", "FissionRewards"]),
+        .target(name: "FissionStorageTesting", dependencies: ["FissionCore", "FissionRewards", "FissionStorage"]),
         .target(
             name: "Fission",
-            dependencies: ["FissionCore", "FissionMembers", "FissionGraph", "FissionGroups", "FissionRewards"]
+            dependencies: [
+                "FissionCore", "FissionMembers", "FissionGraph", "FissionGroups", "FissionRewards", "FissionStorage",
+            ]
         ),
         .testTarget(name: "FissionCoreTests", dependencies: ["FissionCore"]),
         .testTarget(name: "FissionMembersTests", dependencies: ["FissionMembers", "FissionCore"]),

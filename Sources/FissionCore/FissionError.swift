@@ -81,4 +81,6 @@ extension FissionError.Code {
     public static let invalidDate = Self("invalidDate")
     /// A random generator state was all zeros, which xoshiro256** can never leave.
     public static let invalidGeneratorState = Self("invalidGeneratorState")
+    /// A page was asked for with a limit outside the reader's 1...maximum page size.
+    public static let invalidPageSize = Self("invalidPageSize")
 }

@@ -21,8 +21,6 @@ extension FissionError.Code {
     public static let contradictoryThresholds = Self("contradictoryThresholds")
     /// A layer is not part of the layering policy.
     public static let unknownLayer = Self("unknownLayer")
-    /// A page was asked for with a limit outside 1...``MemberRoster/maximumPageSize``.
-    public static let invalidPageSize = Self("invalidPageSize")
 }
 
 /// Validates a short operator-chosen name: 1 to `maximumUTF8Length` bytes, no control characters.
