@@ -89,6 +89,10 @@ struct CampaignState: Sendable {
     /// The campaign currency's unit index.
     let currencyUnit: Int32
     let ruleIndex: [RuleID: Int]
+    /// Per rule: a milestone split's parts (registered, first order, repurchase; 0 if none).
+    let milestoneParts: [(Int64, Int64, Int64)]
+    /// Whether some rule looks at an order's buyer (eligibility, milestones, order rewards).
+    let ordersNeedBuyer: Bool
 
     /// Per member: the inviter's member index, -1 for none, -2 while not registered.
     var registeredInviter: [Int32] = []
@@ -130,6 +134,19 @@ struct CampaignState: Sendable {
             seconds.append(ruleUnits.count > 1 ? ledger.internUnit(ruleUnits[1]) : -1)
         }
         self.ruleIndex = index
+        self.milestoneParts = campaign.rules.map { rule in
+            guard case .milestoneSplit(let total, let weights) = rule.shape else { return (0, 0, 0) }
+            let part = { (milestone: Milestone) in
+                Self.milestoneAmount(milestone, total: total, weights: weights)?.quantity ?? 0
+            }
+            return (part(.registered), part(.firstOrder), part(.repurchase))
+        }
+        self.ordersNeedBuyer = campaign.rules.contains { rule in
+            switch rule.shape {
+            case .orderFixed, .milestoneSplit: true
+            default: rule.eligibility.newMembersOnly
+            }
+        }
         self.ruleRefs = refs
         self.ruleUnits = units
         self.ruleSecondUnits = seconds
@@ -322,15 +339,16 @@ struct CampaignState: Sendable {
                         holdUntil: hold
                     )
                 )
-            case .milestoneSplit(let total, let weights):
-                if let amount = Self.milestoneAmount(.registered, total: total, weights: weights) {
+            case .milestoneSplit:
+                let quantity = self.milestoneParts[index].0
+                if quantity > 0 {
                     plan.append(
                         .init(
                             ruleIndex: Int32(index),
                             beneficiary: inviter,
                             part: Milestone.registered.rawValue,
                             unit: unit,
-                            quantity: amount.quantity,
+                            quantity: quantity,
                             holdUntil: hold,
                             invitee: member
                         )
@@ -379,8 +397,9 @@ struct CampaignState: Sendable {
         ledger: inout Ledger,
         into plan: inout [PlannedGrant]
     ) throws(FissionError) {
-        // The buyer's index only if they have one already: an unknown buyer is not registered.
-        let buyer = ledger.members.find(order.buyer)
+        // The buyer's index only if they have one already (an unknown buyer is not registered),
+        // and only if a rule needs the buyer: a commission does not.
+        let buyer = self.ordersNeedBuyer ? ledger.members.find(order.buyer) : nil
         for (index, rule) in self.campaign.rules.enumerated() {
             if !rule.eligibility.excludedOrderKinds.isEmpty, rule.eligibility.excludedOrderKinds.contains(order.kind) {
                 continue
@@ -417,7 +436,7 @@ struct CampaignState: Sendable {
                         )
                     }
                 }
-            case .milestoneSplit(let total, let weights):
+            case .milestoneSplit:
                 guard let buyer else { continue }
                 let inviter = self.inviter(of: buyer)
                 guard inviter >= 0 else { continue }
@@ -427,16 +446,19 @@ struct CampaignState: Sendable {
                     case 2: .repurchase
                     default: nil
                     }
-                guard let milestone, !self.milestoneGranted(rule: Int32(index), invitee: buyer, milestone),
-                    let amount = Self.milestoneAmount(milestone, total: total, weights: weights)
-                else { continue }
+                guard let milestone, !self.milestoneGranted(rule: Int32(index), invitee: buyer, milestone) else {
+                    continue
+                }
+                let parts = self.milestoneParts[index]
+                let quantity = milestone == .firstOrder ? parts.1 : parts.2
+                guard quantity > 0 else { continue }
                 plan.append(
                     .init(
                         ruleIndex: Int32(index),
                         beneficiary: inviter,
                         part: milestone.rawValue,
                         unit: self.ruleUnits[index],
-                        quantity: amount.quantity,
+                        quantity: quantity,
                         holdUntil: hold,
                         invitee: buyer
                     )
@@ -636,19 +658,15 @@ struct CampaignState: Sendable {
     ) throws(FissionError) -> Int32? {
         // A budget never funded in this unit has nothing to give.
         guard let budget = ledger.findAccount(.budget, unit: planned.unit, owner: campaign) else { return nil }
-        do {
-            return try ledger.grant(
-                key: key,
-                debit: budget,
-                wallet: planned.unit,
-                amount: planned.quantity,
-                holdUntil: planned.holdUntil,
-                ruleVersion: version,
-                at: at.millisecondsSinceEpoch
-            )
-        } catch where error.code == .insufficientFunds {
-            return nil
-        }
+        return try ledger.grant(
+            key: key,
+            debit: budget,
+            wallet: planned.unit,
+            amount: planned.quantity,
+            holdUntil: planned.holdUntil,
+            ruleVersion: version,
+            at: at.millisecondsSinceEpoch
+        )
     }
 
     private static func fits(
@@ -798,19 +816,24 @@ struct SettlementScratch: Sendable {
     }
 
     mutating func clearCounters() {
-        self.members.removeAll(keepingCapacity: true)
-        self.dailies.removeAll(keepingCapacity: true)
-        self.totals.removeAll(keepingCapacity: true)
-        self.made.removeAll(keepingCapacity: true)
+        Self.clear(&self.members)
+        Self.clear(&self.dailies)
+        Self.clear(&self.totals)
+        Self.clear(&self.made)
         self.madeCount = 0
     }
 
     /// Clears everything for the next event.
     mutating func reset() {
-        self.plan.removeAll(keepingCapacity: true)
+        Self.clear(&self.plan)
         self.clearCounters()
-        self.skipped.removeAll(keepingCapacity: true)
-        self.reversals.removeAll(keepingCapacity: true)
-        self.undone.removeAll(keepingCapacity: true)
+        Self.clear(&self.skipped)
+        Self.clear(&self.reversals)
+        Self.clear(&self.undone)
+    }
+
+    @inline(__always)
+    static func clear<Element>(_ array: inout [Element]) {
+        if !array.isEmpty { array.removeAll(keepingCapacity: true) }
     }
 }

@@ -140,10 +140,18 @@ func sameIdentifier<Kind>(_ lhs: Identifier<Kind>, _ rhs: Identifier<Kind>) -> B
 }
 
 /// Maps identifiers of one kind to dense `Int32` indices, in the order they were first seen.
+///
+/// Hosts often number members, orders and events with database keys that are small and dense;
+/// such an integer id is looked up in a flat array indexed by the id itself (one load, no hash,
+/// no comparison). The array covers `0..<direct.count` and grows only while it stays within a
+/// small multiple of the ids held, so sparse or huge ids (and every string id) go to the hash
+/// index instead. An integer in the array's range is always in the array, never in the index.
 struct IdentifierTable<Kind>: Sendable {
     /// The identifiers, by index.
     private(set) var ids: [Identifier<Kind>] = []
     private var index = HashIndex()
+    /// Per integer id below `direct.count`: its index + 1, or 0.
+    private var direct: [Int32] = []
 
     init() {}
 
@@ -155,6 +163,10 @@ struct IdentifierTable<Kind>: Sendable {
     @inline(__always)
     func find(_ id: Identifier<Kind>) -> Int32? {
         if case .integer(let integer) = id.value {
+            if integer >= 0, integer < Int64(self.direct.count) {
+                let entry = self.direct[Int(integer)]
+                return entry == 0 ? nil : entry - 1
+            }
             return self.index.find(mixHash(UInt64(bitPattern: integer))) { position in
                 if case .integer(let other) = self.ids[Int(position)].value { return other == integer }
                 return false
@@ -175,15 +187,44 @@ struct IdentifierTable<Kind>: Sendable {
     mutating func append(_ id: Identifier<Kind>) -> Int32 {
         let position = Int32(self.ids.count)
         self.ids.append(id)
+        if case .integer(let integer) = id.value, integer >= 0 {
+            if integer >= Int64(self.direct.count), integer < Int64(2 * self.ids.count + 1_024) {
+                self.growDirect(toCover: Int(integer))
+            }
+            if integer < Int64(self.direct.count) {
+                self.direct[Int(integer)] = position + 1
+                return position
+            }
+        }
         self.index.insert(mixHash(identifierHash(id)), position)
         return position
+    }
+
+    /// Widens the flat array past `integer`, moving the integer ids it now covers out of the index.
+    private mutating func growDirect(toCover integer: Int) {
+        let old = self.direct.count
+        var size = max(1_024, old)
+        while size <= integer { size *= 2 }
+        self.direct.append(contentsOf: repeatElement(0, count: size - old))
+        // The id being added is last and not in the index yet.
+        for position in 0..<self.ids.count - 1 {
+            guard case .integer(let other) = self.ids[position].value, other >= Int64(old), other < Int64(size) else {
+                continue
+            }
+            self.index.remove(mixHash(UInt64(bitPattern: other)), Int32(position))
+            self.direct[Int(other)] = Int32(position) + 1
+        }
     }
 
     /// Forgets every identifier from index `count` on (a rollback).
     mutating func removeLast(downTo count: Int) {
         while self.ids.count > count {
             let id = self.ids.removeLast()
-            self.index.remove(mixHash(identifierHash(id)), Int32(self.ids.count))
+            if case .integer(let integer) = id.value, integer >= 0, integer < Int64(self.direct.count) {
+                self.direct[Int(integer)] = 0
+            } else {
+                self.index.remove(mixHash(identifierHash(id)), Int32(self.ids.count))
+            }
         }
     }
 }

@@ -204,9 +204,11 @@ public struct Ledger: Sendable {
 
     /// The settlement's path for a grant: ids, accounts and key already dense, the key new to the
     /// settlement (its source event was never settled), the amount positive and the accounts distinct
-    /// and of one unit. Checks the key and the balance limits as ``transfer(key:debit:credit:amount:holdUntil:reason:at:)``.
+    /// and of one unit. Checks the key and the balance limits as
+    /// ``transfer(key:debit:credit:amount:holdUntil:reason:at:)`` does, and opens the wallet if new.
     ///
-    /// - Returns: The record's index.
+    /// - Returns: The record's index, or `nil` if the debit account cannot cover the amount (a
+    ///   budget running out is routine for a settlement: it costs no error).
     mutating func grant(
         key: CompactKey,
         debit: Int32,
@@ -215,7 +217,7 @@ public struct Ledger: Sendable {
         holdUntil: Int64,
         ruleVersion: Int32,
         at: Int64
-    ) throws(FissionError) -> Int32 {
+    ) throws(FissionError) -> Int32? {
         let position = Int32(self.records.count)
         let hash = key.hash
         if self.keyIndex.find(hash, { self.records[Int($0)].hasKey && self.records[Int($0)].key == key }) != nil {
@@ -223,11 +225,8 @@ public struct Ledger: Sendable {
         }
         let balance = self.balances[Int(debit)]
         let debits = try (balance.debitsPosted + balance.debitsPending).checkedAdding(amount, "budget debits")
-        if self.accounts[Int(debit)].owner.flags.contains(.debitsMustNotExceedCredits), debits > balance.creditsPosted {
-            throw FissionError(
-                code: .insufficientFunds,
-                reason: "\(self.accounts[Int(debit)]) has \(balance.available) available; \(amount) was asked"
-            )
+        if debits > balance.creditsPosted, self.accounts[Int(debit)].owner.flags.contains(.debitsMustNotExceedCredits) {
+            return nil
         }
         let existing = self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
         if let existing {

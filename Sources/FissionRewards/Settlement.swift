@@ -145,11 +145,12 @@ public struct Settlement: Sendable {
             )
         )
         var outcome = self.takeOutcome()
-        let state = self.states[stateIndex]
         for (planned, transfer) in self.scratch.made {
-            outcome.grants.append(self.grant(planned, transfer: transfer, in: state))
+            outcome.grants.append(self.grant(planned, transfer: transfer, rules: self.states[stateIndex].campaign.rules))
         }
-        for skip in self.scratch.skipped { outcome.skipped.append(self.skip(skip, in: state)) }
+        for skip in self.scratch.skipped {
+            outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].campaign.rules))
+        }
         outcome.reversals.append(contentsOf: self.scratch.reversals)
         return self.handOut(outcome)
     }
@@ -219,9 +220,9 @@ public struct Settlement: Sendable {
         swap(&outcome.grants, &self.outcomeGrants)
         swap(&outcome.skipped, &self.outcomeSkipped)
         swap(&outcome.reversals, &self.outcomeReversals)
-        outcome.grants.removeAll(keepingCapacity: true)
-        outcome.skipped.removeAll(keepingCapacity: true)
-        outcome.reversals.removeAll(keepingCapacity: true)
+        SettlementScratch.clear(&outcome.grants)
+        SettlementScratch.clear(&outcome.skipped)
+        SettlementScratch.clear(&outcome.reversals)
         return outcome
     }
 
@@ -234,10 +235,10 @@ public struct Settlement: Sendable {
     }
 
     @inline(__always)
-    private func grant(_ planned: PlannedGrant, transfer: Int32, in state: CampaignState) -> SettlementOutcome.Grant {
+    private func grant(_ planned: PlannedGrant, transfer: Int32, rules: [RewardRule]) -> SettlementOutcome.Grant {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
-            rule: state.campaign.rules[Int(planned.ruleIndex)].id,
+            rule: rules[Int(planned.ruleIndex)].id,
             beneficiary: self.ledger.members[planned.beneficiary],
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
@@ -246,9 +247,9 @@ public struct Settlement: Sendable {
         )
     }
 
-    private func skip(_ skip: StoredSkip, in state: CampaignState) -> SettlementOutcome.Skip {
+    private func skip(_ skip: StoredSkip, rules: [RewardRule]) -> SettlementOutcome.Skip {
         .init(
-            rule: state.campaign.rules[Int(skip.ruleIndex)].id,
+            rule: rules[Int(skip.ruleIndex)].id,
             beneficiary: self.ledger.members[skip.beneficiary],
             amount: RewardAmount(unchecked: skip.quantity, self.ledger.units[Int(skip.unit)]),
             reason: skip.reason == 0 ? .budgetExhausted : .capReached
@@ -259,9 +260,8 @@ public struct Settlement: Sendable {
     private mutating func outcome(replaying processed: Processed, in stateIndex: Int) -> SettlementOutcome {
         var outcome = self.takeOutcome()
         outcome.isDuplicate = true
-        let state = self.states[stateIndex]
         for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
-            outcome.skipped.append(self.skip(state.skips[index], in: state))
+            outcome.skipped.append(self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].campaign.rules))
         }
         let first = Int(processed.firstTransfer)
         for index in first..<first + Int(processed.transferCount) {
