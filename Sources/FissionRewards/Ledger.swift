@@ -102,7 +102,10 @@ public struct Ledger: Sendable {
 
     /// Owner kinds in an account's composite key.
     enum OwnerTag: UInt64 {
-        case budget = 0, wallet = 1, receivable = 2, outside = 3
+        case budget = 0
+        case wallet = 1
+        case receivable = 2
+        case outside = 3
     }
 
     // The id tables every record points into.
@@ -110,16 +113,16 @@ public struct Ledger: Sendable {
     var events = IdentifierTable<IdentifierKind.Event>()
     var campaignIDs = IdentifierTable<IdentifierKind.Campaign>()
     var ruleIDs = IdentifierTable<IdentifierKind.Rule>()
-    private(set) var units: [LedgerUnit] = []
-    private var unitIndex: [LedgerUnit: Int32] = [:]
+    var units: [LedgerUnit] = []
+    var unitIndex: [LedgerUnit: Int32] = [:]
 
     /// Accounts by index, and the index by (owner kind, unit, owner) packed into 64 bits.
-    private(set) var accounts: [AccountKey] = []
-    private var accountTable = CompositeTable()
-    private(set) var balances: [AccountBalance] = []
-    private(set) var records: [Record] = []
-    private var keyIndex = HashIndex()
-    private(set) var holds = HoldQueue()
+    var accounts: [AccountKey] = []
+    var accountTable = CompositeTable()
+    var balances: [AccountBalance] = []
+    var records: [Record] = []
+    var keyIndex = HashIndex()
+    var holds = HoldQueue()
 
     /// Creates an empty ledger.
     public init() {}
@@ -592,7 +595,11 @@ public struct Ledger: Sendable {
             self.balances[Int(original.debit)].creditsPosted += amount
         }
         self.records[index].open -= plan.amount
-        return Outcome(first: first.map { TransferID(rawValue: Int64($0) + 1) }, count: Int(legCount), isDuplicate: false)
+        return Outcome(
+            first: first.map { TransferID(rawValue: Int64($0) + 1) },
+            count: Int(legCount),
+            isDuplicate: false
+        )
     }
 
     /// Posts every open pending transfer whose hold ended at or before `now`, oldest hold first

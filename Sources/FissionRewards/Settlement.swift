@@ -16,7 +16,7 @@ public import FissionCore
 /// that a cap or an exhausted budget stops is not an error: the outcome lists it as skipped.
 public struct Settlement: Sendable {
     /// The ledger every grant is recorded in.
-    public private(set) var ledger = Ledger()
+    public internal(set) var ledger = Ledger()
 
     /// The campaigns, in the order they were added, and their index by id.
     var states: [CampaignState] = []
@@ -146,7 +146,9 @@ public struct Settlement: Sendable {
         )
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
-            outcome.grants.append(self.grant(planned, transfer: transfer, rules: self.states[stateIndex].campaign.rules))
+            outcome.grants.append(
+                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].campaign.rules)
+            )
         }
         for skip in self.scratch.skipped {
             outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].campaign.rules))
@@ -261,7 +263,9 @@ public struct Settlement: Sendable {
         var outcome = self.takeOutcome()
         outcome.isDuplicate = true
         for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
-            outcome.skipped.append(self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].campaign.rules))
+            outcome.skipped.append(
+                self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].campaign.rules)
+            )
         }
         let first = Int(processed.firstTransfer)
         for index in first..<first + Int(processed.transferCount) {
@@ -346,4 +350,3 @@ public struct SettlementOutcome: Hashable, Sendable {
     /// Whether the event had been settled before and this is the stored outcome.
     public internal(set) var isDuplicate = false
 }
-
