@@ -35,6 +35,10 @@ let package = Package(
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
         .testTarget(name: "FissionTests", dependencies: ["Fission"]),
+        .testTarget(
+            name: "FissionStorageTests",
+            dependencies: ["FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
