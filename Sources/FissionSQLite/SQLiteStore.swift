@@ -118,12 +118,12 @@ public final class SQLiteStore: FissionStore {
         }
     }
 
-    /// Runs SQL on the store's connection: for tests that need a pragma on this very connection
-    /// (a size limit, say).
-    package func execute(_ sql: String) throws(FissionError) {
+    /// Runs one SQL statement on the store's own connection and returns its rows' first column
+    /// as text: for tests that read or set a pragma on this very connection (a size limit, say).
+    package func query(_ sql: String) throws(FissionError) -> [String] {
         try self.connection.withLock { (connection) throws(FissionError) in
             let connection = try Self.open(connection, path: self.path)
-            return try connection.connection.execute(sql, doing: "running \(sql)")
+            return try connection.connection.column(sql, doing: "running \(sql)")
         }
     }
 
