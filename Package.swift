@@ -25,8 +25,8 @@ let package = Package(
         .target(name: "FissionStorage", dependencies: ["FissionCore", "FissionRewards"]),
         .target(name: "FissionStorageTesting", dependencies: ["FissionCore", "FissionRewards", "FissionStorage"]),
         // The system libsqlite3 through its C API (no package: the library declares no dependencies).
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "FissionSQLite", dependencies: ["CSQLite", "FissionCore", "FissionRewards", "FissionStorage"]),
+        .systemLibrary(name: "CFissionSQLite", path: "Sources/CFissionSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FissionSQLite", dependencies: ["CFissionSQLite", "FissionCore", "FissionRewards", "FissionStorage"]),
         // A child process for the SQLite crash test: appends a deterministic journal until killed.
         .executableTarget(
             name: "fission-sqlite-crash-worker",
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(
             name: "FissionSQLiteTests",
             dependencies: [
-                "CSQLite", "FissionSQLite", "FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore",
+                "CFissionSQLite", "FissionSQLite", "FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore",
                 "fission-sqlite-crash-worker",
             ]
         ),

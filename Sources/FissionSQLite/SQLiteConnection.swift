@@ -1,4 +1,4 @@
-import CSQLite
+import CFissionSQLite
 import FissionCore
 
 /// One prepared statement, prepared once and reset after every use.

@@ -1,4 +1,4 @@
-import CSQLite
+import CFissionSQLite
 public import FissionCore
 
 extension FissionError.Code {

@@ -1,4 +1,4 @@
-import CSQLite
+import CFissionSQLite
 public import FissionCore
 import FissionRewards
 public import FissionStorage

@@ -1,4 +1,4 @@
-import CSQLite
+import CFissionSQLite
 import FissionCore
 import Synchronization
 

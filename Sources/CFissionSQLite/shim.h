@@ -1,4 +1,5 @@
-// The system libsqlite3 (3.37 or later: STRICT tables), for FissionSQLite.
+// The system libsqlite3 (3.37 or later: STRICT tables), for FissionSQLite. Named CFissionSQLite, not
+// CSQLite: target names must be unique across a package graph, and Benchmarks/ has a CSQLite.
 #include <sqlite3.h>
 
 // SQLITE_TRANSIENT is a macro casting -1 to a destructor pointer, which Swift cannot import.
