@@ -158,6 +158,38 @@ struct SQLiteStoreTests {
         #expect(try normal.query("PRAGMA busy_timeout") == ["250"])
     }
 
+    @Test("two stores on one file: the second writer gets storeConflict, catches up and appends")
+    func twoWriters() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("shared.sqlite")
+        let journal = DeterministicJournal.entries(seed: 21, through: 4)
+        let first = try SQLiteStore(path: path)
+        let second = try SQLiteStore(path: path)
+        try first.append(Array(journal[..<2]), expectingLastSequence: 0)
+        #expect(throws: FissionError(code: .storeConflict)) {
+            try second.append(Array(journal[..<1]), expectingLastSequence: 0)
+        }
+        let seen = try second.lastSequence()
+        #expect(try second.entries(after: 0, limit: 10) == Array(journal[..<2]))
+        try second.append(Array(journal[2...]), expectingLastSequence: seen)
+        #expect(try first.entries(after: 0, limit: 10) == journal)
+        #expect(throws: FissionError(code: .duplicateIdempotencyKey)) {
+            try first.append(
+                [
+                    JournalEntry(
+                        sequence: 5,
+                        idempotencyKey: journal[0].idempotencyKey,
+                        payloadDigest: 0,
+                        command: [],
+                        outcome: [],
+                        transfers: []
+                    )
+                ],
+                expectingLastSequence: 4
+            )
+        }
+    }
+
     @Test("a closed store refuses calls with storeClosed; closing twice is harmless")
     func closed() throws {
         let directory = TemporaryDirectory()
