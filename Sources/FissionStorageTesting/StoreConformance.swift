@@ -95,7 +95,8 @@ public struct StoreConformance<Store: FissionStore>: Sendable {
     /// Creates the suite.
     ///
     /// - Parameters:
-    ///   - makeStore: Makes a new, empty store; called once per check.
+    ///   - makeStore: Makes a new, empty store; called at the start of every check (and once more
+    ///     by ``StoreCheck/appendAndRead``, which fills a second store with a longer journal).
     ///   - reopen: For a store that persists: closes `store` and opens its data again, as a
     ///     restarted process would. `nil` for a store that does not persist, which makes
     ///     ``StoreCheck/reopenDurability`` not applicable.
