@@ -67,6 +67,65 @@ struct PlannedGrant: Sendable {
     var invitee: Int32 = -1
 }
 
+/// What the hot path needs of a rule, as plain values: reading a ``RewardRule`` out of the
+/// campaign copies its arrays (reference-counted) every time.
+struct RuleFacts: Sendable {
+    enum Kind: UInt8, Sendable {
+        case inviteFixed, orderFixed, commission, milestoneSplit, ladder, mutual
+    }
+
+    let kind: Kind
+    /// The hold in milliseconds; 0 for none.
+    let holdMilliseconds: Int64
+    let caps: RewardRule.Caps
+    let tracksDaily: Bool
+    let newMembersOnly: Bool
+    let firstOrderOnly: Bool
+    /// One bit per excluded ``OrderKind`` (by its digest code).
+    let excludedKinds: UInt8
+    /// A fixed reward's quantity (the sharer's for a mutual rule).
+    let quantity: Int64
+    /// A commission's level rates in basis points and level count; whether SKUs override them.
+    let rates: (Int64, Int64)
+    let levels: Int
+    let hasOverrides: Bool
+
+    init(_ rule: RewardRule) {
+        var quantity: Int64 = 0
+        var rates: (Int64, Int64) = (0, 0)
+        var levels = 0
+        var hasOverrides = false
+        switch rule.shape {
+        case .inviteFixed(let amount):
+            self.kind = .inviteFixed
+            quantity = amount.quantity
+        case .orderFixed(let amount):
+            self.kind = .orderFixed
+            quantity = amount.quantity
+        case .commission(let levelRates, let overrides):
+            self.kind = .commission
+            levels = levelRates.count
+            rates = (levelRates[0].value, levelRates.count > 1 ? levelRates[1].value : 0)
+            hasOverrides = !overrides.isEmpty
+        case .milestoneSplit: self.kind = .milestoneSplit
+        case .ladder: self.kind = .ladder
+        case .mutual(let sharer, _):
+            self.kind = .mutual
+            quantity = sharer.quantity
+        }
+        self.holdMilliseconds = rule.holdDays * Timestamp.millisecondsPerDay
+        self.caps = rule.caps
+        self.tracksDaily = rule.caps.perMemberDailyQuantity != nil
+        self.newMembersOnly = rule.eligibility.newMembersOnly
+        self.firstOrderOnly = rule.eligibility.firstOrderOnly
+        self.excludedKinds = rule.eligibility.excludedOrderKinds.reduce(0) { $0 | 1 << UInt8($1.digestCode) }
+        self.quantity = quantity
+        self.rates = rates
+        self.levels = levels
+        self.hasOverrides = hasOverrides
+    }
+}
+
 /// A member's daily counter key under one rule.
 struct DailyKey: Hashable, Sendable {
     let rule: Int32
@@ -89,6 +148,10 @@ struct CampaignState: Sendable {
     /// The campaign currency's unit index.
     let currencyUnit: Int32
     let ruleIndex: [RuleID: Int]
+    /// Per rule: its id.
+    let ruleIDs: [RuleID]
+    /// Per rule: its facts, as plain values.
+    let facts: [RuleFacts]
     /// Per rule: a milestone split's parts (registered, first order, repurchase; 0 if none).
     let milestoneParts: [(Int64, Int64, Int64)]
     /// Whether some rule looks at an order's buyer (eligibility, milestones, order rewards).
@@ -134,6 +197,8 @@ struct CampaignState: Sendable {
             seconds.append(ruleUnits.count > 1 ? ledger.internUnit(ruleUnits[1]) : -1)
         }
         self.ruleIndex = index
+        self.facts = campaign.rules.map(RuleFacts.init)
+        self.ruleIDs = campaign.rules.map(\.id)
         self.milestoneParts = campaign.rules.map { rule in
             guard case .milestoneSplit(let total, let weights) = rule.shape else { return (0, 0, 0) }
             let part = { (milestone: Milestone) in
@@ -400,29 +465,30 @@ struct CampaignState: Sendable {
         // The buyer's index only if they have one already (an unknown buyer is not registered),
         // and only if a rule needs the buyer: a commission does not.
         let buyer = self.ordersNeedBuyer ? ledger.members.find(order.buyer) : nil
-        for (index, rule) in self.campaign.rules.enumerated() {
-            if !rule.eligibility.excludedOrderKinds.isEmpty, rule.eligibility.excludedOrderKinds.contains(order.kind) {
-                continue
-            }
-            if rule.eligibility.firstOrderOnly, order.buyerPaidOrderCount != 1 { continue }
-            if rule.eligibility.newMembersOnly, buyer.map({ self.inviter(of: $0) == -2 }) ?? true { continue }
-            let hold = self.holdUntil(rule, from: order.at)
-            switch rule.shape {
-            case .orderFixed(let amount):
+        let kindBit: UInt8 = 1 << UInt8(order.kind.digestCode)
+        for index in self.facts.indices {
+            let facts = self.facts[index]
+            if facts.excludedKinds & kindBit != 0 { continue }
+            if facts.firstOrderOnly, order.buyerPaidOrderCount != 1 { continue }
+            if facts.newMembersOnly, buyer.map({ self.inviter(of: $0) == -2 }) ?? true { continue }
+            let hold =
+                facts.holdMilliseconds > 0 ? order.at.millisecondsSinceEpoch + facts.holdMilliseconds : Ledger.noHold
+            switch facts.kind {
+            case .orderFixed:
                 plan.append(
                     .init(
                         ruleIndex: Int32(index),
                         beneficiary: buyer ?? ledger.members.intern(order.buyer),
                         part: 0,
                         unit: self.ruleUnits[index],
-                        quantity: amount.quantity,
+                        quantity: facts.quantity,
                         holdUntil: hold
                     )
                 )
-            case .commission(let rates, let overrides):
-                let levels = min(order.inviters.count, rates.count)
+            case .commission:
+                let levels = min(order.inviters.count, facts.levels)
                 for level in 0..<levels {
-                    let quantity = try Self.commission(order, level: level, rate: rates[level], overrides: overrides)
+                    let quantity = try self.commission(order, level: level, rule: index, facts: facts)
                     if quantity > 0 {
                         plan.append(
                             .init(
@@ -475,12 +541,13 @@ struct CampaignState: Sendable {
     }
 
     @inline(__always)
-    private static func commission(
-        _ order: OrderPaid,
-        level: Int,
-        rate: BasisPoints,
-        overrides: [RewardRule.SKUOverride]
-    ) throws(FissionError) -> Int64 {
+    private func commission(_ order: OrderPaid, level: Int, rule: Int, facts: RuleFacts) throws(FissionError) -> Int64 {
+        let rate = level == 0 ? facts.rates.0 : facts.rates.1
+        if !facts.hasOverrides, order.lines.count == 1 {
+            // Validated non-negative when the order was made; the rate is at most 100%.
+            return order.lines[0].netPaid.minorUnits.scaledDown(numerator: rate, denominator: 10_000).quotient
+        }
+        guard case .commission(_, let overrides) = self.campaign.rules[rule].shape else { return 0 }
         var total: Int64 = 0
         for line in order.lines {
             let share: Int64
@@ -490,10 +557,7 @@ struct CampaignState: Sendable {
                     "commission of \(line.sku)"
                 )
             } else {
-                // Validated non-negative when the order was made.
-                share =
-                    line.netPaid.minorUnits.scaledDown(numerator: rate.value, denominator: BasisPoints.whole.value)
-                    .quotient
+                share = line.netPaid.minorUnits.scaledDown(numerator: rate, denominator: 10_000).quotient
             }
             total = try total.checkedAdding(share, "commission of order \(order.order)")
         }
@@ -532,15 +596,15 @@ struct CampaignState: Sendable {
         // back only when every grant is in the ledger.
         scratch.clearCounters()
         for planned in scratch.plan {
-            let rule = self.campaign.rules[Int(planned.ruleIndex)]
+            let facts = self.facts[Int(planned.ruleIndex)]
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
-            let tracksDaily = rule.caps.perMemberDailyQuantity != nil
+            let tracksDaily = facts.tracksDaily
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
             var member = scratch.member(memberKey) ?? self.counter(rule: planned.ruleIndex, member: planned.beneficiary)
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
             let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
             let quantity = planned.quantity
-            guard Self.fits(rule.caps, member: member, today: today, total: total, quantity: quantity) else {
+            guard Self.fits(facts.caps, member: member, today: today, total: total, quantity: quantity) else {
                 scratch.skipped.append(
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
@@ -617,7 +681,7 @@ struct CampaignState: Sendable {
                     )
                 )
             }
-            switch self.campaign.rules[Int(planned.ruleIndex)].shape {
+            switch self.facts[Int(planned.ruleIndex)].kind {
             case .milestoneSplit:
                 if planned.invitee >= 0, (0...2).contains(planned.part) {
                     let key = Self.pairKey(planned.ruleIndex, planned.invitee)
