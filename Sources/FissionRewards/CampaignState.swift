@@ -77,7 +77,11 @@ struct RuleFacts: Sendable {
     let kind: Kind
     /// The hold in milliseconds; 0 for none.
     let holdMilliseconds: Int64
-    let caps: RewardRule.Caps
+    /// The caps, `Int64.max` for none (no check can then fail: quantities are positive).
+    let capCount: Int64
+    let capQuantity: Int64
+    let capDaily: Int64
+    let capTotal: Int64
     let tracksDaily: Bool
     let newMembersOnly: Bool
     let firstOrderOnly: Bool
@@ -114,7 +118,10 @@ struct RuleFacts: Sendable {
             quantity = sharer.quantity
         }
         self.holdMilliseconds = rule.holdDays * Timestamp.millisecondsPerDay
-        self.caps = rule.caps
+        self.capCount = rule.caps.perMemberCount ?? .max
+        self.capQuantity = rule.caps.perMemberQuantity ?? .max
+        self.capDaily = rule.caps.perMemberDailyQuantity ?? .max
+        self.capTotal = rule.caps.perCampaignQuantity ?? .max
         self.tracksDaily = rule.caps.perMemberDailyQuantity != nil
         self.newMembersOnly = rule.eligibility.newMembersOnly
         self.firstOrderOnly = rule.eligibility.firstOrderOnly
@@ -386,7 +393,7 @@ struct CampaignState: Sendable {
         inviter: Int32,
         inviteCount count: Int64,
         at: Timestamp,
-        into plan: inout [PlannedGrant]
+        into plan: inout ScratchList<PlannedGrant>
     ) {
         guard inviter >= 0 else { return }
         for (index, rule) in self.campaign.rules.enumerated() {
@@ -460,7 +467,7 @@ struct CampaignState: Sendable {
     private func planOrder(
         _ order: OrderPaid,
         ledger: inout Ledger,
-        into plan: inout [PlannedGrant]
+        into plan: inout ScratchList<PlannedGrant>
     ) throws(FissionError) {
         // The buyer's index only if they have one already (an unknown buyer is not registered),
         // and only if a rule needs the buyer: a commission does not.
@@ -604,7 +611,7 @@ struct CampaignState: Sendable {
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
             let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
             let quantity = planned.quantity
-            guard Self.fits(facts.caps, member: member, today: today, total: total, quantity: quantity) else {
+            guard Self.fits(facts, member: member, today: today, total: total, quantity: quantity) else {
                 scratch.skipped.append(
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
@@ -733,18 +740,16 @@ struct CampaignState: Sendable {
         )
     }
 
+    @inline(__always)
     private static func fits(
-        _ caps: RewardRule.Caps,
+        _ facts: RuleFacts,
         member: Counter,
         today: Int64,
         total: Int64,
         quantity: Int64
     ) -> Bool {
-        if let limit = caps.perMemberCount, member.count + 1 > limit { return false }
-        if let limit = caps.perMemberQuantity, member.quantity > limit - quantity { return false }
-        if let limit = caps.perMemberDailyQuantity, today > limit - quantity { return false }
-        if let limit = caps.perCampaignQuantity, total > limit - quantity { return false }
-        return true
+        member.count < facts.capCount && member.quantity <= facts.capQuantity - quantity
+            && today <= facts.capDaily - quantity && total <= facts.capTotal - quantity
     }
 
     // MARK: - Refunds
@@ -780,7 +785,7 @@ struct CampaignState: Sendable {
         order.refundedMinorUnits = refunded
         let grants = Int(order.firstGrant)..<Int(order.firstGrant) + Int(order.grantCount)
         // Progress is kept aside and written back only once every ledger call has succeeded.
-        scratch.undone.removeAll(keepingCapacity: true)
+        scratch.undone.removeAll()
         for index in grants {
             let grant = self.orderGrants[index]
             // The cumulative share to undo, so rounding never drifts across partial refunds.
@@ -851,26 +856,67 @@ struct CampaignState: Sendable {
     }
 }
 
+/// A reused list of plain values: clearing it only resets its count, so neither clearing nor
+/// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
+/// generic path per call). Elements are plain values, so the stale ones past `count` hold nothing.
+struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
+    private var storage: [Element] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { self.count == 0 }
+
+    subscript(position: Int) -> Element { self.storage[position] }
+
+    @inline(__always)
+    mutating func append(_ element: Element) {
+        if self.count < self.storage.count {
+            self.storage[self.count] = element
+        } else {
+            self.storage.append(element)
+        }
+        self.count += 1
+    }
+
+    @inline(__always)
+    mutating func removeAll() { self.count = 0 }
+
+    /// The elements, as a slice of the storage.
+    var elements: ArraySlice<Element> { self.storage[0..<self.count] }
+
+    func makeIterator() -> ArraySlice<Element>.Iterator { self.elements.makeIterator() }
+}
+
 /// Buffers a settlement reuses from event to event, so settling allocates nothing once they have grown.
 struct SettlementScratch: Sendable {
-    var plan: [PlannedGrant] = []
+    var plan = ScratchList<PlannedGrant>()
     /// What one event's grants change, before it is written back.
-    var members: [(UInt64, Counter)] = []
-    var dailies: [(DailyKey, Int64)] = []
-    var totals: [(Int32, Int64)] = []
-    var made: [(PlannedGrant, Int32)] = []
+    var members = ScratchList<(UInt64, Counter)>()
+    var dailies = ScratchList<(DailyKey, Int64)>()
+    var totals = ScratchList<(Int32, Int64)>()
+    var made = ScratchList<(PlannedGrant, Int32)>()
     var madeCount = 0
-    var skipped: [StoredSkip] = []
-    var reversals: [TransferID] = []
-    var undone: [(Int, Int64)] = []
+    var skipped = ScratchList<StoredSkip>()
+    var reversals = ScratchList<TransferID>()
+    var undone = ScratchList<(Int, Int64)>()
 
     @inline(__always)
     func member(_ key: UInt64) -> Counter? {
-        for entry in self.members.reversed() where entry.0 == key { return entry.1 }
+        var position = self.members.count - 1
+        while position >= 0 {
+            if self.members[position].0 == key { return self.members[position].1 }
+            position -= 1
+        }
         return nil
     }
 
-    func daily(_ key: DailyKey) -> Int64? { self.dailies.last { $0.0 == key }?.1 }
+    func daily(_ key: DailyKey) -> Int64? {
+        var position = self.dailies.count - 1
+        while position >= 0 {
+            if self.dailies[position].0 == key { return self.dailies[position].1 }
+            position -= 1
+        }
+        return nil
+    }
 
     @inline(__always)
     func totalDelta(_ rule: Int32) -> Int64 {
@@ -880,20 +926,20 @@ struct SettlementScratch: Sendable {
     }
 
     mutating func clearCounters() {
-        Self.clear(&self.members)
-        Self.clear(&self.dailies)
-        Self.clear(&self.totals)
-        Self.clear(&self.made)
+        self.members.removeAll()
+        self.dailies.removeAll()
+        self.totals.removeAll()
+        self.made.removeAll()
         self.madeCount = 0
     }
 
     /// Clears everything for the next event.
     mutating func reset() {
-        Self.clear(&self.plan)
+        self.plan.removeAll()
         self.clearCounters()
-        Self.clear(&self.skipped)
-        Self.clear(&self.reversals)
-        Self.clear(&self.undone)
+        self.skipped.removeAll()
+        self.reversals.removeAll()
+        self.undone.removeAll()
     }
 
     @inline(__always)

@@ -263,7 +263,14 @@ public struct Ledger: Sendable {
             )
         )
         self.keyIndex.insert(hash, position)
-        self.book(position)
+        if holdUntil != Self.noHold {
+            self.balances[Int(debit)].debitsPending += amount
+            self.balances[Int(credit)].creditsPending += amount
+            self.holds.insert(holdUntil: holdUntil, record: position)
+        } else {
+            self.balances[Int(debit)].debitsPosted += amount
+            self.balances[Int(credit)].creditsPosted += amount
+        }
         return position
     }
 

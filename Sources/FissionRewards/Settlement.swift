@@ -133,7 +133,7 @@ public struct Settlement: Sendable {
             throw error
         }
         let firstSkip = Int32(self.states[stateIndex].skips.count)
-        if !self.scratch.skipped.isEmpty { self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped) }
+        if !self.scratch.skipped.isEmpty { self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements) }
         self.states[stateIndex].recordProcessed(
             source,
             Processed(
@@ -153,7 +153,7 @@ public struct Settlement: Sendable {
         for skip in self.scratch.skipped {
             outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].ruleIDs))
         }
-        if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals) }
+        if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals.elements) }
         return self.handOut(outcome)
     }
 
