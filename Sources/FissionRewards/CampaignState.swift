@@ -247,13 +247,15 @@ struct CampaignState: Sendable {
     /// The settled event with ledger event index `event`, if this campaign settled it.
     @inline(__always)
     func processedRecord(_ event: Int32) -> Processed? {
-        self.processedIndex.find(mixHash(UInt64(UInt32(bitPattern: event)))) {
-            self.processedEvents[Int($0)] == event
-        }.map { self.processed[Int($0)] }
+        // The hash is a bijection of the event index: equal hashes are the same event, so the
+        // lookup never reads `processedEvents` (a cache miss at a million events).
+        self.processedIndex.find(invertibleHash(UInt32(bitPattern: event))) { _ in true }.map {
+            self.processed[Int($0)]
+        }
     }
 
     mutating func recordProcessed(_ event: Int32, _ record: Processed) {
-        self.processedIndex.insert(mixHash(UInt64(UInt32(bitPattern: event))), Int32(self.processed.count))
+        self.processedIndex.insert(invertibleHash(UInt32(bitPattern: event)), Int32(self.processed.count))
         self.processedEvents.append(event)
         self.processed.append(record)
     }
@@ -607,7 +609,15 @@ struct CampaignState: Sendable {
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
             let tracksDaily = facts.tracksDaily
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
-            var member = scratch.member(memberKey) ?? self.counter(rule: planned.ruleIndex, member: planned.beneficiary)
+            // The counter as this event left it, else as stored (its position kept for the write-back).
+            var member = Counter()
+            var position: Int32 = -1
+            if let known = scratch.member(memberKey) {
+                (member, position) = known
+            } else if let found = self.counterKeys.find(memberKey) {
+                member = self.counters[Int(found)]
+                position = found
+            }
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
             let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
             let quantity = planned.quantity
@@ -656,7 +666,7 @@ struct CampaignState: Sendable {
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
             // Checked here so that writing the rule total back after the loop cannot overflow.
             _ = try total.checkedAdding(quantity, "granted quantity")
-            scratch.members.append((memberKey, member))
+            scratch.members.append((memberKey, member, position))
             if tracksDaily {
                 today = try today.checkedAdding(quantity, "granted quantity today")
                 scratch.dailies.append((dailyKey, today))
@@ -665,8 +675,11 @@ struct CampaignState: Sendable {
             scratch.made.append((planned, transfer))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter) in scratch.members {
-            if let position = self.counterKeys.find(key) {
+        for (key, counter, known) in scratch.members {
+            if known >= 0 {
+                self.counters[Int(known)] = counter
+            } else if let position = self.counterKeys.find(key) {
+                // A member new to this rule, granted twice by one event.
                 self.counters[Int(position)] = counter
             } else {
                 self.counterKeys.append(key)
@@ -890,7 +903,7 @@ struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
 struct SettlementScratch: Sendable {
     var plan = ScratchList<PlannedGrant>()
     /// What one event's grants change, before it is written back.
-    var members = ScratchList<(UInt64, Counter)>()
+    var members = ScratchList<(UInt64, Counter, Int32)>()
     var dailies = ScratchList<(DailyKey, Int64)>()
     var totals = ScratchList<(Int32, Int64)>()
     var made = ScratchList<(PlannedGrant, Int32)>()
@@ -900,10 +913,10 @@ struct SettlementScratch: Sendable {
     var undone = ScratchList<(Int, Int64)>()
 
     @inline(__always)
-    func member(_ key: UInt64) -> Counter? {
+    func member(_ key: UInt64) -> (Counter, Int32)? {
         var position = self.members.count - 1
         while position >= 0 {
-            if self.members[position].0 == key { return self.members[position].1 }
+            if self.members[position].0 == key { return (self.members[position].1, self.members[position].2) }
             position -= 1
         }
         return nil

@@ -575,10 +575,13 @@ public struct Ledger: Sendable {
         if let open = plan.receivableToOpen { receivable = self.openAccount(open) }
         let legCount: Int32 = (plan.fromGiver > 0 ? 1 : 0) + (plan.shortfall > 0 ? 1 : 0)
         var first: Int32? = nil
-        for (from, amount) in [(original.credit, plan.fromGiver), (receivable ?? original.credit, plan.shortfall)]
-        where amount > 0 {
+        // Two legs at most, written out so that a reversal builds no array.
+        for leg in 0..<2 {
+            let from = leg == 0 ? original.credit : (receivable ?? original.credit)
+            let amount = leg == 0 ? plan.fromGiver : plan.shortfall
+            guard amount > 0 else { continue }
             let isFirst = first == nil
-            let leg = self.append(
+            let made = self.append(
                 Record(
                     debit: from,
                     credit: original.debit,
@@ -597,7 +600,7 @@ public struct Ledger: Sendable {
                     resolution: 0
                 )
             )
-            if isFirst { first = leg }
+            if isFirst { first = made }
             self.balances[Int(from)].debitsPosted += amount
             self.balances[Int(original.debit)].creditsPosted += amount
         }

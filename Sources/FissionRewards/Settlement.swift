@@ -133,7 +133,9 @@ public struct Settlement: Sendable {
             throw error
         }
         let firstSkip = Int32(self.states[stateIndex].skips.count)
-        if !self.scratch.skipped.isEmpty { self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements) }
+        if !self.scratch.skipped.isEmpty {
+            self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements)
+        }
         self.states[stateIndex].recordProcessed(
             source,
             Processed(
