@@ -297,6 +297,12 @@ public struct Ledger: Sendable {
     @discardableResult
     public mutating func post(_ id: TransferID, reason: TransferReason, at: Timestamp) throws(FissionError) -> Outcome {
         let index = try self.pendingIndex(id)
+        let resolution = self.records[index].resolution
+        if resolution > 0 { return Outcome(single: TransferID(rawValue: resolution), isDuplicate: true) }
+        guard resolution == 0 else {
+            throw FissionError(code: .transferNotPending, reason: "transfer \(id) was voided")
+        }
+        // Interned only now: a call that fails leaves the id tables as they were.
         let (command, rule) = self.internReason(reason)
         return try self.post(index, command: command, rule: rule, ruleVersion: reason.ruleVersion, at: at)
     }
