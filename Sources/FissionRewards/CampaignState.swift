@@ -67,6 +67,72 @@ struct PlannedGrant: Sendable {
     var invitee: Int32 = -1
 }
 
+/// What the hot path needs of a rule, as plain values: reading a ``RewardRule`` out of the
+/// campaign copies its arrays (reference-counted) every time.
+struct RuleFacts: Sendable {
+    enum Kind: UInt8, Sendable {
+        case inviteFixed, orderFixed, commission, milestoneSplit, ladder, mutual
+    }
+
+    let kind: Kind
+    /// The hold in milliseconds; 0 for none.
+    let holdMilliseconds: Int64
+    /// The caps, `Int64.max` for none (no check can then fail: quantities are positive).
+    let capCount: Int64
+    let capQuantity: Int64
+    let capDaily: Int64
+    let capTotal: Int64
+    let tracksDaily: Bool
+    let newMembersOnly: Bool
+    let firstOrderOnly: Bool
+    /// One bit per excluded ``OrderKind`` (by its digest code).
+    let excludedKinds: UInt8
+    /// A fixed reward's quantity (the sharer's for a mutual rule).
+    let quantity: Int64
+    /// A commission's level rates in basis points and level count; whether SKUs override them.
+    let rates: (Int64, Int64)
+    let levels: Int
+    let hasOverrides: Bool
+
+    init(_ rule: RewardRule) {
+        var quantity: Int64 = 0
+        var rates: (Int64, Int64) = (0, 0)
+        var levels = 0
+        var hasOverrides = false
+        switch rule.shape {
+        case .inviteFixed(let amount):
+            self.kind = .inviteFixed
+            quantity = amount.quantity
+        case .orderFixed(let amount):
+            self.kind = .orderFixed
+            quantity = amount.quantity
+        case .commission(let levelRates, let overrides):
+            self.kind = .commission
+            levels = levelRates.count
+            rates = (levelRates[0].value, levelRates.count > 1 ? levelRates[1].value : 0)
+            hasOverrides = !overrides.isEmpty
+        case .milestoneSplit: self.kind = .milestoneSplit
+        case .ladder: self.kind = .ladder
+        case .mutual(let sharer, _):
+            self.kind = .mutual
+            quantity = sharer.quantity
+        }
+        self.holdMilliseconds = rule.holdDays * Timestamp.millisecondsPerDay
+        self.capCount = rule.caps.perMemberCount ?? .max
+        self.capQuantity = rule.caps.perMemberQuantity ?? .max
+        self.capDaily = rule.caps.perMemberDailyQuantity ?? .max
+        self.capTotal = rule.caps.perCampaignQuantity ?? .max
+        self.tracksDaily = rule.caps.perMemberDailyQuantity != nil
+        self.newMembersOnly = rule.eligibility.newMembersOnly
+        self.firstOrderOnly = rule.eligibility.firstOrderOnly
+        self.excludedKinds = rule.eligibility.excludedOrderKinds.reduce(0) { $0 | 1 << UInt8($1.digestCode) }
+        self.quantity = quantity
+        self.rates = rates
+        self.levels = levels
+        self.hasOverrides = hasOverrides
+    }
+}
+
 /// A member's daily counter key under one rule.
 struct DailyKey: Hashable, Sendable {
     let rule: Int32
@@ -89,6 +155,10 @@ struct CampaignState: Sendable {
     /// The campaign currency's unit index.
     let currencyUnit: Int32
     let ruleIndex: [RuleID: Int]
+    /// Per rule: its id.
+    let ruleIDs: [RuleID]
+    /// Per rule: its facts, as plain values.
+    let facts: [RuleFacts]
     /// Per rule: a milestone split's parts (registered, first order, repurchase; 0 if none).
     let milestoneParts: [(Int64, Int64, Int64)]
     /// Whether some rule looks at an order's buyer (eligibility, milestones, order rewards).
@@ -134,6 +204,8 @@ struct CampaignState: Sendable {
             seconds.append(ruleUnits.count > 1 ? ledger.internUnit(ruleUnits[1]) : -1)
         }
         self.ruleIndex = index
+        self.facts = campaign.rules.map(RuleFacts.init)
+        self.ruleIDs = campaign.rules.map(\.id)
         self.milestoneParts = campaign.rules.map { rule in
             guard case .milestoneSplit(let total, let weights) = rule.shape else { return (0, 0, 0) }
             let part = { (milestone: Milestone) in
@@ -175,13 +247,15 @@ struct CampaignState: Sendable {
     /// The settled event with ledger event index `event`, if this campaign settled it.
     @inline(__always)
     func processedRecord(_ event: Int32) -> Processed? {
-        self.processedIndex.find(mixHash(UInt64(UInt32(bitPattern: event)))) {
-            self.processedEvents[Int($0)] == event
-        }.map { self.processed[Int($0)] }
+        // The hash is a bijection of the event index: equal hashes are the same event, so the
+        // lookup never reads `processedEvents` (a cache miss at a million events).
+        self.processedIndex.find(invertibleHash(UInt32(bitPattern: event))) { _ in true }.map {
+            self.processed[Int($0)]
+        }
     }
 
     mutating func recordProcessed(_ event: Int32, _ record: Processed) {
-        self.processedIndex.insert(mixHash(UInt64(UInt32(bitPattern: event))), Int32(self.processed.count))
+        self.processedIndex.insert(invertibleHash(UInt32(bitPattern: event)), Int32(self.processed.count))
         self.processedEvents.append(event)
         self.processed.append(record)
     }
@@ -321,7 +395,7 @@ struct CampaignState: Sendable {
         inviter: Int32,
         inviteCount count: Int64,
         at: Timestamp,
-        into plan: inout [PlannedGrant]
+        into plan: inout ScratchList<PlannedGrant>
     ) {
         guard inviter >= 0 else { return }
         for (index, rule) in self.campaign.rules.enumerated() {
@@ -395,34 +469,35 @@ struct CampaignState: Sendable {
     private func planOrder(
         _ order: OrderPaid,
         ledger: inout Ledger,
-        into plan: inout [PlannedGrant]
+        into plan: inout ScratchList<PlannedGrant>
     ) throws(FissionError) {
         // The buyer's index only if they have one already (an unknown buyer is not registered),
         // and only if a rule needs the buyer: a commission does not.
         let buyer = self.ordersNeedBuyer ? ledger.members.find(order.buyer) : nil
-        for (index, rule) in self.campaign.rules.enumerated() {
-            if !rule.eligibility.excludedOrderKinds.isEmpty, rule.eligibility.excludedOrderKinds.contains(order.kind) {
-                continue
-            }
-            if rule.eligibility.firstOrderOnly, order.buyerPaidOrderCount != 1 { continue }
-            if rule.eligibility.newMembersOnly, buyer.map({ self.inviter(of: $0) == -2 }) ?? true { continue }
-            let hold = self.holdUntil(rule, from: order.at)
-            switch rule.shape {
-            case .orderFixed(let amount):
+        let kindBit: UInt8 = 1 << UInt8(order.kind.digestCode)
+        for index in self.facts.indices {
+            let facts = self.facts[index]
+            if facts.excludedKinds & kindBit != 0 { continue }
+            if facts.firstOrderOnly, order.buyerPaidOrderCount != 1 { continue }
+            if facts.newMembersOnly, buyer.map({ self.inviter(of: $0) == -2 }) ?? true { continue }
+            let hold =
+                facts.holdMilliseconds > 0 ? order.at.millisecondsSinceEpoch + facts.holdMilliseconds : Ledger.noHold
+            switch facts.kind {
+            case .orderFixed:
                 plan.append(
                     .init(
                         ruleIndex: Int32(index),
                         beneficiary: buyer ?? ledger.members.intern(order.buyer),
                         part: 0,
                         unit: self.ruleUnits[index],
-                        quantity: amount.quantity,
+                        quantity: facts.quantity,
                         holdUntil: hold
                     )
                 )
-            case .commission(let rates, let overrides):
-                let levels = min(order.inviters.count, rates.count)
+            case .commission:
+                let levels = min(order.inviters.count, facts.levels)
                 for level in 0..<levels {
-                    let quantity = try Self.commission(order, level: level, rate: rates[level], overrides: overrides)
+                    let quantity = try self.commission(order, level: level, rule: index, facts: facts)
                     if quantity > 0 {
                         plan.append(
                             .init(
@@ -475,12 +550,13 @@ struct CampaignState: Sendable {
     }
 
     @inline(__always)
-    private static func commission(
-        _ order: OrderPaid,
-        level: Int,
-        rate: BasisPoints,
-        overrides: [RewardRule.SKUOverride]
-    ) throws(FissionError) -> Int64 {
+    private func commission(_ order: OrderPaid, level: Int, rule: Int, facts: RuleFacts) throws(FissionError) -> Int64 {
+        let rate = level == 0 ? facts.rates.0 : facts.rates.1
+        if !facts.hasOverrides, order.lines.count == 1 {
+            // Validated non-negative when the order was made; the rate is at most 100%.
+            return order.lines[0].netPaid.minorUnits.scaledDown(numerator: rate, denominator: 10_000).quotient
+        }
+        guard case .commission(_, let overrides) = self.campaign.rules[rule].shape else { return 0 }
         var total: Int64 = 0
         for line in order.lines {
             let share: Int64
@@ -490,10 +566,7 @@ struct CampaignState: Sendable {
                     "commission of \(line.sku)"
                 )
             } else {
-                // Validated non-negative when the order was made.
-                share =
-                    line.netPaid.minorUnits.scaledDown(numerator: rate.value, denominator: BasisPoints.whole.value)
-                    .quotient
+                share = line.netPaid.minorUnits.scaledDown(numerator: rate, denominator: 10_000).quotient
             }
             total = try total.checkedAdding(share, "commission of order \(order.order)")
         }
@@ -532,15 +605,23 @@ struct CampaignState: Sendable {
         // back only when every grant is in the ledger.
         scratch.clearCounters()
         for planned in scratch.plan {
-            let rule = self.campaign.rules[Int(planned.ruleIndex)]
+            let facts = self.facts[Int(planned.ruleIndex)]
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
-            let tracksDaily = rule.caps.perMemberDailyQuantity != nil
+            let tracksDaily = facts.tracksDaily
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
-            var member = scratch.member(memberKey) ?? self.counter(rule: planned.ruleIndex, member: planned.beneficiary)
+            // The counter as this event left it, else as stored (its position kept for the write-back).
+            var member = Counter()
+            var position: Int32 = -1
+            if let known = scratch.member(memberKey) {
+                (member, position) = known
+            } else if let found = self.counterKeys.find(memberKey) {
+                member = self.counters[Int(found)]
+                position = found
+            }
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
             let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
             let quantity = planned.quantity
-            guard Self.fits(rule.caps, member: member, today: today, total: total, quantity: quantity) else {
+            guard Self.fits(facts, member: member, today: today, total: total, quantity: quantity) else {
                 scratch.skipped.append(
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
@@ -585,7 +666,7 @@ struct CampaignState: Sendable {
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
             // Checked here so that writing the rule total back after the loop cannot overflow.
             _ = try total.checkedAdding(quantity, "granted quantity")
-            scratch.members.append((memberKey, member))
+            scratch.members.append((memberKey, member, position))
             if tracksDaily {
                 today = try today.checkedAdding(quantity, "granted quantity today")
                 scratch.dailies.append((dailyKey, today))
@@ -594,8 +675,11 @@ struct CampaignState: Sendable {
             scratch.made.append((planned, transfer))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter) in scratch.members {
-            if let position = self.counterKeys.find(key) {
+        for (key, counter, known) in scratch.members {
+            if known >= 0 {
+                self.counters[Int(known)] = counter
+            } else if let position = self.counterKeys.find(key) {
+                // A member new to this rule, granted twice by one event.
                 self.counters[Int(position)] = counter
             } else {
                 self.counterKeys.append(key)
@@ -617,7 +701,7 @@ struct CampaignState: Sendable {
                     )
                 )
             }
-            switch self.campaign.rules[Int(planned.ruleIndex)].shape {
+            switch self.facts[Int(planned.ruleIndex)].kind {
             case .milestoneSplit:
                 if planned.invitee >= 0, (0...2).contains(planned.part) {
                     let key = Self.pairKey(planned.ruleIndex, planned.invitee)
@@ -669,18 +753,16 @@ struct CampaignState: Sendable {
         )
     }
 
+    @inline(__always)
     private static func fits(
-        _ caps: RewardRule.Caps,
+        _ facts: RuleFacts,
         member: Counter,
         today: Int64,
         total: Int64,
         quantity: Int64
     ) -> Bool {
-        if let limit = caps.perMemberCount, member.count + 1 > limit { return false }
-        if let limit = caps.perMemberQuantity, member.quantity > limit - quantity { return false }
-        if let limit = caps.perMemberDailyQuantity, today > limit - quantity { return false }
-        if let limit = caps.perCampaignQuantity, total > limit - quantity { return false }
-        return true
+        member.count < facts.capCount && member.quantity <= facts.capQuantity - quantity
+            && today <= facts.capDaily - quantity && total <= facts.capTotal - quantity
     }
 
     // MARK: - Refunds
@@ -716,7 +798,7 @@ struct CampaignState: Sendable {
         order.refundedMinorUnits = refunded
         let grants = Int(order.firstGrant)..<Int(order.firstGrant) + Int(order.grantCount)
         // Progress is kept aside and written back only once every ledger call has succeeded.
-        scratch.undone.removeAll(keepingCapacity: true)
+        scratch.undone.removeAll()
         for index in grants {
             let grant = self.orderGrants[index]
             // The cumulative share to undo, so rounding never drifts across partial refunds.
@@ -787,26 +869,67 @@ struct CampaignState: Sendable {
     }
 }
 
-/// Buffers a settlement reuses from event to event, so settling allocates nothing once they have grown.
-struct SettlementScratch: Sendable {
-    var plan: [PlannedGrant] = []
-    /// What one event's grants change, before it is written back.
-    var members: [(UInt64, Counter)] = []
-    var dailies: [(DailyKey, Int64)] = []
-    var totals: [(Int32, Int64)] = []
-    var made: [(PlannedGrant, Int32)] = []
-    var madeCount = 0
-    var skipped: [StoredSkip] = []
-    var reversals: [TransferID] = []
-    var undone: [(Int, Int64)] = []
+/// A reused list of plain values: clearing it only resets its count, so neither clearing nor
+/// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
+/// generic path per call). Elements are plain values, so the stale ones past `count` hold nothing.
+struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
+    private var storage: [Element] = []
+    private(set) var count = 0
+
+    var isEmpty: Bool { self.count == 0 }
+
+    subscript(position: Int) -> Element { self.storage[position] }
 
     @inline(__always)
-    func member(_ key: UInt64) -> Counter? {
-        for entry in self.members.reversed() where entry.0 == key { return entry.1 }
+    mutating func append(_ element: Element) {
+        if self.count < self.storage.count {
+            self.storage[self.count] = element
+        } else {
+            self.storage.append(element)
+        }
+        self.count += 1
+    }
+
+    @inline(__always)
+    mutating func removeAll() { self.count = 0 }
+
+    /// The elements, as a slice of the storage.
+    var elements: ArraySlice<Element> { self.storage[0..<self.count] }
+
+    func makeIterator() -> ArraySlice<Element>.Iterator { self.elements.makeIterator() }
+}
+
+/// Buffers a settlement reuses from event to event, so settling allocates nothing once they have grown.
+struct SettlementScratch: Sendable {
+    var plan = ScratchList<PlannedGrant>()
+    /// What one event's grants change, before it is written back.
+    var members = ScratchList<(UInt64, Counter, Int32)>()
+    var dailies = ScratchList<(DailyKey, Int64)>()
+    var totals = ScratchList<(Int32, Int64)>()
+    var made = ScratchList<(PlannedGrant, Int32)>()
+    var madeCount = 0
+    var skipped = ScratchList<StoredSkip>()
+    var reversals = ScratchList<TransferID>()
+    var undone = ScratchList<(Int, Int64)>()
+
+    @inline(__always)
+    func member(_ key: UInt64) -> (Counter, Int32)? {
+        var position = self.members.count - 1
+        while position >= 0 {
+            if self.members[position].0 == key { return (self.members[position].1, self.members[position].2) }
+            position -= 1
+        }
         return nil
     }
 
-    func daily(_ key: DailyKey) -> Int64? { self.dailies.last { $0.0 == key }?.1 }
+    func daily(_ key: DailyKey) -> Int64? {
+        var position = self.dailies.count - 1
+        while position >= 0 {
+            if self.dailies[position].0 == key { return self.dailies[position].1 }
+            position -= 1
+        }
+        return nil
+    }
 
     @inline(__always)
     func totalDelta(_ rule: Int32) -> Int64 {
@@ -816,20 +939,20 @@ struct SettlementScratch: Sendable {
     }
 
     mutating func clearCounters() {
-        Self.clear(&self.members)
-        Self.clear(&self.dailies)
-        Self.clear(&self.totals)
-        Self.clear(&self.made)
+        self.members.removeAll()
+        self.dailies.removeAll()
+        self.totals.removeAll()
+        self.made.removeAll()
         self.madeCount = 0
     }
 
     /// Clears everything for the next event.
     mutating func reset() {
-        Self.clear(&self.plan)
+        self.plan.removeAll()
         self.clearCounters()
-        Self.clear(&self.skipped)
-        Self.clear(&self.reversals)
-        Self.clear(&self.undone)
+        self.skipped.removeAll()
+        self.reversals.removeAll()
+        self.undone.removeAll()
     }
 
     @inline(__always)

@@ -7,7 +7,8 @@ import FissionCore
 /// and a generic equality per probe, and stores the whole key again in every bucket. Here the
 /// caller keeps its keys in flat arrays by position; the index holds only an 8-byte slot per
 /// entry (the hash and the position) and asks the caller to confirm a match only when the 32-bit
-/// hashes agree. Linear probing at most 3/4 full. Removal (for rollback) leaves a tombstone that
+/// hashes agree. Linear probing at most half full, so a miss (the common case: a new event, a new
+/// key) ends after about two probes. Removal (for rollback) leaves a tombstone that
 /// the next growth drops.
 struct HashIndex: Sendable {
     struct Slot: Sendable {
@@ -53,7 +54,7 @@ struct HashIndex: Sendable {
     /// Adds `position` under `hash`; the caller has checked that no entry matches.
     @inline(__always)
     mutating func insert(_ hash: UInt32, _ position: Int32) {
-        if self.used + 1 > self.slots.count / 4 * 3 { self.grow() }
+        if self.used + 1 > self.slots.count / 2 { self.grow() }
         let mask = self.slots.count - 1
         var slot = Int(hash) & mask
         while self.slots[slot].position >= 0 { slot = (slot &+ 1) & mask }
@@ -95,7 +96,7 @@ struct HashIndex: Sendable {
 
     private static func slotCount(for count: Int) -> Int {
         var slots = 16
-        while count > slots / 4 * 3 { slots *= 2 }
+        while count > slots / 2 { slots *= 2 }
         return slots
     }
 }
@@ -108,6 +109,18 @@ func mixHash(_ value: UInt64) -> UInt32 {
     mixed = (mixed ^ (mixed >> 33)) &* 0xC4CE_B9FE_1A85_EC53
     mixed ^= mixed >> 33
     return UInt32(truncatingIfNeeded: mixed >> 32) ^ UInt32(truncatingIfNeeded: mixed)
+}
+
+/// A 32-bit mixer that is a bijection (lowbias32): distinct inputs never share a hash, so a table
+/// keyed by 32-bit values can trust a hash match without reading the key.
+@inline(__always)
+func invertibleHash(_ value: UInt32) -> UInt32 {
+    var mixed = value
+    mixed ^= mixed >> 16
+    mixed = mixed &* 0x7FEB_352D
+    mixed ^= mixed >> 15
+    mixed = mixed &* 0x846C_A68B
+    return mixed ^ (mixed >> 16)
 }
 
 /// Combines words into one hash (for composite keys).

@@ -263,7 +263,14 @@ public struct Ledger: Sendable {
             )
         )
         self.keyIndex.insert(hash, position)
-        self.book(position)
+        if holdUntil != Self.noHold {
+            self.balances[Int(debit)].debitsPending += amount
+            self.balances[Int(credit)].creditsPending += amount
+            self.holds.insert(holdUntil: holdUntil, record: position)
+        } else {
+            self.balances[Int(debit)].debitsPosted += amount
+            self.balances[Int(credit)].creditsPosted += amount
+        }
         return position
     }
 
@@ -290,6 +297,12 @@ public struct Ledger: Sendable {
     @discardableResult
     public mutating func post(_ id: TransferID, reason: TransferReason, at: Timestamp) throws(FissionError) -> Outcome {
         let index = try self.pendingIndex(id)
+        let resolution = self.records[index].resolution
+        if resolution > 0 { return Outcome(single: TransferID(rawValue: resolution), isDuplicate: true) }
+        guard resolution == 0 else {
+            throw FissionError(code: .transferNotPending, reason: "transfer \(id) was voided")
+        }
+        // Interned only now: a call that fails leaves the id tables as they were.
         let (command, rule) = self.internReason(reason)
         return try self.post(index, command: command, rule: rule, ruleVersion: reason.ruleVersion, at: at)
     }
@@ -568,10 +581,13 @@ public struct Ledger: Sendable {
         if let open = plan.receivableToOpen { receivable = self.openAccount(open) }
         let legCount: Int32 = (plan.fromGiver > 0 ? 1 : 0) + (plan.shortfall > 0 ? 1 : 0)
         var first: Int32? = nil
-        for (from, amount) in [(original.credit, plan.fromGiver), (receivable ?? original.credit, plan.shortfall)]
-        where amount > 0 {
+        // Two legs at most, written out so that a reversal builds no array.
+        for leg in 0..<2 {
+            let from = leg == 0 ? original.credit : (receivable ?? original.credit)
+            let amount = leg == 0 ? plan.fromGiver : plan.shortfall
+            guard amount > 0 else { continue }
             let isFirst = first == nil
-            let leg = self.append(
+            let made = self.append(
                 Record(
                     debit: from,
                     credit: original.debit,
@@ -590,7 +606,7 @@ public struct Ledger: Sendable {
                     resolution: 0
                 )
             )
-            if isFirst { first = leg }
+            if isFirst { first = made }
             self.balances[Int(from)].debitsPosted += amount
             self.balances[Int(original.debit)].creditsPosted += amount
         }

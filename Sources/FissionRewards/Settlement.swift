@@ -133,7 +133,9 @@ public struct Settlement: Sendable {
             throw error
         }
         let firstSkip = Int32(self.states[stateIndex].skips.count)
-        self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped)
+        if !self.scratch.skipped.isEmpty {
+            self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements)
+        }
         self.states[stateIndex].recordProcessed(
             source,
             Processed(
@@ -147,13 +149,13 @@ public struct Settlement: Sendable {
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
             outcome.grants.append(
-                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].campaign.rules)
+                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
             )
         }
         for skip in self.scratch.skipped {
-            outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].campaign.rules))
+            outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].ruleIDs))
         }
-        outcome.reversals.append(contentsOf: self.scratch.reversals)
+        if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals.elements) }
         return self.handOut(outcome)
     }
 
@@ -237,10 +239,10 @@ public struct Settlement: Sendable {
     }
 
     @inline(__always)
-    private func grant(_ planned: PlannedGrant, transfer: Int32, rules: [RewardRule]) -> SettlementOutcome.Grant {
+    private func grant(_ planned: PlannedGrant, transfer: Int32, rules: [RuleID]) -> SettlementOutcome.Grant {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
-            rule: rules[Int(planned.ruleIndex)].id,
+            rule: rules[Int(planned.ruleIndex)],
             beneficiary: self.ledger.members[planned.beneficiary],
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
@@ -249,9 +251,9 @@ public struct Settlement: Sendable {
         )
     }
 
-    private func skip(_ skip: StoredSkip, rules: [RewardRule]) -> SettlementOutcome.Skip {
+    private func skip(_ skip: StoredSkip, rules: [RuleID]) -> SettlementOutcome.Skip {
         .init(
-            rule: rules[Int(skip.ruleIndex)].id,
+            rule: rules[Int(skip.ruleIndex)],
             beneficiary: self.ledger.members[skip.beneficiary],
             amount: RewardAmount(unchecked: skip.quantity, self.ledger.units[Int(skip.unit)]),
             reason: skip.reason == 0 ? .budgetExhausted : .capReached
@@ -264,7 +266,7 @@ public struct Settlement: Sendable {
         outcome.isDuplicate = true
         for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
             outcome.skipped.append(
-                self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].campaign.rules)
+                self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].ruleIDs)
             )
         }
         let first = Int(processed.firstTransfer)
