@@ -31,7 +31,7 @@ extension InviteGraph {
         }
         var inviterIndex: Int32 = -1
         if let inviter {
-            guard inviter != member else {
+            guard !sameID(inviter, member) else {
                 throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
             }
             guard let found = self.table.find(inviter) else {
@@ -45,26 +45,20 @@ extension InviteGraph {
         guard self.table.appendIfAbsent(member) == nil else {
             throw FissionError(code: .memberAlreadyRegistered, reason: "member \(member) is already registered")
         }
-        self.parent.append(-1)
-        self.firstChild.append(-1)
-        self.nextSibling.append(-1)
+        let now = time.millisecondsSinceEpoch
+        let campaignSlot = inviterIndex >= 0 ? self.campaignSlot(interning: campaign) : -1
+        // A new member's own entries are appended with their final values, not appended and then set.
+        let bindsNow = inviterIndex >= 0 && self.policy.moment == .registration
+        self.parent.append(bindsNow ? inviterIndex : -1)
         self.counters.append(Counters())
-        self.boundAt.append(Int64.min)
-        self.bindingCampaign.append(-1)
+        self.boundAt.append(bindsNow ? now : Int64.min)
+        self.bindingCampaign.append(bindsNow ? campaignSlot : -1)
         self.hasOrdered.append(false)
-        self.latestChange = time.millisecondsSinceEpoch
-        if inviterIndex >= 0 {
-            let campaignSlot = self.campaignSlot(interning: campaign)
-            switch self.policy.moment {
-            case .registration:
-                self.attach(index, to: inviterIndex, campaign: campaignSlot, at: time.millisecondsSinceEpoch)
-            case .firstOrder:
-                self.pendingTouches[index] = PendingTouch(
-                    inviter: inviterIndex,
-                    campaign: campaignSlot,
-                    time: time.millisecondsSinceEpoch
-                )
-            }
+        self.latestChange = now
+        if bindsNow {
+            self.linkNewMember(index, to: inviterIndex, campaign: campaignSlot)
+        } else if inviterIndex >= 0 {
+            self.pendingTouches[index] = PendingTouch(inviter: inviterIndex, campaign: campaignSlot, time: now)
         }
         return MemberIndex(rawValue: index)
     }
@@ -91,7 +85,7 @@ extension InviteGraph {
         campaign: CampaignID? = nil
     ) throws(FissionError) -> BindingOutcome {
         try self.checkTime(time)
-        guard inviter != member else {
+        guard !sameID(inviter, member) else {
             throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
         }
         let memberIndex = try Int32(self.requireIndex(member))
@@ -216,7 +210,7 @@ extension InviteGraph {
     }
 
     private func checkLength(_ member: MemberID) throws(FissionError) {
-        if let string = member.stringValue, string.utf8.count > self.maximumIdentifierUTF8Length {
+        if case .string(let string) = member.value, string.utf8.count > self.maximumIdentifierUTF8Length {
             throw FissionError(
                 code: .identifierTooLong,
                 reason:
@@ -246,6 +240,29 @@ extension InviteGraph {
         return slot
     }
 
+    /// Links a member registered just now (no invitees, entries already holding the binding) under
+    /// `inviter`: the insert's hot path, so it touches each array once.
+    private mutating func linkNewMember(_ member: Int32, to inviter: Int32, campaign: Int32) {
+        let inviterPosition = Int(inviter)
+        self.appendInvitee(member, to: inviterPosition)
+        self.counters.withUnsafeMutableBufferPointer { counters in
+            self.parent.withUnsafeBufferPointer { parents in
+                counters[inviterPosition].direct &+= 1
+                let grandparent = Int(parents[inviterPosition])
+                if grandparent >= 0 { counters[grandparent].secondLevel &+= 1 }
+                var ancestor = inviterPosition
+                while ancestor >= 0 {
+                    counters[ancestor].team &+= 1
+                    ancestor = Int(parents[ancestor])
+                }
+            }
+        }
+        if campaign >= 0 {
+            self.campaignInviteCounts[campaignKey(campaign, inviter), default: 0] += 1
+        }
+        self.boundCount += 1
+    }
+
     /// Binds an unbound `member` under `inviter`, who joined earlier, and brings every count up to date.
     private mutating func attach(_ member: Int32, to inviter: Int32, campaign: Int32, at time: Int64) {
         let memberPosition = Int(member)
@@ -253,8 +270,7 @@ extension InviteGraph {
         self.parent[memberPosition] = inviter
         self.boundAt[memberPosition] = time
         self.bindingCampaign[memberPosition] = campaign
-        self.nextSibling[memberPosition] = self.firstChild[inviterPosition]
-        self.firstChild[inviterPosition] = member
+        self.appendInvitee(member, to: inviterPosition)
         self.counters[inviterPosition].direct &+= 1
         self.counters[inviterPosition].secondLevel &+= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
@@ -281,19 +297,8 @@ extension InviteGraph {
         let memberPosition = Int(member)
         let inviter = self.parent[memberPosition]
         let inviterPosition = Int(inviter)
-        // Unlink from the inviter's list; the walk is bounded by the inviter's direct count.
-        var previous: Int32 = -1
-        var cursor = self.firstChild[inviterPosition]
-        while cursor != member {
-            previous = cursor
-            cursor = self.nextSibling[Int(cursor)]
-        }
-        if previous < 0 {
-            self.firstChild[inviterPosition] = self.nextSibling[memberPosition]
-        } else {
-            self.nextSibling[Int(previous)] = self.nextSibling[memberPosition]
-        }
-        self.nextSibling[memberPosition] = -1
+        // Out of the inviter's block; the search and the shift are bounded by the inviter's direct count.
+        self.removeInvitee(member, from: inviterPosition)
         self.counters[inviterPosition].direct &-= 1
         self.counters[inviterPosition].secondLevel &-= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
@@ -325,6 +330,16 @@ extension InviteGraph {
         self.boundAt[memberPosition] = Int64.min
         self.bindingCampaign[memberPosition] = -1
         self.boundCount -= 1
+    }
+}
+
+/// Whether two ids are the same member; integers compare without a call into FissionCore.
+@inline(__always)
+func sameID(_ lhs: MemberID, _ rhs: MemberID) -> Bool {
+    switch (lhs.value, rhs.value) {
+    case (.integer(let left), .integer(let right)): left == right
+    case (.string, .string): lhs == rhs
+    default: false
     }
 }
 

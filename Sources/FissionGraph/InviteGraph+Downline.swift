@@ -25,17 +25,22 @@ extension InviteGraph {
         var levelStart = 0
         var levelEnd = 1
         for level in 1...levels {
-            // The next level's size is the sum of kept direct counts, so each inviter's invitees get
-            // their own stretch of the queue and the lists can be walked side by side.
+            // The next level's size is the sum of kept direct counts: the queue grows once per level.
             var levelSize = 0
-            for position in levelStart..<levelEnd {
-                levelSize += Int(self.counters[Int(buffer.queue[position])].direct)
+            self.counters.withUnsafeBufferPointer { counters in
+                buffer.queue.withUnsafeBufferPointer { queue in
+                    for position in levelStart..<levelEnd {
+                        levelSize &+= Int(counters[Int(queue[position])].direct)
+                    }
+                }
             }
             if levelSize == 0 { break }
             buffer.queue.append(contentsOf: repeatElement(-1, count: levelSize))
             self.fillLevel(&buffer.queue, frontier: levelStart..<levelEnd, at: levelEnd)
-            for position in levelEnd..<levelEnd + levelSize {
-                body(MemberIndex(rawValue: buffer.queue[position]), level)
+            buffer.queue.withUnsafeBufferPointer { queue in
+                for position in levelEnd..<levelEnd + levelSize {
+                    body(MemberIndex(rawValue: queue[position]), level)
+                }
             }
             levelStart = levelEnd
             levelEnd += levelSize
@@ -43,46 +48,21 @@ extension InviteGraph {
     }
 
     /// Writes the invitees of each member in `frontier` into `queue` from `start` on, each inviter's
-    /// list in order. A linked list is a chain of dependent loads; walking eight lists at once keeps
-    /// eight loads in flight instead of one.
+    /// block newest first. Each block is one contiguous read, and the reads of different inviters
+    /// do not depend on one another, so the processor overlaps their cache misses.
     private func fillLevel(_ queue: inout [Int32], frontier: Range<Int>, at start: Int) {
-        let laneCount = 8
         queue.withUnsafeMutableBufferPointer { queue in
-            self.nextSibling.withUnsafeBufferPointer { next in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * laneCount) { lanes in
-                    // lanes[lane]: the list cursor (-1 when idle); lanes[laneCount + lane]: where it writes.
-                    var nextInviter = frontier.lowerBound
-                    var writeEnd = start
-                    var active = 0
-                    func assign(_ lane: Int) {
-                        while nextInviter < frontier.upperBound {
-                            let inviter = Int(queue[nextInviter])
-                            nextInviter += 1
-                            let direct = Int(self.counters[inviter].direct)
-                            if direct > 0 {
-                                lanes[lane] = Int(self.firstChild[inviter])
-                                lanes[laneCount + lane] = writeEnd
-                                writeEnd += direct
-                                active += 1
-                                return
-                            }
-                        }
-                        lanes[lane] = -1
-                    }
-                    for lane in 0..<laneCount { assign(lane) }
-                    while active > 0 {
-                        for lane in 0..<laneCount where lanes[lane] >= 0 {
-                            let member = lanes[lane]
-                            let write = lanes[laneCount + lane]
-                            precondition(write < writeEnd, "an invitee list is longer than its kept count")
-                            queue[write] = Int32(truncatingIfNeeded: member)
-                            lanes[laneCount + lane] = write + 1
-                            let following = Int(next[member])
-                            lanes[lane] = following
-                            if following < 0 {
-                                active -= 1
-                                assign(lane)
-                            }
+            self.counters.withUnsafeBufferPointer { counters in
+                self.inviteeBlocks.slots.withUnsafeBufferPointer { slots in
+                    var write = start
+                    for position in frontier {
+                        let entry = counters[Int(queue[position])]
+                        var slot = Int(entry.inviteeBlock) + Int(entry.direct)
+                        let first = Int(entry.inviteeBlock)
+                        while slot > first {
+                            slot -= 1
+                            queue[write] = slots[slot]
+                            write += 1
                         }
                     }
                 }
@@ -178,10 +158,9 @@ extension InviteGraph {
         queue.append(Int32(root))
         var head = 0
         while head < queue.count {
-            var child = self.firstChild[Int(queue[head])]
-            while child >= 0 {
-                queue.append(child)
-                child = self.nextSibling[Int(child)]
+            let range = self.inviteeRange(of: Int(queue[head]))
+            if !range.isEmpty {
+                queue.append(contentsOf: self.inviteeBlocks.slots[range])
             }
             head += 1
         }

@@ -144,11 +144,9 @@ extension InviteGraph {
         let lower = window.lowerBound.millisecondsSinceEpoch
         let upper = window.upperBound.millisecondsSinceEpoch
         var count = 0
-        var child = self.firstChild[Int(inviter)]
-        while child >= 0 {
-            let time = self.boundAt[Int(child)]
+        for slot in self.inviteeRange(of: Int(inviter)) {
+            let time = self.boundAt[Int(self.inviteeBlocks.slots[slot])]
             if time >= lower && time < upper { count += 1 }
-            child = self.nextSibling[Int(child)]
         }
         return count
     }
@@ -160,10 +158,8 @@ extension InviteGraph {
     /// - Precondition: `index` is in `0..<count`.
     /// - Complexity: O(direct invitees).
     public func forEachInvitee(of index: MemberIndex, _ body: (MemberIndex) -> Void) {
-        var child = self.firstChild[self.checked(index)]
-        while child >= 0 {
-            body(MemberIndex(rawValue: child))
-            child = self.nextSibling[Int(child)]
+        for slot in self.inviteeRange(of: self.checked(index)).reversed() {
+            body(MemberIndex(rawValue: self.inviteeBlocks.slots[slot]))
         }
     }
 
