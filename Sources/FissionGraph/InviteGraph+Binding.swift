@@ -24,8 +24,8 @@ extension InviteGraph {
         invitedBy inviter: MemberID? = nil,
         campaign: CampaignID? = nil
     ) throws(FissionError) -> MemberIndex {
-        try self.checkTime(time)
-        try self.checkLength(member)
+        try Self.checkTime(time, latestChange: self.latestChange)
+        try Self.checkLength(member, limit: self.maximumIdentifierUTF8Length)
         guard self.count < self.maximumMemberCount else {
             throw FissionError(code: .capacityExceeded, reason: "the graph holds its limit of \(self.count) members")
         }
@@ -39,7 +39,7 @@ extension InviteGraph {
             }
             inviterIndex = found
         }
-        try self.checkCampaignRoom(campaign)
+        try Self.checkCampaignRoom(campaign, slots: self.campaignSlots, count: self.campaignIDs.count)
         // The last check, and the first change: the id map refuses a duplicate without changing.
         let index = Int32(self.count)
         guard self.table.appendIfAbsent(member) == nil else {
@@ -47,19 +47,21 @@ extension InviteGraph {
         }
         let now = time.millisecondsSinceEpoch
         let campaignSlot = inviterIndex >= 0 ? self.campaignSlot(interning: campaign) : -1
-        // A new member's own entries are appended with their final values, not appended and then set.
         let bindsNow = inviterIndex >= 0 && self.policy.moment == .registration
+        if bindsNow {
+            // Linking first touches only the inviter's and their ancestors' entries; their cache
+            // misses then overlap with the appends below, which do not depend on them.
+            self.linkNewMember(index, to: inviterIndex, campaign: campaignSlot)
+        } else if inviterIndex >= 0 {
+            self.pendingTouches[index] = PendingTouch(inviter: inviterIndex, campaign: campaignSlot, time: now)
+        }
+        // A new member's own entries are appended with their final values, not appended and then set.
         self.parent.append(bindsNow ? inviterIndex : -1)
         self.counters.append(Counters())
         self.boundAt.append(bindsNow ? now : Int64.min)
         self.bindingCampaign.append(bindsNow ? campaignSlot : -1)
         self.hasOrdered.append(false)
         self.latestChange = now
-        if bindsNow {
-            self.linkNewMember(index, to: inviterIndex, campaign: campaignSlot)
-        } else if inviterIndex >= 0 {
-            self.pendingTouches[index] = PendingTouch(inviter: inviterIndex, campaign: campaignSlot, time: now)
-        }
         return MemberIndex(rawValue: index)
     }
 
@@ -84,7 +86,7 @@ extension InviteGraph {
         at time: Timestamp,
         campaign: CampaignID? = nil
     ) throws(FissionError) -> BindingOutcome {
-        try self.checkTime(time)
+        try Self.checkTime(time, latestChange: self.latestChange)
         guard !sameID(inviter, member) else {
             throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
         }
@@ -102,7 +104,7 @@ extension InviteGraph {
                 reason: "the policy binds new members only, at registration; \(member) is already registered"
             )
         }
-        try self.checkCampaignRoom(campaign)
+        try Self.checkCampaignRoom(campaign, slots: self.campaignSlots, count: self.campaignIDs.count)
         let now = time.millisecondsSinceEpoch
 
         if self.policy.moment == .firstOrder && !self.hasOrdered[Int(memberIndex)] {
@@ -163,7 +165,7 @@ extension InviteGraph {
     @discardableResult
     public mutating func attributeOrder(placedBy member: MemberID, at time: Timestamp) throws(FissionError) -> MemberID?
     {
-        try self.checkTime(time)
+        try Self.checkTime(time, latestChange: self.latestChange)
         let memberIndex = try self.requireIndex(member)
         if !self.hasOrdered[memberIndex] {
             self.hasOrdered[memberIndex] = true
@@ -200,33 +202,44 @@ extension InviteGraph {
 
     // MARK: Checks (before any change)
 
-    private func checkTime(_ time: Timestamp) throws(FissionError) {
-        guard time.millisecondsSinceEpoch >= self.latestChange else {
-            throw FissionError(
-                code: .timeWentBackwards,
-                reason: "\(time) is before the graph's last change at \(Timestamp(unchecked: self.latestChange))"
-            )
+    // The checks take what they read rather than `self`: a non-mutating method called on `self`
+    // inside a mutating one gets a copy of the whole struct (256 bytes) on every insert.
+
+    @inline(__always)
+    private static func checkTime(_ time: Timestamp, latestChange: Int64) throws(FissionError) {
+        guard time.millisecondsSinceEpoch >= latestChange else {
+            throw timeWentBackwards(time, latestChange: latestChange)
         }
     }
 
-    private func checkLength(_ member: MemberID) throws(FissionError) {
-        if case .string(let string) = member.value, string.utf8.count > self.maximumIdentifierUTF8Length {
+    private static func timeWentBackwards(_ time: Timestamp, latestChange: Int64) -> FissionError {
+        FissionError(
+            code: .timeWentBackwards,
+            reason: "\(time) is before the graph's last change at \(Timestamp(unchecked: latestChange))"
+        )
+    }
+
+    @inline(__always)
+    private static func checkLength(_ member: MemberID, limit: Int) throws(FissionError) {
+        if case .string(let string) = member.value, string.utf8.count > limit {
             throw FissionError(
                 code: .identifierTooLong,
-                reason:
-                    "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(self.maximumIdentifierUTF8Length)"
+                reason: "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(limit)"
             )
         }
     }
 
-    private func checkCampaignRoom(_ campaign: CampaignID?) throws(FissionError) {
-        guard let campaign, self.campaignSlots[campaign] == nil else { return }
-        guard self.campaignIDs.count < Self.maximumCampaignCount else {
-            throw FissionError(
-                code: .capacityExceeded,
-                reason: "the graph already records \(Self.maximumCampaignCount) campaigns"
-            )
-        }
+    @inline(__always)
+    private static func checkCampaignRoom(
+        _ campaign: CampaignID?,
+        slots: [CampaignID: Int32],
+        count: Int
+    ) throws(FissionError) {
+        guard let campaign, count >= Self.maximumCampaignCount, slots[campaign] == nil else { return }
+        throw FissionError(
+            code: .capacityExceeded,
+            reason: "the graph already records \(Self.maximumCampaignCount) campaigns"
+        )
     }
 
     // MARK: Changes (never throw)
@@ -240,8 +253,8 @@ extension InviteGraph {
         return slot
     }
 
-    /// Links a member registered just now (no invitees, entries already holding the binding) under
-    /// `inviter`: the insert's hot path, so it touches each array once.
+    /// Links a member being registered (no invitees, no entries yet) under `inviter`: the insert's
+    /// hot path, so it touches each array once.
     private mutating func linkNewMember(_ member: Int32, to inviter: Int32, campaign: Int32) {
         let inviterPosition = Int(inviter)
         self.appendInvitee(member, to: inviterPosition)
@@ -338,7 +351,7 @@ extension InviteGraph {
 func sameID(_ lhs: MemberID, _ rhs: MemberID) -> Bool {
     switch (lhs.value, rhs.value) {
     case (.integer(let left), .integer(let right)): left == right
-    case (.string, .string): lhs == rhs
+    case (.string(let left), .string(let right)): left.utf8.elementsEqual(right.utf8)
     default: false
     }
 }
