@@ -244,8 +244,13 @@ extension InviteGraph {
 
     // MARK: Changes (never throw)
 
+    @inline(__always)
     private mutating func campaignSlot(interning campaign: CampaignID?) -> Int32 {
         guard let campaign else { return -1 }
+        return self.campaignSlot(interning: campaign)
+    }
+
+    private mutating func campaignSlot(interning campaign: CampaignID) -> Int32 {
         if let slot = self.campaignSlots[campaign] { return slot }
         let slot = Int32(self.campaignIDs.count)
         self.campaignIDs.append(campaign)

@@ -57,6 +57,12 @@ extension InviteGraph {
                     var write = start
                     for position in frontier {
                         let entry = counters[Int(queue[position])]
+                        if entry.direct == 1 {
+                            // The one invitee sits in the entry itself.
+                            queue[write] = entry.inviteeBlock
+                            write += 1
+                            continue
+                        }
                         var slot = Int(entry.inviteeBlock) + Int(entry.direct)
                         let first = Int(entry.inviteeBlock)
                         while slot > first {
@@ -158,10 +164,7 @@ extension InviteGraph {
         queue.append(Int32(root))
         var head = 0
         while head < queue.count {
-            let range = self.inviteeRange(of: Int(queue[head]))
-            if !range.isEmpty {
-                queue.append(contentsOf: self.inviteeBlocks.slots[range])
-            }
+            self.withInvitees(of: Int(queue[head])) { queue.append(contentsOf: $0) }
             head += 1
         }
         queue.withUnsafeMutableBufferPointer { members in

@@ -143,12 +143,14 @@ extension InviteGraph {
     func countInvitees(of inviter: Int32, boundDuring window: Range<Timestamp>) -> Int {
         let lower = window.lowerBound.millisecondsSinceEpoch
         let upper = window.upperBound.millisecondsSinceEpoch
-        var count = 0
-        for slot in self.inviteeRange(of: Int(inviter)) {
-            let time = self.boundAt[Int(self.inviteeBlocks.slots[slot])]
-            if time >= lower && time < upper { count += 1 }
+        return self.withInvitees(of: Int(inviter)) { invitees in
+            var count = 0
+            for invitee in invitees {
+                let time = self.boundAt[Int(invitee)]
+                if time >= lower && time < upper { count += 1 }
+            }
+            return count
         }
-        return count
     }
 
     // MARK: Invitees
@@ -158,8 +160,10 @@ extension InviteGraph {
     /// - Precondition: `index` is in `0..<count`.
     /// - Complexity: O(direct invitees).
     public func forEachInvitee(of index: MemberIndex, _ body: (MemberIndex) -> Void) {
-        for slot in self.inviteeRange(of: self.checked(index)).reversed() {
-            body(MemberIndex(rawValue: self.inviteeBlocks.slots[slot]))
+        self.withInvitees(of: self.checked(index)) { invitees in
+            for invitee in invitees.reversed() {
+                body(MemberIndex(rawValue: invitee))
+            }
         }
     }
 

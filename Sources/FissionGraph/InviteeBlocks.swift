@@ -1,16 +1,20 @@
 /// Every member's current invitees, each member's side by side, in one arena.
 ///
-/// Member `m`'s invitees, oldest binding first, are `slots[start..<start + count]`, where `start` is
-/// `counters[m].inviteeBlock` and `count` is `counters[m].direct`; the block's capacity is always the
-/// power of two at or above the count (none for 0). A block that fills moves to one twice its size
-/// (amortized O(1) per invitee), one that drops to a power of two moves to one half its size, and
-/// a block that moves out is kept on a free list of its size for the next member that needs one.
-/// So a member's invitees stay contiguous under inserts and rebindings, a per-level walk reads
-/// them as one stretch of memory instead of chasing a linked list, and nothing is allocated per
-/// member (Decision 0006).
+/// With `count` = `counters[m].direct` and `field` = `counters[m].inviteeBlock`: no invitees, the
+/// field is -1; one invitee, the field *is* that invitee (no block: about a sixth of all members
+/// have exactly one, and the first invitee of a member then costs no arena access); two or more,
+/// the invitees, oldest binding first, are `slots[field..<field + count]`, in a block whose
+/// capacity is always the power of two at or above the count. A block that fills moves to one twice
+/// its size (amortized O(1) per invitee), one that drops to a power of two moves to one half its
+/// size, and a block that moves out waits on a free list of its size for the next member that
+/// needs one. So a member's invitees stay contiguous under inserts and rebindings, a per-level walk
+/// reads them as one stretch of memory instead of chasing a linked list, and nothing is allocated
+/// per member (Decision 0006).
 struct InviteeBlocks: Sendable {
     /// The arena of blocks; a free block's first slot holds the start of the next free block of its size.
     private(set) var slots: [Int32] = []
+    /// How much of `slots` blocks have taken; the rest is room to allocate from without appending.
+    private(set) var usedCount = 0
     /// Per size class (the log2 of a block's capacity), the start of the first free block, -1 for none.
     private var freeBlocks: [Int32] = Array(repeating: -1, count: 32)
 
@@ -35,9 +39,16 @@ struct InviteeBlocks: Sendable {
             self.freeBlocks[sizeClass] = self.slots[Int(free)]
             return Int(free)
         }
-        let start = self.slots.count
-        precondition(start + (1 << sizeClass) <= Int(Int32.max), "the invitee arena is full")
-        self.slots.append(contentsOf: repeatElement(-1, count: 1 << sizeClass))
+        let start = self.usedCount
+        let size = 1 << sizeClass
+        precondition(start + size <= Int(Int32.max), "the invitee arena is full")
+        if start + size > self.slots.count {
+            // The arena doubles, rather than grow by each small block: an append costs about a
+            // hundred instructions, as much as the rest of an insert's block work.
+            let growth = min(max(size, self.slots.count, 64), Int(Int32.max) - self.slots.count)
+            self.slots.append(contentsOf: repeatElement(-1, count: growth))
+        }
+        self.usedCount = start + size
         return start
     }
 
@@ -85,17 +96,25 @@ extension InviteGraph {
     @inline(__always)
     mutating func appendInvitee(_ member: Int32, to inviter: Int) {
         let count = Int(self.counters[inviter].direct)
+        if count == 0 {
+            self.counters[inviter].inviteeBlock = member
+            return
+        }
         var start = Int(self.counters[inviter].inviteeBlock)
         if count & (count &- 1) == 0 {
-            // 0 or a power of two: the block is full (or there is none), so it moves to one twice the size.
+            // A power of two: the block is full (or the one invitee is inline), so it moves to one
+            // twice the size.
             start = self.growInviteeBlock(of: inviter, from: start, count: count)
         }
         self.inviteeBlocks.set(start + count, to: member)
     }
 
     private mutating func growInviteeBlock(of inviter: Int, from start: Int, count: Int) -> Int {
-        let target = self.inviteeBlocks.allocate(sizeClass: count == 0 ? 0 : InviteeBlocks.sizeClass(of: count) + 1)
-        if count > 0 {
+        let target = self.inviteeBlocks.allocate(sizeClass: InviteeBlocks.sizeClass(of: count) + 1)
+        if count == 1 {
+            // `start` is the inline invitee.
+            self.inviteeBlocks.set(target, to: Int32(truncatingIfNeeded: start))
+        } else {
             self.inviteeBlocks.copy(from: start, to: target, count: count)
             self.inviteeBlocks.free(start: start, sizeClass: InviteeBlocks.sizeClass(of: count))
         }
@@ -107,12 +126,19 @@ extension InviteGraph {
     /// lowers the direct count. O(the inviter's direct count).
     mutating func removeInvitee(_ member: Int32, from inviter: Int) {
         let count = Int(self.counters[inviter].direct)
-        let start = Int(self.counters[inviter].inviteeBlock)
+        let field = self.counters[inviter].inviteeBlock
+        if count == 1 {
+            precondition(field == member, "an invitee is missing from its inviter")
+            self.counters[inviter].inviteeBlock = -1
+            return
+        }
+        let start = Int(field)
         self.inviteeBlocks.remove(member, start: start, count: count)
         let remaining = count - 1
-        if remaining == 0 {
-            self.inviteeBlocks.free(start: start, sizeClass: 0)
-            self.counters[inviter].inviteeBlock = -1
+        if remaining == 1 {
+            // Back to one: the invitee goes inline.
+            self.counters[inviter].inviteeBlock = self.inviteeBlocks.slots[start]
+            self.inviteeBlocks.free(start: start, sizeClass: 1)
         } else if remaining & (remaining - 1) == 0 {
             // Down to a power of two: move to a block of exactly that size, so the capacity stays
             // the power of two at or above the count.
@@ -124,11 +150,20 @@ extension InviteGraph {
         }
     }
 
-    /// The member's current invitees, oldest binding first, as a range of `inviteeBlocks.slots`.
+    /// Calls `body` with the member's current invitees, oldest binding first.
     @inline(__always)
-    func inviteeRange(of member: Int) -> Range<Int> {
-        let start = Int(self.counters[member].inviteeBlock)
-        return start..<start + Int(self.counters[member].direct)
+    func withInvitees<Result>(of member: Int, _ body: (UnsafeBufferPointer<Int32>) -> Result) -> Result {
+        let entry = self.counters[member]
+        switch entry.direct {
+        case 0:
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        case 1:
+            return withUnsafePointer(to: entry.inviteeBlock) { body(UnsafeBufferPointer(start: $0, count: 1)) }
+        default:
+            return self.inviteeBlocks.slots.withUnsafeBufferPointer { slots in
+                body(UnsafeBufferPointer(rebasing: slots[Int(entry.inviteeBlock)..<Int(entry.inviteeBlock + entry.direct)]))
+            }
+        }
     }
 
     /// Per member, the newest invitee, and per invitee the next older one (-1 ends a list): the
@@ -136,12 +171,11 @@ extension InviteGraph {
     func inviteeLists() -> (first: [Int32], next: [Int32]) {
         var first = [Int32](repeating: -1, count: self.count)
         var next = [Int32](repeating: -1, count: self.count)
-        self.inviteeBlocks.slots.withUnsafeBufferPointer { slots in
-            for member in 0..<self.count where self.counters[member].direct > 0 {
-                let range = self.inviteeRange(of: member)
-                first[member] = slots[range.upperBound - 1]
-                for slot in range.dropFirst() {
-                    next[Int(slots[slot])] = slots[slot - 1]
+        for member in 0..<self.count where self.counters[member].direct > 0 {
+            self.withInvitees(of: member) { invitees in
+                first[member] = invitees[invitees.count - 1]
+                for position in invitees.indices.dropFirst() {
+                    next[Int(invitees[position])] = invitees[position - 1]
                 }
             }
         }
@@ -154,7 +188,8 @@ extension InviteGraph {
         self.inviteeBlocks = InviteeBlocks()
         for member in 0..<self.count {
             let count = Int(self.counters[member].direct)
-            guard count > 0 else { continue }
+            if count == 1 { self.counters[member].inviteeBlock = first[member] }
+            guard count > 1 else { continue }
             let start = self.inviteeBlocks.allocate(sizeClass: InviteeBlocks.sizeClass(of: count))
             self.counters[member].inviteeBlock = Int32(truncatingIfNeeded: start)
             // The list runs newest first; the block runs oldest first.
@@ -172,11 +207,10 @@ extension InviteGraph {
     func sameInvitees(as other: InviteGraph) -> Bool {
         guard self.count == other.count else { return false }
         for member in 0..<self.count {
-            let mine = self.inviteeRange(of: member)
-            let theirs = other.inviteeRange(of: member)
-            guard mine.count == theirs.count else { return false }
-            guard !mine.isEmpty else { continue }
-            guard self.inviteeBlocks.slots[mine].elementsEqual(other.inviteeBlocks.slots[theirs]) else { return false }
+            let same = self.withInvitees(of: member) { mine in
+                other.withInvitees(of: member) { theirs in mine.elementsEqual(theirs) }
+            }
+            guard same else { return false }
         }
         return true
     }
