@@ -165,6 +165,8 @@ extension InviteGraph {
         for _ in 0..<Int(stringCount) {
             strings.append(try reader.readString())
         }
+        // The slots grow as needed: a run of sequential ids takes none.
+        self.table.reserveCapacity(count, slots: false)
         var nextString: Int64 = 0
         for position in 0..<count {
             let id: MemberID

@@ -32,6 +32,12 @@ struct InviteeBlocks: Sendable {
         self.slots.reserveCapacity(capacity)
     }
 
+    /// Sizes an empty arena to exactly `count` slots, for blocks allocated next (a restore).
+    mutating func reserveExactly(_ count: Int) {
+        precondition(self.usedCount == 0 && count <= Int(Int32.max), "the arena is in use or too large")
+        self.slots = Array(repeating: -1, count: count)
+    }
+
     /// A block of `1 << sizeClass` slots, taken from the free list or from the end of the arena.
     mutating func allocate(sizeClass: Int) -> Int {
         let free = self.freeBlocks[sizeClass]
@@ -186,6 +192,11 @@ extension InviteGraph {
     /// the direct counts and no blocks yet.
     mutating func rebuildInviteeBlocks(first: [Int32], next: [Int32]) {
         self.inviteeBlocks = InviteeBlocks()
+        var arenaSize = 0
+        for member in 0..<self.count where self.counters[member].direct > 1 {
+            arenaSize += 1 << InviteeBlocks.sizeClass(of: Int(self.counters[member].direct))
+        }
+        self.inviteeBlocks.reserveExactly(arenaSize)
         for member in 0..<self.count {
             let count = Int(self.counters[member].direct)
             if count == 1 { self.counters[member].inviteeBlock = first[member] }

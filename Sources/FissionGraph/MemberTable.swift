@@ -55,10 +55,12 @@ struct MemberTable: Sendable {
         self.keys.capacity * 8 + self.isString.allocatedBytes + self.strings.capacity * 16 + self.slots.capacity * 4
     }
 
-    mutating func reserveCapacity(_ capacity: Int) {
+    /// Makes room for `capacity` members; `slots: false` leaves the table as it is, for a caller
+    /// that expects sequential ids (a restore: the ids it re-adds tell).
+    mutating func reserveCapacity(_ capacity: Int, slots: Bool = true) {
         self.keys.reserveCapacity(capacity)
         self.isString.reserveCapacity(capacity)
-        if capacity > self.slots.count * 3 / 4 {
+        if slots && capacity > self.slots.count * 3 / 4 {
             self.rehash(slotCount: Self.slotCount(for: capacity))
         }
     }

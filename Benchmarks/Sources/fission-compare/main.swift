@@ -130,9 +130,17 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
         Workload.register(workload.parents, into: &fresh)
         precondition(fresh.count == members)
     }
+    // And with scattered integer ids, which never form a sequential run: every lookup hashes.
+    let scattered = workload.scatteredIDs()
+    let oursScatteredInsert = measure(rounds: min(rounds, 3), operations: members) {
+        var fresh = InviteGraph()
+        Workload.register(workload.parents, ids: scattered, into: &fresh)
+        precondition(fresh.count == members)
+    }
     note(
         "fission-compare: ours insert \(format(oursInsert, decimals: 1)) ns per member,"
-            + " \(format(oursReservedInsert, decimals: 1)) ns after reserveCapacity"
+            + " \(format(oursReservedInsert, decimals: 1)) ns after reserveCapacity,"
+            + " \(format(oursScatteredInsert, decimals: 1)) ns with scattered ids (no sequential run)"
     )
     if insertOnly { return }
     note(
