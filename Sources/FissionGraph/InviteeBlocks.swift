@@ -167,7 +167,11 @@ extension InviteGraph {
             return withUnsafePointer(to: entry.inviteeBlock) { body(UnsafeBufferPointer(start: $0, count: 1)) }
         default:
             return self.inviteeBlocks.slots.withUnsafeBufferPointer { slots in
-                body(UnsafeBufferPointer(rebasing: slots[Int(entry.inviteeBlock)..<Int(entry.inviteeBlock + entry.direct)]))
+                body(
+                    UnsafeBufferPointer(
+                        rebasing: slots[Int(entry.inviteeBlock)..<Int(entry.inviteeBlock + entry.direct)]
+                    )
+                )
             }
         }
     }

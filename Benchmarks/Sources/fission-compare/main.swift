@@ -147,6 +147,16 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
         "fission-compare: ours holds \(format(Double(graph.approximateMemoryBytes) / Double(members), decimals: 1)) bytes per member\n"
     )
     floor.buildChildIndex()
+    // Snapshot and restore, a diagnostic (package-benchmark has the figures with allocations).
+    var snapshotBytes: [UInt8] = []
+    let snapshotTime = measure(rounds: min(rounds, 3), operations: 1) { snapshotBytes = graph.snapshot() }
+    let restoreTime = measure(rounds: min(rounds, 3), operations: 1) {
+        precondition((try? InviteGraph(snapshot: snapshotBytes)) == graph)
+    }
+    note(
+        "fission-compare: snapshot \(format(snapshotTime / 1e6, decimals: 1)) ms (\(snapshotBytes.count) bytes),"
+            + " restore with its checks \(format(restoreTime / 1e6, decimals: 1)) ms (and a comparison)"
+    )
     var swiftGraph = UnweightedGraph<Int32>()
     let swiftGraphInsert = measure(rounds: 1, operations: members) {
         let fresh = UnweightedGraph<Int32>()
