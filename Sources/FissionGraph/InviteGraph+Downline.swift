@@ -11,7 +11,9 @@ extension InviteGraph {
     ///   - body: Receives each member and its level (1 for direct invitees).
     /// - Throws: ``FissionError/Code/invalidDepth`` for `levels` outside `1...3`.
     /// - Precondition: `index` is in `0..<count`.
-    /// - Complexity: O(members visited).
+    /// - Complexity: O(members visited). Inlinable, so that `body` is inlined into the caller's
+    ///   loop rather than called once per member; the level-building work stays in the module.
+    @inlinable
     public func forEachInvitee(
         of index: MemberIndex,
         upTo levels: Int,
@@ -25,18 +27,8 @@ extension InviteGraph {
         var levelStart = 0
         var levelEnd = 1
         for level in 1...levels {
-            // The next level's size is the sum of kept direct counts: the queue grows once per level.
-            var levelSize = 0
-            self.counters.withUnsafeBufferPointer { counters in
-                buffer.queue.withUnsafeBufferPointer { queue in
-                    for position in levelStart..<levelEnd {
-                        levelSize &+= Int(counters[Int(queue[position])].direct)
-                    }
-                }
-            }
+            let levelSize = self.appendLevel(to: &buffer.queue, frontier: levelStart..<levelEnd)
             if levelSize == 0 { break }
-            buffer.queue.append(contentsOf: repeatElement(-1, count: levelSize))
-            self.fillLevel(&buffer.queue, frontier: levelStart..<levelEnd, at: levelEnd)
             buffer.queue.withUnsafeBufferPointer { queue in
                 for position in levelEnd..<levelEnd + levelSize {
                     body(MemberIndex(rawValue: queue[position]), level)
@@ -45,6 +37,25 @@ extension InviteGraph {
             levelStart = levelEnd
             levelEnd += levelSize
         }
+    }
+
+    /// Appends the invitees of the members in `queue[frontier]` (the level below) and returns how many.
+    @usableFromInline
+    func appendLevel(to queue: inout [Int32], frontier: Range<Int>) -> Int {
+        // The next level's size is the sum of kept direct counts: the queue grows once per level.
+        var levelSize = 0
+        self.counters.withUnsafeBufferPointer { counters in
+            queue.withUnsafeBufferPointer { queue in
+                for position in frontier {
+                    levelSize &+= Int(counters[Int(queue[position])].direct)
+                }
+            }
+        }
+        if levelSize == 0 { return 0 }
+        let start = queue.count
+        queue.append(contentsOf: repeatElement(-1, count: levelSize))
+        self.fillLevel(&queue, frontier: frontier, at: start)
+        return levelSize
     }
 
     /// Writes the invitees of each member in `frontier` into `queue` from `start` on, each inviter's
