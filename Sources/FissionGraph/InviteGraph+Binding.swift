@@ -24,14 +24,14 @@ extension InviteGraph {
         invitedBy inviter: MemberID? = nil,
         campaign: CampaignID? = nil
     ) throws(FissionError) -> MemberIndex {
-        try self.checkTime(time)
-        try self.checkLength(member)
+        try Self.checkTime(time, latestChange: self.latestChange)
+        try Self.checkLength(member, limit: self.maximumIdentifierUTF8Length)
         guard self.count < self.maximumMemberCount else {
             throw FissionError(code: .capacityExceeded, reason: "the graph holds its limit of \(self.count) members")
         }
         var inviterIndex: Int32 = -1
         if let inviter {
-            guard inviter != member else {
+            guard !sameID(inviter, member) else {
                 throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
             }
             guard let found = self.table.find(inviter) else {
@@ -39,33 +39,29 @@ extension InviteGraph {
             }
             inviterIndex = found
         }
-        try self.checkCampaignRoom(campaign)
+        try Self.checkCampaignRoom(campaign, slots: self.campaignSlots, count: self.campaignIDs.count)
         // The last check, and the first change: the id map refuses a duplicate without changing.
         let index = Int32(self.count)
         guard self.table.appendIfAbsent(member) == nil else {
             throw FissionError(code: .memberAlreadyRegistered, reason: "member \(member) is already registered")
         }
-        self.parent.append(-1)
-        self.firstChild.append(-1)
-        self.nextSibling.append(-1)
-        self.counters.append(Counters())
-        self.boundAt.append(Int64.min)
-        self.bindingCampaign.append(-1)
-        self.hasOrdered.append(false)
-        self.latestChange = time.millisecondsSinceEpoch
-        if inviterIndex >= 0 {
-            let campaignSlot = self.campaignSlot(interning: campaign)
-            switch self.policy.moment {
-            case .registration:
-                self.attach(index, to: inviterIndex, campaign: campaignSlot, at: time.millisecondsSinceEpoch)
-            case .firstOrder:
-                self.pendingTouches[index] = PendingTouch(
-                    inviter: inviterIndex,
-                    campaign: campaignSlot,
-                    time: time.millisecondsSinceEpoch
-                )
-            }
+        let now = time.millisecondsSinceEpoch
+        let campaignSlot = inviterIndex >= 0 ? self.campaignSlot(interning: campaign) : -1
+        let bindsNow = inviterIndex >= 0 && self.policy.moment == .registration
+        if bindsNow {
+            // Linking first touches only the inviter's and their ancestors' entries; their cache
+            // misses then overlap with the appends below, which do not depend on them.
+            self.linkNewMember(index, to: inviterIndex, campaign: campaignSlot)
+        } else if inviterIndex >= 0 {
+            self.pendingTouches[index] = PendingTouch(inviter: inviterIndex, campaign: campaignSlot, time: now)
         }
+        // A new member's own entries are appended with their final values, not appended and then set.
+        self.parent.append(bindsNow ? inviterIndex : -1)
+        self.counters.append(Counters())
+        self.boundAt.append(bindsNow ? now : Int64.min)
+        self.bindingCampaign.append(bindsNow ? campaignSlot : -1)
+        self.hasOrdered.append(false)
+        self.latestChange = now
         return MemberIndex(rawValue: index)
     }
 
@@ -90,8 +86,8 @@ extension InviteGraph {
         at time: Timestamp,
         campaign: CampaignID? = nil
     ) throws(FissionError) -> BindingOutcome {
-        try self.checkTime(time)
-        guard inviter != member else {
+        try Self.checkTime(time, latestChange: self.latestChange)
+        guard !sameID(inviter, member) else {
             throw FissionError(code: .selfInvite, reason: "member \(member) cannot invite themselves")
         }
         let memberIndex = try Int32(self.requireIndex(member))
@@ -108,7 +104,7 @@ extension InviteGraph {
                 reason: "the policy binds new members only, at registration; \(member) is already registered"
             )
         }
-        try self.checkCampaignRoom(campaign)
+        try Self.checkCampaignRoom(campaign, slots: self.campaignSlots, count: self.campaignIDs.count)
         let now = time.millisecondsSinceEpoch
 
         if self.policy.moment == .firstOrder && !self.hasOrdered[Int(memberIndex)] {
@@ -169,7 +165,7 @@ extension InviteGraph {
     @discardableResult
     public mutating func attributeOrder(placedBy member: MemberID, at time: Timestamp) throws(FissionError) -> MemberID?
     {
-        try self.checkTime(time)
+        try Self.checkTime(time, latestChange: self.latestChange)
         let memberIndex = try self.requireIndex(member)
         if !self.hasOrdered[memberIndex] {
             self.hasOrdered[memberIndex] = true
@@ -206,44 +202,83 @@ extension InviteGraph {
 
     // MARK: Checks (before any change)
 
-    private func checkTime(_ time: Timestamp) throws(FissionError) {
-        guard time.millisecondsSinceEpoch >= self.latestChange else {
-            throw FissionError(
-                code: .timeWentBackwards,
-                reason: "\(time) is before the graph's last change at \(Timestamp(unchecked: self.latestChange))"
-            )
+    // The checks take what they read rather than `self`: a non-mutating method called on `self`
+    // inside a mutating one gets a copy of the whole struct (256 bytes) on every insert.
+
+    @inline(__always)
+    private static func checkTime(_ time: Timestamp, latestChange: Int64) throws(FissionError) {
+        guard time.millisecondsSinceEpoch >= latestChange else {
+            throw timeWentBackwards(time, latestChange: latestChange)
         }
     }
 
-    private func checkLength(_ member: MemberID) throws(FissionError) {
-        if let string = member.stringValue, string.utf8.count > self.maximumIdentifierUTF8Length {
+    private static func timeWentBackwards(_ time: Timestamp, latestChange: Int64) -> FissionError {
+        FissionError(
+            code: .timeWentBackwards,
+            reason: "\(time) is before the graph's last change at \(Timestamp(unchecked: latestChange))"
+        )
+    }
+
+    @inline(__always)
+    private static func checkLength(_ member: MemberID, limit: Int) throws(FissionError) {
+        if case .string(let string) = member.value, string.utf8.count > limit {
             throw FissionError(
                 code: .identifierTooLong,
-                reason:
-                    "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(self.maximumIdentifierUTF8Length)"
+                reason: "member id is \(string.utf8.count) UTF-8 bytes; this graph accepts \(limit)"
             )
         }
     }
 
-    private func checkCampaignRoom(_ campaign: CampaignID?) throws(FissionError) {
-        guard let campaign, self.campaignSlots[campaign] == nil else { return }
-        guard self.campaignIDs.count < Self.maximumCampaignCount else {
-            throw FissionError(
-                code: .capacityExceeded,
-                reason: "the graph already records \(Self.maximumCampaignCount) campaigns"
-            )
-        }
+    @inline(__always)
+    private static func checkCampaignRoom(
+        _ campaign: CampaignID?,
+        slots: [CampaignID: Int32],
+        count: Int
+    ) throws(FissionError) {
+        guard let campaign, count >= Self.maximumCampaignCount, slots[campaign] == nil else { return }
+        throw FissionError(
+            code: .capacityExceeded,
+            reason: "the graph already records \(Self.maximumCampaignCount) campaigns"
+        )
     }
 
     // MARK: Changes (never throw)
 
+    @inline(__always)
     private mutating func campaignSlot(interning campaign: CampaignID?) -> Int32 {
         guard let campaign else { return -1 }
+        return self.campaignSlot(interning: campaign)
+    }
+
+    private mutating func campaignSlot(interning campaign: CampaignID) -> Int32 {
         if let slot = self.campaignSlots[campaign] { return slot }
         let slot = Int32(self.campaignIDs.count)
         self.campaignIDs.append(campaign)
         self.campaignSlots[campaign] = slot
         return slot
+    }
+
+    /// Links a member being registered (no invitees, no entries yet) under `inviter`: the insert's
+    /// hot path, so it touches each array once.
+    private mutating func linkNewMember(_ member: Int32, to inviter: Int32, campaign: Int32) {
+        let inviterPosition = Int(inviter)
+        self.appendInvitee(member, to: inviterPosition)
+        self.counters.withUnsafeMutableBufferPointer { counters in
+            self.parent.withUnsafeBufferPointer { parents in
+                counters[inviterPosition].direct &+= 1
+                let grandparent = Int(parents[inviterPosition])
+                if grandparent >= 0 { counters[grandparent].secondLevel &+= 1 }
+                var ancestor = inviterPosition
+                while ancestor >= 0 {
+                    counters[ancestor].team &+= 1
+                    ancestor = Int(parents[ancestor])
+                }
+            }
+        }
+        if campaign >= 0 {
+            self.campaignInviteCounts[campaignKey(campaign, inviter), default: 0] += 1
+        }
+        self.boundCount += 1
     }
 
     /// Binds an unbound `member` under `inviter`, who joined earlier, and brings every count up to date.
@@ -253,8 +288,7 @@ extension InviteGraph {
         self.parent[memberPosition] = inviter
         self.boundAt[memberPosition] = time
         self.bindingCampaign[memberPosition] = campaign
-        self.nextSibling[memberPosition] = self.firstChild[inviterPosition]
-        self.firstChild[inviterPosition] = member
+        self.appendInvitee(member, to: inviterPosition)
         self.counters[inviterPosition].direct &+= 1
         self.counters[inviterPosition].secondLevel &+= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
@@ -281,19 +315,8 @@ extension InviteGraph {
         let memberPosition = Int(member)
         let inviter = self.parent[memberPosition]
         let inviterPosition = Int(inviter)
-        // Unlink from the inviter's list; the walk is bounded by the inviter's direct count.
-        var previous: Int32 = -1
-        var cursor = self.firstChild[inviterPosition]
-        while cursor != member {
-            previous = cursor
-            cursor = self.nextSibling[Int(cursor)]
-        }
-        if previous < 0 {
-            self.firstChild[inviterPosition] = self.nextSibling[memberPosition]
-        } else {
-            self.nextSibling[Int(previous)] = self.nextSibling[memberPosition]
-        }
-        self.nextSibling[memberPosition] = -1
+        // Out of the inviter's block; the search and the shift are bounded by the inviter's direct count.
+        self.removeInvitee(member, from: inviterPosition)
         self.counters[inviterPosition].direct &-= 1
         self.counters[inviterPosition].secondLevel &-= self.counters[memberPosition].direct
         let grandparent = self.parent[inviterPosition]
@@ -325,6 +348,16 @@ extension InviteGraph {
         self.boundAt[memberPosition] = Int64.min
         self.bindingCampaign[memberPosition] = -1
         self.boundCount -= 1
+    }
+}
+
+/// Whether two ids are the same member; integers compare without a call into FissionCore.
+@inline(__always)
+func sameID(_ lhs: MemberID, _ rhs: MemberID) -> Bool {
+    switch (lhs.value, rhs.value) {
+    case (.integer(let left), .integer(let right)): left == right
+    case (.string(let left), .string(let right)): left.utf8.elementsEqual(right.utf8)
+    default: false
     }
 }
 

@@ -11,7 +11,9 @@ extension InviteGraph {
     ///   - body: Receives each member and its level (1 for direct invitees).
     /// - Throws: ``FissionError/Code/invalidDepth`` for `levels` outside `1...3`.
     /// - Precondition: `index` is in `0..<count`.
-    /// - Complexity: O(members visited).
+    /// - Complexity: O(members visited). Inlinable, so that `body` is inlined into the caller's
+    ///   loop rather than called once per member; the level-building work stays in the module.
+    @inlinable
     public func forEachInvitee(
         of index: MemberIndex,
         upTo levels: Int,
@@ -25,64 +27,59 @@ extension InviteGraph {
         var levelStart = 0
         var levelEnd = 1
         for level in 1...levels {
-            // The next level's size is the sum of kept direct counts, so each inviter's invitees get
-            // their own stretch of the queue and the lists can be walked side by side.
-            var levelSize = 0
-            for position in levelStart..<levelEnd {
-                levelSize += Int(self.counters[Int(buffer.queue[position])].direct)
-            }
+            let levelSize = self.appendLevel(to: &buffer.queue, frontier: levelStart..<levelEnd)
             if levelSize == 0 { break }
-            buffer.queue.append(contentsOf: repeatElement(-1, count: levelSize))
-            self.fillLevel(&buffer.queue, frontier: levelStart..<levelEnd, at: levelEnd)
-            for position in levelEnd..<levelEnd + levelSize {
-                body(MemberIndex(rawValue: buffer.queue[position]), level)
+            buffer.queue.withUnsafeBufferPointer { queue in
+                for position in levelEnd..<levelEnd + levelSize {
+                    body(MemberIndex(rawValue: queue[position]), level)
+                }
             }
             levelStart = levelEnd
             levelEnd += levelSize
         }
     }
 
+    /// Appends the invitees of the members in `queue[frontier]` (the level below) and returns how many.
+    @usableFromInline
+    func appendLevel(to queue: inout [Int32], frontier: Range<Int>) -> Int {
+        // The next level's size is the sum of kept direct counts: the queue grows once per level.
+        var levelSize = 0
+        self.counters.withUnsafeBufferPointer { counters in
+            queue.withUnsafeBufferPointer { queue in
+                for position in frontier {
+                    levelSize &+= Int(counters[Int(queue[position])].direct)
+                }
+            }
+        }
+        if levelSize == 0 { return 0 }
+        let start = queue.count
+        queue.append(contentsOf: repeatElement(-1, count: levelSize))
+        self.fillLevel(&queue, frontier: frontier, at: start)
+        return levelSize
+    }
+
     /// Writes the invitees of each member in `frontier` into `queue` from `start` on, each inviter's
-    /// list in order. A linked list is a chain of dependent loads; walking eight lists at once keeps
-    /// eight loads in flight instead of one.
+    /// block newest first. Each block is one contiguous read, and the reads of different inviters
+    /// do not depend on one another, so the processor overlaps their cache misses.
     private func fillLevel(_ queue: inout [Int32], frontier: Range<Int>, at start: Int) {
-        let laneCount = 8
         queue.withUnsafeMutableBufferPointer { queue in
-            self.nextSibling.withUnsafeBufferPointer { next in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * laneCount) { lanes in
-                    // lanes[lane]: the list cursor (-1 when idle); lanes[laneCount + lane]: where it writes.
-                    var nextInviter = frontier.lowerBound
-                    var writeEnd = start
-                    var active = 0
-                    func assign(_ lane: Int) {
-                        while nextInviter < frontier.upperBound {
-                            let inviter = Int(queue[nextInviter])
-                            nextInviter += 1
-                            let direct = Int(self.counters[inviter].direct)
-                            if direct > 0 {
-                                lanes[lane] = Int(self.firstChild[inviter])
-                                lanes[laneCount + lane] = writeEnd
-                                writeEnd += direct
-                                active += 1
-                                return
-                            }
+            self.counters.withUnsafeBufferPointer { counters in
+                self.inviteeBlocks.slots.withUnsafeBufferPointer { slots in
+                    var write = start
+                    for position in frontier {
+                        let entry = counters[Int(queue[position])]
+                        if entry.direct == 1 {
+                            // The one invitee sits in the entry itself.
+                            queue[write] = entry.inviteeBlock
+                            write += 1
+                            continue
                         }
-                        lanes[lane] = -1
-                    }
-                    for lane in 0..<laneCount { assign(lane) }
-                    while active > 0 {
-                        for lane in 0..<laneCount where lanes[lane] >= 0 {
-                            let member = lanes[lane]
-                            let write = lanes[laneCount + lane]
-                            precondition(write < writeEnd, "an invitee list is longer than its kept count")
-                            queue[write] = Int32(truncatingIfNeeded: member)
-                            lanes[laneCount + lane] = write + 1
-                            let following = Int(next[member])
-                            lanes[lane] = following
-                            if following < 0 {
-                                active -= 1
-                                assign(lane)
-                            }
+                        var slot = Int(entry.inviteeBlock) + Int(entry.direct)
+                        let first = Int(entry.inviteeBlock)
+                        while slot > first {
+                            slot -= 1
+                            queue[write] = slots[slot]
+                            write += 1
                         }
                     }
                 }
@@ -178,11 +175,7 @@ extension InviteGraph {
         queue.append(Int32(root))
         var head = 0
         while head < queue.count {
-            var child = self.firstChild[Int(queue[head])]
-            while child >= 0 {
-                queue.append(child)
-                child = self.nextSibling[Int(child)]
-            }
+            self.withInvitees(of: Int(queue[head])) { queue.append(contentsOf: $0) }
             head += 1
         }
         queue.withUnsafeMutableBufferPointer { members in

@@ -112,15 +112,25 @@ private struct Ranking {
     /// Always inlined, so that `field` becomes a plain load in the loop.
     @inline(__always)
     mutating func offer(all counters: UnsafeBufferPointer<Counters>, _ field: (Counters) -> Int32) {
-        for position in counters.indices {
+        var position = 0
+        // Until the heap is full every positive count goes in.
+        while position < counters.count && self.count < self.heap.count {
+            self.offer(member: Int32(truncatingIfNeeded: position), count: field(counters[position]))
+            position += 1
+        }
+        guard self.count > 0 else { return }
+        // Then a count can only enter if it is at least the worst kept row's count (an equal count
+        // loses the tie-break to the earlier member already kept, and `offer` says so): the common
+        // case is one load and one comparison against a local, which keeps the scan at the speed
+        // of memory.
+        var least = Int32(truncatingIfNeeded: self.heap[0] >> 32)
+        while position < counters.count {
             let count = field(counters[position])
-            // The common case, a count no better than the worst row kept, is one comparison.
-            if self.count == self.heap.count
-                && UInt64(UInt32(bitPattern: count)) << 32 | UInt64(UInt32.max) < self.heap[0]
-            {
-                continue
+            if count > least {
+                self.offer(member: Int32(truncatingIfNeeded: position), count: count)
+                least = Int32(truncatingIfNeeded: self.heap[0] >> 32)
             }
-            self.offer(member: Int32(truncatingIfNeeded: position), count: count)
+            position += 1
         }
     }
 }

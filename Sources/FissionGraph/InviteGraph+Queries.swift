@@ -143,14 +143,14 @@ extension InviteGraph {
     func countInvitees(of inviter: Int32, boundDuring window: Range<Timestamp>) -> Int {
         let lower = window.lowerBound.millisecondsSinceEpoch
         let upper = window.upperBound.millisecondsSinceEpoch
-        var count = 0
-        var child = self.firstChild[Int(inviter)]
-        while child >= 0 {
-            let time = self.boundAt[Int(child)]
-            if time >= lower && time < upper { count += 1 }
-            child = self.nextSibling[Int(child)]
+        return self.withInvitees(of: Int(inviter)) { invitees in
+            var count = 0
+            for invitee in invitees {
+                let time = self.boundAt[Int(invitee)]
+                if time >= lower && time < upper { count += 1 }
+            }
+            return count
         }
-        return count
     }
 
     // MARK: Invitees
@@ -160,10 +160,10 @@ extension InviteGraph {
     /// - Precondition: `index` is in `0..<count`.
     /// - Complexity: O(direct invitees).
     public func forEachInvitee(of index: MemberIndex, _ body: (MemberIndex) -> Void) {
-        var child = self.firstChild[self.checked(index)]
-        while child >= 0 {
-            body(MemberIndex(rawValue: child))
-            child = self.nextSibling[Int(child)]
+        self.withInvitees(of: self.checked(index)) { invitees in
+            for invitee in invitees.reversed() {
+                body(MemberIndex(rawValue: invitee))
+            }
         }
     }
 

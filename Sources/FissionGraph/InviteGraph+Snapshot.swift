@@ -41,8 +41,11 @@ extension InviteGraph {
             writer.append(string: string)
         }
         writer.append(array: self.parent)
-        writer.append(array: self.firstChild)
-        writer.append(array: self.nextSibling)
+        // Format version 1 stores invitees as linked lists, newest first, as the graph kept them
+        // before Decision 0006; restore rebuilds the blocks from them, so the format is unchanged.
+        let lists = self.inviteeLists()
+        writer.append(array: lists.first)
+        writer.append(array: lists.next)
         writer.append(array: self.boundAt)
         writer.append(array: self.bindingCampaign)
         writer.append(array: self.hasOrdered.words)
@@ -113,8 +116,8 @@ extension InviteGraph {
         let count = Int(rawCount)
         try self.readMembers(&reader, count: count)
         self.parent = try reader.readArray(count: count)
-        self.firstChild = try reader.readArray(count: count)
-        self.nextSibling = try reader.readArray(count: count)
+        let firstInvitee: [Int32] = try reader.readArray(count: count)
+        let nextInvitee: [Int32] = try reader.readArray(count: count)
         self.boundAt = try reader.readArray(count: count)
         self.bindingCampaign = try reader.readArray(count: count)
         self.hasOrdered = try Self.readBitset(&reader, count: count)
@@ -122,9 +125,10 @@ extension InviteGraph {
         try self.readPending(&reader)
         try self.readClosedEdges(&reader)
         guard reader.isAtEnd else { throw corrupt("\(bytes.count - reader.offset) bytes after the end") }
-        try self.validateBindings()
-        try self.validateChildLists()
+        try self.validateBindings(nextInvitee: nextInvitee)
+        try self.validateInviteeLists(first: firstInvitee, next: nextInvitee)
         self.rebuildCounts()
+        self.rebuildInviteeBlocks(first: firstInvitee, next: nextInvitee)
     }
 
     private static func readPolicy(_ reader: inout ByteReader) throws(FissionError) -> BindingPolicy {
@@ -161,7 +165,8 @@ extension InviteGraph {
         for _ in 0..<Int(stringCount) {
             strings.append(try reader.readString())
         }
-        self.table.reserveCapacity(count)
+        // The slots grow as needed: a run of sequential ids takes none.
+        self.table.reserveCapacity(count, slots: false)
         var nextString: Int64 = 0
         for position in 0..<count {
             let id: MemberID
@@ -254,7 +259,7 @@ extension InviteGraph {
         slot >= -1 && Int(slot) < self.campaignIDs.count
     }
 
-    private func validateBindings() throws(FissionError) {
+    private func validateBindings(nextInvitee: [Int32]) throws(FissionError) {
         for position in 0..<self.count {
             let inviter = self.parent[position]
             guard inviter >= -1, Int(inviter) < position else {
@@ -267,7 +272,7 @@ extension InviteGraph {
                 else { throw corrupt("member \(position)'s binding time or campaign is impossible") }
             } else {
                 guard self.boundAt[position] == Int64.min, self.bindingCampaign[position] == -1,
-                    self.nextSibling[position] == -1
+                    nextInvitee[position] == -1
                 else { throw corrupt("unbound member \(position) has binding data") }
             }
         }
@@ -276,17 +281,17 @@ extension InviteGraph {
     /// Every bound member must sit exactly once in its inviter's list. Each visited member's
     /// inviter is checked, and the walk is cut at the number of bound members, so a looping or
     /// crossing list cannot run forever.
-    private func validateChildLists() throws(FissionError) {
+    private func validateInviteeLists(first: [Int32], next: [Int32]) throws(FissionError) {
         let bound = self.parent.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
         var visited = 0
         for position in 0..<self.count {
-            var child = self.firstChild[position]
+            var child = first[position]
             while child != -1 {
                 guard child >= 0, Int(child) < self.count, self.parent[Int(child)] == Int32(position),
                     visited < bound
                 else { throw corrupt("the invitee list of member \(position) is broken") }
                 visited += 1
-                child = self.nextSibling[Int(child)]
+                child = next[Int(child)]
             }
         }
         guard visited == bound else { throw corrupt("\(bound - visited) bound members are missing from invitee lists") }

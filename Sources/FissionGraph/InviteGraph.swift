@@ -5,9 +5,9 @@ public import FissionCore
 /// Each member has at most one inviter, bound only to a member who joined earlier, never to
 /// themselves; so the graph is a forest and no cycle can form, by construction rather than by a
 /// check. Host ids map once to dense indices in join order (``MemberIndex``); everything hot lives
-/// in contiguous arrays indexed by them: the inviter, the first invitee and the next sibling (a
-/// child list that allocates nothing per member), and the three counts kept up to date on every
-/// binding (direct, second level, team).
+/// in contiguous arrays indexed by them: the inviter, the three counts kept up to date on every
+/// binding (direct, second level, team), and each member's invitees side by side in one shared
+/// arena (nothing is allocated per member).
 ///
 /// ```swift
 /// var graph = InviteGraph()
@@ -44,12 +44,11 @@ public struct InviteGraph: Sendable {
     var table: MemberTable
     /// The current inviter's index, -1 for none. Always lower than the member's own index.
     @usableFromInline var parent: [Int32] = []
-    /// The newest current invitee, -1 for none.
-    var firstChild: [Int32] = []
-    /// The next older invitee of the same inviter, -1 at the end of the list.
-    var nextSibling: [Int32] = []
-    /// Direct, second-level and team counts side by side: reading all three costs one cache miss.
+    /// Direct, second-level and team counts and where the invitees are, side by side: reading
+    /// them costs one cache miss.
     @usableFromInline var counters: [Counters] = []
+    /// Each member's current invitees, contiguous, oldest binding first.
+    var inviteeBlocks = InviteeBlocks()
     /// When the current binding was made, in ms since 1970; unspecified while unbound.
     var boundAt: [Int64] = []
     /// The campaign (its dense slot) of the current binding, -1 for none.
@@ -132,8 +131,8 @@ public struct InviteGraph: Sendable {
     /// - Complexity: O(1).
     public var approximateMemoryBytes: Int {
         let perMemberArrays =
-            (self.parent.capacity + self.firstChild.capacity + self.nextSibling.capacity
-                + self.bindingCampaign.capacity) * 4 + self.counters.capacity * 12 + self.boundAt.capacity * 8
+            (self.parent.capacity + self.bindingCampaign.capacity) * 4 + self.counters.capacity * 16
+            + self.boundAt.capacity * 8 + self.inviteeBlocks.allocatedBytes
         // Dictionaries: about twice their count in buckets of key + value.
         let dictionaries =
             self.campaignSlots.capacity * 2 * 28 + self.campaignInviteCounts.capacity * 2 * 12
@@ -149,8 +148,7 @@ public struct InviteGraph: Sendable {
         let capacity = min(max(memberCount, 0), self.maximumMemberCount)
         self.table.reserveCapacity(capacity)
         self.parent.reserveCapacity(capacity)
-        self.firstChild.reserveCapacity(capacity)
-        self.nextSibling.reserveCapacity(capacity)
+        self.inviteeBlocks.reserveCapacity(capacity)
         self.counters.reserveCapacity(capacity)
         self.boundAt.reserveCapacity(capacity)
         self.bindingCampaign.reserveCapacity(capacity)
@@ -196,14 +194,22 @@ public struct InviteGraph: Sendable {
     }
 }
 
-/// The counts kept up to date on every binding, for one member.
+/// The counts kept up to date on every binding, for one member, and where their invitees are:
+/// 16 bytes, so a member's entry never straddles two cache lines.
 @usableFromInline
-struct Counters: Hashable, Sendable {
+struct Counters: Sendable {
     @usableFromInline var direct: Int32 = 0
     @usableFromInline var secondLevel: Int32 = 0
     @usableFromInline var team: Int32 = 0
+    /// The start of the member's block in ``InviteGraph/inviteeBlocks``, -1 while they have no invitees.
+    var inviteeBlock: Int32 = -1
 
     init() {}
+
+    /// Whether the counts agree (the block's place in the arena aside).
+    func sameCounts(as other: Counters) -> Bool {
+        self.direct == other.direct && self.secondLevel == other.secondLevel && self.team == other.team
+    }
 }
 
 /// An invitation waiting for the member's first order.
@@ -226,14 +232,16 @@ struct ClosedEdge: Hashable, Sendable {
 
 extension InviteGraph: Equatable {
     /// Two graphs are equal when they hold the same members, bindings, history and policy; the
-    /// layout of the id map (which depends on its hash seed and growth) is not compared.
+    /// layout of the id map (which depends on its hash seed and growth) and of the invitee arena
+    /// (which depends on the order of changes) is not compared.
     public static func == (lhs: InviteGraph, rhs: InviteGraph) -> Bool {
         lhs.policy == rhs.policy && lhs.maximumMemberCount == rhs.maximumMemberCount
             && lhs.maximumIdentifierUTF8Length == rhs.maximumIdentifierUTF8Length
             && lhs.table.keys == rhs.table.keys && lhs.table.isString == rhs.table.isString
             && lhs.table.strings.elementsEqual(rhs.table.strings) { $0.utf8.elementsEqual($1.utf8) }
-            && lhs.parent == rhs.parent && lhs.firstChild == rhs.firstChild && lhs.nextSibling == rhs.nextSibling
-            && lhs.counters == rhs.counters && lhs.boundAt == rhs.boundAt
+            && lhs.parent == rhs.parent
+            && lhs.counters.elementsEqual(rhs.counters) { $0.sameCounts(as: $1) } && lhs.sameInvitees(as: rhs)
+            && lhs.boundAt == rhs.boundAt
             && lhs.bindingCampaign == rhs.bindingCampaign && lhs.hasOrdered == rhs.hasOrdered
             && lhs.campaignIDs == rhs.campaignIDs && lhs.campaignInviteCounts == rhs.campaignInviteCounts
             && lhs.pendingTouches == rhs.pendingTouches && lhs.closedEdges == rhs.closedEdges

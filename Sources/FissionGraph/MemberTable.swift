@@ -1,13 +1,21 @@
 import FissionCore
 
-/// The map from host ids to dense indices: an open-addressing table of `Int32` slots.
+/// The map from host ids to dense indices: a run of sequential integer ids that needs no table,
+/// and an open-addressing table of `Int32` slots for every other id.
 ///
 /// A `Dictionary<MemberID, Int32>` would cost about 56 bytes per member (a 24-byte key and a
 /// 4-byte value per bucket at 50-75% load) and a SipHash per lookup. Here a member's id lives once,
 /// in `keys` (8 bytes: the integer itself, or a position in `strings`), and the table holds only
-/// indices, so the map costs 8 + 4-to-10 bytes per member. Integer ids, the common case, hash with a
-/// multiply-xorshift finalizer; the optional seed lets a host that accepts ids from the outside keep
-/// the layout unpredictable.
+/// indices, so the map costs 8 + 4-to-10 bytes per member. Integer ids hash with a multiply-xorshift
+/// finalizer; the optional seed lets a host that accepts ids from the outside keep the layout
+/// unpredictable.
+///
+/// Hosts often number members with a database sequence, so ids arrive as `k, k+1, k+2, ...`. The
+/// newest members, while their integer ids keep increasing by one with their index, form the *run*:
+/// the id of run member `i` is `runBase + i`, so finding it is a subtraction and a range check, no
+/// memory access at all, and such members take no slot. A member that breaks the run (a string id,
+/// or an integer that does not continue it) moves the run's members into the table (each member
+/// moves at most once) and starts a new run of its own if it is an integer.
 struct MemberTable: Sendable {
     /// The integer id, or for a string id its position in `strings`.
     private(set) var keys: [Int64] = []
@@ -18,6 +26,15 @@ struct MemberTable: Sendable {
     /// Per slot: 0 when empty, else a 5-bit tag from the hash over `index + 1` in 27 bits. The tag
     /// spares most probes a look at `keys` (a cache miss each). The count is a power of two.
     private var slots: [UInt32] = Array(repeating: 0, count: 16)
+    /// Members at `runStart..<count` have integer ids `runBase + index` and no slot; members
+    /// before `runStart` all have a slot.
+    private var runStart = 0
+    private var runBase: Int64 = 0
+    /// How many members have a slot.
+    private var slotted = 0
+    /// The smallest and largest integer id that has a slot (`min > max` while none has): an
+    /// integer outside them cannot be in the table, which spares a new run member its probe.
+    private var slottedIntegers: (min: Int64, max: Int64) = (.max, .min)
     let seed: UInt64
 
     /// Bits of a slot that hold `index + 1`; the rest hold the tag.
@@ -38,25 +55,41 @@ struct MemberTable: Sendable {
         self.keys.capacity * 8 + self.isString.allocatedBytes + self.strings.capacity * 16 + self.slots.capacity * 4
     }
 
-    mutating func reserveCapacity(_ capacity: Int) {
+    /// Makes room for `capacity` members; `slots: false` leaves the table as it is, for a caller
+    /// that expects sequential ids (a restore: the ids it re-adds tell).
+    mutating func reserveCapacity(_ capacity: Int, slots: Bool = true) {
         self.keys.reserveCapacity(capacity)
         self.isString.reserveCapacity(capacity)
-        if capacity > self.slots.count * 3 / 4 {
+        if slots && capacity > self.slots.count * 3 / 4 {
             self.rehash(slotCount: Self.slotCount(for: capacity))
         }
     }
 
     /// The index of `id`, or `nil`.
+    @inline(__always)
     func find(_ id: MemberID) -> Int32? {
         switch id.value {
-        case .integer(let integer):
-            return self.probe(hash: self.hash(integer: integer)) { index in
-                self.keys[index] == integer && !self.isString[index]
-            }
-        case .string(let string):
-            return self.probe(hash: self.hash(string: string)) { index in
-                self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
-            }
+        case .integer(let integer): return self.find(integer: integer)
+        case .string(let string): return self.find(string: string)
+        }
+    }
+
+    /// The index of the integer id `integer`, or `nil`. A run member costs no memory access.
+    @inline(__always)
+    func find(integer: Int64) -> Int32? {
+        let (offset, overflow) = integer.subtractingReportingOverflow(self.runBase)
+        if !overflow && offset >= Int64(self.runStart) && offset < Int64(self.keys.count) {
+            return Int32(truncatingIfNeeded: offset)
+        }
+        guard integer >= self.slottedIntegers.min && integer <= self.slottedIntegers.max else { return nil }
+        return self.probe(hash: self.hash(integer: integer)) { index in
+            self.keys[index] == integer && !self.isString[index]
+        }
+    }
+
+    private func find(string: String) -> Int32? {
+        self.probe(hash: self.hash(string: string)) { index in
+            self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
         }
     }
 
@@ -77,36 +110,86 @@ struct MemberTable: Sendable {
     }
 
     /// Adds `id` as the next index, unless it is already present: then it returns that index and
-    /// changes nothing. One probe sequence serves both the duplicate check and the placement.
+    /// changes nothing.
     mutating func appendIfAbsent(_ id: MemberID) -> Int32? {
-        let hash: UInt64
-        let existing: Int32?
         switch id.value {
-        case .integer(let integer):
-            hash = self.hash(integer: integer)
-            existing = self.probe(hash: hash) { index in self.keys[index] == integer && !self.isString[index] }
-        case .string(let string):
-            hash = self.hash(string: string)
-            existing = self.probe(hash: hash) { index in
-                self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
-            }
+        case .integer(let integer): return self.appendIfAbsent(integer: integer)
+        case .string(let string): return self.appendIfAbsent(string: string)
+        }
+    }
+
+    /// Adds the integer id `integer` as the next index unless it is present (then returns its index).
+    @inline(__always)
+    mutating func appendIfAbsent(integer: Int64) -> Int32? {
+        if let existing = self.find(integer: integer) { return existing }
+        let index = self.keys.count
+        let (base, overflow) = integer.subtractingReportingOverflow(Int64(index))
+        if self.runStart < index && (overflow || base != self.runBase) {
+            // The id does not continue the run: the run's members take slots, and a new run starts here.
+            self.slotRun()
+        }
+        if overflow {
+            // Only near Int64.min: such an id cannot start a run, so it takes a slot.
+            self.appendSlotted(integer: integer)
+            return nil
+        }
+        self.runBase = base
+        self.keys.append(integer)
+        self.isString.append(false)
+        return nil
+    }
+
+    private mutating func appendIfAbsent(string: String) -> Int32? {
+        let hash = self.hash(string: string)
+        let existing = self.probe(hash: hash) { index in
+            self.isString[index] && self.strings[Int(self.keys[index])].utf8.elementsEqual(string.utf8)
         }
         if let existing { return existing }
-        if self.keys.count + 1 > self.slots.count * 3 / 4 {
+        self.slotRun()
+        self.growIfFull()
+        let index = Int32(self.keys.count)
+        self.keys.append(Int64(self.strings.count))
+        self.strings.append(string)
+        self.isString.append(true)
+        self.place(index, hash: hash)
+        self.runStart = self.keys.count
+        return nil
+    }
+
+    /// Appends an integer id with a slot; the run must be empty.
+    private mutating func appendSlotted(integer: Int64) {
+        self.growIfFull()
+        let index = Int32(self.keys.count)
+        self.keys.append(integer)
+        self.isString.append(false)
+        self.place(index, hash: self.hash(integer: integer))
+        self.noteSlotted(integer: integer)
+        self.runStart = self.keys.count
+    }
+
+    /// Gives every run member a slot and leaves the run empty.
+    private mutating func slotRun() {
+        let end = self.keys.count
+        guard self.runStart < end else { return }
+        if self.slotted + (end - self.runStart) > self.slots.count * 3 / 4 {
+            self.rehash(slotCount: Self.slotCount(for: self.slotted + (end - self.runStart)))
+        }
+        for index in self.runStart..<end {
+            let integer = self.keys[index]
+            self.place(Int32(index), hash: self.hash(integer: integer))
+            self.noteSlotted(integer: integer)
+        }
+        self.runStart = end
+    }
+
+    private mutating func noteSlotted(integer: Int64) {
+        self.slottedIntegers = (min(self.slottedIntegers.min, integer), max(self.slottedIntegers.max, integer))
+    }
+
+    private mutating func growIfFull() {
+        if self.slotted + 1 > self.slots.count * 3 / 4 {
             self.rehash(slotCount: self.slots.count * 2)
         }
-        let index = Int32(self.keys.count)
-        switch id.value {
-        case .integer(let integer):
-            self.keys.append(integer)
-            self.isString.append(false)
-        case .string(let string):
-            self.keys.append(Int64(self.strings.count))
-            self.strings.append(string)
-            self.isString.append(true)
-        }
-        self.place(index, hash: hash)
-        return nil
     }
 
     /// The id at `index`.
@@ -127,11 +210,14 @@ struct MemberTable: Sendable {
             slot = (slot &+ 1) & mask
         }
         self.slots[slot] = UInt32(truncatingIfNeeded: hash >> 59) << Self.indexBits | UInt32(index + 1)
+        self.slotted += 1
     }
 
+    /// Rebuilds the slots at `slotCount`; run members stay out of them.
     private mutating func rehash(slotCount: Int) {
         self.slots = Array(repeating: 0, count: slotCount)
-        for index in 0..<self.keys.count {
+        self.slotted = 0
+        for index in 0..<self.runStart {
             let hash =
                 self.isString[index]
                 ? self.hash(string: self.strings[Int(self.keys[index])]) : self.hash(integer: self.keys[index])

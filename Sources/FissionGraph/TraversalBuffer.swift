@@ -6,7 +6,7 @@
 /// one graph; use one per thread.
 public struct TraversalBuffer: Sendable {
     /// The breadth-first queue (member indices).
-    var queue: [Int32] = []
+    @usableFromInline var queue: [Int32] = []
     /// One bit per member: marks members already known to be in the downline.
     var marks: [UInt64] = []
     /// A min-heap of packed leaderboard keys: `count << 32 | (UInt32.max - index)`.

@@ -56,6 +56,30 @@ public struct Workload: Sendable {
         return graph
     }
 
+    /// Scattered integer ids, one per member (a SplitMix64 stream, seed 99): ids that never form a
+    /// sequential run, so every lookup goes through the id map's hash table.
+    public func scatteredIDs() -> [Int64] {
+        var random = SplitMix64(seed: 99)
+        return self.parents.indices.map { _ in Int64(bitPattern: random.next()) }
+    }
+
+    /// The insert loop with the member at index `i` registered as `ids[i]`.
+    public static func register(_ parents: [Int32], ids: [Int64], into graph: inout InviteGraph) {
+        let time = Self.registrationTime
+        for member in parents.indices {
+            let inviter = parents[member]
+            do {
+                try graph.register(
+                    MemberID(ids[member]),
+                    at: time,
+                    invitedBy: inviter < 0 ? nil : MemberID(ids[Int(inviter)])
+                )
+            } catch {
+                fatalError("the workload is valid: \(error)")
+            }
+        }
+    }
+
     /// The insert loop the benchmarks time.
     public static func register(_ parents: [Int32], into graph: inout InviteGraph) {
         let time = Self.registrationTime
