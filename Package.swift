@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "FissionGraphTests", dependencies: ["FissionCore", "FissionGraph"]),
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
-        .testTarget(name: "FissionTests", dependencies: ["Fission"]),
+        .testTarget(name: "FissionTests", dependencies: ["Fission", "FissionStorageTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )
