@@ -16,7 +16,7 @@ func addGroups(_ engine: FissionEngine) async throws {
     try await engine.submit(.addGroupSeries(series), key: "series-welcome", at: at(hours: 2))
     let group = try CommunityGroup(id: "welcome-a", name: "Welcome A", purpose: .acquisition, capacity: 2)
     try await engine.submit(.addGroup(group, series: "welcome"), key: "group-welcome-a", at: at(hours: 2))
-    let rules = try ModerationRules(sensitiveWords: ["spam"], ads: AdRules())
+    let rules = try spamRules.get()
     try await engine.submit(
         .setModeration("welcome-a", rules: rules, policy: .standard),
         key: "moderate-welcome-a",
@@ -353,7 +353,7 @@ struct EngineBadInputTests {
                     name: "moderate unknown group",
                     command: .setModeration(
                         "nope",
-                        rules: try ModerationRules(sensitiveWords: [], ads: AdRules()),
+                        rules: try spamRules.get(),
                         policy: .standard
                     ),
                     code: .groupNotFound

@@ -132,3 +132,15 @@ func fingerprint(_ engine: FissionEngine) async -> StateFingerprint { StateFinge
 func committedFingerprint(_ store: any FissionStore) async throws -> StateFingerprint {
     await fingerprint(try FissionEngine(store: store))
 }
+
+/// Ad rules without the default domain lists, which take a debug build a tenth of a second to
+/// compile every time rules are built or decoded.
+func lightAdRules() throws -> AdRules {
+    try AdRules(
+        detectsLinks: true,
+        detectsPhoneNumbers: true,
+        contactPhrases: ["wechat me"],
+        topLevelDomains: ["com"],
+        wordLikeTopLevelDomains: []
+    )
+}
