@@ -47,7 +47,9 @@ final class LaggingStore: FissionStore {
 
 /// 1,000 unless `FISSION_ENGINE_COMMANDS_PER_TASK` says otherwise (CI's sanitizer runs may lower it).
 let commandsPerTask: Int = {
-    guard let text = ProcessInfo.processInfo.environment["FISSION_ENGINE_COMMANDS_PER_TASK"], let value = Int(text), value > 0 else {
+    guard let text = ProcessInfo.processInfo.environment["FISSION_ENGINE_COMMANDS_PER_TASK"], let value = Int(text),
+        value > 0
+    else {
         return 1_000
     }
     return value
@@ -121,13 +123,28 @@ struct EngineConcurrencyTests {
         )
         try await engine.submit(.publishCampaign(definition), key: "publish", at: at(hours: 1))
         // 10 yuan of commission per order; the budget covers 40,000 of the 64,000 orders.
-        try await engine.submit(.fundCampaign(campaign, amount: try .money(yuan(400_000))), key: "fund", at: at(hours: 1))
-        try await engine.submit(.registerMember(alice, invitedBy: nil, campaign: nil, channel: nil), key: "reg-a", at: at(hours: 1))
-        try await engine.submit(.registerMember(bob, invitedBy: alice, campaign: nil, channel: nil), key: "reg-b", at: at(hours: 1))
+        try await engine.submit(
+            .fundCampaign(campaign, amount: try .money(yuan(400_000))),
+            key: "fund",
+            at: at(hours: 1)
+        )
+        try await engine.submit(
+            .registerMember(alice, invitedBy: nil, campaign: nil, channel: nil),
+            key: "reg-a",
+            at: at(hours: 1)
+        )
+        try await engine.submit(
+            .registerMember(bob, invitedBy: alice, campaign: nil, channel: nil),
+            key: "reg-b",
+            at: at(hours: 1)
+        )
         var registrations: [(key: EventID, command: EngineCommand)] = []
         for task in 0..<tasks {
             registrations.append(
-                (EventID(Int64(2_000_000 + task)), .registerMember(MemberID(Int64(task)), invitedBy: bob, campaign: nil, channel: nil))
+                (
+                    EventID(Int64(2_000_000 + task)),
+                    .registerMember(MemberID(Int64(task)), invitedBy: bob, campaign: nil, channel: nil)
+                )
             )
         }
         _ = try await engine.submit(batch: registrations, at: at(hours: 1))
@@ -142,7 +159,12 @@ struct EngineConcurrencyTests {
                         let order = Int64(task * perTask + index)
                         do {
                             try await engine.submit(
-                                .orderPaid(order: OrderID(order), buyer: MemberID(Int64(task)), kind: .regular, lines: [line(100)]),
+                                .orderPaid(
+                                    order: OrderID(order),
+                                    buyer: MemberID(Int64(task)),
+                                    kind: .regular,
+                                    lines: [line(100)]
+                                ),
                                 key: EventID(order),
                                 at: at(days: 1)
                             )
