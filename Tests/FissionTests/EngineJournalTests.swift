@@ -186,9 +186,7 @@ struct EnginePersistenceTests {
         let store = InMemoryStore()
         let engine = try await seededEngine(.memory)
         // Copy the journal, altering one stored outcome.
-        var after: Int64 = 0
-        let entries = try await engine.store.entries(after: after, limit: 100)
-        after = Int64(entries.count)
+        let entries = try engine.store.entries(after: 0, limit: 100)
         var altered = entries
         let victim = altered[5]
         altered[5] = JournalEntry(
@@ -202,6 +200,23 @@ struct EnginePersistenceTests {
         try store.append(altered, expectingLastSequence: 0)
         let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
         #expect(error?.code == .journalMismatch)
+    }
+
+    @Test func anAutomaticSnapshotThatCannotBeTakenNeverFailsACommand() async throws {
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store, configuration: .init(snapshotInterval: 1))
+        try await seed(engine)
+        #expect(await engine.lastSequence == 7)
+        #expect(store.latestSnapshot() == nil)
+    }
+
+    @Test func openingOnAnUnreadableSnapshotFailsLoudly() async throws {
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        try store.saveSnapshot(StoreSnapshot(sequence: 3, state: [1, 2, 3]))
+        let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
+        #expect(error?.code == .corruptSnapshot)
     }
 
     @Test func checkpointSaysWhenTheSettlementCannotSnapshotYet() async throws {

@@ -62,9 +62,13 @@ func runEngineComparison(members: Int, rounds: Int) {
                 )
             )
         }
+        let commands = setup
         blocking {
-            for page in stride(from: 0, to: setup.count, by: 1_000) {
-                _ = try! await engine.submit(batch: Array(setup[page..<min(page + 1_000, setup.count)]), at: start)
+            for page in stride(from: 0, to: commands.count, by: 1_000) {
+                _ = try! await engine.submit(
+                    batch: Array(commands[page..<min(page + 1_000, commands.count)]),
+                    at: start
+                )
             }
         }
         return engine
