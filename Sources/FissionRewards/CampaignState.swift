@@ -1,39 +1,25 @@
 import FissionCore
 
-struct MemberRuleKey: Hashable, Sendable {
-    let rule: Int
-    let member: MemberID
-}
-
-struct DailyKey: Hashable, Sendable {
-    let rule: Int
-    let member: MemberID
-    let day: Int64
-}
-
-struct MilestoneKey: Hashable, Sendable {
-    let rule: Int
-    let invitee: MemberID
-    let milestone: Milestone
-}
-
-struct Counter: Sendable {
+struct Counter: Sendable, Equatable {
     var count: Int64 = 0
     var quantity: Int64 = 0
 }
 
 /// A grant tied to an order, so a refund can void or reverse its share.
-struct OrderGrant: Sendable {
-    let transfer: TransferID
-    let rule: RuleID
-    let beneficiary: MemberID
+struct OrderGrant: Sendable, Equatable {
+    /// The grant's record index in the ledger.
+    let transfer: Int32
+    let ruleIndex: Int32
+    /// The beneficiary's member index in the ledger.
+    let beneficiary: Int32
     let part: Int32
     let quantity: Int64
     var undone: Int64 = 0
 }
 
-struct OrderRecord: Sendable {
-    let paid: Money
+struct OrderRecord: Sendable, Equatable {
+    /// Minor units paid, in the campaign's currency (an order in another is refused).
+    let paid: Int64
     var refundedMinorUnits: Int64 = 0
     /// The order's grants are `orderGrants[firstGrant..<firstGrant + grantCount]`: one event made
     /// them all, so they are consecutive, and no order needs an array of its own.
@@ -42,123 +28,274 @@ struct OrderRecord: Sendable {
 }
 
 /// Ladder progress of one inviter under one rule.
-struct LadderProgress: Sendable {
+struct LadderProgress: Sendable, Equatable {
     var paidInvites: Int64 = 0
     var paidQuantity: Int64 = 0
 }
 
-/// One grant to make, decided before anything is written.
-struct PlannedGrant {
-    let ruleIndex: Int
-    let beneficiary: MemberID
-    let part: Int32
-    let amount: RewardAmount
-    let holdUntil: Timestamp?
-    /// For a milestone grant: the friend who reached the milestone.
-    var invitee: MemberID? = nil
+/// A settled event: enough to recognise it and to rebuild its outcome.
+struct Processed: Sendable, Equatable {
+    let digest: UInt64
+    /// The record index of the first transfer the event made; its transfers are contiguous.
+    let firstTransfer: Int32
+    let transferCount: Int32
+    /// Its skipped grants are `skips[firstSkip..<firstSkip + skipCount]`.
+    let firstSkip: Int32
+    let skipCount: Int32
 }
 
-/// Everything a settlement remembers about one campaign.
+/// A grant a limit stopped, in dense form.
+struct StoredSkip: Sendable, Equatable {
+    let ruleIndex: Int32
+    let beneficiary: Int32
+    let unit: Int32
+    let quantity: Int64
+    /// 0 budget exhausted, 1 cap reached.
+    let reason: UInt8
+}
+
+/// One grant to make, decided before anything is written; every id is a dense ledger index.
+struct PlannedGrant: Sendable {
+    let ruleIndex: Int32
+    let beneficiary: Int32
+    let part: Int32
+    let unit: Int32
+    let quantity: Int64
+    /// The end of the hold, or ``Ledger/noHold``.
+    let holdUntil: Int64
+    /// For a milestone grant: the friend who reached the milestone.
+    var invitee: Int32 = -1
+}
+
+/// A member's daily counter key under one rule.
+struct DailyKey: Hashable, Sendable {
+    let rule: Int32
+    let member: Int32
+    let day: Int64
+}
+
+/// Everything a settlement remembers about one campaign, in flat arrays by dense index.
+///
+/// Members are the ledger's member indices (shared by every campaign); orders and settled events
+/// are this campaign's own. Per-member arrays grow only when an event commits.
 struct CampaignState: Sendable {
     let campaign: RewardCampaign
+    /// The campaign's index in the ledger's campaign table.
+    let ledgerCampaign: Int32
+    /// Per rule: its index in the ledger's rule table, its unit (or the second unit of a mutual rule).
+    let ruleRefs: [Int32]
+    let ruleUnits: [Int32]
+    let ruleSecondUnits: [Int32]
+    /// The campaign currency's unit index.
+    let currencyUnit: Int32
     let ruleIndex: [RuleID: Int]
-    var registrations: [MemberID: MemberID?] = [:]
-    var inviteCounts: [MemberID: Int64] = [:]
-    var ladders: [MemberRuleKey: LadderProgress] = [:]
-    var milestonesGranted: Set<MilestoneKey> = []
-    var orders: [OrderID: OrderRecord] = [:]
-    var orderGrants: [OrderGrant] = []
-    var memberCounters: [MemberRuleKey: Counter] = [:]
+    /// Per rule: a milestone split's parts (registered, first order, repurchase; 0 if none).
+    let milestoneParts: [(Int64, Int64, Int64)]
+    /// Whether some rule looks at an order's buyer (eligibility, milestones, order rewards).
+    let ordersNeedBuyer: Bool
+
+    /// Per member: the inviter's member index, -1 for none, -2 while not registered.
+    var registeredInviter: [Int32] = []
+    var inviteCounts: [Int64] = []
+    /// Per (rule, member): key `rule << 32 | member`.
+    var ladderKeys = CompositeTable()
+    var ladders: [LadderProgress] = []
+    /// Milestones granted, per (rule, invitee): one bit per milestone.
+    var milestoneKeys = CompositeTable()
+    var milestoneBits: [UInt8] = []
+    var counterKeys = CompositeTable()
+    var counters: [Counter] = []
     var dailyCounters: [DailyKey: Int64] = [:]
     var ruleTotals: [Int64]
-    /// Reused buffers, so settling an event allocates nothing once they have grown.
-    private var scratch = Scratch()
 
-    init(campaign: RewardCampaign) {
+    var orderIDs = IdentifierTable<IdentifierKind.Order>()
+    var orders: [OrderRecord] = []
+    var orderGrants: [OrderGrant] = []
+
+    /// Settled events: by the ledger's event index.
+    var processedIndex = HashIndex()
+    var processedEvents: [Int32] = []
+    var processed: [Processed] = []
+    var skips: [StoredSkip] = []
+
+    init(campaign: RewardCampaign, ledger: inout Ledger) {
         self.campaign = campaign
+        self.ledgerCampaign = ledger.campaignIDs.intern(campaign.id)
         var index: [RuleID: Int] = [:]
-        for (position, rule) in campaign.rules.enumerated() { index[rule.id] = position }
+        var refs: [Int32] = []
+        var units: [Int32] = []
+        var seconds: [Int32] = []
+        self.currencyUnit = ledger.internUnit(.money(campaign.currency))
+        for (position, rule) in campaign.rules.enumerated() {
+            index[rule.id] = position
+            refs.append(ledger.ruleIDs.intern(rule.id))
+            let ruleUnits = rule.units
+            units.append(ruleUnits.first.map { ledger.internUnit($0) } ?? self.currencyUnit)
+            seconds.append(ruleUnits.count > 1 ? ledger.internUnit(ruleUnits[1]) : -1)
+        }
         self.ruleIndex = index
+        self.milestoneParts = campaign.rules.map { rule in
+            guard case .milestoneSplit(let total, let weights) = rule.shape else { return (0, 0, 0) }
+            let part = { (milestone: Milestone) in
+                Self.milestoneAmount(milestone, total: total, weights: weights)?.quantity ?? 0
+            }
+            return (part(.registered), part(.firstOrder), part(.repurchase))
+        }
+        self.ordersNeedBuyer = campaign.rules.contains { rule in
+            switch rule.shape {
+            case .orderFixed, .milestoneSplit: true
+            default: rule.eligibility.newMembersOnly
+            }
+        }
+        self.ruleRefs = refs
+        self.ruleUnits = units
+        self.ruleSecondUnits = seconds
         self.ruleTotals = Array(repeating: 0, count: campaign.rules.count)
     }
 
-    /// Applies `event`: validates and plans, writes the grants to the ledger, then updates the state.
+    // MARK: - Dense lookups
+
+    @inline(__always)
+    static func pairKey(_ rule: Int32, _ member: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: rule)) << 32 | UInt64(UInt32(bitPattern: member))
+    }
+
+    func inviter(of member: Int32) -> Int32 {
+        Int(member) < self.registeredInviter.count ? self.registeredInviter[Int(member)] : -2
+    }
+
+    func inviteCount(of member: Int32) -> Int64 {
+        Int(member) < self.inviteCounts.count ? self.inviteCounts[Int(member)] : 0
+    }
+
+    func counter(rule: Int32, member: Int32) -> Counter {
+        self.counterKeys.find(Self.pairKey(rule, member)).map { self.counters[Int($0)] } ?? Counter()
+    }
+
+    /// The settled event with ledger event index `event`, if this campaign settled it.
+    @inline(__always)
+    func processedRecord(_ event: Int32) -> Processed? {
+        self.processedIndex.find(mixHash(UInt64(UInt32(bitPattern: event)))) {
+            self.processedEvents[Int($0)] == event
+        }.map { self.processed[Int($0)] }
+    }
+
+    mutating func recordProcessed(_ event: Int32, _ record: Processed) {
+        self.processedIndex.insert(mixHash(UInt64(UInt32(bitPattern: event))), Int32(self.processed.count))
+        self.processedEvents.append(event)
+        self.processed.append(record)
+    }
+
+    private mutating func growMembers(to count: Int) {
+        if self.registeredInviter.count < count {
+            self.registeredInviter.append(
+                contentsOf: repeatElement(-2, count: count - self.registeredInviter.count)
+            )
+            self.inviteCounts.append(contentsOf: repeatElement(0, count: count - self.inviteCounts.count))
+        }
+    }
+
+    // MARK: - Applying events
+
+    /// Applies `event` (event index `source` in the ledger): validates and plans, writes the grants
+    /// to the ledger, then updates the state.
     ///
     /// Nothing in `self` changes before the last call that can throw, so a failure leaves the state
-    /// as it was; the caller rolls back whatever reached the ledger.
+    /// as it was; the caller rolls back whatever reached the ledger (ids included).
     mutating func apply(
         _ event: RewardEvent,
         id: EventID,
+        source: Int32,
         ledger: inout Ledger,
-        outcome: inout SettlementOutcome
+        scratch: inout SettlementScratch
     ) throws(FissionError) {
         switch event {
         case .memberRegistered(let member, let inviter, let at):
             try self.requireLive(at, id)
-            guard self.registrations[member] == nil else {
+            let memberRef = ledger.members.find(member)
+            guard memberRef.map({ self.inviter(of: $0) == -2 }) ?? true else {
                 throw FissionError(
                     code: .duplicateRegistration,
                     reason: "\(member) already registered in \(self.campaign.id)"
                 )
             }
-            guard inviter != member else {
+            guard inviter.map({ !sameIdentifier($0, member) }) ?? true else {
                 throw FissionError(code: .selfReferral, reason: "\(member) cannot invite themselves")
             }
-            let inviteCount = try (inviter.map { self.inviteCounts[$0] ?? 0 } ?? 0).checkedAdding(1, "invite count")
-            var plan = self.takePlan()
-            self.planRegistration(member: member, inviter: inviter, inviteCount: inviteCount, at: at, into: &plan)
-            try self.grant(plan, source: id, at: at, order: nil, ledger: &ledger, outcome: &outcome)
-            self.returnPlan(plan)
-            self.registrations[member] = inviter
-            if let inviter { self.inviteCounts[inviter] = inviteCount }
+            let invitee = memberRef ?? ledger.members.intern(member)
+            let inviterRef = inviter.map { ledger.members.intern($0) } ?? -1
+            let inviteCount =
+                try (inviterRef >= 0 ? self.inviteCount(of: inviterRef) : 0).checkedAdding(1, "invite count")
+            self.planRegistration(
+                member: invitee,
+                inviter: inviterRef,
+                inviteCount: inviteCount,
+                at: at,
+                into: &scratch.plan
+            )
+            try self.grant(source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
+            self.growMembers(to: ledger.members.count)
+            self.registeredInviter[Int(invitee)] = inviterRef
+            if inviterRef >= 0 { self.inviteCounts[Int(inviterRef)] = inviteCount }
         case .orderPaid(let order):
             try self.requireLive(order.at, id)
-            guard self.orders[order.order] == nil else {
+            guard self.orderIDs.find(order.order) == nil else {
                 throw FissionError(
                     code: .duplicateOrder,
                     reason: "order \(order.order) was already paid in \(self.campaign.id)"
                 )
             }
-            guard order.netPaid.currency == self.campaign.currency else {
+            let currency = order.lines[0].netPaid.currency
+            guard currency == self.campaign.currency else {
                 throw FissionError(
                     code: .currencyMismatch,
-                    reason:
-                        "order \(order.order) is in \(order.netPaid.currency); campaign is in \(self.campaign.currency)"
+                    reason: "order \(order.order) is in \(currency); campaign is in \(self.campaign.currency)"
                 )
             }
-            var plan = self.takePlan()
-            try self.planOrder(order, into: &plan)
-            self.orders[order.order] = OrderRecord(paid: order.netPaid)
-            try self.grant(plan, source: id, at: order.at, order: order.order, ledger: &ledger, outcome: &outcome)
-            self.returnPlan(plan)
+            try self.planOrder(order, ledger: &ledger, into: &scratch.plan)
+            let orderIndex = Int32(self.orders.count)
+            try self.grant(source: source, at: order.at, order: orderIndex, ledger: &ledger, scratch: &scratch)
+            var record = OrderRecord(paid: order.netPaid.minorUnits)
+            if scratch.madeCount > 0 {
+                record.firstGrant = Int32(self.orderGrants.count - scratch.madeCount)
+                record.grantCount = Int32(scratch.madeCount)
+            }
+            self.orderIDs.append(order.order)
+            self.orders.append(record)
         case .orderRefunded(let order, let amount, let at):
-            try self.refund(order, amount: amount, source: id, at: at, ledger: &ledger, outcome: &outcome)
+            try self.refund(order, amount: amount, source: source, at: at, ledger: &ledger, scratch: &scratch)
         case .helped(let sharer, let helper, let at):
             try self.requireLive(at, id)
-            guard sharer != helper else {
+            guard !sameIdentifier(sharer, helper) else {
                 throw FissionError(code: .selfReferral, reason: "\(sharer) cannot help their own share")
             }
-            var plan = self.takePlan()
             for (index, rule) in self.campaign.rules.enumerated() {
                 guard case .mutual(let sharerAmount, let helperAmount) = rule.shape else { continue }
-                plan.append(.init(ruleIndex: index, beneficiary: sharer, part: 0, amount: sharerAmount, holdUntil: nil))
-                plan.append(.init(ruleIndex: index, beneficiary: helper, part: 1, amount: helperAmount, holdUntil: nil))
+                let sharerRef = ledger.members.intern(sharer)
+                let helperRef = ledger.members.intern(helper)
+                scratch.plan.append(
+                    .init(
+                        ruleIndex: Int32(index),
+                        beneficiary: sharerRef,
+                        part: 0,
+                        unit: self.ruleUnits[index],
+                        quantity: sharerAmount.quantity,
+                        holdUntil: Ledger.noHold
+                    )
+                )
+                scratch.plan.append(
+                    .init(
+                        ruleIndex: Int32(index),
+                        beneficiary: helperRef,
+                        part: 1,
+                        unit: self.ruleSecondUnits[index],
+                        quantity: helperAmount.quantity,
+                        holdUntil: Ledger.noHold
+                    )
+                )
             }
-            try self.grant(plan, source: id, at: at, order: nil, ledger: &ledger, outcome: &outcome)
-            self.returnPlan(plan)
+            try self.grant(source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
         }
-    }
-
-    /// The reusable plan buffer, moved out so it stays uniquely referenced while in use.
-    private mutating func takePlan() -> [PlannedGrant] {
-        var plan: [PlannedGrant] = []
-        swap(&plan, &self.scratch.plan)
-        return plan
-    }
-
-    private mutating func returnPlan(_ plan: [PlannedGrant]) {
-        self.scratch.plan = plan
-        self.scratch.plan.removeAll(keepingCapacity: true)
     }
 
     private func requireLive(_ at: Timestamp, _ id: EventID) throws(FissionError) {
@@ -173,48 +310,79 @@ struct CampaignState: Sendable {
 
     // MARK: - Planning
 
-    private func holdUntil(_ rule: RewardRule, from at: Timestamp) -> Timestamp? {
-        guard rule.holdDays > 0 else { return nil }
-        return Timestamp(unchecked: at.millisecondsSinceEpoch + rule.holdDays * Timestamp.millisecondsPerDay)
+    @inline(__always)
+    private func holdUntil(_ rule: RewardRule, from at: Timestamp) -> Int64 {
+        guard rule.holdDays > 0 else { return Ledger.noHold }
+        return at.millisecondsSinceEpoch + rule.holdDays * Timestamp.millisecondsPerDay
     }
 
     private func planRegistration(
-        member: MemberID,
-        inviter: MemberID?,
+        member: Int32,
+        inviter: Int32,
         inviteCount count: Int64,
         at: Timestamp,
         into plan: inout [PlannedGrant]
     ) {
-        guard let inviter else { return }
+        guard inviter >= 0 else { return }
         for (index, rule) in self.campaign.rules.enumerated() {
             let hold = self.holdUntil(rule, from: at)
+            let unit = self.ruleUnits[index]
             switch rule.shape {
             case .inviteFixed(let amount):
-                plan.append(.init(ruleIndex: index, beneficiary: inviter, part: 0, amount: amount, holdUntil: hold))
-            case .milestoneSplit(let total, let weights):
-                if let amount = Self.milestoneAmount(.registered, total: total, weights: weights) {
+                plan.append(
+                    .init(
+                        ruleIndex: Int32(index),
+                        beneficiary: inviter,
+                        part: 0,
+                        unit: unit,
+                        quantity: amount.quantity,
+                        holdUntil: hold
+                    )
+                )
+            case .milestoneSplit:
+                let quantity = self.milestoneParts[index].0
+                if quantity > 0 {
                     plan.append(
                         .init(
-                            ruleIndex: index,
+                            ruleIndex: Int32(index),
                             beneficiary: inviter,
                             part: Milestone.registered.rawValue,
-                            amount: amount,
+                            unit: unit,
+                            quantity: quantity,
                             holdUntil: hold,
                             invitee: member
                         )
                     )
                 }
-            case .ladder(let unit, let tiers, let semantics):
-                let progress = self.ladders[MemberRuleKey(rule: index, member: inviter)] ?? LadderProgress()
+            case .ladder(_, let tiers, let semantics):
+                let progress =
+                    self.ladderKeys.find(Self.pairKey(Int32(index), inviter)).map { self.ladders[Int($0)] }
+                    ?? LadderProgress()
                 let rate = Self.ladderRate(tiers, count: count)
-                if rate > 0, let amount = try? RewardAmount(rate, unit) {
-                    plan.append(.init(ruleIndex: index, beneficiary: inviter, part: 0, amount: amount, holdUntil: hold))
+                if rate > 0 {
+                    plan.append(
+                        .init(
+                            ruleIndex: Int32(index),
+                            beneficiary: inviter,
+                            part: 0,
+                            unit: unit,
+                            quantity: rate,
+                            holdUntil: hold
+                        )
+                    )
                 }
                 if semantics == .retroactive {
                     let topUp = progress.paidInvites * rate - progress.paidQuantity
-                    if topUp > 0, let amount = try? RewardAmount(topUp, unit) {
+                    if topUp > 0 {
                         plan.append(
-                            .init(ruleIndex: index, beneficiary: inviter, part: 1, amount: amount, holdUntil: hold)
+                            .init(
+                                ruleIndex: Int32(index),
+                                beneficiary: inviter,
+                                part: 1,
+                                unit: unit,
+                                quantity: topUp,
+                                holdUntil: hold
+                            )
                         )
                     }
                 }
@@ -224,53 +392,75 @@ struct CampaignState: Sendable {
         }
     }
 
-    private func planOrder(_ order: OrderPaid, into plan: inout [PlannedGrant]) throws(FissionError) {
-        let unit = LedgerUnit.money(order.netPaid.currency)
+    private func planOrder(
+        _ order: OrderPaid,
+        ledger: inout Ledger,
+        into plan: inout [PlannedGrant]
+    ) throws(FissionError) {
+        // The buyer's index only if they have one already (an unknown buyer is not registered),
+        // and only if a rule needs the buyer: a commission does not.
+        let buyer = self.ordersNeedBuyer ? ledger.members.find(order.buyer) : nil
         for (index, rule) in self.campaign.rules.enumerated() {
-            guard !rule.eligibility.excludedOrderKinds.contains(order.kind) else { continue }
+            if !rule.eligibility.excludedOrderKinds.isEmpty, rule.eligibility.excludedOrderKinds.contains(order.kind) {
+                continue
+            }
             if rule.eligibility.firstOrderOnly, order.buyerPaidOrderCount != 1 { continue }
-            if rule.eligibility.newMembersOnly, self.registrations[order.buyer] == nil { continue }
+            if rule.eligibility.newMembersOnly, buyer.map({ self.inviter(of: $0) == -2 }) ?? true { continue }
             let hold = self.holdUntil(rule, from: order.at)
             switch rule.shape {
             case .orderFixed(let amount):
-                plan.append(.init(ruleIndex: index, beneficiary: order.buyer, part: 0, amount: amount, holdUntil: hold))
+                plan.append(
+                    .init(
+                        ruleIndex: Int32(index),
+                        beneficiary: buyer ?? ledger.members.intern(order.buyer),
+                        part: 0,
+                        unit: self.ruleUnits[index],
+                        quantity: amount.quantity,
+                        holdUntil: hold
+                    )
+                )
             case .commission(let rates, let overrides):
-                for (level, beneficiary) in order.inviters.prefix(rates.count).enumerated() {
+                let levels = min(order.inviters.count, rates.count)
+                for level in 0..<levels {
                     let quantity = try Self.commission(order, level: level, rate: rates[level], overrides: overrides)
                     if quantity > 0 {
                         plan.append(
                             .init(
-                                ruleIndex: index,
-                                beneficiary: beneficiary,
+                                ruleIndex: Int32(index),
+                                beneficiary: ledger.members.intern(order.inviters[level]),
                                 part: Int32(level + 1),
-                                amount: try RewardAmount(quantity, unit),
+                                unit: self.currencyUnit,
+                                quantity: quantity,
                                 holdUntil: hold
                             )
                         )
                     }
                 }
-            case .milestoneSplit(let total, let weights):
-                guard let inviter = self.registrations[order.buyer] ?? nil else { continue }
+            case .milestoneSplit:
+                guard let buyer else { continue }
+                let inviter = self.inviter(of: buyer)
+                guard inviter >= 0 else { continue }
                 let milestone: Milestone? =
                     switch order.buyerPaidOrderCount {
                     case 1: .firstOrder
                     case 2: .repurchase
                     default: nil
                     }
-                guard let milestone,
-                    !self.milestonesGranted.contains(
-                        MilestoneKey(rule: index, invitee: order.buyer, milestone: milestone)
-                    ),
-                    let amount = Self.milestoneAmount(milestone, total: total, weights: weights)
-                else { continue }
+                guard let milestone, !self.milestoneGranted(rule: Int32(index), invitee: buyer, milestone) else {
+                    continue
+                }
+                let parts = self.milestoneParts[index]
+                let quantity = milestone == .firstOrder ? parts.1 : parts.2
+                guard quantity > 0 else { continue }
                 plan.append(
                     .init(
-                        ruleIndex: index,
+                        ruleIndex: Int32(index),
                         beneficiary: inviter,
                         part: milestone.rawValue,
-                        amount: amount,
+                        unit: self.ruleUnits[index],
+                        quantity: quantity,
                         holdUntil: hold,
-                        invitee: order.buyer
+                        invitee: buyer
                     )
                 )
             case .inviteFixed, .ladder, .mutual:
@@ -279,6 +469,12 @@ struct CampaignState: Sendable {
         }
     }
 
+    private func milestoneGranted(rule: Int32, invitee: Int32, _ milestone: Milestone) -> Bool {
+        guard let position = self.milestoneKeys.find(Self.pairKey(rule, invitee)) else { return false }
+        return self.milestoneBits[Int(position)] & (1 << UInt8(milestone.rawValue)) != 0
+    }
+
+    @inline(__always)
     private static func commission(
         _ order: OrderPaid,
         level: Int,
@@ -288,13 +484,16 @@ struct CampaignState: Sendable {
         var total: Int64 = 0
         for line in order.lines {
             let share: Int64
-            if let override = overrides.first(where: { $0.sku == line.sku }) {
+            if !overrides.isEmpty, let override = overrides.first(where: { sameIdentifier($0.sku, line.sku) }) {
                 share = try override.perUnitMinorUnits[level].checkedMultiplying(
                     by: line.quantity,
                     "commission of \(line.sku)"
                 )
             } else {
-                share = try line.netPaid.portion(rate).minorUnits
+                // Validated non-negative when the order was made.
+                share =
+                    line.netPaid.minorUnits.scaledDown(numerator: rate.value, denominator: BasisPoints.whole.value)
+                    .quotient
             }
             total = try total.checkedAdding(share, "commission of order \(order.order)")
         }
@@ -318,64 +517,66 @@ struct CampaignState: Sendable {
 
     // MARK: - Granting
 
-    /// Writes the planned grants that caps and budgets allow, then records them.
+    /// Writes the planned grants (`scratch.plan`) that caps and budgets allow, then records them.
+    ///
+    /// - Parameter order: The order's index for an order's grants (they go to `orderGrants`), or -1.
     private mutating func grant(
-        _ plan: [PlannedGrant],
-        source: EventID,
+        source: Int32,
         at: Timestamp,
-        order: OrderID?,
+        order: Int32,
         ledger: inout Ledger,
-        outcome: inout SettlementOutcome
+        scratch: inout SettlementScratch
     ) throws(FissionError) {
         let day = at.calendarDay(in: self.campaign.offset).daysSinceEpoch
         // Counters as they will be once earlier grants of this same event are counted; written
         // back only when every grant is in the ledger.
-        var pending = Scratch.Counters()
-        swap(&pending, &self.scratch.counters)
-        defer {
-            pending.clear()
-            swap(&pending, &self.scratch.counters)
-        }
-        for planned in plan {
-            let rule = self.campaign.rules[planned.ruleIndex]
-            let memberKey = MemberRuleKey(rule: planned.ruleIndex, member: planned.beneficiary)
+        scratch.clearCounters()
+        for planned in scratch.plan {
+            let rule = self.campaign.rules[Int(planned.ruleIndex)]
+            let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
             let tracksDaily = rule.caps.perMemberDailyQuantity != nil
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
-            var member = pending.member(memberKey) ?? self.memberCounters[memberKey] ?? Counter()
-            var today = tracksDaily ? pending.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
-            let total = self.ruleTotals[planned.ruleIndex] + pending.totalDelta(planned.ruleIndex)
-            let quantity = planned.amount.quantity
+            var member = scratch.member(memberKey) ?? self.counter(rule: planned.ruleIndex, member: planned.beneficiary)
+            var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
+            let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
+            let quantity = planned.quantity
             guard Self.fits(rule.caps, member: member, today: today, total: total, quantity: quantity) else {
-                outcome.skipped.append(
-                    .init(rule: rule.id, beneficiary: planned.beneficiary, amount: planned.amount, reason: .capReached)
+                scratch.skipped.append(
+                    StoredSkip(
+                        ruleIndex: planned.ruleIndex,
+                        beneficiary: planned.beneficiary,
+                        unit: planned.unit,
+                        quantity: quantity,
+                        reason: 1
+                    )
                 )
                 continue
             }
-            let transfer: Ledger.Outcome
-            do {
-                transfer = try ledger.transfer(
-                    key: TransferKey(
-                        .grant,
-                        campaign: self.campaign.id,
-                        rule: rule.id,
+            let ruleRef = self.ruleRefs[Int(planned.ruleIndex)]
+            guard
+                let transfer = try Self.write(
+                    planned,
+                    key: Ledger.CompactKey(
+                        operation: TransferKey.Operation.grant.rawValue,
+                        part: planned.part,
+                        campaign: self.ledgerCampaign,
+                        rule: ruleRef,
                         beneficiary: planned.beneficiary,
-                        source: source,
-                        part: planned.part
+                        source: source
                     ),
-                    debit: .budget(self.campaign.id, planned.amount.unit),
-                    credit: .wallet(planned.beneficiary, planned.amount.unit),
-                    amount: quantity,
-                    holdUntil: planned.holdUntil,
-                    reason: TransferReason(command: source, rule: rule.id, ruleVersion: self.campaign.version),
-                    at: at
+                    campaign: self.ledgerCampaign,
+                    version: self.campaign.version,
+                    at: at,
+                    ledger: &ledger
                 )
-            } catch  where error.code == .insufficientFunds {
-                outcome.skipped.append(
-                    .init(
-                        rule: rule.id,
+            else {
+                scratch.skipped.append(
+                    StoredSkip(
+                        ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
-                        amount: planned.amount,
-                        reason: .budgetExhausted
+                        unit: planned.unit,
+                        quantity: quantity,
+                        reason: 0
                     )
                 )
                 continue
@@ -384,60 +585,88 @@ struct CampaignState: Sendable {
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
             // Checked here so that writing the rule total back after the loop cannot overflow.
             _ = try total.checkedAdding(quantity, "granted quantity")
-            pending.setMember(memberKey, member)
+            scratch.members.append((memberKey, member))
             if tracksDaily {
                 today = try today.checkedAdding(quantity, "granted quantity today")
-                pending.setDaily(dailyKey, today)
+                scratch.dailies.append((dailyKey, today))
             }
-            pending.addTotal(planned.ruleIndex, quantity)
-            pending.made.append((planned, transfer.first!))
+            scratch.totals.append((planned.ruleIndex, quantity))
+            scratch.made.append((planned, transfer))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter) in pending.members { self.memberCounters[key] = counter }
-        for (key, quantity) in pending.dailies { self.dailyCounters[key] = quantity }
-        for (rule, delta) in pending.totals { self.ruleTotals[rule] += delta }
-        if let order, !pending.made.isEmpty {
-            self.orders[order]?.firstGrant = Int32(self.orderGrants.count)
-            self.orders[order]?.grantCount = Int32(pending.made.count)
+        for (key, counter) in scratch.members {
+            if let position = self.counterKeys.find(key) {
+                self.counters[Int(position)] = counter
+            } else {
+                self.counterKeys.append(key)
+                self.counters.append(counter)
+            }
         }
-        for (planned, transfer) in pending.made {
-            let rule = self.campaign.rules[planned.ruleIndex]
-            outcome.grants.append(
-                .init(
-                    rule: rule.id,
-                    beneficiary: planned.beneficiary,
-                    part: planned.part,
-                    amount: planned.amount,
-                    transfer: transfer,
-                    isHeld: planned.holdUntil != nil
-                )
-            )
-            if order != nil {
+        for (key, quantity) in scratch.dailies { self.dailyCounters[key] = quantity }
+        for (rule, delta) in scratch.totals { self.ruleTotals[Int(rule)] += delta }
+        scratch.madeCount = scratch.made.count
+        for (planned, transfer) in scratch.made {
+            if order >= 0 {
                 self.orderGrants.append(
                     OrderGrant(
                         transfer: transfer,
-                        rule: rule.id,
+                        ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
                         part: planned.part,
-                        quantity: planned.amount.quantity
+                        quantity: planned.quantity
                     )
                 )
             }
-            switch rule.shape {
+            switch self.campaign.rules[Int(planned.ruleIndex)].shape {
             case .milestoneSplit:
-                if let milestone = Milestone(rawValue: planned.part), let invitee = planned.invitee {
-                    self.milestonesGranted.insert(
-                        MilestoneKey(rule: planned.ruleIndex, invitee: invitee, milestone: milestone)
-                    )
+                if planned.invitee >= 0, (0...2).contains(planned.part) {
+                    let key = Self.pairKey(planned.ruleIndex, planned.invitee)
+                    let bit = UInt8(1) << UInt8(planned.part)
+                    if let position = self.milestoneKeys.find(key) {
+                        self.milestoneBits[Int(position)] |= bit
+                    } else {
+                        self.milestoneKeys.append(key)
+                        self.milestoneBits.append(bit)
+                    }
                 }
             case .ladder:
-                let key = MemberRuleKey(rule: planned.ruleIndex, member: planned.beneficiary)
-                if planned.part == 0 { self.ladders[key, default: LadderProgress()].paidInvites += 1 }
-                self.ladders[key, default: LadderProgress()].paidQuantity += planned.amount.quantity
+                let key = Self.pairKey(planned.ruleIndex, planned.beneficiary)
+                let position: Int
+                if let found = self.ladderKeys.find(key) {
+                    position = Int(found)
+                } else {
+                    position = Int(self.ladderKeys.append(key))
+                    self.ladders.append(LadderProgress())
+                }
+                if planned.part == 0 { self.ladders[position].paidInvites += 1 }
+                self.ladders[position].paidQuantity += planned.quantity
             default:
                 break
             }
         }
+    }
+
+    /// Writes one planned grant from the campaign's budget; `nil` when the budget cannot cover it.
+    @inline(__always)
+    private static func write(
+        _ planned: PlannedGrant,
+        key: Ledger.CompactKey,
+        campaign: Int32,
+        version: Int32,
+        at: Timestamp,
+        ledger: inout Ledger
+    ) throws(FissionError) -> Int32? {
+        // A budget never funded in this unit has nothing to give.
+        guard let budget = ledger.findAccount(.budget, unit: planned.unit, owner: campaign) else { return nil }
+        return try ledger.grant(
+            key: key,
+            debit: budget,
+            wallet: planned.unit,
+            amount: planned.quantity,
+            holdUntil: planned.holdUntil,
+            ruleVersion: version,
+            at: at.millisecondsSinceEpoch
+        )
     }
 
     private static func fits(
@@ -459,92 +688,152 @@ struct CampaignState: Sendable {
     private mutating func refund(
         _ orderID: OrderID,
         amount: Money,
-        source: EventID,
+        source: Int32,
         at: Timestamp,
         ledger: inout Ledger,
-        outcome: inout SettlementOutcome
+        scratch: inout SettlementScratch
     ) throws(FissionError) {
-        guard var order = self.orders[orderID] else {
+        guard let orderIndex = self.orderIDs.find(orderID) else {
             throw FissionError(
                 code: .orderNotFound,
                 reason: "order \(orderID) was not paid in campaign \(self.campaign.id)"
             )
         }
-        try order.paid.requireSameCurrency(amount)
+        var order = self.orders[Int(orderIndex)]
+        let paid = Money(minorUnits: order.paid, currency: self.campaign.currency)
+        try paid.requireSameCurrency(amount)
         guard amount.minorUnits > 0 else {
             throw FissionError(code: .invalidAmount, reason: "a refund of \(amount) is not positive")
         }
         let refunded = try order.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total")
-        guard refunded <= order.paid.minorUnits else {
+        guard refunded <= order.paid else {
             throw FissionError(
                 code: .refundExceedsPayment,
-                reason: "order \(orderID) paid \(order.paid); refunds would total "
-                    + "\(Money(minorUnits: refunded, currency: order.paid.currency))"
+                reason: "order \(orderID) paid \(paid); refunds would total "
+                    + "\(Money(minorUnits: refunded, currency: self.campaign.currency))"
             )
         }
         order.refundedMinorUnits = refunded
         let grants = Int(order.firstGrant)..<Int(order.firstGrant) + Int(order.grantCount)
         // Progress is kept aside and written back only once every ledger call has succeeded.
-        var undone: [(index: Int, amount: Int64)] = []
+        scratch.undone.removeAll(keepingCapacity: true)
         for index in grants {
             let grant = self.orderGrants[index]
             // The cumulative share to undo, so rounding never drifts across partial refunds.
-            let target = grant.quantity.scaledDown(numerator: refunded, denominator: order.paid.minorUnits).quotient
+            let target = grant.quantity.scaledDown(numerator: refunded, denominator: order.paid).quotient
             let delta = target - grant.undone
             guard delta > 0 else { continue }
-            let key = TransferKey(
-                .reversal,
-                campaign: self.campaign.id,
-                rule: grant.rule,
+            let ruleRef = self.ruleRefs[Int(grant.ruleIndex)]
+            let key = Ledger.CompactKey(
+                operation: TransferKey.Operation.reversal.rawValue,
+                part: grant.part,
+                campaign: self.ledgerCampaign,
+                rule: ruleRef,
                 beneficiary: grant.beneficiary,
-                source: source,
-                part: grant.part
+                source: source
             )
-            let reason = TransferReason(command: source, rule: grant.rule, ruleVersion: self.campaign.version)
-            let result: Ledger.Outcome
-            switch ledger.pendingState(of: grant.transfer) {
+            let version = self.campaign.version
+            let transfer = Int(grant.transfer)
+            let first: Int32
+            let count: Int
+            switch ledger.records[transfer].kind == .pending ? ledger.pendingState(at: transfer) : nil {
             case .open:
-                result = try ledger.void(grant.transfer, amount: delta, key: key, reason: reason, at: at)
+                try ledger.checkVoid(transfer, amount: delta)
+                first = ledger.void(
+                    transfer,
+                    amount: delta,
+                    key: key,
+                    command: source,
+                    rule: ruleRef,
+                    ruleVersion: version,
+                    at: at.millisecondsSinceEpoch
+                )
+                count = 1
             case .posted(let post):
-                result = try ledger.reverse(post, amount: delta, key: key, reason: reason, at: at)
+                let postIndex = Int(post.rawValue - 1)
+                let plan = try ledger.planReversal(postIndex, amount: delta)
+                let outcome = ledger.reverse(
+                    postIndex,
+                    plan: plan,
+                    key: key,
+                    command: source,
+                    rule: ruleRef,
+                    ruleVersion: version,
+                    at: at.millisecondsSinceEpoch
+                )
+                first = Int32(outcome.first!.rawValue - 1)
+                count = outcome.count
             case .voided:
                 continue
             case nil:
-                result = try ledger.reverse(grant.transfer, amount: delta, key: key, reason: reason, at: at)
+                let plan = try ledger.planReversal(transfer, amount: delta)
+                let outcome = ledger.reverse(
+                    transfer,
+                    plan: plan,
+                    key: key,
+                    command: source,
+                    rule: ruleRef,
+                    ruleVersion: version,
+                    at: at.millisecondsSinceEpoch
+                )
+                first = Int32(outcome.first!.rawValue - 1)
+                count = outcome.count
             }
-            undone.append((index, target))
-            outcome.reversals.append(contentsOf: result.transfers)
+            scratch.undone.append((index, target))
+            for offset in 0..<Int32(count) { scratch.reversals.append(TransferID(rawValue: Int64(first + offset) + 1)) }
         }
-        for (index, amount) in undone { self.orderGrants[index].undone = amount }
-        self.orders[orderID] = order
+        for (index, amount) in scratch.undone { self.orderGrants[index].undone = amount }
+        self.orders[Int(orderIndex)] = order
     }
 }
 
-/// Buffers a campaign reuses from event to event.
-struct Scratch: Sendable {
+/// Buffers a settlement reuses from event to event, so settling allocates nothing once they have grown.
+struct SettlementScratch: Sendable {
+    var plan: [PlannedGrant] = []
     /// What one event's grants change, before it is written back.
-    struct Counters: Sendable {
-        var members: [(MemberRuleKey, Counter)] = []
-        var dailies: [(DailyKey, Int64)] = []
-        var totals: [(Int, Int64)] = []
-        var made: [(PlannedGrant, TransferID)] = []
+    var members: [(UInt64, Counter)] = []
+    var dailies: [(DailyKey, Int64)] = []
+    var totals: [(Int32, Int64)] = []
+    var made: [(PlannedGrant, Int32)] = []
+    var madeCount = 0
+    var skipped: [StoredSkip] = []
+    var reversals: [TransferID] = []
+    var undone: [(Int, Int64)] = []
 
-        func member(_ key: MemberRuleKey) -> Counter? { self.members.last { $0.0 == key }?.1 }
-        func daily(_ key: DailyKey) -> Int64? { self.dailies.last { $0.0 == key }?.1 }
-        func totalDelta(_ rule: Int) -> Int64 { self.totals.reduce(0) { $1.0 == rule ? $0 + $1.1 : $0 } }
-
-        mutating func setMember(_ key: MemberRuleKey, _ counter: Counter) { self.members.append((key, counter)) }
-        mutating func setDaily(_ key: DailyKey, _ quantity: Int64) { self.dailies.append((key, quantity)) }
-        mutating func addTotal(_ rule: Int, _ quantity: Int64) { self.totals.append((rule, quantity)) }
-
-        mutating func clear() {
-            self.members.removeAll(keepingCapacity: true)
-            self.dailies.removeAll(keepingCapacity: true)
-            self.totals.removeAll(keepingCapacity: true)
-            self.made.removeAll(keepingCapacity: true)
-        }
+    @inline(__always)
+    func member(_ key: UInt64) -> Counter? {
+        for entry in self.members.reversed() where entry.0 == key { return entry.1 }
+        return nil
     }
 
-    var plan: [PlannedGrant] = []
-    var counters = Counters()
+    func daily(_ key: DailyKey) -> Int64? { self.dailies.last { $0.0 == key }?.1 }
+
+    @inline(__always)
+    func totalDelta(_ rule: Int32) -> Int64 {
+        var delta: Int64 = 0
+        for entry in self.totals where entry.0 == rule { delta += entry.1 }
+        return delta
+    }
+
+    mutating func clearCounters() {
+        Self.clear(&self.members)
+        Self.clear(&self.dailies)
+        Self.clear(&self.totals)
+        Self.clear(&self.made)
+        self.madeCount = 0
+    }
+
+    /// Clears everything for the next event.
+    mutating func reset() {
+        Self.clear(&self.plan)
+        self.clearCounters()
+        Self.clear(&self.skipped)
+        Self.clear(&self.reversals)
+        Self.clear(&self.undone)
+    }
+
+    @inline(__always)
+    static func clear<Element>(_ array: inout [Element]) {
+        if !array.isEmpty { array.removeAll(keepingCapacity: true) }
+    }
 }

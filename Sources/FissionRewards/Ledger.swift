@@ -47,15 +47,25 @@ public struct Ledger: Sendable {
         }
     }
 
-    struct Record: Sendable {
+    /// One transfer, in compact form: accounts, ids and the key are dense indices into the
+    /// ledger's tables, so a record is about 100 bytes and holds no reference-counted value.
+    struct Record: Sendable, Equatable {
         let debit: Int32
         let credit: Int32
         let amount: Int64
-        let kind: TransferKind
-        let key: TransferKey?
-        let reason: TransferReason
-        let at: Timestamp
-        let holdUntil: Timestamp?
+        let kind: RecordKind
+        /// For a post, void or reversal: the index of the transfer it resolves or reverses.
+        let related: Int32
+        /// The idempotency key, if `hasKey`.
+        let key: CompactKey
+        let hasKey: Bool
+        /// The reason: command (an event index), rule (a rule index or -1), rule version.
+        let command: Int32
+        let reasonRule: Int32
+        let ruleVersion: Int32
+        let at: Int64
+        /// The end of the hold, or ``Ledger/noHold``.
+        let holdUntil: Int64
         /// How many transfers, this one first, were made together under its key.
         let linkedCount: Int32
         /// For a pending transfer: what is still reserved. For a posted one: what may still be reversed.
@@ -64,12 +74,55 @@ public struct Ledger: Sendable {
         var resolution: Int64
     }
 
-    private var accountIndex: [AccountKey: Int32] = [:]
-    private var accounts: [AccountKey] = []
-    private var balances: [AccountBalance] = []
-    private var records: [Record] = []
-    private var keyIndex: [TransferKey: Int32] = [:]
-    private var holds = HoldQueue()
+    enum RecordKind: UInt8, Sendable {
+        case posted, pending, postPending, voidPending, reversal
+    }
+
+    /// A ``TransferKey`` with its ids as dense indices (-1 for a missing rule or beneficiary).
+    struct CompactKey: Sendable, Equatable {
+        let operation: UInt8
+        let part: Int32
+        let campaign: Int32
+        let rule: Int32
+        let beneficiary: Int32
+        let source: Int32
+
+        static let none = CompactKey(operation: 0, part: 0, campaign: -1, rule: -1, beneficiary: -1, source: -1)
+
+        var hash: UInt32 {
+            mixHash(
+                UInt64(UInt32(bitPattern: self.campaign)) << 32 | UInt64(UInt32(bitPattern: self.source)),
+                (UInt64(UInt32(bitPattern: self.rule)) << 32 | UInt64(UInt32(bitPattern: self.beneficiary)))
+                    ^ (UInt64(self.operation) << 56) ^ (UInt64(UInt32(bitPattern: self.part)) &* 0x9E37_79B9)
+            )
+        }
+    }
+
+    static let noHold = Int64.min
+
+    /// Owner kinds in an account's composite key.
+    enum OwnerTag: UInt64 {
+        case budget = 0
+        case wallet = 1
+        case receivable = 2
+        case outside = 3
+    }
+
+    // The id tables every record points into.
+    var members = IdentifierTable<IdentifierKind.Member>()
+    var events = IdentifierTable<IdentifierKind.Event>()
+    var campaignIDs = IdentifierTable<IdentifierKind.Campaign>()
+    var ruleIDs = IdentifierTable<IdentifierKind.Rule>()
+    var units: [LedgerUnit] = []
+    var unitIndex: [LedgerUnit: Int32] = [:]
+
+    /// Accounts by index, and the index by (owner kind, unit, owner) packed into 64 bits.
+    var accounts: [AccountKey] = []
+    var accountTable = CompositeTable()
+    var balances: [AccountBalance] = []
+    var records: [Record] = []
+    var keyIndex = HashIndex()
+    var holds = HoldQueue()
 
     /// Creates an empty ledger.
     public init() {}
@@ -105,11 +158,12 @@ public struct Ledger: Sendable {
         reason: TransferReason,
         at: Timestamp
     ) throws(FissionError) -> Outcome {
-        let kind: TransferKind = holdUntil == nil ? .posted : .pending
-        if let existing = self.keyIndex[key] {
+        let kind: RecordKind = holdUntil == nil ? .posted : .pending
+        if let existing = self.findKey(key).flatMap(self.record(forKey:)) {
             let record = self.records[Int(existing)]
             guard self.accounts[Int(record.debit)] == debit, self.accounts[Int(record.credit)] == credit,
-                record.amount == amount, record.kind == kind, record.holdUntil == holdUntil
+                record.amount == amount, record.kind == kind,
+                record.holdUntil == (holdUntil?.millisecondsSinceEpoch ?? Self.noHold)
             else {
                 throw FissionError(
                     code: .idempotencyConflict,
@@ -119,21 +173,88 @@ public struct Ledger: Sendable {
             return Outcome(single: TransferID(rawValue: Int64(existing) + 1), isDuplicate: true)
         }
         try Self.validate(debit: debit, credit: credit, amount: amount)
-        let debitIndex = self.existingOrNextIndex(debit)
-        let creditIndex = self.existingOrNextIndex(credit, after: debitIndex)
+        let debitIndex = self.findAccount(debit)
+        let creditIndex = self.findAccount(credit)
         try self.checkDebit(debitIndex, key: debit, amount: amount)
         try self.checkCredit(creditIndex, key: credit, amount: amount)
-
-        self.openAccount(debit, expectedIndex: debitIndex)
-        self.openAccount(credit, expectedIndex: creditIndex)
-        let id = self.append(
+        // Nothing below can fail.
+        let compact = self.internKey(key)
+        let debitAccount = debitIndex ?? self.openAccount(debit)
+        let creditAccount = creditIndex ?? self.openAccount(credit)
+        let (command, rule) = self.internReason(reason)
+        let index = self.append(
             Record(
-                debit: debitIndex,
-                credit: creditIndex,
+                debit: debitAccount,
+                credit: creditAccount,
                 amount: amount,
                 kind: kind,
+                related: -1,
+                key: compact,
+                hasKey: true,
+                command: command,
+                reasonRule: rule,
+                ruleVersion: reason.ruleVersion,
+                at: at.millisecondsSinceEpoch,
+                holdUntil: holdUntil?.millisecondsSinceEpoch ?? Self.noHold,
+                linkedCount: 1,
+                open: amount,
+                resolution: 0
+            )
+        )
+        self.book(index)
+        return Outcome(single: TransferID(rawValue: Int64(index) + 1), isDuplicate: false)
+    }
+
+    /// The settlement's path for a grant: ids, accounts and key already dense, the key new to the
+    /// settlement (its source event was never settled), the amount positive and the accounts distinct
+    /// and of one unit. Checks the key and the balance limits as
+    /// ``transfer(key:debit:credit:amount:holdUntil:reason:at:)`` does, and opens the wallet if new.
+    ///
+    /// - Returns: The record's index, or `nil` if the debit account cannot cover the amount (a
+    ///   budget running out is routine for a settlement: it costs no error).
+    mutating func grant(
+        key: CompactKey,
+        debit: Int32,
+        wallet unit: Int32,
+        amount: Int64,
+        holdUntil: Int64,
+        ruleVersion: Int32,
+        at: Int64
+    ) throws(FissionError) -> Int32? {
+        let position = Int32(self.records.count)
+        let hash = key.hash
+        if self.keyIndex.find(hash, { self.records[Int($0)].hasKey && self.records[Int($0)].key == key }) != nil {
+            throw FissionError(code: .idempotencyConflict, reason: "reward \(self.describe(key)) was already granted")
+        }
+        let balance = self.balances[Int(debit)]
+        let debits = try (balance.debitsPosted + balance.debitsPending).checkedAdding(amount, "budget debits")
+        if debits > balance.creditsPosted, self.accounts[Int(debit)].owner.flags.contains(.debitsMustNotExceedCredits) {
+            return nil
+        }
+        let existing = self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
+        if let existing {
+            let credited = self.balances[Int(existing)]
+            _ = try (credited.creditsPosted + credited.creditsPending).checkedAdding(amount, "wallet credits")
+        }
+        let credit: Int32
+        if let existing {
+            credit = existing
+        } else {
+            let wallet = AccountKey.wallet(self.members[key.beneficiary], self.units[Int(unit)])
+            credit = self.internAccount(.wallet, unit: unit, owner: key.beneficiary, key: wallet)
+        }
+        self.records.append(
+            Record(
+                debit: debit,
+                credit: credit,
+                amount: amount,
+                kind: holdUntil == Self.noHold ? .posted : .pending,
+                related: -1,
                 key: key,
-                reason: reason,
+                hasKey: true,
+                command: key.source,
+                reasonRule: key.rule,
+                ruleVersion: ruleVersion,
                 at: at,
                 holdUntil: holdUntil,
                 linkedCount: 1,
@@ -141,15 +262,23 @@ public struct Ledger: Sendable {
                 resolution: 0
             )
         )
-        if let holdUntil {
-            self.balances[Int(debitIndex)].debitsPending += amount
-            self.balances[Int(creditIndex)].creditsPending += amount
-            self.holds.insert(holdUntil: holdUntil.millisecondsSinceEpoch, record: Int32(id.rawValue - 1))
+        self.keyIndex.insert(hash, position)
+        self.book(position)
+        return position
+    }
+
+    /// Moves a new record's amount into its accounts' balances and queues its hold.
+    @inline(__always)
+    private mutating func book(_ index: Int32) {
+        let record = self.records[Int(index)]
+        if record.holdUntil != Self.noHold {
+            self.balances[Int(record.debit)].debitsPending += record.amount
+            self.balances[Int(record.credit)].creditsPending += record.amount
+            self.holds.insert(holdUntil: record.holdUntil, record: index)
         } else {
-            self.balances[Int(debitIndex)].debitsPosted += amount
-            self.balances[Int(creditIndex)].creditsPosted += amount
+            self.balances[Int(record.debit)].debitsPosted += record.amount
+            self.balances[Int(record.credit)].creditsPosted += record.amount
         }
-        return Outcome(single: id, isDuplicate: false)
     }
 
     /// Posts what remains of a pending transfer.
@@ -161,36 +290,51 @@ public struct Ledger: Sendable {
     @discardableResult
     public mutating func post(_ id: TransferID, reason: TransferReason, at: Timestamp) throws(FissionError) -> Outcome {
         let index = try self.pendingIndex(id)
+        let (command, rule) = self.internReason(reason)
+        return try self.post(index, command: command, rule: rule, ruleVersion: reason.ruleVersion, at: at)
+    }
+
+    private mutating func post(
+        _ index: Int,
+        command: Int32,
+        rule: Int32,
+        ruleVersion: Int32,
+        at: Timestamp
+    ) throws(FissionError) -> Outcome {
         let pending = self.records[index]
         if pending.resolution > 0 {
             return Outcome(single: TransferID(rawValue: pending.resolution), isDuplicate: true)
         }
         guard pending.resolution == 0 else {
-            throw FissionError(code: .transferNotPending, reason: "transfer \(id) was voided")
+            throw FissionError(code: .transferNotPending, reason: "transfer #\(index + 1) was voided")
         }
         let amount = pending.open
-        let postID = self.append(
+        let postIndex = self.append(
             Record(
                 debit: pending.debit,
                 credit: pending.credit,
                 amount: amount,
-                kind: .postPending(id),
-                key: nil,
-                reason: reason,
-                at: at,
-                holdUntil: nil,
+                kind: .postPending,
+                related: Int32(index),
+                key: .none,
+                hasKey: false,
+                command: command,
+                reasonRule: rule,
+                ruleVersion: ruleVersion,
+                at: at.millisecondsSinceEpoch,
+                holdUntil: Self.noHold,
                 linkedCount: 1,
                 open: amount,
                 resolution: 0
             )
         )
         self.records[index].open = 0
-        self.records[index].resolution = postID.rawValue
+        self.records[index].resolution = Int64(postIndex) + 1
         self.balances[Int(pending.debit)].debitsPending -= amount
         self.balances[Int(pending.debit)].debitsPosted += amount
         self.balances[Int(pending.credit)].creditsPending -= amount
         self.balances[Int(pending.credit)].creditsPosted += amount
-        return Outcome(single: postID, isDuplicate: false)
+        return Outcome(single: TransferID(rawValue: Int64(postIndex) + 1), isDuplicate: false)
     }
 
     /// Releases part or all of what remains of a pending transfer back to its debit account.
@@ -213,41 +357,76 @@ public struct Ledger: Sendable {
         at: Timestamp
     ) throws(FissionError) -> Outcome {
         let index = try self.pendingIndex(id)
-        if let key, let existing = self.keyIndex[key] {
+        if let key, let existing = self.findKey(key).flatMap(self.record(forKey:)) {
             let record = self.records[Int(existing)]
-            guard record.kind == .voidPending(id), amount == nil || record.amount == amount else {
+            guard record.kind == .voidPending, record.related == Int32(index), amount == nil || record.amount == amount
+            else {
                 throw FissionError(code: .idempotencyConflict, reason: "key \(key) was used for another transfer")
             }
             return Outcome(single: TransferID(rawValue: Int64(existing) + 1), isDuplicate: true)
         }
+        try self.checkVoid(index, amount: amount)
+        if self.records[index].resolution == -1 { return Outcome(first: nil, count: 0, isDuplicate: true) }
+        let compact = key.map { self.internKey($0) }
+        let (command, rule) = self.internReason(reason)
+        let voidIndex = self.void(
+            index,
+            amount: amount ?? self.records[index].open,
+            key: compact,
+            command: command,
+            rule: rule,
+            ruleVersion: reason.ruleVersion,
+            at: at.millisecondsSinceEpoch
+        )
+        return Outcome(single: TransferID(rawValue: Int64(voidIndex) + 1), isDuplicate: false)
+    }
+
+    /// Checks that `amount` (or all, for `nil`) of pending record `index` can be released; a full
+    /// release of an already voided transfer passes (it is a repeat).
+    func checkVoid(_ index: Int, amount: Int64?) throws(FissionError) {
         let pending = self.records[index]
-        if pending.resolution == -1, amount == nil {
-            return Outcome(first: nil, count: 0, isDuplicate: true)
-        }
+        if pending.resolution == -1, amount == nil { return }
         guard pending.resolution == 0 else {
             throw FissionError(
                 code: .transferNotPending,
-                reason: "transfer \(id) was already \(pending.resolution > 0 ? "posted" : "voided")"
+                reason: "transfer #\(index + 1) was already \(pending.resolution > 0 ? "posted" : "voided")"
             )
         }
         let released = amount ?? pending.open
         guard released > 0, released <= pending.open else {
             throw FissionError(
                 code: .invalidAmount,
-                reason: "cannot release \(released) of transfer \(id); \(pending.open) remains reserved"
+                reason: "cannot release \(released) of transfer #\(index + 1); \(pending.open) remains reserved"
             )
         }
+    }
+
+    /// Releases `released` of pending record `index`, checked by ``checkVoid(_:amount:)``.
+    mutating func void(
+        _ index: Int,
+        amount released: Int64,
+        key: CompactKey?,
+        command: Int32,
+        rule: Int32,
+        ruleVersion: Int32,
+        at: Int64
+    ) -> Int32 {
+        let pending = self.records[index]
         // The release runs from the pending transfer's credit side back to its debit side.
-        let voidID = self.append(
+        let voidIndex = self.append(
             Record(
                 debit: pending.credit,
                 credit: pending.debit,
                 amount: released,
-                kind: .voidPending(id),
-                key: key,
-                reason: reason,
+                kind: .voidPending,
+                related: Int32(index),
+                key: key ?? .none,
+                hasKey: key != nil,
+                command: command,
+                reasonRule: rule,
+                ruleVersion: ruleVersion,
                 at: at,
-                holdUntil: nil,
+                holdUntil: Self.noHold,
                 linkedCount: 1,
                 open: 0,
                 resolution: 0
@@ -257,7 +436,7 @@ public struct Ledger: Sendable {
         if self.records[index].open == 0 { self.records[index].resolution = -1 }
         self.balances[Int(pending.debit)].debitsPending -= released
         self.balances[Int(pending.credit)].creditsPending -= released
-        return Outcome(single: voidID, isDuplicate: false)
+        return voidIndex
     }
 
     /// Moves back part or all of a posted transfer: a clawback.
@@ -284,9 +463,9 @@ public struct Ledger: Sendable {
         at: Timestamp
     ) throws(FissionError) -> Outcome {
         let index = try self.recordIndex(id)
-        if let existing = self.keyIndex[key] {
+        if let existing = self.findKey(key).flatMap(self.record(forKey:)) {
             let record = self.records[Int(existing)]
-            guard record.kind == .reversal(id) else {
+            guard record.kind == .reversal, record.related == Int32(index) else {
                 throw FissionError(code: .idempotencyConflict, reason: "key \(key) was used for another transfer")
             }
             var total: Int64 = 0
@@ -300,11 +479,37 @@ public struct Ledger: Sendable {
                 isDuplicate: true
             )
         }
+        let plan = try self.planReversal(index, amount: amount)
+        let compact = self.internKey(key)
+        let (command, rule) = self.internReason(reason)
+        return self.reverse(
+            index,
+            plan: plan,
+            key: compact,
+            command: command,
+            rule: rule,
+            ruleVersion: reason.ruleVersion,
+            at: at.millisecondsSinceEpoch
+        )
+    }
+
+    /// How a reversal splits between the wallet and the receivable, decided before anything is written.
+    struct ReversalPlan {
+        let amount: Int64
+        let fromGiver: Int64
+        let shortfall: Int64
+        /// The receivable's account index, or the key of a receivable to open (`nil` if no shortfall).
+        let receivable: Int32?
+        let receivableToOpen: AccountKey?
+    }
+
+    /// Checks a reversal of `amount` of record `index` and plans its legs.
+    func planReversal(_ index: Int, amount: Int64) throws(FissionError) -> ReversalPlan {
         let original = self.records[index]
         switch original.kind {
         case .posted, .postPending: break
         default:
-            throw FissionError(code: .invalidReversal, reason: "transfer \(id) is not a posted transfer")
+            throw FissionError(code: .invalidReversal, reason: "transfer #\(index + 1) is not a posted transfer")
         }
         guard amount > 0 else {
             throw FissionError(code: .invalidAmount, reason: "a reversal of \(amount) is not positive")
@@ -312,14 +517,15 @@ public struct Ledger: Sendable {
         guard amount <= original.open else {
             throw FissionError(
                 code: .invalidReversal,
-                reason: "cannot reverse \(amount) of transfer \(id); \(original.open) is left to reverse"
+                reason: "cannot reverse \(amount) of transfer #\(index + 1); \(original.open) is left to reverse"
             )
         }
         let giver = original.credit
         let giverKey = self.accounts[Int(giver)]
         var fromGiver = amount
         var shortfall: Int64 = 0
-        var receivable: AccountKey?
+        var receivable: Int32? = nil
+        var receivableToOpen: AccountKey? = nil
         if giverKey.owner.flags.contains(.debitsMustNotExceedCredits) {
             let available = max(self.balances[Int(giver)].available, 0)
             if available < amount {
@@ -331,42 +537,69 @@ public struct Ledger: Sendable {
                 }
                 fromGiver = available
                 shortfall = amount - available
-                receivable = .receivable(member, giverKey.unit)
+                let receivableKey = AccountKey.receivable(member, giverKey.unit)
+                receivable = self.findAccount(receivableKey)
+                if receivable == nil { receivableToOpen = receivableKey }
+                try self.checkDebit(receivable, key: receivableKey, amount: shortfall)
             }
         }
-        let receivableIndex = receivable.map { self.existingOrNextIndex($0) }
-        if let receivable, let receivableIndex {
-            try self.checkDebit(receivableIndex, key: receivable, amount: shortfall)
-        }
         try self.checkCredit(original.debit, key: self.accounts[Int(original.debit)], amount: amount)
+        return ReversalPlan(
+            amount: amount,
+            fromGiver: fromGiver,
+            shortfall: shortfall,
+            receivable: receivable,
+            receivableToOpen: receivableToOpen
+        )
+    }
 
-        if let receivable, let receivableIndex { self.openAccount(receivable, expectedIndex: receivableIndex) }
-        let legs: [(from: Int32, amount: Int64)] =
-            [(giver, fromGiver), (receivableIndex ?? giver, shortfall)].filter { $0.amount > 0 }
-        var ids: [TransferID] = []
-        for (position, leg) in legs.enumerated() {
-            ids.append(
-                self.append(
-                    Record(
-                        debit: leg.from,
-                        credit: original.debit,
-                        amount: leg.amount,
-                        kind: .reversal(id),
-                        key: position == 0 ? key : nil,
-                        reason: reason,
-                        at: at,
-                        holdUntil: nil,
-                        linkedCount: position == 0 ? Int32(legs.count) : 0,
-                        open: 0,
-                        resolution: 0
-                    )
+    /// Makes the legs of a planned reversal of record `index`.
+    mutating func reverse(
+        _ index: Int,
+        plan: ReversalPlan,
+        key: CompactKey,
+        command: Int32,
+        rule: Int32,
+        ruleVersion: Int32,
+        at: Int64
+    ) -> Outcome {
+        let original = self.records[index]
+        var receivable = plan.receivable
+        if let open = plan.receivableToOpen { receivable = self.openAccount(open) }
+        let legCount: Int32 = (plan.fromGiver > 0 ? 1 : 0) + (plan.shortfall > 0 ? 1 : 0)
+        var first: Int32? = nil
+        for (from, amount) in [(original.credit, plan.fromGiver), (receivable ?? original.credit, plan.shortfall)]
+        where amount > 0 {
+            let isFirst = first == nil
+            let leg = self.append(
+                Record(
+                    debit: from,
+                    credit: original.debit,
+                    amount: amount,
+                    kind: .reversal,
+                    related: Int32(index),
+                    key: isFirst ? key : .none,
+                    hasKey: isFirst,
+                    command: command,
+                    reasonRule: rule,
+                    ruleVersion: ruleVersion,
+                    at: at,
+                    holdUntil: Self.noHold,
+                    linkedCount: isFirst ? legCount : 0,
+                    open: 0,
+                    resolution: 0
                 )
             )
-            self.balances[Int(leg.from)].debitsPosted += leg.amount
-            self.balances[Int(original.debit)].creditsPosted += leg.amount
+            if isFirst { first = leg }
+            self.balances[Int(from)].debitsPosted += amount
+            self.balances[Int(original.debit)].creditsPosted += amount
         }
-        self.records[index].open -= amount
-        return Outcome(first: ids.first, count: ids.count, isDuplicate: false)
+        self.records[index].open -= plan.amount
+        return Outcome(
+            first: first.map { TransferID(rawValue: Int64($0) + 1) },
+            count: Int(legCount),
+            isDuplicate: false
+        )
     }
 
     /// Posts every open pending transfer whose hold ended at or before `now`, oldest hold first
@@ -381,12 +614,15 @@ public struct Ledger: Sendable {
             // Entries left by a rolled-back hold may point past the end or at a newer transfer.
             guard Int(next.record) < self.records.count else { continue }
             let record = self.records[Int(next.record)]
-            guard record.kind == .pending, record.resolution == 0,
-                record.holdUntil?.millisecondsSinceEpoch == next.holdUntil
-            else { continue }
-            let id = TransferID(rawValue: Int64(next.record) + 1)
+            guard record.kind == .pending, record.resolution == 0, record.holdUntil == next.holdUntil else { continue }
             // An open pending transfer always posts: its amounts are already reserved.
-            if let outcome = try? self.post(id, reason: record.reason, at: at) {
+            if let outcome = try? self.post(
+                Int(next.record),
+                command: record.command,
+                rule: record.reasonRule,
+                ruleVersion: record.ruleVersion,
+                at: at
+            ) {
                 posted.append(contentsOf: outcome.transfers)
             }
         }
@@ -399,58 +635,78 @@ public struct Ledger: Sendable {
     package struct Mark: Sendable {
         let transferCount: Int
         let accountCount: Int
+        let memberCount: Int
+        let eventCount: Int
+        let campaignCount: Int
+        let ruleCount: Int
+        let unitCount: Int
     }
 
     /// The current point, to roll back to if a multi-transfer operation fails halfway.
-    package var mark: Mark { Mark(transferCount: self.records.count, accountCount: self.accounts.count) }
+    package var mark: Mark {
+        Mark(
+            transferCount: self.records.count,
+            accountCount: self.accounts.count,
+            memberCount: self.members.count,
+            eventCount: self.events.count,
+            campaignCount: self.campaignIDs.count,
+            ruleCount: self.ruleIDs.count,
+            unitCount: self.units.count
+        )
+    }
 
-    /// Undoes every transfer and account made since `mark`, newest first.
+    /// Undoes every transfer, account and id made since `mark`, newest first.
     package mutating func rollBack(to mark: Mark) {
         while self.records.count > mark.transferCount {
             let record = self.records.removeLast()
             let index = Int32(self.records.count)
-            if let key = record.key, self.keyIndex[key] == index { self.keyIndex[key] = nil }
+            if record.hasKey { self.keyIndex.remove(record.key.hash, index) }
             let debit = Int(record.debit)
             let credit = Int(record.credit)
             switch record.kind {
             case .posted:
                 self.balances[debit].debitsPosted -= record.amount
                 self.balances[credit].creditsPosted -= record.amount
-            case .reversal(let original):
+            case .reversal:
                 self.balances[debit].debitsPosted -= record.amount
                 self.balances[credit].creditsPosted -= record.amount
-                self.records[Int(original.rawValue - 1)].open += record.amount
+                self.records[Int(record.related)].open += record.amount
             case .pending:
                 // Its entry in the hold queue goes stale; postMatured skips entries that no longer
                 // match a pending record.
                 self.balances[debit].debitsPending -= record.amount
                 self.balances[credit].creditsPending -= record.amount
-            case .postPending(let pending):
+            case .postPending:
                 self.balances[debit].debitsPending += record.amount
                 self.balances[debit].debitsPosted -= record.amount
                 self.balances[credit].creditsPending += record.amount
                 self.balances[credit].creditsPosted -= record.amount
-                self.records[Int(pending.rawValue - 1)].open = record.amount
-                self.records[Int(pending.rawValue - 1)].resolution = 0
-            case .voidPending(let pending):
+                self.records[Int(record.related)].open = record.amount
+                self.records[Int(record.related)].resolution = 0
+            case .voidPending:
                 self.balances[credit].debitsPending += record.amount
                 self.balances[debit].creditsPending += record.amount
-                self.records[Int(pending.rawValue - 1)].open += record.amount
-                self.records[Int(pending.rawValue - 1)].resolution = 0
+                self.records[Int(record.related)].open += record.amount
+                self.records[Int(record.related)].resolution = 0
             }
         }
-        while self.accounts.count > mark.accountCount {
-            let account = self.accounts.removeLast()
-            self.balances.removeLast()
-            self.accountIndex[account] = nil
+        if self.accounts.count > mark.accountCount {
+            self.accounts.removeLast(self.accounts.count - mark.accountCount)
+            self.balances.removeLast(self.balances.count - mark.accountCount)
+            self.accountTable.removeLast(downTo: mark.accountCount)
         }
+        self.members.removeLast(downTo: mark.memberCount)
+        self.events.removeLast(downTo: mark.eventCount)
+        self.campaignIDs.removeLast(downTo: mark.campaignCount)
+        self.ruleIDs.removeLast(downTo: mark.ruleCount)
+        while self.units.count > mark.unitCount { self.unitIndex[self.units.removeLast()] = nil }
     }
 
     // MARK: - Reading
 
     /// The balance of `account`; zero for an account that has never been used.
     public func balance(of account: AccountKey) -> AccountBalance {
-        self.accountIndex[account].map { self.balances[Int($0)] } ?? .zero
+        self.findAccount(account).map { self.balances[Int($0)] } ?? .zero
     }
 
     /// Every account used so far, in the order they were opened.
@@ -464,12 +720,16 @@ public struct Ledger: Sendable {
 
     /// The first transfer made under `key`, or `nil`.
     public func transfer(forKey key: TransferKey) -> Transfer? {
-        self.keyIndex[key].map { self.makeTransfer(Int($0)) }
+        self.findKey(key).flatMap(self.record(forKey:)).map { self.makeTransfer(Int($0)) }
     }
 
     /// The state of a pending transfer, or `nil` if `id` is not a pending transfer.
     public func pendingState(of id: TransferID) -> PendingState? {
         guard let index = try? self.pendingIndex(id) else { return nil }
+        return self.pendingState(at: index)
+    }
+
+    func pendingState(at index: Int) -> PendingState {
         let record = self.records[index]
         if record.resolution > 0 { return .posted(TransferID(rawValue: record.resolution)) }
         if record.resolution < 0 { return .voided }
@@ -504,26 +764,7 @@ public struct Ledger: Sendable {
     /// - Complexity: O(transfers + accounts).
     public func audit() -> [String] {
         var problems: [String] = []
-        var derived = [AccountBalance](repeating: .zero, count: self.accounts.count)
-        for record in self.records {
-            switch record.kind {
-            case .posted, .reversal:
-                derived[Int(record.debit)].debitsPosted += record.amount
-                derived[Int(record.credit)].creditsPosted += record.amount
-            case .pending:
-                derived[Int(record.debit)].debitsPending += record.amount
-                derived[Int(record.credit)].creditsPending += record.amount
-            case .postPending:
-                derived[Int(record.debit)].debitsPending -= record.amount
-                derived[Int(record.debit)].debitsPosted += record.amount
-                derived[Int(record.credit)].creditsPending -= record.amount
-                derived[Int(record.credit)].creditsPosted += record.amount
-            case .voidPending:
-                // Recorded from the credit side back to the debit side.
-                derived[Int(record.credit)].debitsPending -= record.amount
-                derived[Int(record.debit)].creditsPending -= record.amount
-            }
-        }
+        let derived = Self.deriveBalances(self.records, accountCount: self.accounts.count)
         var netPerUnit: [LedgerUnit: Int64] = [:]
         for (index, account) in self.accounts.enumerated() {
             if derived[index] != self.balances[index] {
@@ -540,6 +781,157 @@ public struct Ledger: Sendable {
         return problems
     }
 
+    /// Every account's balance, from the transfers alone.
+    static func deriveBalances(_ records: [Record], accountCount: Int) -> [AccountBalance] {
+        var derived = [AccountBalance](repeating: .zero, count: accountCount)
+        for record in records {
+            switch record.kind {
+            case .posted, .reversal:
+                derived[Int(record.debit)].debitsPosted &+= record.amount
+                derived[Int(record.credit)].creditsPosted &+= record.amount
+            case .pending:
+                derived[Int(record.debit)].debitsPending &+= record.amount
+                derived[Int(record.credit)].creditsPending &+= record.amount
+            case .postPending:
+                derived[Int(record.debit)].debitsPending &-= record.amount
+                derived[Int(record.debit)].debitsPosted &+= record.amount
+                derived[Int(record.credit)].creditsPending &-= record.amount
+                derived[Int(record.credit)].creditsPosted &+= record.amount
+            case .voidPending:
+                // Recorded from the credit side back to the debit side.
+                derived[Int(record.credit)].debitsPending &-= record.amount
+                derived[Int(record.debit)].creditsPending &-= record.amount
+            }
+        }
+        return derived
+    }
+
+    // MARK: - Dense ids, accounts and keys
+
+    /// The index of `unit`, or `nil`.
+    func findUnit(_ unit: LedgerUnit) -> Int32? {
+        // Most ledgers count one or two units: a scan beats hashing the currency code.
+        for (index, known) in self.units.enumerated() where index < 4 && known == unit { return Int32(index) }
+        return self.units.count > 4 ? self.unitIndex[unit] : nil
+    }
+
+    mutating func internUnit(_ unit: LedgerUnit) -> Int32 {
+        if let found = self.findUnit(unit) { return found }
+        let index = Int32(self.units.count)
+        self.units.append(unit)
+        self.unitIndex[unit] = index
+        return index
+    }
+
+    /// An account's 64-bit composite key: owner kind, unit index and owner index.
+    @inline(__always)
+    static func compositeKey(_ tag: OwnerTag, unit: Int32, owner: Int32) -> UInt64 {
+        tag.rawValue << 62 | UInt64(UInt32(bitPattern: unit)) << 32 | UInt64(UInt32(bitPattern: owner))
+    }
+
+    /// The index of an account by its dense parts, or `nil`.
+    @inline(__always)
+    func findAccount(_ tag: OwnerTag, unit: Int32, owner: Int32) -> Int32? {
+        self.accountTable.find(Self.compositeKey(tag, unit: unit, owner: owner))
+    }
+
+    /// The index of the account by its dense parts, opening it (as `key`) if it is new.
+    @inline(__always)
+    mutating func internAccount(_ tag: OwnerTag, unit: Int32, owner: Int32, key: AccountKey) -> Int32 {
+        let composite = Self.compositeKey(tag, unit: unit, owner: owner)
+        if let found = self.accountTable.find(composite) { return found }
+        self.accounts.append(key)
+        self.balances.append(.zero)
+        return self.accountTable.append(composite)
+    }
+
+    func findAccount(_ key: AccountKey) -> Int32? {
+        guard let unit = self.findUnit(key.unit) else { return nil }
+        switch key.owner {
+        case .budget(let campaign):
+            return self.campaignIDs.find(campaign).flatMap { self.findAccount(.budget, unit: unit, owner: $0) }
+        case .wallet(let member):
+            return self.members.find(member).flatMap { self.findAccount(.wallet, unit: unit, owner: $0) }
+        case .receivable(let member):
+            return self.members.find(member).flatMap { self.findAccount(.receivable, unit: unit, owner: $0) }
+        case .outside:
+            return self.findAccount(.outside, unit: unit, owner: 0)
+        }
+    }
+
+    mutating func openAccount(_ key: AccountKey) -> Int32 {
+        let unit = self.internUnit(key.unit)
+        switch key.owner {
+        case .budget(let campaign):
+            return self.internAccount(.budget, unit: unit, owner: self.campaignIDs.intern(campaign), key: key)
+        case .wallet(let member):
+            return self.internAccount(.wallet, unit: unit, owner: self.members.intern(member), key: key)
+        case .receivable(let member):
+            return self.internAccount(.receivable, unit: unit, owner: self.members.intern(member), key: key)
+        case .outside:
+            return self.internAccount(.outside, unit: unit, owner: 0, key: key)
+        }
+    }
+
+    /// The dense form of `key`, or `nil` if one of its ids is unknown (then no transfer has it).
+    func findKey(_ key: TransferKey) -> CompactKey? {
+        guard let campaign = self.campaignIDs.find(key.campaign), let source = self.events.find(key.source) else {
+            return nil
+        }
+        var rule: Int32 = -1
+        if let id = key.rule {
+            guard let found = self.ruleIDs.find(id) else { return nil }
+            rule = found
+        }
+        var beneficiary: Int32 = -1
+        if let id = key.beneficiary {
+            guard let found = self.members.find(id) else { return nil }
+            beneficiary = found
+        }
+        return CompactKey(
+            operation: key.operation.rawValue,
+            part: key.part,
+            campaign: campaign,
+            rule: rule,
+            beneficiary: beneficiary,
+            source: source
+        )
+    }
+
+    mutating func internKey(_ key: TransferKey) -> CompactKey {
+        CompactKey(
+            operation: key.operation.rawValue,
+            part: key.part,
+            campaign: self.campaignIDs.intern(key.campaign),
+            rule: key.rule.map { self.ruleIDs.intern($0) } ?? -1,
+            beneficiary: key.beneficiary.map { self.members.intern($0) } ?? -1,
+            source: self.events.intern(key.source)
+        )
+    }
+
+    mutating func internReason(_ reason: TransferReason) -> (command: Int32, rule: Int32) {
+        (self.events.intern(reason.command), reason.rule.map { self.ruleIDs.intern($0) } ?? -1)
+    }
+
+    /// The record made under `key`, or `nil`.
+    @inline(__always)
+    func record(forKey key: CompactKey) -> Int32? {
+        self.keyIndex.find(key.hash) { self.records[Int($0)].hasKey && self.records[Int($0)].key == key }
+    }
+
+    func expand(_ key: CompactKey) -> TransferKey {
+        TransferKey(
+            TransferKey.Operation(rawValue: key.operation) ?? .grant,
+            campaign: self.campaignIDs[key.campaign],
+            rule: key.rule < 0 ? nil : self.ruleIDs[key.rule],
+            beneficiary: key.beneficiary < 0 ? nil : self.members[key.beneficiary],
+            source: self.events[key.source],
+            part: key.part
+        )
+    }
+
+    private func describe(_ key: CompactKey) -> String { self.expand(key).description }
+
     // MARK: - Helpers
 
     private static func validate(debit: AccountKey, credit: AccountKey, amount: Int64) throws(FissionError) {
@@ -554,28 +946,8 @@ public struct Ledger: Sendable {
         }
     }
 
-    /// The index `key` has, or the one it will get when opened (after `reserved`, if that is new too).
-    private func existingOrNextIndex(_ key: AccountKey, after reserved: Int32? = nil) -> Int32 {
-        if let index = self.accountIndex[key] { return index }
-        let next = Int32(self.accounts.count)
-        if let reserved, reserved == next { return next + 1 }
-        return next
-    }
-
-    private mutating func openAccount(_ key: AccountKey, expectedIndex: Int32) {
-        guard self.accountIndex[key] == nil else { return }
-        precondition(expectedIndex == Int32(self.accounts.count), "accounts must open in index order")
-        self.accountIndex[key] = expectedIndex
-        self.accounts.append(key)
-        self.balances.append(.zero)
-    }
-
-    private func currentBalance(_ index: Int32) -> AccountBalance {
-        index < Int32(self.balances.count) ? self.balances[Int(index)] : .zero
-    }
-
-    private func checkDebit(_ index: Int32, key: AccountKey, amount: Int64) throws(FissionError) {
-        let balance = self.currentBalance(index)
+    private func checkDebit(_ index: Int32?, key: AccountKey, amount: Int64) throws(FissionError) {
+        let balance = index.map { self.balances[Int($0)] } ?? .zero
         let debits = try (balance.debitsPosted + balance.debitsPending).checkedAdding(amount, "\(key) debits")
         if key.owner.flags.contains(.debitsMustNotExceedCredits), debits > balance.creditsPosted {
             throw FissionError(
@@ -585,19 +957,19 @@ public struct Ledger: Sendable {
         }
     }
 
-    private func checkCredit(_ index: Int32, key: AccountKey, amount: Int64) throws(FissionError) {
-        let balance = self.currentBalance(index)
+    private func checkCredit(_ index: Int32?, key: AccountKey, amount: Int64) throws(FissionError) {
+        let balance = index.map { self.balances[Int($0)] } ?? .zero
         _ = try (balance.creditsPosted + balance.creditsPending).checkedAdding(amount, "\(key) credits")
     }
 
-    private mutating func append(_ record: Record) -> TransferID {
+    private mutating func append(_ record: Record) -> Int32 {
         let index = Int32(self.records.count)
         self.records.append(record)
-        if let key = record.key { self.keyIndex[key] = index }
-        return TransferID(rawValue: Int64(index) + 1)
+        if record.hasKey { self.keyIndex.insert(record.key.hash, index) }
+        return index
     }
 
-    private func recordIndex(_ id: TransferID) throws(FissionError) -> Int {
+    func recordIndex(_ id: TransferID) throws(FissionError) -> Int {
         guard id.rawValue >= 1, id.rawValue <= Int64(self.records.count) else {
             throw FissionError(code: .transferNotFound, reason: "no transfer \(id)")
         }
@@ -612,18 +984,33 @@ public struct Ledger: Sendable {
         return index
     }
 
+    func kind(of record: Record) -> TransferKind {
+        let related = TransferID(rawValue: Int64(record.related) + 1)
+        switch record.kind {
+        case .posted: return .posted
+        case .pending: return .pending
+        case .postPending: return .postPending(related)
+        case .voidPending: return .voidPending(related)
+        case .reversal: return .reversal(related)
+        }
+    }
+
     private func makeTransfer(_ index: Int) -> Transfer {
         let record = self.records[index]
         return Transfer(
             id: TransferID(rawValue: Int64(index) + 1),
-            key: record.key,
-            kind: record.kind,
+            key: record.hasKey ? self.expand(record.key) : nil,
+            kind: self.kind(of: record),
             debit: self.accounts[Int(record.debit)],
             credit: self.accounts[Int(record.credit)],
             amount: record.amount,
-            reason: record.reason,
-            at: record.at,
-            holdUntil: record.holdUntil
+            reason: TransferReason(
+                command: self.events[record.command],
+                rule: record.reasonRule < 0 ? nil : self.ruleIDs[record.reasonRule],
+                ruleVersion: record.ruleVersion
+            ),
+            at: Timestamp(unchecked: record.at),
+            holdUntil: record.holdUntil == Self.noHold ? nil : Timestamp(unchecked: record.holdUntil)
         )
     }
 }

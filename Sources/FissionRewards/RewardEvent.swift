@@ -26,7 +26,7 @@ public enum RewardEvent: Hashable, Sendable, Codable {
 
     /// A fingerprint that is the same for equal events in every process.
     var digest: UInt64 {
-        var hasher = StableHasher()
+        var hasher = DigestHasher()
         switch self {
         case .memberRegistered(let member, let inviter, let at):
             hasher.combine(1 as UInt64)
@@ -40,7 +40,7 @@ public enum RewardEvent: Hashable, Sendable, Codable {
             hasher.combine(order.buyer)
             hasher.combine(Int64(order.inviters.count))
             for inviter in order.inviters { hasher.combine(inviter) }
-            hasher.combine(order.kind.rawValue)
+            hasher.combine(order.kind.digestCode)
             hasher.combine(order.buyerPaidOrderCount)
             hasher.combine(Int64(order.lines.count))
             for line in order.lines {
@@ -61,6 +61,77 @@ public enum RewardEvent: Hashable, Sendable, Codable {
             hasher.combine(at.millisecondsSinceEpoch)
         }
         return hasher.value
+    }
+}
+
+/// A deterministic 64-bit fingerprint of an event, the same in every process, a word at a time.
+///
+/// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
+/// equal after a restart (a snapshot keeps the fingerprints). Each word goes through a
+/// multiply-xorshift round, so every input bit reaches the result. It is not cryptographic.
+struct DigestHasher {
+    private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
+
+    @inline(__always)
+    mutating func combine(_ word: UInt64) {
+        var state = (self.value ^ word) &* 0x9E37_79B9_7F4A_7C15
+        state ^= state >> 32
+        state = state &* 0xD6E8_FEB8_6659_FD93
+        self.value = state ^ (state >> 29)
+    }
+
+    @inline(__always)
+    mutating func combine(_ value: Int64) { self.combine(UInt64(bitPattern: value)) }
+
+    @inline(__always)
+    mutating func combine(_ value: Bool) { self.combine(value ? 1 as UInt64 : 0) }
+
+    mutating func combine(_ string: String) {
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable { bytes in
+            self.combine(UInt64(bytes.count))
+            var offset = 0
+            while offset < bytes.count {
+                var word: UInt64 = 0
+                for (shift, byte) in bytes[offset..<min(offset + 8, bytes.count)].enumerated() {
+                    word |= UInt64(byte) << UInt64(shift * 8)
+                }
+                self.combine(word)
+                offset += 8
+            }
+        }
+        if done != nil { return }
+        self.combine(UInt64(string.utf8.count))
+        var word: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in string.utf8 {
+            word |= UInt64(byte) << shift
+            shift += 8
+            if shift == 64 {
+                self.combine(word)
+                word = 0
+                shift = 0
+            }
+        }
+        if shift > 0 { self.combine(word) }
+    }
+
+    @inline(__always)
+    mutating func combine<Kind>(_ identifier: Identifier<Kind>) {
+        switch identifier.value {
+        case .integer(let integer):
+            self.combine(0 as UInt64)
+            self.combine(integer)
+        case .string(let string):
+            self.combine(1 as UInt64)
+            self.combine(string)
+        }
+    }
+
+    @inline(__always)
+    mutating func combine(_ money: Money) {
+        self.combine(money.minorUnits)
+        self.combine(money.currency.code)
+        self.combine(Int64(money.currency.minorUnitDigits))
     }
 }
 
@@ -154,6 +225,18 @@ public struct OrderPaid: Hashable, Sendable, Codable {
     public var netPaid: Money {
         // Validated at creation not to overflow.
         Money(minorUnits: self.lines.reduce(0) { $0 + $1.netPaid.minorUnits }, currency: self.lines[0].netPaid.currency)
+    }
+}
+
+extension OrderKind {
+    /// A stable number for the event fingerprint (the raw value's text, hashed, is slower).
+    var digestCode: UInt64 {
+        switch self {
+        case .regular: 1
+        case .bargain: 2
+        case .groupBuy: 3
+        case .flashSale: 4
+        }
     }
 }
 

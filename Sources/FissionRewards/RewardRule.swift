@@ -10,6 +10,12 @@ public struct RewardAmount: Hashable, Sendable, Codable, CustomStringConvertible
     /// Creates an amount.
     ///
     /// - Throws: ``FissionError/Code/invalidAmount`` unless `quantity` is positive.
+    /// An amount known to be positive (a stored grant's).
+    init(unchecked quantity: Int64, _ unit: LedgerUnit) {
+        self.quantity = quantity
+        self.unit = unit
+    }
+
     public init(_ quantity: Int64, _ unit: LedgerUnit) throws(FissionError) {
         guard quantity > 0 else {
             throw FissionError(code: .invalidAmount, reason: "a reward of \(quantity) \(unit) is not positive")

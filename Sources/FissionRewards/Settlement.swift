@@ -16,10 +16,17 @@ public import FissionCore
 /// that a cap or an exhausted budget stops is not an error: the outcome lists it as skipped.
 public struct Settlement: Sendable {
     /// The ledger every grant is recorded in.
-    public private(set) var ledger = Ledger()
+    public internal(set) var ledger = Ledger()
 
-    var campaigns: [CampaignID: CampaignState] = [:]
-    private var processed: [ProcessedKey: Processed] = [:]
+    /// The campaigns, in the order they were added, and their index by id.
+    var states: [CampaignState] = []
+    var campaignIndex = IdentifierTable<IdentifierKind.Campaign>()
+    /// Reused between events; the outcome's arrays are handed out from here and taken back, so
+    /// once a caller lets go of an outcome, the next event reuses its storage.
+    private var scratch = SettlementScratch()
+    private var outcomeGrants: [SettlementOutcome.Grant] = []
+    private var outcomeSkipped: [SettlementOutcome.Skip] = []
+    private var outcomeReversals: [TransferID] = []
 
     /// Creates an empty settlement.
     public init() {}
@@ -30,14 +37,17 @@ public struct Settlement: Sendable {
     ///
     /// - Throws: ``FissionError/Code/duplicateCampaign`` if its id is taken.
     public mutating func addCampaign(_ campaign: RewardCampaign) throws(FissionError) {
-        guard self.campaigns[campaign.id] == nil else {
+        guard self.campaignIndex.find(campaign.id) == nil else {
             throw FissionError(code: .duplicateCampaign, reason: "campaign \(campaign.id) was already added")
         }
-        self.campaigns[campaign.id] = CampaignState(campaign: campaign)
+        self.campaignIndex.append(campaign.id)
+        self.states.append(CampaignState(campaign: campaign, ledger: &self.ledger))
     }
 
     /// The campaign with `id`, or `nil`.
-    public func campaign(_ id: CampaignID) -> RewardCampaign? { self.campaigns[id]?.campaign }
+    public func campaign(_ id: CampaignID) -> RewardCampaign? {
+        self.campaignIndex.find(id).map { self.states[Int($0)].campaign }
+    }
 
     /// Moves `amount` into the campaign's budget for its unit, from outside the ledger.
     ///
@@ -51,7 +61,7 @@ public struct Settlement: Sendable {
         id: EventID,
         at: Timestamp
     ) throws(FissionError) -> Ledger.Outcome {
-        let state = try self.state(of: campaign)
+        let state = self.states[Int(try self.index(of: campaign))]
         if case .money(let currency) = amount.unit, currency != state.campaign.currency {
             throw FissionError(
                 code: .currencyMismatch,
@@ -72,6 +82,10 @@ public struct Settlement: Sendable {
 
     /// Settles one event for one campaign.
     ///
+    /// The outcome's arrays are the settlement's own reused storage: an outcome that the caller
+    /// lets go of before the next call costs no allocation; one the caller keeps is simply copied
+    /// on the next write, as any Swift array.
+    ///
     /// - Parameters:
     ///   - event: What happened.
     ///   - id: The host's event id, the idempotency key (for example `"order-123:paid"`).
@@ -90,38 +104,57 @@ public struct Settlement: Sendable {
         id: EventID,
         campaign: CampaignID
     ) throws(FissionError) -> SettlementOutcome {
-        let key = ProcessedKey(campaign: campaign, event: id)
+        let stateIndex = Int(try self.index(of: campaign))
         let digest = event.digest
-        if let earlier = self.processed[key] {
+        let knownEvent = self.ledger.events.find(id)
+        if let knownEvent, let earlier = self.states[stateIndex].processedRecord(knownEvent) {
             guard earlier.digest == digest else {
                 throw FissionError(
                     code: .idempotencyConflict,
                     reason: "event \(id) was settled for campaign \(campaign) with a different payload"
                 )
             }
-            return self.outcome(replaying: earlier)
+            return self.outcome(replaying: earlier, in: stateIndex)
         }
-        // Taken out of the dictionary so it is uniquely referenced and mutates in place; a copy
-        // would copy its tables on every event. `apply` changes nothing before its last throw.
-        guard var state = self.campaigns.removeValue(forKey: campaign) else {
-            throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
-        }
-        defer { self.campaigns[campaign] = state }
         let mark = self.ledger.mark
-        var outcome = SettlementOutcome()
+        self.scratch.reset()
+        let source = knownEvent ?? self.ledger.events.append(id)
         do {
-            try state.apply(event, id: id, ledger: &self.ledger, outcome: &outcome)
+            // In place: the state is an element of `states`, the ledger another stored property.
+            try self.states[stateIndex].apply(
+                event,
+                id: id,
+                source: source,
+                ledger: &self.ledger,
+                scratch: &self.scratch
+            )
         } catch {
             self.ledger.rollBack(to: mark)
             throw error
         }
-        self.processed[key] = Processed(
-            digest: digest,
-            firstTransfer: Int64(mark.transferCount),
-            transferCount: Int32(self.ledger.transferCount - mark.transferCount),
-            skipped: outcome.skipped
+        let firstSkip = Int32(self.states[stateIndex].skips.count)
+        self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped)
+        self.states[stateIndex].recordProcessed(
+            source,
+            Processed(
+                digest: digest,
+                firstTransfer: Int32(mark.transferCount),
+                transferCount: Int32(self.ledger.transferCount - mark.transferCount),
+                firstSkip: firstSkip,
+                skipCount: Int32(self.scratch.skipped.count)
+            )
         )
-        return outcome
+        var outcome = self.takeOutcome()
+        for (planned, transfer) in self.scratch.made {
+            outcome.grants.append(
+                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].campaign.rules)
+            )
+        }
+        for skip in self.scratch.skipped {
+            outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].campaign.rules))
+        }
+        outcome.reversals.append(contentsOf: self.scratch.reversals)
+        return self.handOut(outcome)
     }
 
     /// Settles events in order, each as ``settle(_:id:campaign:)`` would; a failed event leaves no
@@ -155,60 +188,118 @@ public struct Settlement: Sendable {
         to member: MemberID,
         in campaign: CampaignID
     ) -> (count: Int64, quantity: Int64) {
-        guard let state = self.campaigns[campaign], let ruleIndex = state.ruleIndex[rule] else { return (0, 0) }
-        let counter = state.memberCounters[MemberRuleKey(rule: ruleIndex, member: member)]
-        return (counter?.count ?? 0, counter?.quantity ?? 0)
+        guard let index = self.campaignIndex.find(campaign), let memberRef = self.ledger.members.find(member) else {
+            return (0, 0)
+        }
+        let state = self.states[Int(index)]
+        guard let ruleIndex = state.ruleIndex[rule] else { return (0, 0) }
+        let counter = state.counter(rule: Int32(ruleIndex), member: memberRef)
+        return (counter.count, counter.quantity)
     }
 
     /// How many invited friends a member has registered in a campaign.
     public func inviteCount(of member: MemberID, in campaign: CampaignID) -> Int64 {
-        self.campaigns[campaign]?.inviteCounts[member] ?? 0
+        guard let index = self.campaignIndex.find(campaign), let memberRef = self.ledger.members.find(member) else {
+            return 0
+        }
+        return self.states[Int(index)].inviteCount(of: memberRef)
     }
 
     /// What has been refunded of an order in a campaign, or `nil` if the campaign has not seen it paid.
     public func refunded(_ order: OrderID, in campaign: CampaignID) -> Money? {
-        self.campaigns[campaign]?.orders[order].map {
-            Money(minorUnits: $0.refundedMinorUnits, currency: $0.paid.currency)
+        guard let index = self.campaignIndex.find(campaign) else { return nil }
+        let state = self.states[Int(index)]
+        return state.orderIDs.find(order).map {
+            Money(minorUnits: state.orders[Int($0)].refundedMinorUnits, currency: state.campaign.currency)
         }
     }
 
-    /// Rebuilds a stored outcome from the transfers its event made, which are contiguous.
-    private func outcome(replaying processed: Processed) -> SettlementOutcome {
+    // MARK: - Outcomes
+
+    /// An empty outcome on the reused arrays.
+    private mutating func takeOutcome() -> SettlementOutcome {
         var outcome = SettlementOutcome()
+        swap(&outcome.grants, &self.outcomeGrants)
+        swap(&outcome.skipped, &self.outcomeSkipped)
+        swap(&outcome.reversals, &self.outcomeReversals)
+        SettlementScratch.clear(&outcome.grants)
+        SettlementScratch.clear(&outcome.skipped)
+        SettlementScratch.clear(&outcome.reversals)
+        return outcome
+    }
+
+    /// Keeps a reference to the outcome's arrays, to reuse once the caller lets go of them.
+    private mutating func handOut(_ outcome: SettlementOutcome) -> SettlementOutcome {
+        self.outcomeGrants = outcome.grants
+        self.outcomeSkipped = outcome.skipped
+        self.outcomeReversals = outcome.reversals
+        return outcome
+    }
+
+    @inline(__always)
+    private func grant(_ planned: PlannedGrant, transfer: Int32, rules: [RewardRule]) -> SettlementOutcome.Grant {
+        // Planned quantities are positive: the plans only hold positive amounts.
+        .init(
+            rule: rules[Int(planned.ruleIndex)].id,
+            beneficiary: self.ledger.members[planned.beneficiary],
+            part: planned.part,
+            amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
+            transfer: TransferID(rawValue: Int64(transfer) + 1),
+            isHeld: planned.holdUntil != Ledger.noHold
+        )
+    }
+
+    private func skip(_ skip: StoredSkip, rules: [RewardRule]) -> SettlementOutcome.Skip {
+        .init(
+            rule: rules[Int(skip.ruleIndex)].id,
+            beneficiary: self.ledger.members[skip.beneficiary],
+            amount: RewardAmount(unchecked: skip.quantity, self.ledger.units[Int(skip.unit)]),
+            reason: skip.reason == 0 ? .budgetExhausted : .capReached
+        )
+    }
+
+    /// Rebuilds a stored outcome from the transfers its event made, which are contiguous.
+    private mutating func outcome(replaying processed: Processed, in stateIndex: Int) -> SettlementOutcome {
+        var outcome = self.takeOutcome()
         outcome.isDuplicate = true
-        outcome.skipped = processed.skipped
-        for offset in 0..<Int64(processed.transferCount) {
-            let id = TransferID(rawValue: processed.firstTransfer + offset + 1)
-            guard let transfer = self.ledger.transfer(id) else { continue }
-            switch transfer.kind {
+        for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
+            outcome.skipped.append(
+                self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].campaign.rules)
+            )
+        }
+        let first = Int(processed.firstTransfer)
+        for index in first..<first + Int(processed.transferCount) {
+            let record = self.ledger.records[index]
+            switch record.kind {
             case .posted, .pending:
-                guard let key = transfer.key, let rule = key.rule, let beneficiary = key.beneficiary,
-                    let amount = try? RewardAmount(transfer.amount, transfer.unit)
-                else { continue }
+                guard record.hasKey, record.key.rule >= 0, record.key.beneficiary >= 0 else { continue }
                 outcome.grants.append(
                     .init(
-                        rule: rule,
-                        beneficiary: beneficiary,
-                        part: key.part,
-                        amount: amount,
-                        transfer: id,
-                        isHeld: transfer.kind == .pending
+                        rule: self.ledger.ruleIDs[record.key.rule],
+                        beneficiary: self.ledger.members[record.key.beneficiary],
+                        part: record.key.part,
+                        amount: RewardAmount(
+                            unchecked: record.amount,
+                            self.ledger.accounts[Int(record.debit)].unit
+                        ),
+                        transfer: TransferID(rawValue: Int64(index) + 1),
+                        isHeld: record.kind == .pending
                     )
                 )
             case .voidPending, .reversal:
-                outcome.reversals.append(id)
+                outcome.reversals.append(TransferID(rawValue: Int64(index) + 1))
             case .postPending:
                 continue
             }
         }
-        return outcome
+        return self.handOut(outcome)
     }
 
-    private func state(of campaign: CampaignID) throws(FissionError) -> CampaignState {
-        guard let state = self.campaigns[campaign] else {
+    private func index(of campaign: CampaignID) throws(FissionError) -> Int32 {
+        guard let index = self.campaignIndex.find(campaign) else {
             throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
         }
-        return state
+        return index
     }
 }
 
@@ -258,19 +349,4 @@ public struct SettlementOutcome: Hashable, Sendable {
     public internal(set) var skipped: [Skip] = []
     /// Whether the event had been settled before and this is the stored outcome.
     public internal(set) var isDuplicate = false
-}
-
-struct ProcessedKey: Hashable, Sendable {
-    let campaign: CampaignID
-    let event: EventID
-}
-
-/// What is kept of a settled event: enough to recognise it and to rebuild its outcome.
-struct Processed: Sendable {
-    let digest: UInt64
-    /// The index of the first transfer the event made; its transfers are contiguous.
-    let firstTransfer: Int64
-    let transferCount: Int32
-    /// Empty for most events, so it costs no allocation.
-    let skipped: [SettlementOutcome.Skip]
 }
