@@ -14,14 +14,12 @@ extension EngineState {
     static var snapshotVersion: UInt32 { 1 }
 
     /// The state's bytes.
-    ///
-    /// - Throws: ``FissionError/Code/snapshotUnavailable`` while the settlement cannot snapshot.
-    func snapshot() throws(FissionError) -> [UInt8] {
+    func snapshot() -> [UInt8] {
         var writer = ByteWriter(capacity: 1 << 12)
         writer.append(Self.snapshotVersion)
         writer.append(timestamp: self.clock)
         writer.append(blob: self.graph.snapshot())
-        writer.append(blob: try Self.settlementSnapshot(self.settlement))
+        writer.append(blob: self.settlement.snapshot())
         writer.append(json: self.members.values.sorted { $0.id < $1.id })
         writer.append(json: self.groups)
         writer.append(json: self.checkIns)
@@ -67,7 +65,7 @@ extension EngineState {
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())
-        self.settlement = try Self.settlement(snapshot: reader.readBlob())
+        self.settlement = try Settlement(snapshot: reader.readBlob())
         for member in try reader.readJSON([Member].self) { self.members[member.id] = member }
         self.groups = try reader.readJSON(GroupDirectory.self)
         self.checkIns = try reader.readJSON(CheckInBoard.self)
@@ -115,18 +113,6 @@ extension EngineState {
             self.models[name] = ModelSlot(state: try model.init(snapshot: reader.readBlob()))
         }
         guard reader.isAtEnd else { throw FissionError(code: .corruptSnapshot, reason: "bytes after the engine state") }
-    }
-
-    /// The settlement's part of the snapshot: one call, so the settlement's own snapshot drops in.
-    private static func settlementSnapshot(_ settlement: Settlement) throws(FissionError) -> [UInt8] {
-        throw FissionError(
-            code: .snapshotUnavailable,
-            reason: "Settlement has no snapshot yet; reopening replays the journal from its start"
-        )
-    }
-
-    private static func settlement(snapshot bytes: [UInt8]) throws(FissionError) -> Settlement {
-        throw FissionError(code: .corruptSnapshot, reason: "Settlement has no snapshot format yet")
     }
 }
 

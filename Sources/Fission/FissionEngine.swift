@@ -174,8 +174,7 @@ public actor FissionEngine {
 
     /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
     ///
-    /// - Throws: ``FissionError/Code/storeFailure``; ``FissionError/Code/snapshotUnavailable``
-    ///   while a part of the state cannot be snapshotted.
+    /// - Throws: ``FissionError/Code/storeFailure``.
     public func checkpoint() throws(FissionError) {
         try self.core.checkpoint()
     }
@@ -208,7 +207,7 @@ struct JournaledEngine: Sendable {
 
     mutating func checkpoint() throws(FissionError) {
         try self.rebuildIfNeeded()
-        let bytes = try self.state.snapshot()
+        let bytes = self.state.snapshot()
         let snapshot = StoreSnapshot(sequence: self.lastSequence, state: bytes)
         try Self.storeCall { try self.store.saveSnapshot(snapshot) }
         self.entriesSinceSnapshot = 0
@@ -454,6 +453,4 @@ extension FissionError.Code {
     public static let journalMismatch = Self("journalMismatch")
     /// Journal bytes that do not decode.
     public static let corruptJournal = Self("corruptJournal")
-    /// A snapshot was asked for while a part of the state cannot be snapshotted.
-    public static let snapshotUnavailable = Self("snapshotUnavailable")
 }
