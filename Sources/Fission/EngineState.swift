@@ -197,33 +197,41 @@ public struct EngineState: Sendable {
             throw FissionError(code: .duplicateOrder, reason: "order \(order) was reported paid already")
         }
         let count = (self.paidOrderCounts[buyer] ?? 0) + 1
-        // Validates the lines before anything changes; the inviters come from the graph below.
-        let unattributed = try OrderPaid(
+        let wasBound = self.boundInviter(of: buyer) != nil
+        // The order is validated before anything changes. When invitations bind at registration,
+        // the first order binds nothing, so the inviters are known now; under first-order binding
+        // a probe without inviters validates the lines and the inviters come after the binding.
+        let bindsAtFirstOrder = self.graph.policy.moment == .firstOrder && !wasBound
+        let attributed = try OrderPaid(
             order: order,
             buyer: buyer,
-            inviters: [],
+            inviters: bindsAtFirstOrder
+                ? [] : self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels),
             kind: kind,
             buyerPaidOrderCount: count,
             lines: lines,
             at: now
         )
-        let wasBound = self.boundInviter(of: buyer) != nil
         let paid: OrderPaid
         do {
             try self.graph.attributeOrder(placedBy: buyer, at: now)
-            let inviters = try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels)
-            paid =
-                inviters.isEmpty
-                ? unattributed
-                : try OrderPaid(
-                    order: order,
-                    buyer: buyer,
-                    inviters: inviters,
-                    kind: kind,
-                    buyerPaidOrderCount: count,
-                    lines: lines,
-                    at: now
-                )
+            if bindsAtFirstOrder {
+                let inviters = try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels)
+                paid =
+                    inviters.isEmpty
+                    ? attributed
+                    : try OrderPaid(
+                        order: order,
+                        buyer: buyer,
+                        inviters: inviters,
+                        kind: kind,
+                        buyerPaidOrderCount: count,
+                        lines: lines,
+                        at: now
+                    )
+            } else {
+                paid = attributed
+            }
         } catch {
             self.isPoisoned = true
             throw error

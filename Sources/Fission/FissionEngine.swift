@@ -194,8 +194,6 @@ struct JournaledEngine: Sendable {
     let configuration: FissionEngine.Configuration
     var state: EngineState
     var lastSequence: Int64 = 0
-    /// Payload digests of the keys applied since the engine opened; older keys are in the store.
-    var digests: [EventID: UInt64] = [:]
     var needsRebuild = false
     var entriesSinceSnapshot = 0
 
@@ -306,7 +304,6 @@ struct JournaledEngine: Sendable {
             throw Self.storeFailure(error)
         }
         self.lastSequence += Int64(entries.count)
-        for entry in entries { self.digests[entry.idempotencyKey] = entry.payloadDigest }
         self.entriesSinceSnapshot += entries.count
         if let interval = self.configuration.snapshotInterval, self.entriesSinceSnapshot >= interval {
             // The commands are committed; a snapshot that fails to save is only a lost shortcut.
@@ -320,13 +317,9 @@ struct JournaledEngine: Sendable {
         for key: EventID,
         digest: UInt64
     ) throws(FissionError) -> Result<EngineOutcome, FissionError>? {
-        if let known = self.digests[key], known != digest { return .failure(Self.conflict(key)) }
-        guard let entry = try Self.storeCall({ try self.store.entry(forKey: key) }) else {
-            if self.digests[key] != nil {
-                throw FissionError(code: .journalMismatch, reason: "key \(key) was applied but the store lacks it")
-            }
-            return nil
-        }
+        // The store is the one place every key is: this engine's, other engines', and those from
+        // before the latest snapshot.
+        guard let entry = try Self.storeCall({ try self.store.entry(forKey: key) }) else { return nil }
         guard entry.payloadDigest == digest else { return .failure(Self.conflict(key)) }
         return .success(try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true))
     }
@@ -356,7 +349,6 @@ struct JournaledEngine: Sendable {
         self.needsRebuild = true
         self.state = EngineState(configuration: self.configuration)
         self.lastSequence = 0
-        self.digests = [:]
         if let snapshot = try Self.storeCall({ try self.store.latestSnapshot() }) {
             self.state = try EngineState(snapshot: snapshot.state, configuration: self.configuration)
             self.lastSequence = snapshot.sequence
@@ -411,7 +403,6 @@ struct JournaledEngine: Sendable {
             )
         }
         self.lastSequence = entry.sequence
-        self.digests[entry.idempotencyKey] = entry.payloadDigest
     }
 
     // MARK: - Errors

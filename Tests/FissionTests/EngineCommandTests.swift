@@ -224,6 +224,25 @@ struct EngineCommandTests {
         #expect(await engine.state.groups.members(of: "welcome-a").isEmpty)
     }
 
+    @Test func underFirstOrderBindingTheFirstOrderBindsAndEarnsTheCommission() async throws {
+        let engine = try FissionEngine(
+            store: InMemoryStore(),
+            configuration: .init(bindingPolicy: BindingPolicy(moment: .firstOrder))
+        )
+        try await seed(engine)
+        #expect(try await engine.state.graph.inviter(of: "carol") == nil)
+        #expect(wallet(await engine.state, "bob").available == 0)
+        let paid = try await engine.submit(
+            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "o1:paid",
+            at: at(days: 1)
+        )
+        #expect(paid.effects.first == .bound("carol", inviter: "bob"))
+        #expect(wallet(await engine.state, "bob").pending == 1_000)
+        // Bob was never bound (his own first order has not come), so nobody earns level 2.
+        #expect(wallet(await engine.state, "alice").pending == 0)
+    }
+
     @Test func timeNeverGoesBackwards() async throws {
         let engine = try await seededEngine(.memory)
         try await engine.submit(
