@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "FissionRewards", targets: ["FissionRewards"]),
         .library(name: "FissionStorage", targets: ["FissionStorage"]),
         .library(name: "FissionStorageTesting", targets: ["FissionStorageTesting"]),
+        .library(name: "FissionSQLite", targets: ["FissionSQLite"]),
         .library(name: "Fission", targets: ["Fission"]),
     ],
     targets: [
@@ -23,6 +24,14 @@ let package = Package(
         .target(name: "FissionRewards", dependencies: ["FissionCore"]),
         .target(name: "FissionStorage", dependencies: ["FissionCore", "FissionRewards"]),
         .target(name: "FissionStorageTesting", dependencies: ["FissionCore", "FissionRewards", "FissionStorage"]),
+        // The system libsqlite3 through its C API (no package: the library declares no dependencies).
+        .systemLibrary(name: "CFissionSQLite", path: "Sources/CFissionSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "FissionSQLite", dependencies: ["CFissionSQLite", "FissionCore", "FissionRewards", "FissionStorage"]),
+        // A child process for the SQLite crash test: appends a deterministic journal until killed.
+        .executableTarget(
+            name: "fission-sqlite-crash-worker",
+            dependencies: ["FissionSQLite", "FissionStorageTesting", "FissionStorage", "FissionCore"]
+        ),
         .target(
             name: "Fission",
             dependencies: [
@@ -34,7 +43,18 @@ let package = Package(
         .testTarget(name: "FissionGraphTests", dependencies: ["FissionCore", "FissionGraph"]),
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
-        .testTarget(name: "FissionTests", dependencies: ["Fission", "FissionStorageTesting"]),
+        .testTarget(name: "FissionTests", dependencies: ["Fission", "FissionStorageTesting", "FissionSQLite"]),
+        .testTarget(
+            name: "FissionStorageTests",
+            dependencies: ["FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore"]
+        ),
+        .testTarget(
+            name: "FissionSQLiteTests",
+            dependencies: [
+                "CFissionSQLite", "FissionSQLite", "FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore",
+                "fission-sqlite-crash-worker",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

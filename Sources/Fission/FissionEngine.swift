@@ -20,7 +20,7 @@ public import FissionStorage
 /// spent across restarts and across engines sharing a store.
 ///
 /// **Failures.** Bad input throws a typed ``FissionError`` and changes nothing. When the store
-/// fails (``FissionError/Code/storeFailure``) the engine cannot know whether the write happened:
+/// fails (``FissionError/Code/storeCallFailed``) the engine cannot know whether the write happened:
 /// it discards its in-memory state and, before the next command, rebuilds it from the store, so
 /// it always equals what was committed. Resubmitting the command with the same key then applies
 /// it exactly once. When another engine appended first, the engine catches up with the store and
@@ -103,7 +103,7 @@ public actor FissionEngine {
 
     /// Opens an engine on a store and restores its committed state.
     ///
-    /// - Throws: ``FissionError/Code/storeFailure`` if the store cannot be read;
+    /// - Throws: ``FissionError/Code/storeCallFailed`` if the store cannot be read;
     ///   ``FissionError/Code/journalMismatch`` if replaying a journal entry does not give the
     ///   outcome and transfers stored with it (the store was written by another configuration or
     ///   another version of the rules); ``FissionError/Code/corruptJournal`` or
@@ -128,7 +128,7 @@ public actor FissionEngine {
     /// - Returns: The outcome; for a key submitted before with the same payload, the stored one.
     /// - Throws: The command's own ``FissionError`` for bad input (nothing changes);
     ///   ``FissionError/Code/idempotencyConflict`` for a key used with another payload;
-    ///   ``FissionError/Code/storeFailure`` when the store failed (resubmit the same key);
+    ///   ``FissionError/Code/storeCallFailed`` when the store failed (resubmit the same key);
     ///   ``FissionError/Code/storeConflict`` after ``maximumConflictRetries`` lost races.
     @discardableResult
     public func submit(_ command: EngineCommand, key: EventID, at now: Timestamp) throws(FissionError) -> EngineOutcome
@@ -142,7 +142,7 @@ public actor FissionEngine {
     /// Idempotent: advancing again to the same or an earlier time posts nothing new. The key is
     /// derived from the time (`"advance@<ms>"`), so a retried advance is recognised.
     ///
-    /// - Throws: ``FissionError/Code/storeFailure``; ``FissionError/Code/storeConflict``.
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/storeConflict``.
     @discardableResult
     public func advance(to now: Timestamp) throws(FissionError) -> EngineOutcome {
         // A literal string of at most 26 characters is always a valid identifier.
@@ -156,7 +156,7 @@ public actor FissionEngine {
     /// leaves no trace. A key repeated within the batch is a retry of the first.
     ///
     /// - Returns: One result per command, in order.
-    /// - Throws: ``FissionError/Code/storeFailure`` when the append failed: none of the batch may
+    /// - Throws: ``FissionError/Code/storeCallFailed`` when the append failed: none of the batch may
     ///   be committed, or all of it; resubmit the batch with the same keys.
     ///   ``FissionError/Code/storeConflict`` after ``maximumConflictRetries`` lost races.
     public func submit(
@@ -174,14 +174,14 @@ public actor FissionEngine {
 
     /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
     ///
-    /// - Throws: ``FissionError/Code/storeFailure``.
+    /// - Throws: ``FissionError/Code/storeCallFailed``.
     public func checkpoint() throws(FissionError) {
         try self.core.checkpoint()
     }
 
     /// Brings the engine up to the store's journal: replays what other engines appended.
     ///
-    /// - Throws: ``FissionError/Code/storeFailure``; ``FissionError/Code/journalMismatch``.
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/journalMismatch``.
     public func refresh() throws(FissionError) {
         try self.core.refresh()
     }
@@ -301,7 +301,7 @@ struct JournaledEngine: Sendable {
             // and the next call tries again.
             self.needsRebuild = true
             try? self.rebuild()
-            throw Self.storeFailure(error)
+            throw Self.storeCallFailed(error)
         }
         self.lastSequence += Int64(entries.count)
         self.entriesSinceSnapshot += entries.count
@@ -411,13 +411,13 @@ struct JournaledEngine: Sendable {
         do {
             return try body()
         } catch {
-            throw Self.storeFailure(error)
+            throw Self.storeCallFailed(error)
         }
     }
 
-    private static func storeFailure(_ error: any Error) -> FissionError {
+    private static func storeCallFailed(_ error: any Error) -> FissionError {
         if let error = error as? FissionError { return error }
-        return FissionError(code: .storeFailure, reason: "the store failed: \(error)")
+        return FissionError(code: .storeCallFailed, reason: "the store failed: \(error)")
     }
 
     private static func conflict(_ key: EventID) -> FissionError {
@@ -437,9 +437,11 @@ extension ByteReader {
 }
 
 extension FissionError.Code {
-    /// The store failed (a write that may or may not have happened, or a read); the engine
-    /// rebuilds its state from the store before the next command. Resubmit with the same key.
-    public static let storeFailure = Self("storeFailure")
+    /// A store call failed with an error that is not a ``FissionError`` (a write that may or may
+    /// not have happened, or a read); the engine rebuilds its state from the store. Resubmit with
+    /// the same key. A store's own ``FissionError``s (a busy SQLite file...) are passed through
+    /// unchanged, with the same rebuild.
+    public static let storeCallFailed = Self("storeCallFailed")
     /// Replaying the journal did not give what was stored, or the journal has a gap.
     public static let journalMismatch = Self("journalMismatch")
     /// Journal bytes that do not decode.

@@ -28,7 +28,7 @@ struct EngineFaultTests {
                     try await engine.submit(step.command, key: step.key, at: step.at)
                 } catch {
                     failures += 1
-                    #expect(error.code == .storeFailure, "write \(write) \(timing): \(error)")
+                    #expect(error.code == .storeCallFailed, "write \(write) \(timing): \(error)")
                     #expect(try await fingerprint(engine) == committedFingerprint(inner), "write \(write) \(timing)")
                     #expect(await engine.lastSequence == inner.lastSequence())
                     let retry = try await engine.submit(step.command, key: step.key, at: step.at)
@@ -57,7 +57,7 @@ struct EngineFaultTests {
         }
         store.failWrite(store.writeCount + 1, timing: timing)
         let error = await #expect(throws: FissionError.self) { try await engine.submit(batch: batch, at: at(days: 1)) }
-        #expect(error?.code == .storeFailure)
+        #expect(error?.code == .storeCallFailed)
         #expect(inner.lastSequence() == (timing == .afterWrite ? 17 : 7))
         #expect(try await fingerprint(engine) == committedFingerprint(inner))
         let retried = try await engine.submit(batch: batch, at: at(days: 1))

@@ -1,17 +1,30 @@
 import Fission
+import FissionSQLite
 import FissionStorageTesting
+import Foundation
 import Testing
 
 /// The stores every store-dependent engine test runs against. A new store is one more case.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case memory
+    case sqlite
 
     var description: String { self.rawValue }
 
     func make() throws -> any FissionStore {
         switch self {
         case .memory: InMemoryStore()
+        case .sqlite: try SQLiteStore(path: Self.temporaryFile())
         }
+    }
+
+    /// A new file name in a folder for this test process under the temporary folder.
+    private static func temporaryFile() -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fission-engine-tests-\(ProcessInfo.processInfo.processIdentifier)"
+        )
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder.appendingPathComponent("\(UUID().uuidString).sqlite").path
     }
 }
 

@@ -182,6 +182,21 @@ struct EnginePersistenceTests {
         #expect(journaled == expected.transfers)
     }
 
+    @Test func everyStoreGivesTheSameLedgerAndJournalForTheSameCommands() async throws {
+        var fingerprints: [StateFingerprint] = []
+        var journals: [[JournalEntry]] = []
+        for kind in StoreKind.allCases {
+            let store = try kind.make()
+            let engine = try await runScenario(on: store)
+            fingerprints.append(try await committedFingerprint(store))
+            #expect(fingerprints.last == (await fingerprint(engine)), "\(kind)")
+            journals.append(try store.entries(after: 0, limit: 1_000))
+        }
+        #expect(Set(fingerprints.map(\.transfers)).count == 1)
+        #expect(fingerprints.dropFirst().allSatisfy { $0 == fingerprints[0] })
+        #expect(journals.dropFirst().allSatisfy { $0 == journals[0] })
+    }
+
     @Test func replayRefusesAnEntryWhoseOutcomeWasChanged() async throws {
         let store = InMemoryStore()
         let engine = try await seededEngine(.memory)

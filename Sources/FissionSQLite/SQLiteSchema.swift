@@ -1,0 +1,166 @@
+/// One step of the schema's history: the statements that take a store from `version - 1` to
+/// `version`, run in one transaction with the version bump.
+package struct SchemaMigration: Sendable {
+    /// The schema version this step produces, from 1.
+    package let version: Int32
+    /// The statements, in order.
+    package let statements: [String]
+
+    /// Creates a step.
+    package init(version: Int32, statements: [String]) {
+        self.version = version
+        self.statements = statements
+    }
+}
+
+/// The store's schema and every statement it runs: all of its SQL is here, so a test can read it.
+///
+/// Journal and transfer rows are only ever inserted. Triggers refuse an UPDATE or a DELETE of
+/// them, whoever issues it, and the constraints refuse what the ``FissionStore`` contract forbids
+/// (a reused idempotency key, transfer id or transfer key, a second posting of one pending
+/// transfer), so even a faulty writer cannot grant a reward twice.
+package enum SQLiteSchema {
+    /// `PRAGMA application_id` of a Fission store: "FiSS" in ASCII.
+    package static let applicationID: Int32 = 0x4669_5353
+
+    /// The schema's history; the last step's version is the current version.
+    package static let migrations: [SchemaMigration] = [SchemaMigration(version: 1, statements: version1)]
+
+    /// The current schema version, kept in `PRAGMA user_version`.
+    package static var currentVersion: Int32 { migrations.last?.version ?? 0 }
+
+    /// Version 1: the journal, its transfers in queryable columns, snapshots.
+    package static let version1: [String] = [
+        """
+        CREATE TABLE journal (
+            sequence INTEGER PRIMARY KEY CHECK (sequence > 0),
+            idempotency_key ANY NOT NULL UNIQUE CHECK (typeof(idempotency_key) IN ('integer', 'text')),
+            payload_digest INTEGER NOT NULL,
+            command BLOB NOT NULL,
+            outcome BLOB NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE transfers (
+            id INTEGER PRIMARY KEY CHECK (id > 0),
+            entry INTEGER NOT NULL REFERENCES journal (sequence),
+            kind TEXT NOT NULL CHECK (kind IN ('posted', 'pending', 'postPending', 'voidPending', 'reversal')),
+            resolves INTEGER REFERENCES transfers (id)
+                CHECK ((resolves IS NULL) = (kind IN ('posted', 'pending')) AND (resolves IS NULL OR resolves < id)),
+            key_operation TEXT CHECK (key_operation IN ('funding', 'grant', 'reversal', 'withdrawal')),
+            key_campaign ANY CHECK (typeof(key_campaign) IN ('integer', 'text', 'null')),
+            key_rule ANY CHECK (typeof(key_rule) IN ('integer', 'text', 'null')),
+            key_beneficiary ANY CHECK (typeof(key_beneficiary) IN ('integer', 'text', 'null')),
+            key_source ANY CHECK (typeof(key_source) IN ('integer', 'text', 'null')),
+            key_part INTEGER,
+            debit_owner TEXT NOT NULL CHECK (debit_owner IN ('budget', 'wallet', 'receivable', 'outside')),
+            debit_owner_id ANY CHECK ((debit_owner = 'outside') = (debit_owner_id IS NULL)),
+            credit_owner TEXT NOT NULL CHECK (credit_owner IN ('budget', 'wallet', 'receivable', 'outside')),
+            credit_owner_id ANY CHECK ((credit_owner = 'outside') = (credit_owner_id IS NULL)),
+            unit TEXT NOT NULL
+                CHECK (unit IN ('money', 'points', 'coupon', 'gift', 'virtualGood', 'cardDraw', 'lotteryDraw')),
+            unit_currency TEXT CHECK ((unit = 'money') = (unit_currency IS NOT NULL)),
+            unit_minor_digits INTEGER CHECK ((unit = 'money') = (unit_minor_digits IS NOT NULL)),
+            unit_sku ANY CHECK ((unit IN ('coupon', 'gift', 'virtualGood')) = (unit_sku IS NOT NULL)),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            command ANY NOT NULL CHECK (typeof(command) IN ('integer', 'text')),
+            rule ANY CHECK (typeof(rule) IN ('integer', 'text', 'null')),
+            rule_version INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            hold_until INTEGER,
+            CHECK ((key_operation IS NULL) = (key_campaign IS NULL)),
+            CHECK ((key_operation IS NULL) = (key_source IS NULL)),
+            CHECK ((key_operation IS NULL) = (key_part IS NULL)),
+            CHECK (key_operation IS NOT NULL OR (key_rule IS NULL AND key_beneficiary IS NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX transfers_by_entry ON transfers (entry)",
+        // A reward's identity is granted at most once. NULL parts of a key become an empty BLOB,
+        // which no identifier (an INTEGER or a TEXT) can equal, so two keys without a rule collide.
+        """
+        CREATE UNIQUE INDEX transfers_key_unique ON transfers (
+            key_operation, key_campaign, ifnull(key_rule, x''), ifnull(key_beneficiary, x''), key_source, key_part
+        ) WHERE key_operation IS NOT NULL
+        """,
+        // A pending transfer is posted at most once.
+        "CREATE UNIQUE INDEX transfers_one_posting ON transfers (resolves) WHERE kind = 'postPending'",
+        """
+        CREATE TABLE snapshots (
+            sequence INTEGER PRIMARY KEY CHECK (sequence >= 0),
+            state BLOB NOT NULL
+        ) STRICT
+        """,
+        // Sequences and transfer ids run on without gaps, whoever inserts.
+        """
+        CREATE TRIGGER journal_contiguous BEFORE INSERT ON journal
+        WHEN NEW.sequence IS NOT (SELECT ifnull(max(sequence), 0) + 1 FROM journal)
+        BEGIN SELECT RAISE(ABORT, 'journal sequences run on from the last entry without gaps'); END
+        """,
+        """
+        CREATE TRIGGER transfers_contiguous BEFORE INSERT ON transfers
+        WHEN NEW.id IS NOT (SELECT ifnull(max(id), 0) + 1 FROM transfers)
+        BEGIN SELECT RAISE(ABORT, 'transfer ids run on from the last transfer without gaps'); END
+        """,
+        // The journal and the ledger are append-only.
+        """
+        CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+        BEGIN SELECT RAISE(ABORT, 'journal entries are never changed'); END
+        """,
+        """
+        CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+        BEGIN SELECT RAISE(ABORT, 'journal entries are never removed'); END
+        """,
+        """
+        CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers
+        BEGIN SELECT RAISE(ABORT, 'transfers are never changed'); END
+        """,
+        """
+        CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers
+        BEGIN SELECT RAISE(ABORT, 'transfers are never removed'); END
+        """,
+    ]
+
+    /// The tables a current store has.
+    package static let tables = ["journal", "transfers", "snapshots"]
+
+    // MARK: - Statements, each prepared once per connection
+
+    static let beginWrite = "BEGIN IMMEDIATE"
+    static let commit = "COMMIT"
+    static let rollback = "ROLLBACK"
+    static let lastSequence = "SELECT ifnull(max(sequence), 0) FROM journal"
+    static let lastTransfer = "SELECT ifnull(max(id), 0) FROM transfers"
+    static let insertEntry = """
+        INSERT INTO journal (sequence, idempotency_key, payload_digest, command, outcome) VALUES (?1, ?2, ?3, ?4, ?5)
+        """
+    static let transferColumns = """
+        id, entry, kind, resolves, key_operation, key_campaign, key_rule, key_beneficiary, key_source, key_part, \
+        debit_owner, debit_owner_id, credit_owner, credit_owner_id, unit, unit_currency, unit_minor_digits, unit_sku, \
+        amount, command, rule, rule_version, at, hold_until
+        """
+    static let insertTransfer = """
+        INSERT INTO transfers (\(transferColumns))
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)
+        """
+    static let entryForKey = """
+        SELECT sequence, idempotency_key, payload_digest, command, outcome FROM journal WHERE idempotency_key = ?1
+        """
+    static let entriesAfter = """
+        SELECT sequence, idempotency_key, payload_digest, command, outcome FROM journal
+        WHERE sequence > ?1 ORDER BY sequence LIMIT ?2
+        """
+    static let transfersOfEntries = """
+        SELECT \(transferColumns) FROM transfers WHERE entry BETWEEN ?1 AND ?2 ORDER BY id
+        """
+    static let latestSnapshot = "SELECT sequence, state FROM snapshots ORDER BY sequence DESC LIMIT 1"
+    static let insertSnapshot = "INSERT INTO snapshots (sequence, state) VALUES (?1, ?2)"
+    // Only the latest snapshot is worth keeping: it can be large, and replay starts from it.
+    static let pruneSnapshots = "DELETE FROM snapshots WHERE sequence <= ?1"
+
+    /// Every statement the store runs after opening, for the test that reads them.
+    package static let runtimeStatements: [String] = [
+        beginWrite, commit, rollback, lastSequence, lastTransfer, insertEntry, insertTransfer, entryForKey,
+        entriesAfter,
+        transfersOfEntries, latestSnapshot, insertSnapshot, pruneSnapshots,
+    ]
+}

@@ -1,0 +1,611 @@
+import CFissionSQLite
+public import FissionCore
+import FissionRewards
+public import FissionStorage
+import Synchronization
+
+/// A ``FissionStore`` in a SQLite file, on the system's libsqlite3: durable across crashes, and
+/// readable with SQL.
+///
+/// The store keeps the whole ``FissionStore`` contract, and enforces its uniqueness rules in the
+/// database itself with UNIQUE keys, a partial unique index and triggers, so a faulty writer (or
+/// a host's own SQL) cannot grant a reward twice, renumber the journal, or change or remove an
+/// entry or a transfer. Transfers are stored in columns (see `Documentation/Storage.md`), so a
+/// host can query its ledger with SQL; reading them back gives exactly the transfers appended.
+///
+/// The connection runs in WAL mode with `synchronous=FULL` unless ``Options/synchronous`` says
+/// otherwise, takes the write lock up front for every write (`BEGIN IMMEDIATE`), waits up to
+/// ``Options/busyTimeoutMilliseconds`` for another connection's lock, and prepares its statements
+/// once. One store holds one connection behind a mutex: calls from several threads are safe and
+/// run one at a time. Several stores (in this process or others) may open one file; their appends
+/// are serialised by SQLite's lock and by the contract's optimistic concurrency.
+///
+/// Opening identifies the file before writing anything to it: a file that is not a SQLite
+/// database, another application's database, or a Fission store from a newer version is refused
+/// with a typed error and left as it was. An older Fission store is migrated to the current schema
+/// in one transaction.
+///
+/// The library owns the file: do not open it with other code that might close a file descriptor
+/// on it (that drops SQLite's locks), and do not put it on a network file system.
+public final class SQLiteStore: FissionStore {
+    /// How the store opens its connection.
+    public struct Options: Hashable, Sendable {
+        /// When SQLite waits for the disk.
+        public enum Synchronous: Hashable, Sendable {
+            /// `synchronous=FULL`: a commit has reached the disk when `append` returns, so it
+            /// survives a crash of the process and a loss of power. The default.
+            case full
+            /// `synchronous=NORMAL`: faster commits that survive a crash of the process, but the
+            /// last commits before a power loss or an operating-system crash may roll back.
+            /// Choose it only where losing acknowledged commands is acceptable.
+            case normal
+        }
+
+        /// When SQLite waits for the disk; ``Synchronous/full`` unless the host opts out.
+        public var synchronous: Synchronous
+        /// How long a write waits for another connection's lock before failing with
+        /// ``FissionError/Code/storeBusy``, in milliseconds (0 fails at once).
+        public var busyTimeoutMilliseconds: Int32
+
+        /// Creates options.
+        ///
+        /// - Parameters:
+        ///   - synchronous: When SQLite waits for the disk; `.full` by default.
+        ///   - busyTimeoutMilliseconds: How long to wait for a lock; 5,000 by default.
+        public init(synchronous: Synchronous = .full, busyTimeoutMilliseconds: Int32 = 5_000) {
+            self.synchronous = synchronous
+            self.busyTimeoutMilliseconds = max(busyTimeoutMilliseconds, 0)
+        }
+    }
+
+    /// The schema version this version of Fission writes (`PRAGMA user_version`).
+    public static var schemaVersion: Int32 { SQLiteSchema.currentVersion }
+
+    /// The oldest SQLite this store runs on: 3.37.0, the first with STRICT tables.
+    public static var minimumSQLiteVersion: Int32 { 3_037_000 }
+
+    /// The file's path, as given.
+    public let path: String
+    /// The options the store was opened with.
+    public let options: Options
+    /// The most entries one read returns: 10,000.
+    public var maximumPageSize: Int { 10_000 }
+
+    private let connection: Mutex<StoreConnection?>
+
+    /// Opens the store in the file at `path`, creating it if there is none.
+    ///
+    /// - Parameters:
+    ///   - path: The database file. Its folder must exist; SQLite adds `-wal` and `-shm` files
+    ///     next to it.
+    ///   - options: Durability and lock waiting; the defaults are the safe ones.
+    /// - Throws: ``FissionError/Code/corruptStore`` for a file that is not a database or is
+    ///   damaged; ``FissionError/Code/notAFissionStore`` for another application's database;
+    ///   ``FissionError/Code/newerSchema`` for a store from a newer Fission;
+    ///   ``FissionError/Code/storeBusy`` if another connection holds the lock while the schema is
+    ///   created or migrated; ``FissionError/Code/storeIOError`` if the file cannot be opened;
+    ///   ``FissionError/Code/storeFailure`` if the system SQLite is older than 3.37.
+    public convenience init(path: String, options: Options = Options()) throws(FissionError) {
+        try self.init(path: path, options: options, migrations: SQLiteSchema.migrations)
+    }
+
+    /// Opens the store with another schema history: for testing migrations.
+    package init(path: String, options: Options, migrations: [SchemaMigration]) throws(FissionError) {
+        self.path = path
+        self.options = options
+        self.connection = Mutex(try StoreConnection(path: path, options: options, migrations: migrations))
+    }
+
+    /// Closes the connection. Later calls throw ``FissionError/Code/storeClosed``; closing twice
+    /// does nothing.
+    public func close() {
+        let closing = self.connection.withLock { connection in
+            defer { connection = nil }
+            return connection
+        }
+        _ = closing
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`: every page, index and constraint of the file.
+    ///
+    /// - Returns: `["ok"]` for a sound file, otherwise SQLite's description of each problem.
+    /// - Complexity: O(size of the file).
+    public func integrityCheck() throws(FissionError) -> [String] {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.connection.column("PRAGMA integrity_check", doing: "checking the file's integrity")
+                + connection.connection.column("PRAGMA foreign_key_check", doing: "checking foreign keys")
+        }
+    }
+
+    /// Runs one SQL statement on the store's own connection and returns its rows' first column
+    /// as text: for tests that read or set a pragma on this very connection (a size limit, say).
+    package func query(_ sql: String) throws(FissionError) -> [String] {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.connection.column(sql, doing: "running \(sql)")
+        }
+    }
+
+    // MARK: - FissionStore
+
+    /// Appends entries atomically in one `BEGIN IMMEDIATE` transaction; see
+    /// ``FissionStore/append(_:expectingLastSequence:)``.
+    ///
+    /// - Throws: The contract's errors; ``FissionError/Code/storeBusy``,
+    ///   ``FissionError/Code/storeFull``, ``FissionError/Code/storeIOError`` or
+    ///   ``FissionError/Code/corruptStore`` when SQLite fails. Nothing is written when it throws.
+    public func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws(FissionError) {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.append(entries, expectingLastSequence: expectingLastSequence)
+        }
+    }
+
+    /// The sequence of the journal's last entry, 0 when it is empty.
+    public func lastSequence() throws(FissionError) -> Int64 {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.lastSequence()
+        }
+    }
+
+    /// The entry with this idempotency key, with its transfers, or `nil`.
+    public func entry(forKey key: EventID) throws(FissionError) -> JournalEntry? {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.entry(forKey: key)
+        }
+    }
+
+    /// Entries in journal order, starting after `sequence`, with their transfers.
+    ///
+    /// - Throws: ``FissionError/Code/invalidPageSize`` for a `limit` outside 1...``maximumPageSize``.
+    public func entries(after sequence: Int64, limit: Int) throws(FissionError) -> [JournalEntry] {
+        guard (1...self.maximumPageSize).contains(limit) else {
+            throw FissionError(code: .invalidPageSize, reason: "limit \(limit) is outside 1...\(self.maximumPageSize)")
+        }
+        return try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.entries(after: sequence, limit: limit)
+        }
+    }
+
+    /// Keeps the snapshot if no later one is kept, and drops the older ones.
+    ///
+    /// - Throws: ``FissionError/Code/invalidJournal`` for a sequence outside 0...``lastSequence()``.
+    public func saveSnapshot(_ snapshot: StoreSnapshot) throws(FissionError) {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.saveSnapshot(snapshot)
+        }
+    }
+
+    /// The snapshot with the highest sequence, or `nil`.
+    public func latestSnapshot() throws(FissionError) -> StoreSnapshot? {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.latestSnapshot()
+        }
+    }
+
+    /// The open connection, or ``FissionError/Code/storeClosed``.
+    ///
+    /// Every call runs inside `self.connection.withLock`, written out at each call site: handing
+    /// the connection to a closure from outside the lock would let it escape the mutex's region.
+    private static func open(_ connection: StoreConnection?, path: String) throws(FissionError) -> StoreConnection {
+        guard let connection else { throw FissionError(code: .storeClosed, reason: "the store at \(path) was closed") }
+        return connection
+    }
+}
+
+/// The connection and its prepared statements: everything that touches SQLite.
+final class StoreConnection {
+    let connection: Connection
+    private let beginWrite: Statement
+    private let commit: Statement
+    private let rollback: Statement
+    private let lastSequenceStatement: Statement
+    private let lastTransfer: Statement
+    private let insertEntry: Statement
+    private let insertTransfer: Statement
+    private let entryForKey: Statement
+    private let entriesAfter: Statement
+    private let transfersOfEntries: Statement
+    private let latestSnapshotStatement: Statement
+    private let insertSnapshot: Statement
+    private let pruneSnapshots: Statement
+
+    init(path: String, options: SQLiteStore.Options, migrations: [SchemaMigration]) throws(FissionError) {
+        guard sqlite3_libversion_number() >= SQLiteStore.minimumSQLiteVersion else {
+            throw FissionError(
+                code: .storeFailure,
+                reason:
+                    "the system SQLite is \(String(cString: sqlite3_libversion())); 3.37.0 or later is needed (STRICT tables)"
+            )
+        }
+        guard sqlite3_threadsafe() != 0 else {
+            throw FissionError(code: .storeFailure, reason: "the system SQLite was built without thread safety")
+        }
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let connection = try Connection(path: path, flags: flags)
+        sqlite3_busy_timeout(connection.database, options.busyTimeoutMilliseconds)
+        try Self.prepareSchema(connection, path: path, options: options, migrations: migrations)
+        let database = connection.database
+        self.connection = connection
+        self.beginWrite = try Statement(SQLiteSchema.beginWrite, database: database)
+        self.commit = try Statement(SQLiteSchema.commit, database: database)
+        self.rollback = try Statement(SQLiteSchema.rollback, database: database)
+        self.lastSequenceStatement = try Statement(SQLiteSchema.lastSequence, database: database)
+        self.lastTransfer = try Statement(SQLiteSchema.lastTransfer, database: database)
+        self.insertEntry = try Statement(SQLiteSchema.insertEntry, database: database)
+        self.insertTransfer = try Statement(SQLiteSchema.insertTransfer, database: database)
+        self.entryForKey = try Statement(SQLiteSchema.entryForKey, database: database)
+        self.entriesAfter = try Statement(SQLiteSchema.entriesAfter, database: database)
+        self.transfersOfEntries = try Statement(SQLiteSchema.transfersOfEntries, database: database)
+        self.latestSnapshotStatement = try Statement(SQLiteSchema.latestSnapshot, database: database)
+        self.insertSnapshot = try Statement(SQLiteSchema.insertSnapshot, database: database)
+        self.pruneSnapshots = try Statement(SQLiteSchema.pruneSnapshots, database: database)
+    }
+
+    // MARK: Opening
+
+    /// Identifies the file, then sets the connection up and creates or migrates the schema.
+    ///
+    /// Nothing is written before the file is known to be empty or a Fission store of a version
+    /// this code knows: switching to WAL alone would rewrite another application's file header.
+    private static func prepareSchema(
+        _ connection: Connection,
+        path: String,
+        options: SQLiteStore.Options,
+        migrations: [SchemaMigration]
+    ) throws(FissionError) {
+        precondition(
+            migrations.map(\.version) == Array(1...Int32(migrations.count)),
+            "schema migrations are numbered 1, 2, ... without gaps"
+        )
+        let current = migrations.last?.version ?? 0
+        let what = "opening \(path)"
+        let identity = try Self.identity(connection, doing: what)
+        try Self.check(identity, current: current, path: path)
+        try connection.execute("PRAGMA foreign_keys = ON", doing: "\(what): enabling foreign keys")
+        let mode = try connection.column("PRAGMA journal_mode = WAL", doing: "\(what): switching to WAL").first
+        guard mode == "wal" else {
+            throw FissionError(
+                code: .storeIOError,
+                reason:
+                    "\(what): SQLite could not use WAL (journal mode is \(mode ?? "unknown")); is it a network file system?"
+            )
+        }
+        let synchronous = options.synchronous == .full ? "FULL" : "NORMAL"
+        try connection.execute("PRAGMA synchronous = \(synchronous)", doing: "\(what): setting synchronous")
+        guard identity.version != current else { return }
+        try connection.execute(SQLiteSchema.beginWrite, doing: "\(what): locking to migrate")
+        do {
+            // Another process may have created or migrated the schema since the first look.
+            let locked = try Self.identity(connection, doing: what)
+            try Self.check(locked, current: current, path: path)
+            for migration in migrations where migration.version > locked.version {
+                for statement in migration.statements {
+                    try connection.execute(
+                        statement,
+                        doing:
+                            "\(what): migrating the schema from version \(migration.version - 1) to \(migration.version)"
+                    )
+                }
+            }
+            try connection.execute(
+                "PRAGMA application_id = \(SQLiteSchema.applicationID); PRAGMA user_version = \(current)",
+                doing: "\(what): recording schema version \(current)"
+            )
+            try connection.execute(SQLiteSchema.commit, doing: "\(what): committing the schema")
+        } catch {
+            if connection.isInTransaction { try? connection.execute(SQLiteSchema.rollback, doing: "rolling back") }
+            throw error
+        }
+    }
+
+    private struct Identity {
+        let applicationID: Int64
+        let version: Int32
+        let objects: Int64
+    }
+
+    private static func identity(_ connection: Connection, doing what: String) throws(FissionError) -> Identity {
+        let applicationID = try connection.integer("PRAGMA application_id", doing: "\(what): reading its header")
+        let version = try connection.integer("PRAGMA user_version", doing: "\(what): reading its header")
+        let objects = try connection.integer("SELECT count(*) FROM sqlite_schema", doing: "\(what): reading its schema")
+        return Identity(applicationID: applicationID, version: Int32(truncatingIfNeeded: version), objects: objects)
+    }
+
+    private static func check(_ identity: Identity, current: Int32, path: String) throws(FissionError) {
+        let isEmpty = identity.applicationID == 0 && identity.version == 0 && identity.objects == 0
+        guard isEmpty || identity.applicationID == Int64(SQLiteSchema.applicationID) else {
+            throw FissionError(
+                code: .notAFissionStore,
+                reason: "\(path) is another application's SQLite database (application_id \(identity.applicationID), "
+                    + "user_version \(identity.version), \(identity.objects) schema objects); it was left as it was"
+            )
+        }
+        guard identity.version <= current else {
+            throw FissionError(
+                code: .newerSchema,
+                reason: "\(path) has schema version \(identity.version); this Fission knows up to \(current). "
+                    + "Open it with a newer Fission; it was left as it was"
+            )
+        }
+    }
+
+    // MARK: Writing
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing if it returns and rolling back
+    /// if anything throws, the commit included.
+    private func write(_ what: String, _ body: () throws(FissionError) -> Void) throws(FissionError) {
+        try self.run(self.beginWrite, doing: "\(what): taking the write lock")
+        do {
+            try body()
+            try self.run(self.commit, doing: "\(what): committing")
+        } catch {
+            if self.connection.isInTransaction {
+                _ = self.rollback.stepCode()
+                self.rollback.reset()
+            }
+            throw error
+        }
+    }
+
+    private func run(_ statement: Statement, doing what: @autoclosure () -> String) throws(FissionError) {
+        defer { statement.reset() }
+        _ = try statement.step(doing: what())
+    }
+
+    func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws(FissionError) {
+        guard !entries.isEmpty else {
+            try self.checkLast(try self.lastSequence(), expecting: expectingLastSequence)
+            return
+        }
+        try self.write("appending \(entries.count) entries after \(expectingLastSequence)") { () throws(FissionError) in
+            let last = try self.lastSequence()
+            try self.checkLast(last, expecting: expectingLastSequence)
+            var nextTransfer: Int64?
+            for (offset, entry) in entries.enumerated() {
+                let expected = last + Int64(offset) + 1
+                guard entry.sequence == expected else {
+                    throw FissionError(
+                        code: .invalidJournal,
+                        reason: "entry \(entry.sequence) where \(expected) was next"
+                    )
+                }
+                try self.insert(entry)
+                for transfer in entry.transfers {
+                    let next: Int64
+                    if let known = nextTransfer {
+                        next = known
+                    } else {
+                        next = try self.integer(self.lastTransfer, doing: "reading the last transfer") + 1
+                    }
+                    try self.check(transfer, next: next, entry: entry.sequence)
+                    try self.insert(transfer, entry: entry.sequence)
+                    nextTransfer = next + 1
+                }
+            }
+        }
+    }
+
+    private func checkLast(_ last: Int64, expecting: Int64) throws(FissionError) {
+        guard last == expecting else {
+            throw FissionError(
+                code: .storeConflict,
+                reason: "the journal ends at \(last), not at \(expecting): another writer appended"
+            )
+        }
+    }
+
+    private func check(_ transfer: Transfer, next: Int64, entry: Int64) throws(FissionError) {
+        guard transfer.id.rawValue == next else {
+            throw FissionError(
+                code: transfer.id.rawValue < next ? .duplicateTransfer : .invalidJournal,
+                reason: "entry \(entry): transfer \(transfer.id) where #\(next) was next"
+            )
+        }
+        guard transfer.debit.unit == transfer.credit.unit else {
+            throw FissionError(
+                code: .invalidJournal,
+                reason:
+                    "entry \(entry): transfer \(transfer.id) debits \(transfer.debit) but credits \(transfer.credit); "
+                    + "a transfer moves one unit"
+            )
+        }
+        guard transfer.amount > 0 else {
+            throw FissionError(
+                code: .invalidJournal,
+                reason: "entry \(entry): transfer \(transfer.id) moves \(transfer.amount)"
+            )
+        }
+    }
+
+    private func insert(_ entry: JournalEntry) throws(FissionError) {
+        let statement = self.insertEntry
+        defer { statement.reset() }
+        statement.bind(1, entry.sequence)
+        statement.bind(2, identifier: entry.idempotencyKey)
+        statement.bind(3, Int64(bitPattern: entry.payloadDigest))
+        statement.bind(4, blob: entry.command)
+        statement.bind(5, blob: entry.outcome)
+        let result = statement.stepCode()
+        guard result != SQLITE_DONE else { return }
+        let message = String(cString: sqlite3_errmsg(self.connection.database))
+        switch result {
+        case ConstraintCode.unique, ConstraintCode.primaryKey:
+            throw FissionError(
+                code: .duplicateIdempotencyKey,
+                reason: "idempotency key \(entry.idempotencyKey) is already in the journal (SQLite: \(message))"
+            )
+        case ConstraintCode.trigger, ConstraintCode.check, ConstraintCode.notNull:
+            throw FissionError(
+                code: .invalidJournal,
+                reason: "entry \(entry.sequence) refused by the schema (SQLite: \(message))"
+            )
+        default:
+            throw storeError(result, self.connection.database, doing: "inserting entry \(entry.sequence)")
+        }
+    }
+
+    private func insert(_ transfer: Transfer, entry: Int64) throws(FissionError) {
+        let statement = self.insertTransfer
+        defer { statement.reset() }
+        TransferColumns.bind(transfer, entry: entry, to: statement)
+        let result = statement.stepCode()
+        guard result != SQLITE_DONE else { return }
+        let message = String(cString: sqlite3_errmsg(self.connection.database))
+        switch result {
+        case ConstraintCode.primaryKey:
+            throw FissionError(
+                code: .duplicateTransfer,
+                reason: "transfer \(transfer.id) is already stored (SQLite: \(message))"
+            )
+        case ConstraintCode.unique where message.contains("resolves"):
+            throw FissionError(
+                code: .duplicateTransfer,
+                reason: "transfer \(transfer.id) posts pending transfer \(Self.resolved(transfer)), "
+                    + "which was posted already (SQLite: \(message))"
+            )
+        case ConstraintCode.unique:
+            throw FissionError(
+                code: .duplicateTransfer,
+                reason:
+                    "transfer \(transfer.id)'s key \(transfer.key?.description ?? "-") is already stored (SQLite: \(message))"
+            )
+        case ConstraintCode.foreignKey:
+            throw FissionError(
+                code: .invalidJournal,
+                reason:
+                    "transfer \(transfer.id) resolves \(Self.resolved(transfer)), which is not stored (SQLite: \(message))"
+            )
+        case ConstraintCode.trigger, ConstraintCode.check, ConstraintCode.notNull:
+            throw FissionError(
+                code: .invalidJournal,
+                reason: "transfer \(transfer.id) refused by the schema (SQLite: \(message))"
+            )
+        default:
+            throw storeError(result, self.connection.database, doing: "inserting transfer \(transfer.id)")
+        }
+    }
+
+    private static func resolved(_ transfer: Transfer) -> String {
+        switch transfer.kind {
+        case .posted, .pending: "nothing"
+        case .postPending(let id), .voidPending(let id), .reversal(let id): id.description
+        }
+    }
+
+    func saveSnapshot(_ snapshot: StoreSnapshot) throws(FissionError) {
+        try self.write("saving the snapshot at \(snapshot.sequence)") { () throws(FissionError) in
+            let last = try self.lastSequence()
+            guard (0...last).contains(snapshot.sequence) else {
+                throw FissionError(
+                    code: .invalidJournal,
+                    reason: "snapshot at \(snapshot.sequence) is outside the journal (0...\(last))"
+                )
+            }
+            if let latest = try self.latestSnapshot(), latest.sequence > snapshot.sequence { return }
+            self.pruneSnapshots.bind(1, snapshot.sequence)
+            try self.run(self.pruneSnapshots, doing: "dropping older snapshots")
+            self.insertSnapshot.bind(1, snapshot.sequence)
+            self.insertSnapshot.bind(2, blob: snapshot.state)
+            try self.run(self.insertSnapshot, doing: "saving the snapshot at \(snapshot.sequence)")
+        }
+    }
+
+    // MARK: Reading
+
+    func lastSequence() throws(FissionError) -> Int64 {
+        try self.integer(self.lastSequenceStatement, doing: "reading the last sequence")
+    }
+
+    private func integer(_ statement: Statement, doing what: @autoclosure () -> String) throws(FissionError) -> Int64 {
+        defer { statement.reset() }
+        guard try statement.step(doing: what()) else { return 0 }
+        return statement.int64(0)
+    }
+
+    func entry(forKey key: EventID) throws(FissionError) -> JournalEntry? {
+        let statement = self.entryForKey
+        statement.bind(1, identifier: key)
+        let header: EntryHeader?
+        do {
+            defer { statement.reset() }
+            header = try statement.step(doing: "reading the entry for key \(key)") ? try Self.header(statement) : nil
+        }
+        guard let header else { return nil }
+        return try self.withTransfers([header]).first
+    }
+
+    func entries(after sequence: Int64, limit: Int) throws(FissionError) -> [JournalEntry] {
+        let statement = self.entriesAfter
+        statement.bind(1, sequence)
+        statement.bind(2, Int64(limit))
+        var headers: [EntryHeader] = []
+        do {
+            defer { statement.reset() }
+            while try statement.step(doing: "reading entries after \(sequence)") {
+                headers.append(try Self.header(statement))
+            }
+        }
+        return try self.withTransfers(headers)
+    }
+
+    func latestSnapshot() throws(FissionError) -> StoreSnapshot? {
+        let statement = self.latestSnapshotStatement
+        defer { statement.reset() }
+        guard try statement.step(doing: "reading the latest snapshot") else { return nil }
+        return StoreSnapshot(sequence: statement.int64(0), state: statement.blob(1))
+    }
+
+    private struct EntryHeader {
+        let sequence: Int64
+        let key: EventID
+        let digest: UInt64
+        let command: [UInt8]
+        let outcome: [UInt8]
+    }
+
+    private static func header(_ row: Statement) throws(FissionError) -> EntryHeader {
+        guard let key = try row.identifier(1, EventID.self) else {
+            throw FissionError(code: .corruptStore, reason: "entry \(row.int64(0)) has no idempotency key")
+        }
+        return EntryHeader(
+            sequence: row.int64(0),
+            key: key,
+            digest: UInt64(bitPattern: row.int64(2)),
+            command: row.blob(3),
+            outcome: row.blob(4)
+        )
+    }
+
+    /// Reads the transfers of consecutive entries in one query and joins them to their entries.
+    private func withTransfers(_ headers: [EntryHeader]) throws(FissionError) -> [JournalEntry] {
+        guard let first = headers.first, let last = headers.last else { return [] }
+        let statement = self.transfersOfEntries
+        statement.bind(1, first.sequence)
+        statement.bind(2, last.sequence)
+        defer { statement.reset() }
+        var transfers: [(entry: Int64, transfer: Transfer)] = []
+        while try statement.step(doing: "reading the transfers of entries \(first.sequence)...\(last.sequence)") {
+            transfers.append(try TransferColumns.read(statement))
+        }
+        var position = 0
+        return headers.map { header in
+            let start = position
+            while position < transfers.count, transfers[position].entry == header.sequence { position += 1 }
+            return JournalEntry(
+                sequence: header.sequence,
+                idempotencyKey: header.key,
+                payloadDigest: header.digest,
+                command: header.command,
+                outcome: header.outcome,
+                transfers: transfers[start..<position].map(\.transfer)
+            )
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import FissionSQLite
+import FissionStorage
+import FissionStorageTesting
+import Testing
+
+@Suite("SQLiteStore conformance")
+struct SQLiteConformanceTests {
+    @Test("every rule of the store contract, reopening included", arguments: StoreCheck.allCases)
+    func conformance(_ check: StoreCheck) async throws {
+        let directory = TemporaryDirectory()
+        let suite = StoreConformance(
+            makeStore: { try SQLiteStore(path: directory.uniqueFile()) },
+            reopen: { store in
+                store.close()
+                return try SQLiteStore(path: store.path)
+            }
+        )
+        #expect(try await suite.run(check) == .passed)
+    }
+}
