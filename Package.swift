@@ -26,7 +26,10 @@ let package = Package(
         .target(name: "FissionStorageTesting", dependencies: ["FissionCore", "FissionRewards", "FissionStorage"]),
         // The system libsqlite3 through its C API (no package: the library declares no dependencies).
         .systemLibrary(name: "CFissionSQLite", path: "Sources/CFissionSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "FissionSQLite", dependencies: ["CFissionSQLite", "FissionCore", "FissionRewards", "FissionStorage"]),
+        .target(
+            name: "FissionSQLite",
+            dependencies: ["CFissionSQLite", "FissionCore", "FissionRewards", "FissionStorage"]
+        ),
         // A child process for the SQLite crash test: appends a deterministic journal until killed.
         .executableTarget(
             name: "fission-sqlite-crash-worker",
@@ -43,7 +46,7 @@ let package = Package(
         .testTarget(name: "FissionGraphTests", dependencies: ["FissionCore", "FissionGraph"]),
         .testTarget(name: "FissionGroupsTests", dependencies: ["FissionGroups", "FissionMembers", "FissionCore"]),
         .testTarget(name: "FissionRewardsTests", dependencies: ["FissionRewards", "FissionCore"]),
-        .testTarget(name: "FissionTests", dependencies: ["Fission"]),
+        .testTarget(name: "FissionTests", dependencies: ["Fission", "FissionStorageTesting", "FissionSQLite"]),
         .testTarget(
             name: "FissionStorageTests",
             dependencies: ["FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore"]
@@ -51,7 +54,8 @@ let package = Package(
         .testTarget(
             name: "FissionSQLiteTests",
             dependencies: [
-                "CFissionSQLite", "FissionSQLite", "FissionStorage", "FissionStorageTesting", "FissionRewards", "FissionCore",
+                "CFissionSQLite", "FissionSQLite", "FissionStorage", "FissionStorageTesting", "FissionRewards",
+                "FissionCore",
                 "fission-sqlite-crash-worker",
             ]
         ),

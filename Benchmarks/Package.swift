@@ -84,6 +84,7 @@ let package = Package(
                 "GraphWorkload",
                 "GroupsWorkload",
                 "SettlementWorkload",
+                .product(name: "Fission", package: "fission"),
                 .product(name: "FissionCore", package: "fission"),
                 .product(name: "FissionGraph", package: "fission"),
                 .product(name: "FissionGroups", package: "fission"),

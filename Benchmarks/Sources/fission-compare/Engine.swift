@@ -1,0 +1,152 @@
+import Dispatch
+import Fission
+
+/// Issue 6's `engine-memory` case: order-paid commands through the engine and the in-memory
+/// store (apply, encode, journal append, idempotency check), against the floor of the bare
+/// settlement settling the same events with the inviters already attributed.
+func runEngineComparison(members: Int, rounds: Int) {
+    let orders = members
+    let memberCount = max(members / 10, 1_000)
+    let campaign: CampaignID = 1
+    let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+    let paidAt = try! start.adding(days: 1)
+    let definition = try! RewardCampaign(
+        id: campaign,
+        startsAt: start,
+        endsAt: try! start.adding(days: 60),
+        offset: .chinaStandardTime,
+        currency: .cny,
+        rules: [
+            try! RewardRule(
+                id: 1,
+                shape: .commission(levelRates: [try! .percent(10), try! .percent(5)], skuOverrides: []),
+                holdDays: 7
+            )
+        ]
+    )
+    let budget = try! RewardAmount.money(Money(minorUnits: Int64(orders) * 10_000, currency: .cny))
+    // A seeded forest: member i was invited by a member who joined before (member 0 by nobody).
+    var generator = SeededGenerator(seed: 6)
+    let parents: [Int] = (0..<memberCount).map { $0 == 0 ? -1 : Int(generator.next(below: UInt64($0))) }
+    let buyers: [Int] = (0..<orders).map { _ in Int(generator.next(below: UInt64(memberCount))) }
+    let amounts: [Int64] = (0..<orders).map { _ in 1_000 + Int64(generator.next(below: 20_000)) }
+    let lines = amounts.map { [OrderPaid.Line(sku: 1, quantity: 1, netPaid: Money(minorUnits: $0, currency: .cny))] }
+    let commands: [(key: EventID, command: EngineCommand)] = (0..<orders).map { index in
+        (
+            EventID(Int64(index)),
+            .orderPaid(
+                order: OrderID(Int64(index)),
+                buyer: MemberID(Int64(buyers[index])),
+                kind: .regular,
+                lines: lines[index]
+            )
+        )
+    }
+
+    /// A fresh engine with the campaign and members, on a fresh in-memory store.
+    func makeEngine() -> FissionEngine {
+        let engine = try! FissionEngine(store: InMemoryStore())
+        var setup: [(key: EventID, command: EngineCommand)] = [
+            (EventID(-1), .publishCampaign(definition)), (EventID(-2), .fundCampaign(campaign, amount: budget)),
+        ]
+        for (member, parent) in parents.enumerated() {
+            setup.append(
+                (
+                    EventID(Int64(-10 - member)),
+                    .registerMember(
+                        MemberID(Int64(member)),
+                        invitedBy: parent < 0 ? nil : MemberID(Int64(parent)),
+                        campaign: nil,
+                        channel: nil
+                    )
+                )
+            )
+        }
+        let commands = setup
+        blocking {
+            for page in stride(from: 0, to: commands.count, by: 1_000) {
+                _ = try! await engine.submit(
+                    batch: Array(commands[page..<min(page + 1_000, commands.count)]),
+                    at: start
+                )
+            }
+        }
+        return engine
+    }
+
+    note("fission-compare: engine-memory: \(orders) order-paid commands, \(memberCount) members, best of \(rounds)")
+    var checkEngine: FissionEngine?
+    var engineNanoseconds = 0.0
+    for batchSize in [1, 1_000] {
+        var best = UInt64.max
+        for _ in 0..<rounds {
+            let engine = makeEngine()
+            let began = nanoseconds()
+            blocking {
+                if batchSize == 1 {
+                    for (key, command) in commands { _ = try! await engine.submit(command, key: key, at: paidAt) }
+                } else {
+                    for page in stride(from: 0, to: commands.count, by: batchSize) {
+                        let slice = Array(commands[page..<min(page + batchSize, commands.count)])
+                        _ = try! await engine.submit(batch: slice, at: paidAt)
+                    }
+                }
+            }
+            best = min(best, nanoseconds() - began)
+            checkEngine = engine
+        }
+        let perCommand = Double(best) / Double(orders)
+        note(
+            "fission-compare: engine-memory batch \(batchSize): \(format(perCommand, decimals: 1)) ns per command, "
+                + "\(format(1_000.0 / perCommand, decimals: 2))M commands/s"
+        )
+        if batchSize == 1_000 { engineNanoseconds = perCommand }
+    }
+
+    // The floor: the same events on a bare settlement, inviters attributed up front (untimed).
+    let events: [RewardEvent] = (0..<orders).map { index in
+        var inviters: [MemberID] = []
+        var current = parents[buyers[index]]
+        while current >= 0 && inviters.count < 2 {
+            inviters.append(MemberID(Int64(current)))
+            current = parents[current]
+        }
+        return .orderPaid(
+            try! OrderPaid(
+                order: OrderID(Int64(index)),
+                buyer: MemberID(Int64(buyers[index])),
+                inviters: inviters,
+                buyerPaidOrderCount: 1,
+                lines: lines[index],
+                at: paidAt
+            )
+        )
+    }
+    var floorState = Settlement()
+    let floor = measure(rounds: rounds, operations: orders) {
+        var settlement = Settlement()
+        try! settlement.addCampaign(definition)
+        try! settlement.fund(campaign, amount: budget, id: -2, at: start)
+        for (index, event) in events.enumerated() {
+            _ = try! settlement.settle(event, id: EventID(Int64(index)), campaign: campaign)
+        }
+        floorState = settlement
+    }
+    if let checkEngine {
+        let transfers = blocking { await checkEngine.state.settlement.ledger.transferCount }
+        check(transfers == floorState.ledger.transferCount, "engine and floor made different ledgers")
+    }
+    report("engine-memory", ours: engineNanoseconds, peer: "floor", floor)
+}
+
+/// Runs async work to completion from the synchronous benchmark driver.
+func blocking<Value: Sendable>(_ body: @escaping @Sendable () async -> Value) -> Value {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Value?
+    Task {
+        result = await body()
+        done.signal()
+    }
+    done.wait()
+    return result!
+}

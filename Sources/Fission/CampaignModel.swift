@@ -1,0 +1,119 @@
+public import FissionCore
+public import FissionGraph
+public import FissionRewards
+
+/// A campaign model's command: a value with a stable binary form, so it can be journaled,
+/// compared for idempotency and replayed.
+///
+/// Equal commands must encode to equal bytes, and decoding what ``encoded()`` wrote must give the
+/// command back.
+public protocol CampaignModelCommand: Hashable, Sendable {
+    /// The command's bytes, the same in every process.
+    func encoded() -> [UInt8]
+
+    /// Decodes what ``encoded()`` wrote.
+    ///
+    /// - Throws: ``FissionError/Code/corruptJournal`` for bytes no command encodes to.
+    init(encoded bytes: [UInt8]) throws(FissionError)
+}
+
+/// The seam for campaign models (bargain helps, card draws, group buys, shares...): a model is its
+/// command type and a deterministic state machine. Everything else (idempotency keys, the journal,
+/// replay, snapshots, failure handling, the ledger) comes from the engine, the same as for the
+/// engine's own commands.
+///
+/// To add a model, declare its state as a value conforming to this protocol, pass its type in
+/// ``FissionEngine/Configuration/models``, and submit its commands with
+/// ``EngineCommand/model(_:of:)``. ``MutualShareModel`` is the first.
+///
+/// **Contract.** ``apply(_:context:)`` is a pure function of the state, the command and the
+/// context (no clock, no randomness except a seeded generator kept in the state): a replay must
+/// reach the same state and return the same step. It checks everything before it changes
+/// anything: when it throws, the state is unchanged. The rewards it asks for in
+/// ``CampaignModelStep/rewardEvents`` are settled by the engine after it returns, under the
+/// campaigns' rules.
+public protocol CampaignModel: Sendable {
+    /// The model's command.
+    associatedtype Command: CampaignModelCommand
+
+    /// The model's name in the journal; never change it once entries carry it.
+    static var name: String { get }
+
+    /// The empty state a new engine starts from.
+    init()
+
+    /// Applies one command.
+    ///
+    /// - Returns: The reward events to settle and the model's own effects.
+    /// - Throws: A ``FissionError`` for a command the state refuses; the state is unchanged then.
+    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep
+
+    /// The state's bytes, for engine snapshots.
+    func snapshot() -> [UInt8]
+
+    /// Restores a state from ``snapshot()``.
+    ///
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes no state encodes to.
+    init(snapshot bytes: [UInt8]) throws(FissionError)
+}
+
+/// What a model may read while it applies a command.
+public struct CampaignModelContext: Sendable {
+    /// The command's time (the engine's clock, never earlier than a previous command's).
+    public let now: Timestamp
+    /// The command's idempotency key: use it as the id of anything the command creates.
+    public let key: EventID
+    /// The invite graph, as of before the command.
+    public let graph: InviteGraph
+    /// The settlement, as of before the command: campaigns, budgets, what was granted.
+    public let settlement: Settlement
+    /// The campaigns that are published, live at ``now`` and not paused.
+    public let earningCampaigns: Set<CampaignID>
+}
+
+/// What applying a model's command produced.
+public struct CampaignModelStep: Hashable, Sendable {
+    /// Reward events for the engine to settle, each in its campaign (only campaigns that are
+    /// earning settle; the others are skipped).
+    public var rewardEvents: [ModelRewardEvent]
+    /// The model's own effects for the host, as bytes the model defines.
+    public var effects: [[UInt8]]
+
+    /// Creates a step.
+    public init(rewardEvents: [ModelRewardEvent] = [], effects: [[UInt8]] = []) {
+        self.rewardEvents = rewardEvents
+        self.effects = effects
+    }
+}
+
+/// A reward event a model asks the engine to settle in one campaign.
+public struct ModelRewardEvent: Hashable, Sendable {
+    /// The campaign whose rules apply.
+    public let campaign: CampaignID
+    /// What happened.
+    public let event: RewardEvent
+
+    /// Creates one.
+    public init(campaign: CampaignID, event: RewardEvent) {
+        self.campaign = campaign
+        self.event = event
+    }
+}
+
+/// A type-erased model state inside the engine, with the one generic entry point that opens it.
+struct ModelSlot: Sendable {
+    var state: any CampaignModel
+
+    mutating func apply(payload: [UInt8], context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
+        try Self.apply(&self.state, payload: payload, context: context)
+    }
+
+    private static func apply<Model: CampaignModel>(
+        _ model: inout Model,
+        payload: [UInt8],
+        context: CampaignModelContext
+    ) throws(FissionError) -> CampaignModelStep {
+        let command = try Model.Command(encoded: payload)
+        return try model.apply(command, context: context)
+    }
+}

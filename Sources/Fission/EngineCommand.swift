@@ -1,0 +1,254 @@
+public import FissionCore
+public import FissionGroups
+public import FissionRewards
+
+/// Something that happened in the host, or an operator's decision, for the engine to apply.
+///
+/// Every command is submitted with an idempotency key (see ``FissionEngine/submit(_:key:at:)``).
+/// The key and the command's payload identify it: submitting the same key with the same payload
+/// again returns the stored outcome, with another payload it is an error. The time of submission
+/// is not part of the payload, so a retry a minute later is still the same command.
+public enum EngineCommand: Hashable, Sendable {
+    /// A member registered, possibly through an inviter's invitation (their invite code).
+    ///
+    /// The invite graph registers them (binding the inviter now or at the first order, as the
+    /// policy says) and every live campaign settles `memberRegistered` for them.
+    case registerMember(MemberID, invitedBy: MemberID?, campaign: CampaignID?, channel: String?)
+    /// A registered member accepted another member's invitation later (a touch); the graph's
+    /// binding policy decides whether it binds.
+    case bind(MemberID, to: MemberID, campaign: CampaignID?)
+    /// An order was paid. The engine attributes the inviters from the graph at this moment (so a
+    /// later rebinding does not move the commission) and counts the buyer's paid orders.
+    case orderPaid(order: OrderID, buyer: MemberID, kind: OrderKind, lines: [OrderPaid.Line])
+    /// Part or all of a paid order was refunded: every campaign that settled it voids or reverses.
+    case orderRefunded(order: OrderID, amount: Money)
+    /// Moves value into a campaign's budget from outside the ledger.
+    case fundCampaign(CampaignID, amount: RewardAmount)
+    /// Publishes a reward campaign: from its start, registrations and orders earn under its rules.
+    case publishCampaign(RewardCampaign)
+    /// Pauses a published campaign: while paused, nothing earns in it (refunds still apply).
+    case pauseCampaign(CampaignID)
+    /// Resumes a paused campaign.
+    case resumeCampaign(CampaignID)
+    /// Adds a series of groups that opens new groups as they fill.
+    case addGroupSeries(GroupSeries)
+    /// Adds a group to a series.
+    case addGroup(CommunityGroup, series: GroupSeriesID)
+    /// Sets a group's moderation rules and strike policy (strikes recorded so far are dropped).
+    case setModeration(GroupID, rules: ModerationRules, policy: StrikePolicy)
+    /// A registered member joined a group, or a series routes them to one.
+    case joinGroup(MemberID, into: JoinTarget, invitedBy: MemberID?, channel: String?)
+    /// A member left a group of their own accord.
+    case leaveGroup(MemberID, group: GroupID)
+    /// A member checked in to an activity, counted in the group's calendar if `group` is given.
+    case checkIn(MemberID, activity: CheckInActivityID, group: GroupID?)
+    /// A member posted a message in a group: its moderator reviews it.
+    case messagePosted(MemberID, group: GroupID, text: String)
+    /// Time passed: held rewards whose hold ended by the submission time post.
+    case advance
+    /// A command for a campaign model (see ``CampaignModel``); build it with
+    /// ``model(_:of:)``.
+    case model(ModelCommand)
+
+    /// A command for the campaign model `model`.
+    public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
+        .model(ModelCommand(model: Model.name, payload: command.encoded()))
+    }
+}
+
+/// A campaign model's command as the journal keeps it: the model's name and the command's bytes.
+public struct ModelCommand: Hashable, Sendable {
+    /// The model's ``CampaignModel/name``.
+    public let model: String
+    /// The command, as ``CampaignModelCommand/encoded()`` wrote it.
+    public let payload: [UInt8]
+
+    /// Creates one from a model's name and a command's bytes; ``EngineCommand/model(_:of:)`` is
+    /// the typed way.
+    public init(model: String, payload: [UInt8]) {
+        self.model = model
+        self.payload = payload
+    }
+}
+
+extension EngineCommand {
+    /// The most lines an order-paid command may carry.
+    static var maximumLines: Int { OrderPaid.maximumLines }
+
+    func encode(into writer: inout ByteWriter) {
+        switch self {
+        case .registerMember(let member, let inviter, let campaign, let channel):
+            writer.append(UInt8(1))
+            writer.append(identifier: member)
+            writer.append(optional: inviter)
+            writer.append(optional: campaign)
+            writer.append(optional: channel)
+        case .bind(let member, let inviter, let campaign):
+            writer.append(UInt8(2))
+            writer.append(identifier: member)
+            writer.append(identifier: inviter)
+            writer.append(optional: campaign)
+        case .orderPaid(let order, let buyer, let kind, let lines):
+            writer.append(UInt8(3))
+            writer.append(identifier: order)
+            writer.append(identifier: buyer)
+            writer.append(string: kind.rawValue)
+            writer.append(UInt32(lines.count))
+            for line in lines {
+                writer.append(identifier: line.sku)
+                writer.append(line.quantity)
+                writer.append(money: line.netPaid)
+            }
+        case .orderRefunded(let order, let amount):
+            writer.append(UInt8(4))
+            writer.append(identifier: order)
+            writer.append(money: amount)
+        case .fundCampaign(let campaign, let amount):
+            writer.append(UInt8(5))
+            writer.append(identifier: campaign)
+            writer.append(amount: amount)
+        case .publishCampaign(let campaign):
+            writer.append(UInt8(6))
+            writer.append(json: campaign)
+        case .pauseCampaign(let campaign):
+            writer.append(UInt8(7))
+            writer.append(identifier: campaign)
+        case .resumeCampaign(let campaign):
+            writer.append(UInt8(8))
+            writer.append(identifier: campaign)
+        case .addGroupSeries(let series):
+            writer.append(UInt8(9))
+            writer.append(json: series)
+        case .addGroup(let group, let series):
+            writer.append(UInt8(10))
+            writer.append(json: group)
+            writer.append(identifier: series)
+        case .setModeration(let group, let rules, let policy):
+            writer.append(UInt8(11))
+            writer.append(identifier: group)
+            writer.append(json: rules)
+            writer.append(json: policy)
+        case .joinGroup(let member, let target, let inviter, let channel):
+            writer.append(UInt8(12))
+            writer.append(identifier: member)
+            switch target {
+            case .group(let group):
+                writer.append(UInt8(0))
+                writer.append(identifier: group)
+            case .series(let series):
+                writer.append(UInt8(1))
+                writer.append(identifier: series)
+            }
+            writer.append(optional: inviter)
+            writer.append(optional: channel)
+        case .leaveGroup(let member, let group):
+            writer.append(UInt8(13))
+            writer.append(identifier: member)
+            writer.append(identifier: group)
+        case .checkIn(let member, let activity, let group):
+            writer.append(UInt8(14))
+            writer.append(identifier: member)
+            writer.append(identifier: activity)
+            writer.append(optional: group)
+        case .messagePosted(let member, let group, let text):
+            writer.append(UInt8(15))
+            writer.append(identifier: member)
+            writer.append(identifier: group)
+            writer.append(blob: Array(text.utf8))
+        case .advance:
+            writer.append(UInt8(16))
+        case .model(let command):
+            writer.append(UInt8(17))
+            writer.append(string: command.model)
+            writer.append(blob: command.payload)
+        }
+    }
+
+    // A function of one switch over every command kind: splitting it would scatter the format.
+    static func decode(from reader: inout ByteReader) throws(FissionError) -> EngineCommand {
+        let tag: UInt8 = try reader.read()
+        switch tag {
+        case 1:
+            return .registerMember(
+                try reader.readIdentifier(),
+                invitedBy: try reader.readOptionalIdentifier(),
+                campaign: try reader.readOptionalIdentifier(),
+                channel: try reader.readOptionalString()
+            )
+        case 2:
+            return .bind(
+                try reader.readIdentifier(),
+                to: try reader.readIdentifier(),
+                campaign: try reader.readOptionalIdentifier()
+            )
+        case 3:
+            let order: OrderID = try reader.readIdentifier()
+            let buyer: MemberID = try reader.readIdentifier()
+            let kindName = try reader.readString()
+            guard let kind = OrderKind(rawValue: kindName) else { throw ByteReader.corrupt("order kind \(kindName)") }
+            let count = try reader.readCount(limit: Self.maximumLines, "order lines")
+            var lines: [OrderPaid.Line] = []
+            lines.reserveCapacity(count)
+            for _ in 0..<count {
+                let sku: SKUID = try reader.readIdentifier()
+                let quantity: Int64 = try reader.read()
+                lines.append(OrderPaid.Line(sku: sku, quantity: quantity, netPaid: try reader.readMoney()))
+            }
+            return .orderPaid(order: order, buyer: buyer, kind: kind, lines: lines)
+        case 4:
+            return .orderRefunded(order: try reader.readIdentifier(), amount: try reader.readMoney())
+        case 5:
+            return .fundCampaign(try reader.readIdentifier(), amount: try reader.readAmount())
+        case 6:
+            return .publishCampaign(try reader.readJSON(RewardCampaign.self))
+        case 7:
+            return .pauseCampaign(try reader.readIdentifier())
+        case 8:
+            return .resumeCampaign(try reader.readIdentifier())
+        case 9:
+            return .addGroupSeries(try reader.readJSON(GroupSeries.self))
+        case 10:
+            return .addGroup(try reader.readJSON(CommunityGroup.self), series: try reader.readIdentifier())
+        case 11:
+            return .setModeration(
+                try reader.readIdentifier(),
+                rules: try reader.readJSON(ModerationRules.self),
+                policy: try reader.readJSON(StrikePolicy.self)
+            )
+        case 12:
+            let member: MemberID = try reader.readIdentifier()
+            let targetTag: UInt8 = try reader.read()
+            let target: JoinTarget
+            switch targetTag {
+            case 0: target = .group(try reader.readIdentifier())
+            case 1: target = .series(try reader.readIdentifier())
+            default: throw ByteReader.corrupt("join target tag \(targetTag)")
+            }
+            return .joinGroup(
+                member,
+                into: target,
+                invitedBy: try reader.readOptionalIdentifier(),
+                channel: try reader.readOptionalString()
+            )
+        case 13:
+            return .leaveGroup(try reader.readIdentifier(), group: try reader.readIdentifier())
+        case 14:
+            return .checkIn(
+                try reader.readIdentifier(),
+                activity: try reader.readIdentifier(),
+                group: try reader.readOptionalIdentifier()
+            )
+        case 15:
+            let member: MemberID = try reader.readIdentifier()
+            let group: GroupID = try reader.readIdentifier()
+            return .messagePosted(member, group: group, text: String(decoding: try reader.readBlob(), as: UTF8.self))
+        case 16:
+            return .advance
+        case 17:
+            let model = try reader.readString()
+            return .model(ModelCommand(model: model, payload: try reader.readBlob()))
+        default:
+            throw ByteReader.corrupt("command tag \(tag)")
+        }
+    }
+}

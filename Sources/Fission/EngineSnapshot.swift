@@ -1,0 +1,123 @@
+import FissionCore
+import FissionGraph
+import FissionGroups
+import FissionMembers
+import FissionRewards
+
+// The engine's snapshot: the concatenation of each value's own snapshot, in a fixed order.
+// Hot, large values (the graph) use their binary snapshots; the groups' values are Codable and
+// stored as sorted-key JSON; the engine's own tables are binary, sorted so equal states give
+// equal bytes.
+
+extension EngineState {
+    /// The snapshot format's version.
+    static var snapshotVersion: UInt32 { 1 }
+
+    /// The state's bytes.
+    func snapshot() -> [UInt8] {
+        var writer = ByteWriter(capacity: 1 << 12)
+        writer.append(Self.snapshotVersion)
+        writer.append(timestamp: self.clock)
+        writer.append(blob: self.graph.snapshot())
+        writer.append(blob: self.settlement.snapshot())
+        writer.append(json: self.members.values.sorted { $0.id < $1.id })
+        writer.append(json: self.groups)
+        writer.append(json: self.checkIns)
+        writer.append(
+            json: self.moderators.sorted { $0.key < $1.key }.map { ModeratorEntry(group: $0.key, moderator: $0.value) }
+        )
+        writer.append(UInt32(self.campaignOrder.count))
+        for campaign in self.campaignOrder { writer.append(identifier: campaign) }
+        writer.append(UInt32(self.pausedCampaigns.count))
+        for campaign in self.pausedCampaigns.sorted() { writer.append(identifier: campaign) }
+        writer.append(UInt32(self.orders.count))
+        for (order, record) in self.orders.sorted(by: { $0.key < $1.key }) {
+            writer.append(identifier: order)
+            writer.append(identifier: record.buyer)
+            writer.append(money: record.paid)
+            writer.append(record.refundedMinorUnits)
+            writer.append(UInt32(record.campaigns.count))
+            for campaign in record.campaigns { writer.append(identifier: campaign) }
+        }
+        writer.append(UInt32(self.paidOrderCounts.count))
+        for (member, count) in self.paidOrderCounts.sorted(by: { $0.key < $1.key }) {
+            writer.append(identifier: member)
+            writer.append(count)
+        }
+        writer.append(UInt32(self.models.count))
+        for (name, slot) in self.models.sorted(by: { $0.key < $1.key }) {
+            writer.append(string: name)
+            writer.append(blob: slot.state.snapshot())
+        }
+        return writer.bytes
+    }
+
+    /// Restores a state from ``snapshot()``.
+    ///
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes no state encodes to, or a
+    ///   snapshot whose models are not the configuration's.
+    init(snapshot bytes: [UInt8], configuration: FissionEngine.Configuration) throws(FissionError) {
+        self.init(configuration: configuration)
+        var reader = ByteReader(bytes: bytes)
+        let version: UInt32 = try reader.read()
+        guard version == Self.snapshotVersion else {
+            throw FissionError(code: .corruptSnapshot, reason: "engine snapshot version \(version) is unknown")
+        }
+        self.clock = try reader.readTimestamp()
+        self.graph = try InviteGraph(snapshot: reader.readBlob())
+        self.settlement = try Settlement(snapshot: reader.readBlob())
+        for member in try reader.readJSON([Member].self) { self.members[member.id] = member }
+        self.groups = try reader.readJSON(GroupDirectory.self)
+        self.checkIns = try reader.readJSON(CheckInBoard.self)
+        for entry in try reader.readJSON([ModeratorEntry].self) { self.moderators[entry.group] = entry.moderator }
+        let campaignCount: UInt32 = try reader.read()
+        for _ in 0..<campaignCount { self.campaignOrder.append(try reader.readIdentifier()) }
+        let pausedCount: UInt32 = try reader.read()
+        for _ in 0..<pausedCount { self.pausedCampaigns.insert(try reader.readIdentifier()) }
+        let orderCount: UInt32 = try reader.read()
+        for _ in 0..<orderCount {
+            let order: OrderID = try reader.readIdentifier()
+            let buyer: MemberID = try reader.readIdentifier()
+            let paid = try reader.readMoney()
+            let refunded: Int64 = try reader.read()
+            let count: UInt32 = try reader.read()
+            var campaigns: [CampaignID] = []
+            for _ in 0..<count { campaigns.append(try reader.readIdentifier()) }
+            self.orders[order] = OrderRecord(
+                buyer: buyer,
+                paid: paid,
+                refundedMinorUnits: refunded,
+                campaigns: campaigns
+            )
+        }
+        let countCount: UInt32 = try reader.read()
+        for _ in 0..<countCount {
+            let member: MemberID = try reader.readIdentifier()
+            self.paidOrderCounts[member] = try reader.read()
+        }
+        let modelCount: UInt32 = try reader.read()
+        guard Int(modelCount) == configuration.models.count else {
+            throw FissionError(
+                code: .corruptSnapshot,
+                reason: "the snapshot holds \(modelCount) models, not the configured ones"
+            )
+        }
+        for _ in 0..<modelCount {
+            let name = try reader.readString()
+            guard let model = configuration.models.first(where: { $0.name == name }) else {
+                throw FissionError(
+                    code: .corruptSnapshot,
+                    reason: "the snapshot holds model \(name), which is not configured"
+                )
+            }
+            self.models[name] = ModelSlot(state: try model.init(snapshot: reader.readBlob()))
+        }
+        guard reader.isAtEnd else { throw FissionError(code: .corruptSnapshot, reason: "bytes after the engine state") }
+    }
+}
+
+/// One group's moderator in the snapshot's JSON.
+private struct ModeratorEntry: Codable {
+    let group: GroupID
+    let moderator: GroupModerator
+}

@@ -1,0 +1,449 @@
+public import FissionCore
+public import FissionGraph
+public import FissionGroups
+public import FissionMembers
+public import FissionRewards
+
+/// The engine's state and its deterministic core: `(state, command, now) -> (state', effects)`.
+///
+/// ``FissionEngine`` wraps it with idempotency, persistence and concurrency; the state itself is a
+/// plain value with no clock, no randomness and no I/O, so replaying the journal's commands at
+/// their recorded times rebuilds it exactly. Read it through ``FissionEngine/state``.
+public struct EngineState: Sendable {
+    /// The invite graph: who invited whom.
+    public internal(set) var graph: InviteGraph
+    /// Campaigns, budgets and the ledger.
+    public internal(set) var settlement: Settlement
+    /// Groups, their members and logs.
+    public internal(set) var groups: GroupDirectory
+    /// Check-in streaks.
+    public internal(set) var checkIns: CheckInBoard
+    /// Each moderated group's moderator.
+    public internal(set) var moderators: [GroupID: GroupModerator] = [:]
+    /// The registered members, as the group entry rules and check-ins see them.
+    public internal(set) var members: [MemberID: Member] = [:]
+    /// The published campaigns, in publishing order (the order they settle in).
+    public internal(set) var campaignOrder: [CampaignID] = []
+    /// The paused campaigns.
+    public internal(set) var pausedCampaigns: Set<CampaignID> = []
+    /// The engine's clock: the latest command's time. A command dated earlier is applied at it.
+    public internal(set) var clock: Timestamp = .earliest
+    var orders: [OrderID: OrderRecord] = [:]
+    var paidOrderCounts: [MemberID: Int64] = [:]
+    var models: [String: ModelSlot] = [:]
+    /// Set when a command failed after changing part of the state: the engine must rebuild the
+    /// state from its store before the next command.
+    private(set) var isPoisoned = false
+
+    struct OrderRecord: Hashable, Sendable {
+        let buyer: MemberID
+        let paid: Money
+        var refundedMinorUnits: Int64
+        /// The campaigns that settled the order, which settle its refunds.
+        let campaigns: [CampaignID]
+    }
+
+    /// An empty state for the configuration.
+    init(configuration: FissionEngine.Configuration) {
+        self.graph = configuration.makeGraph()
+        self.settlement = Settlement()
+        self.groups = GroupDirectory(policy: configuration.layeringPolicy)
+        self.checkIns = CheckInBoard(offset: configuration.checkInOffset, settings: configuration.checkInSettings)
+        for model in configuration.models {
+            self.models[model.name] = ModelSlot(state: model.init())
+        }
+    }
+
+    /// A campaign model's state, or `nil` if the engine was not configured with it.
+    public func model<Model: CampaignModel>(_: Model.Type) -> Model? {
+        self.models[Model.name]?.state as? Model
+    }
+
+    /// Whether a campaign is published, inside its window at `instant`, and not paused.
+    public func isEarning(_ campaign: CampaignID, at instant: Timestamp) -> Bool {
+        guard let definition = self.settlement.campaign(campaign) else { return false }
+        return definition.isLive(at: instant) && !self.pausedCampaigns.contains(campaign)
+    }
+
+    /// How many paid orders a member has.
+    public func paidOrderCount(of member: MemberID) -> Int64 { self.paidOrderCounts[member] ?? 0 }
+
+    // MARK: - Applying commands
+
+    /// Applies one command at `requestedTime` (or the clock, if that is later).
+    ///
+    /// Either the command applies completely, or it throws and the state is unchanged, or (for a
+    /// failure the checks could not foresee, after part of the state changed) it throws and sets
+    /// ``isPoisoned``.
+    mutating func apply(
+        _ command: EngineCommand,
+        key: EventID,
+        at requestedTime: Timestamp
+    ) throws(FissionError) -> [EngineEffect] {
+        let now = max(requestedTime, self.clock)
+        var effects: [EngineEffect] = []
+        switch command {
+        case .registerMember(let member, let inviter, let campaign, let channel):
+            try self.register(
+                member,
+                inviter: inviter,
+                campaign: campaign,
+                channel: channel,
+                key: key,
+                at: now,
+                &effects
+            )
+        case .bind(let member, let inviter, let campaign):
+            guard self.members[member] != nil else { throw Self.unknown(member) }
+            let binding = try self.graph.bind(member, to: inviter, at: now, campaign: campaign)
+            if binding == .bound || binding == .rebound { effects.append(.bound(member, inviter: inviter)) }
+        case .orderPaid(let order, let buyer, let kind, let lines):
+            try self.orderPaid(order, buyer: buyer, kind: kind, lines: lines, key: key, at: now, &effects)
+        case .orderRefunded(let order, let amount):
+            try self.orderRefunded(order, amount: amount, key: key, at: now, &effects)
+        case .fundCampaign(let campaign, let amount):
+            let outcome = try self.settlement.fund(campaign, amount: amount, id: key, at: now)
+            if let first = outcome.first { effects.append(.funded(campaign: campaign, first)) }
+        case .publishCampaign(let campaign):
+            try self.settlement.addCampaign(campaign)
+            self.campaignOrder.append(campaign.id)
+        case .pauseCampaign(let campaign):
+            try self.requireCampaign(campaign)
+            guard self.pausedCampaigns.insert(campaign).inserted else {
+                throw FissionError(code: .invalidCampaignState, reason: "campaign \(campaign) is already paused")
+            }
+        case .resumeCampaign(let campaign):
+            try self.requireCampaign(campaign)
+            guard self.pausedCampaigns.remove(campaign) != nil else {
+                throw FissionError(code: .invalidCampaignState, reason: "campaign \(campaign) is not paused")
+            }
+        case .addGroupSeries(let series):
+            try self.groups.addSeries(series)
+        case .addGroup(let group, let series):
+            try self.groups.addGroup(group, to: series)
+        case .setModeration(let group, let rules, let policy):
+            guard self.groups.group(group) != nil else {
+                throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+            }
+            self.moderators[group] = GroupModerator(rules: rules, policy: policy)
+        case .joinGroup(let member, let target, let inviter, let channel):
+            guard let value = self.members[member] else { throw Self.unknown(member) }
+            let joined = try self.groups.join(value, into: target, invitedBy: inviter, channel: channel, at: now)
+            if let opened = joined.openedGroup { effects.append(.openGroup(opened)) }
+            effects.append(.showGroup(joined.group, to: member))
+        case .leaveGroup(let member, let group):
+            try self.groups.leave(member, from: group, at: now)
+        case .checkIn(let member, let activity, let group):
+            guard let value = self.members[member] else { throw Self.unknown(member) }
+            var since: Timestamp?
+            if let group {
+                guard let membership = self.groups.membership(of: member, in: group) else {
+                    throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
+                }
+                since = membership.since
+            }
+            let receipt = try self.checkIns.checkIn(value, activity: activity, at: now, inGroupSince: since)
+            effects.append(
+                .checkedIn(
+                    member,
+                    activity: activity,
+                    day: receipt.day,
+                    streak: receipt.streak.current,
+                    milestonesReached: receipt.milestonesReached
+                )
+            )
+        case .messagePosted(let member, let group, let text):
+            try self.messagePosted(member, group: group, text: text, at: now, &effects)
+        case .advance:
+            for posted in self.settlement.advance(to: now) { self.reportPosted(posted, &effects) }
+        case .model(let command):
+            try self.applyModel(command, key: key, at: now, &effects)
+        }
+        self.clock = now
+        return effects
+    }
+
+    private mutating func register(
+        _ member: MemberID,
+        inviter: MemberID?,
+        campaign: CampaignID?,
+        channel: String?,
+        key: EventID,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        let source = try JoinSource(channel: channel, invitedBy: inviter)
+        try self.graph.register(member, at: now, invitedBy: inviter, campaign: campaign)
+        self.members[member] = Member(id: member, joinedAt: now, source: source)
+        let bound = self.boundInviter(of: member)
+        if let bound { effects.append(.bound(member, inviter: bound)) }
+        let event = RewardEvent.memberRegistered(member: member, inviter: bound, at: now)
+        for campaign in self.campaignOrder where self.isEarning(campaign, at: now) {
+            try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
+        }
+    }
+
+    private mutating func orderPaid(
+        _ order: OrderID,
+        buyer: MemberID,
+        kind: OrderKind,
+        lines: [OrderPaid.Line],
+        key: EventID,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        guard self.members[buyer] != nil else { throw Self.unknown(buyer) }
+        guard self.orders[order] == nil else {
+            throw FissionError(code: .duplicateOrder, reason: "order \(order) was reported paid already")
+        }
+        let count = (self.paidOrderCounts[buyer] ?? 0) + 1
+        let wasBound = self.boundInviter(of: buyer) != nil
+        // The order is validated before anything changes. When invitations bind at registration,
+        // the first order binds nothing, so the inviters are known now; under first-order binding
+        // a probe without inviters validates the lines and the inviters come after the binding.
+        let bindsAtFirstOrder = self.graph.policy.moment == .firstOrder && !wasBound
+        let attributed = try OrderPaid(
+            order: order,
+            buyer: buyer,
+            inviters: bindsAtFirstOrder
+                ? [] : self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels),
+            kind: kind,
+            buyerPaidOrderCount: count,
+            lines: lines,
+            at: now
+        )
+        let paid: OrderPaid
+        do {
+            try self.graph.attributeOrder(placedBy: buyer, at: now)
+            if bindsAtFirstOrder {
+                let inviters = try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels)
+                paid =
+                    inviters.isEmpty
+                    ? attributed
+                    : try OrderPaid(
+                        order: order,
+                        buyer: buyer,
+                        inviters: inviters,
+                        kind: kind,
+                        buyerPaidOrderCount: count,
+                        lines: lines,
+                        at: now
+                    )
+            } else {
+                paid = attributed
+            }
+        } catch {
+            self.isPoisoned = true
+            throw error
+        }
+        if !wasBound, let inviter = paid.inviters.first { effects.append(.bound(buyer, inviter: inviter)) }
+        let currency = paid.netPaid.currency
+        var settledIn: [CampaignID] = []
+        let event = RewardEvent.orderPaid(paid)
+        for campaign in self.campaignOrder where self.isEarning(campaign, at: now) {
+            // A campaign settles orders in its own currency only.
+            guard self.settlement.campaign(campaign)?.currency == currency else { continue }
+            try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
+            settledIn.append(campaign)
+        }
+        self.orders[order] = OrderRecord(buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: settledIn)
+        self.paidOrderCounts[buyer] = count
+    }
+
+    private mutating func orderRefunded(
+        _ order: OrderID,
+        amount: Money,
+        key: EventID,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        guard var record = self.orders[order] else {
+            throw FissionError(code: .orderNotFound, reason: "order \(order) was never reported paid")
+        }
+        guard amount.currency == record.paid.currency else {
+            throw FissionError(
+                code: .currencyMismatch,
+                reason: "order \(order) was paid in \(record.paid.currency), refund is in \(amount.currency)"
+            )
+        }
+        guard amount.minorUnits > 0 else {
+            throw FissionError(code: .invalidAmount, reason: "a refund of \(amount) is not positive")
+        }
+        let refunded = try record.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total of \(order)")
+        guard refunded <= record.paid.minorUnits else {
+            throw FissionError(
+                code: .refundExceedsPayment,
+                reason: "order \(order) paid \(record.paid); refunds would total \(refunded) minor units"
+            )
+        }
+        let event = RewardEvent.orderRefunded(order: order, amount: amount, at: now)
+        // Refunds settle in every campaign that settled the order, paused or ended.
+        for campaign in record.campaigns {
+            try self.settleAfterChange(
+                event,
+                key: key,
+                campaign: campaign,
+                &effects,
+                isFirstChange: campaign == record.campaigns.first
+            )
+        }
+        record.refundedMinorUnits = refunded
+        self.orders[order] = record
+    }
+
+    private mutating func messagePosted(
+        _ member: MemberID,
+        group: GroupID,
+        text: String,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        guard self.groups.group(group) != nil else {
+            throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+        }
+        guard self.groups.isMember(member, of: group) else {
+            throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
+        }
+        guard self.moderators[group] != nil else { return }
+        let decision = try self.moderators[group]!.review(text, from: member, at: now)
+        switch decision.action {
+        case .none: break
+        case .warn: effects.append(.warnMember(member, group: group))
+        case .mute(let until): effects.append(.muteMember(member, group: group, until: until))
+        case .remove:
+            do {
+                try self.groups.remove(member, from: group, reason: .moderation, at: now)
+            } catch {
+                self.isPoisoned = true
+                throw error
+            }
+            effects.append(.removeMember(member, group: group))
+        }
+        if decision.flagForStaff && !decision.hits.isEmpty { effects.append(.flagForStaff(member, group: group)) }
+    }
+
+    private mutating func applyModel(
+        _ command: ModelCommand,
+        key: EventID,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        guard self.models[command.model] != nil else {
+            throw FissionError(code: .unknownModel, reason: "the engine has no campaign model \"\(command.model)\"")
+        }
+        let step = try self.modelStep(command, key: key, at: now)
+        var campaigns: Set<CampaignID> = []
+        for request in step.rewardEvents {
+            // One settlement id per campaign and command: the command's key.
+            guard campaigns.insert(request.campaign).inserted else {
+                self.isPoisoned = true
+                throw FissionError(
+                    code: .invalidModelStep,
+                    reason: "model \(command.model) asked to settle twice in campaign \(request.campaign)"
+                )
+            }
+            guard self.isEarning(request.campaign, at: now) else { continue }
+            try self.settleAfterChange(request.event, key: key, campaign: request.campaign, &effects)
+        }
+        for payload in step.effects { effects.append(.model(name: command.model, payload: payload)) }
+    }
+
+    /// Runs the model in its own scope, so the context's copies of the graph and the settlement
+    /// are released before the settlement changes (and are never copied).
+    private mutating func modelStep(
+        _ command: ModelCommand,
+        key: EventID,
+        at now: Timestamp
+    ) throws(FissionError)
+        -> CampaignModelStep
+    {
+        let context = CampaignModelContext(
+            now: now,
+            key: key,
+            graph: self.graph,
+            settlement: self.settlement,
+            earningCampaigns: Set(self.campaignOrder.filter { self.isEarning($0, at: now) })
+        )
+        return try self.models[command.model]!.apply(payload: command.payload, context: context)
+    }
+
+    // MARK: - Helpers
+
+    /// Settles an event after an earlier part of the command changed the state: a failure here
+    /// cannot be undone in place, so it marks the state for a rebuild.
+    private mutating func settleAfterChange(
+        _ event: RewardEvent,
+        key: EventID,
+        campaign: CampaignID,
+        _ effects: inout [EngineEffect],
+        isFirstChange: Bool = false
+    ) throws(FissionError) {
+        let outcome: SettlementOutcome
+        do {
+            outcome = try self.settlement.settle(event, id: key, campaign: campaign)
+        } catch {
+            // Settlement leaves itself unchanged when it throws; only an earlier change is a problem.
+            if !isFirstChange { self.isPoisoned = true }
+            throw error
+        }
+        for grant in outcome.grants {
+            effects.append(.granted(campaign: campaign, RewardGrant(grant)))
+            if !grant.isHeld, case .coupon(let type) = grant.amount.unit {
+                effects.append(
+                    .issueCoupon(
+                        to: grant.beneficiary,
+                        type: type,
+                        quantity: grant.amount.quantity,
+                        transfer: grant.transfer
+                    )
+                )
+            }
+        }
+        for skip in outcome.skipped {
+            effects.append(
+                .skipped(
+                    campaign: campaign,
+                    rule: skip.rule,
+                    beneficiary: skip.beneficiary,
+                    amount: skip.amount,
+                    reason: skip.reason
+                )
+            )
+        }
+        for reversal in outcome.reversals { effects.append(.reversed(campaign: campaign, reversal)) }
+    }
+
+    private func reportPosted(_ post: TransferID, _ effects: inout [EngineEffect]) {
+        guard let transfer = self.settlement.ledger.transfer(post) else { return }
+        var beneficiary: MemberID?
+        if case .wallet(let member) = transfer.credit.owner { beneficiary = member }
+        guard let amount = try? RewardAmount(transfer.amount, transfer.unit) else { return }
+        effects.append(.posted(post, beneficiary: beneficiary, amount: amount))
+        if let beneficiary, case .coupon(let type) = transfer.unit {
+            effects.append(.issueCoupon(to: beneficiary, type: type, quantity: transfer.amount, transfer: post))
+        }
+    }
+
+    private func boundInviter(of member: MemberID) -> MemberID? {
+        (try? self.graph.inviter(of: member)) ?? nil
+    }
+
+    private func requireCampaign(_ campaign: CampaignID) throws(FissionError) {
+        guard self.settlement.campaign(campaign) != nil else {
+            throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
+        }
+    }
+
+    private static func unknown(_ member: MemberID) -> FissionError {
+        FissionError(code: .unknownMember, reason: "member \(member) is not registered")
+    }
+}
+
+extension FissionError.Code {
+    /// A pause of a paused campaign, or a resume of one that is not paused.
+    public static let invalidCampaignState = Self("invalidCampaignState")
+    /// A model command for a campaign model the engine was not configured with.
+    public static let unknownModel = Self("unknownModel")
+    /// A campaign model returned a step the engine cannot apply (two settlements in one campaign).
+    public static let invalidModelStep = Self("invalidModelStep")
+}

@@ -1,0 +1,449 @@
+public import FissionCore
+public import FissionGraph
+public import FissionGroups
+public import FissionMembers
+import FissionRewards
+public import FissionStorage
+
+/// The part a host service talks to: commands in, effects out, every accepted command persisted
+/// through a store before its effects are handed back.
+///
+/// Open an engine on a store with ``init(store:configuration:)``: it restores the committed state
+/// (the latest snapshot, then a replay of the journal after it). Submit commands with
+/// ``submit(_:key:at:)`` or many at once with ``submit(batch:at:)``, move time with
+/// ``advance(to:)``, and save a snapshot with ``checkpoint()``.
+///
+/// **Idempotency.** Every command carries a key the host derives from its own event id
+/// (`"order-123:paid"`). Submitting a key again with the same payload returns the stored outcome
+/// (``EngineOutcome/isDuplicate``) and changes nothing; with another payload it throws
+/// ``FissionError/Code/idempotencyConflict``. Keys are checked against the store too, so they stay
+/// spent across restarts and across engines sharing a store.
+///
+/// **Failures.** Bad input throws a typed ``FissionError`` and changes nothing. When the store
+/// fails (``FissionError/Code/storeCallFailed``) the engine cannot know whether the write happened:
+/// it discards its in-memory state and, before the next command, rebuilds it from the store, so
+/// it always equals what was committed. Resubmitting the command with the same key then applies
+/// it exactly once. When another engine appended first, the engine catches up with the store and
+/// retries by itself.
+///
+/// **Concurrency.** An actor: safe to call from many tasks; one command is applied at a time.
+public actor FissionEngine {
+    /// What an engine is built with. Open a store with the configuration it was written with:
+    /// the configuration is not journaled.
+    public struct Configuration: Sendable {
+        /// How invitations bind in the invite graph.
+        public var bindingPolicy: BindingPolicy
+        /// How members are layered, for group entry rules.
+        public var layeringPolicy: LayeringPolicy
+        /// The UTC offset check-in days are counted in.
+        public var checkInOffset: UTCOffset
+        /// Check-in milestones and make-ups.
+        public var checkInSettings: CheckInSettings
+        /// The campaign models the engine applies commands for.
+        public var models: [any CampaignModel.Type]
+        /// Save a snapshot automatically after this many journal entries; `nil` for never.
+        public var snapshotInterval: Int?
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - bindingPolicy: How invitations bind; by default at registration, permanently.
+        ///   - layeringPolicy: How members are layered; by default everyone is ordinary.
+        ///   - checkInOffset: The offset for check-in days; China Standard Time by default.
+        ///   - checkInSettings: Check-in milestones and make-ups.
+        ///   - models: The campaign models; ``MutualShareModel`` by default.
+        ///   - snapshotInterval: Entries between automatic snapshots, 1 or more; `nil` for never.
+        public init(
+            bindingPolicy: BindingPolicy = BindingPolicy(),
+            layeringPolicy: LayeringPolicy? = nil,
+            checkInOffset: UTCOffset = .chinaStandardTime,
+            checkInSettings: CheckInSettings = .standard,
+            models: [any CampaignModel.Type] = [MutualShareModel.self],
+            snapshotInterval: Int? = nil
+        ) {
+            precondition(snapshotInterval.map { $0 >= 1 } ?? true, "snapshotInterval must be 1 or more")
+            self.bindingPolicy = bindingPolicy
+            self.layeringPolicy = layeringPolicy ?? Self.everyoneOrdinary
+            self.checkInOffset = checkInOffset
+            self.checkInSettings = checkInSettings
+            self.models = models
+            self.snapshotInterval = snapshotInterval
+        }
+
+        private static var everyoneOrdinary: LayeringPolicy {
+            do {
+                return try LayeringPolicy(tiers: [], fallback: .ordinary, windowDays: 30, graceDays: 0, currency: .cny)
+            } catch {
+                preconditionFailure("the default layering policy is valid: \(error)")
+            }
+        }
+
+        func makeGraph() -> InviteGraph {
+            do {
+                return try InviteGraph(policy: self.bindingPolicy)
+            } catch {
+                preconditionFailure("binding policy refused: \(error); check it before configuring the engine")
+            }
+        }
+    }
+
+    /// How many times a submission catches up and retries when other engines keep appending first.
+    public static var maximumConflictRetries: Int { 16 }
+
+    /// The store everything is persisted in.
+    public nonisolated let store: any FissionStore
+    /// The configuration.
+    public nonisolated let configuration: Configuration
+    private var core: JournaledEngine
+
+    /// The committed state (the engine never exposes a state the store does not hold).
+    public var state: EngineState { self.core.state }
+    /// The sequence of the last journal entry the state includes.
+    public var lastSequence: Int64 { self.core.lastSequence }
+
+    /// Opens an engine on a store and restores its committed state.
+    ///
+    /// - Throws: ``FissionError/Code/storeCallFailed`` if the store cannot be read;
+    ///   ``FissionError/Code/journalMismatch`` if replaying a journal entry does not give the
+    ///   outcome and transfers stored with it (the store was written by another configuration or
+    ///   another version of the rules); ``FissionError/Code/corruptJournal`` or
+    ///   ``FissionError/Code/corruptSnapshot`` for bytes that do not decode.
+    public init(store: any FissionStore, configuration: Configuration = Configuration()) throws(FissionError) {
+        self.store = store
+        self.configuration = configuration
+        var core = JournaledEngine(store: store, configuration: configuration)
+        try core.rebuild()
+        self.core = core
+    }
+
+    // MARK: - Submitting
+
+    /// Applies one command, persists it, and returns its outcome.
+    ///
+    /// - Parameters:
+    ///   - command: What happened.
+    ///   - key: The idempotency key, derived from the host's event id.
+    ///   - now: The host's clock. A time before the engine's clock (an earlier command's) is
+    ///     taken as the engine's clock, so time never goes backwards.
+    /// - Returns: The outcome; for a key submitted before with the same payload, the stored one.
+    /// - Throws: The command's own ``FissionError`` for bad input (nothing changes);
+    ///   ``FissionError/Code/idempotencyConflict`` for a key used with another payload;
+    ///   ``FissionError/Code/storeCallFailed`` when the store failed (resubmit the same key);
+    ///   ``FissionError/Code/storeConflict`` after ``maximumConflictRetries`` lost races.
+    @discardableResult
+    public func submit(_ command: EngineCommand, key: EventID, at now: Timestamp) throws(FissionError) -> EngineOutcome
+    {
+        let results = try self.submit(batch: [(key, command)], at: now)
+        return try results[0].get()
+    }
+
+    /// Moves the engine's clock to `now`: held rewards whose hold has ended post.
+    ///
+    /// Idempotent: advancing again to the same or an earlier time posts nothing new. The key is
+    /// derived from the time (`"advance@<ms>"`), so a retried advance is recognised.
+    ///
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/storeConflict``.
+    @discardableResult
+    public func advance(to now: Timestamp) throws(FissionError) -> EngineOutcome {
+        // A literal string of at most 26 characters is always a valid identifier.
+        let key = (try? EventID("advance@\(now.millisecondsSinceEpoch)")) ?? EventID(now.millisecondsSinceEpoch)
+        return try self.submit(.advance, key: key, at: now)
+    }
+
+    /// Applies many commands in order and persists them in one atomic append: one transaction.
+    ///
+    /// Each command succeeds or fails on its own, as ``submit(_:key:at:)`` would; a failed one
+    /// leaves no trace. A key repeated within the batch is a retry of the first.
+    ///
+    /// - Returns: One result per command, in order.
+    /// - Throws: ``FissionError/Code/storeCallFailed`` when the append failed: none of the batch may
+    ///   be committed, or all of it; resubmit the batch with the same keys.
+    ///   ``FissionError/Code/storeConflict`` after ``maximumConflictRetries`` lost races.
+    public func submit(
+        batch: [(key: EventID, command: EngineCommand)],
+        at now: Timestamp
+    ) throws(FissionError) -> [Result<EngineOutcome, FissionError>] {
+        for _ in 0..<Self.maximumConflictRetries {
+            if let results = try self.core.attempt(batch, at: now) { return results }
+        }
+        throw FissionError(
+            code: .storeConflict,
+            reason: "other writers appended first \(Self.maximumConflictRetries) times in a row"
+        )
+    }
+
+    /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
+    ///
+    /// - Throws: ``FissionError/Code/storeCallFailed``.
+    public func checkpoint() throws(FissionError) {
+        try self.core.checkpoint()
+    }
+
+    /// Brings the engine up to the store's journal: replays what other engines appended.
+    ///
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/journalMismatch``.
+    public func refresh() throws(FissionError) {
+        try self.core.refresh()
+    }
+}
+
+/// The engine's synchronous inside: the state, the journal position, and the rules for keeping
+/// them equal to the store. The actor serialises calls to it.
+struct JournaledEngine: Sendable {
+    let store: any FissionStore
+    let configuration: FissionEngine.Configuration
+    var state: EngineState
+    var lastSequence: Int64 = 0
+    var needsRebuild = false
+    var entriesSinceSnapshot = 0
+
+    init(store: any FissionStore, configuration: FissionEngine.Configuration) {
+        self.store = store
+        self.configuration = configuration
+        self.state = EngineState(configuration: configuration)
+    }
+
+    mutating func checkpoint() throws(FissionError) {
+        try self.rebuildIfNeeded()
+        let bytes = self.state.snapshot()
+        let snapshot = StoreSnapshot(sequence: self.lastSequence, state: bytes)
+        try Self.storeCall { try self.store.saveSnapshot(snapshot) }
+        self.entriesSinceSnapshot = 0
+    }
+
+    mutating func refresh() throws(FissionError) {
+        try self.rebuildIfNeeded()
+        try self.catchUp()
+    }
+
+    /// One try at a batch; `nil` when another writer appended first and the batch must be retried.
+    mutating func attempt(
+        _ batch: [(key: EventID, command: EngineCommand)],
+        at now: Timestamp
+    ) throws(FissionError) -> [Result<EngineOutcome, FissionError>]? {
+        try self.rebuildIfNeeded()
+        try self.catchUp()
+        var results: [Result<EngineOutcome, FissionError>] = []
+        results.reserveCapacity(batch.count)
+        var entries: [JournalEntry] = []
+        entries.reserveCapacity(batch.count)
+        /// Keys applied in this batch: digest and the position of their result.
+        var batchKeys: [EventID: (digest: UInt64, result: Int)] = [:]
+        var accepted: [(key: EventID, command: EngineCommand)] = []
+        for (key, command) in batch {
+            var writer = ByteWriter(capacity: 64)
+            writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
+            command.encode(into: &writer)
+            let digest = stableDigest(writer.bytes[8...])
+            if let earlier = batchKeys[key] {
+                results.append(
+                    earlier.digest == digest
+                        ? results[earlier.result].map { outcome in
+                            var duplicate = outcome
+                            duplicate.isDuplicate = true
+                            return duplicate
+                        }
+                        : .failure(Self.conflict(key))
+                )
+                continue
+            }
+            if let stored = try self.storedOutcome(for: key, digest: digest) {
+                results.append(stored)
+                continue
+            }
+            let transfersBefore = self.state.settlement.ledger.transferCount
+            let applied = max(now, self.state.clock)
+            let effects: [EngineEffect]
+            do {
+                effects = try self.state.apply(command, key: key, at: applied)
+            } catch {
+                results.append(.failure(error))
+                if self.state.isPoisoned {
+                    // Rebuild the committed state, then re-apply what this batch accepted so far.
+                    let expected = self.lastSequence
+                    try self.rebuild()
+                    guard self.lastSequence == expected else {
+                        self.needsRebuild = true
+                        return nil
+                    }
+                    for item in accepted { _ = try? self.state.apply(item.command, key: item.key, at: applied) }
+                }
+                continue
+            }
+            withUnsafeBytes(of: applied.millisecondsSinceEpoch.littleEndian) { time in
+                for offset in 0..<8 { writer.bytes[offset] = time[offset] }
+            }
+            let sequence = self.lastSequence + Int64(entries.count) + 1
+            let outcome = EngineOutcome(sequence: sequence, isDuplicate: false, effects: effects)
+            entries.append(
+                JournalEntry(
+                    sequence: sequence,
+                    idempotencyKey: key,
+                    payloadDigest: digest,
+                    command: writer.bytes,
+                    outcome: outcome.encoded(),
+                    transfers: self.transfers(after: transfersBefore)
+                )
+            )
+            batchKeys[key] = (digest, results.count)
+            accepted.append((key, command))
+            results.append(.success(outcome))
+        }
+        guard !entries.isEmpty else { return results }
+        do {
+            try self.store.append(entries, expectingLastSequence: self.lastSequence)
+        } catch let error as FissionError where error.code == .storeConflict {
+            self.needsRebuild = true
+            return nil
+        } catch {
+            // The write may or may not have happened: take the state back from the store now. If
+            // the store cannot be read either, the state is left empty (never ahead of the store)
+            // and the next call tries again.
+            self.needsRebuild = true
+            try? self.rebuild()
+            throw Self.storeCallFailed(error)
+        }
+        self.lastSequence += Int64(entries.count)
+        self.entriesSinceSnapshot += entries.count
+        if let interval = self.configuration.snapshotInterval, self.entriesSinceSnapshot >= interval {
+            // The commands are committed; a snapshot that fails to save is only a lost shortcut.
+            try? self.checkpoint()
+        }
+        return results
+    }
+
+    /// The stored outcome of a key already in the journal, or `nil` for a new key.
+    func storedOutcome(
+        for key: EventID,
+        digest: UInt64
+    ) throws(FissionError) -> Result<EngineOutcome, FissionError>? {
+        // The store is the one place every key is: this engine's, other engines', and those from
+        // before the latest snapshot.
+        guard let entry = try Self.storeCall({ try self.store.entry(forKey: key) }) else { return nil }
+        guard entry.payloadDigest == digest else { return .failure(Self.conflict(key)) }
+        return .success(try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true))
+    }
+
+    func transfers(after count: Int) -> [Transfer] {
+        let ledger = self.state.settlement.ledger
+        guard ledger.transferCount > count else { return [] }
+        var transfers: [Transfer] = []
+        var after = TransferID(rawValue: Int64(count))
+        while transfers.count < ledger.transferCount - count {
+            let page = ledger.transfers(after: after, limit: Ledger.maximumPageSize)
+            guard let last = page.last else { break }
+            transfers.append(contentsOf: page)
+            after = last.id
+        }
+        return transfers
+    }
+
+    // MARK: - Restoring
+
+    mutating func rebuildIfNeeded() throws(FissionError) {
+        if self.needsRebuild { try self.rebuild() }
+    }
+
+    /// Discards the in-memory state and restores the committed one: snapshot, then replay.
+    mutating func rebuild() throws(FissionError) {
+        self.needsRebuild = true
+        self.state = EngineState(configuration: self.configuration)
+        self.lastSequence = 0
+        if let snapshot = try Self.storeCall({ try self.store.latestSnapshot() }) {
+            self.state = try EngineState(snapshot: snapshot.state, configuration: self.configuration)
+            self.lastSequence = snapshot.sequence
+        }
+        try self.catchUp()
+        self.entriesSinceSnapshot = 0
+        self.needsRebuild = false
+    }
+
+    /// Replays the journal's entries after ``lastSequence``, checking each outcome.
+    mutating func catchUp() throws(FissionError) {
+        let pageSize = self.store.maximumPageSize
+        while true {
+            let after = self.lastSequence
+            let page = try Self.storeCall { try self.store.entries(after: after, limit: pageSize) }
+            guard !page.isEmpty else { return }
+            for entry in page { try self.replay(entry) }
+        }
+    }
+
+    mutating func replay(_ entry: JournalEntry) throws(FissionError) {
+        guard entry.sequence == self.lastSequence + 1 else {
+            throw FissionError(
+                code: .journalMismatch,
+                reason: "entry \(entry.sequence) follows \(self.lastSequence): the journal has a gap"
+            )
+        }
+        var reader = ByteReader(bytes: entry.command)
+        let time: Int64 = try reader.read()
+        let applied = try reader.readTimestamp(at: time)
+        let command = try EngineCommand.decode(from: &reader)
+        guard reader.isAtEnd, stableDigest(entry.command[8...]) == entry.payloadDigest else {
+            throw ByteReader.corrupt("entry \(entry.sequence)'s command does not match its digest")
+        }
+        let transfersBefore = self.state.settlement.ledger.transferCount
+        let effects: [EngineEffect]
+        do {
+            effects = try self.state.apply(command, key: entry.idempotencyKey, at: applied)
+        } catch {
+            self.needsRebuild = true
+            throw FissionError(
+                code: .journalMismatch,
+                reason: "entry \(entry.sequence) (\(entry.idempotencyKey)) no longer applies: \(error)"
+            )
+        }
+        let outcome = EngineOutcome(sequence: entry.sequence, effects: effects).encoded()
+        guard outcome == entry.outcome, self.transfers(after: transfersBefore) == entry.transfers else {
+            self.needsRebuild = true
+            throw FissionError(
+                code: .journalMismatch,
+                reason: "replaying entry \(entry.sequence) (\(entry.idempotencyKey)) gave another outcome than stored"
+            )
+        }
+        self.lastSequence = entry.sequence
+    }
+
+    // MARK: - Errors
+
+    static func storeCall<Value>(_ body: () throws -> Value) throws(FissionError) -> Value {
+        do {
+            return try body()
+        } catch {
+            throw Self.storeCallFailed(error)
+        }
+    }
+
+    private static func storeCallFailed(_ error: any Error) -> FissionError {
+        if let error = error as? FissionError { return error }
+        return FissionError(code: .storeCallFailed, reason: "the store failed: \(error)")
+    }
+
+    private static func conflict(_ key: EventID) -> FissionError {
+        FissionError(code: .idempotencyConflict, reason: "key \(key) was submitted before with another payload")
+    }
+}
+
+extension ByteReader {
+    /// Turns a journaled time back into a timestamp.
+    fileprivate func readTimestamp(at milliseconds: Int64) throws(FissionError) -> Timestamp {
+        do {
+            return try Timestamp(millisecondsSinceEpoch: milliseconds)
+        } catch {
+            throw Self.corrupt("a timestamp out of range")
+        }
+    }
+}
+
+extension FissionError.Code {
+    /// A store call failed with an error that is not a ``FissionError`` (a write that may or may
+    /// not have happened, or a read); the engine rebuilds its state from the store. Resubmit with
+    /// the same key. A store's own ``FissionError``s (a busy SQLite file...) are passed through
+    /// unchanged, with the same rebuild.
+    public static let storeCallFailed = Self("storeCallFailed")
+    /// Replaying the journal did not give what was stored, or the journal has a gap.
+    public static let journalMismatch = Self("journalMismatch")
+    /// Journal bytes that do not decode.
+    public static let corruptJournal = Self("corruptJournal")
+}

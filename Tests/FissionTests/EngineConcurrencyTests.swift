@@ -1,0 +1,194 @@
+import Fission
+import Foundation
+import Synchronization
+import Testing
+
+/// A store whose reads lag behind its journal until an append loses a race: it lets a test put
+/// another writer's append exactly between an engine's catch-up and its own append.
+final class LaggingStore: FissionStore {
+    let inner = InMemoryStore()
+    private let visibleUpTo = Mutex<Int64?>(nil)
+
+    /// Hides entries after `sequence` from reads until the next conflicting append.
+    func lag(at sequence: Int64) { self.visibleUpTo.withLock { $0 = sequence } }
+
+    private func isVisible(_ sequence: Int64) -> Bool {
+        self.visibleUpTo.withLock { limit in limit.map { sequence <= $0 } ?? true }
+    }
+
+    var maximumPageSize: Int { self.inner.maximumPageSize }
+
+    func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws {
+        do {
+            try self.inner.append(entries, expectingLastSequence: expectingLastSequence)
+        } catch {
+            self.visibleUpTo.withLock { $0 = nil }
+            throw error
+        }
+    }
+
+    func lastSequence() -> Int64 {
+        let last = self.inner.lastSequence()
+        return self.visibleUpTo.withLock { limit in limit.map { min($0, last) } ?? last }
+    }
+
+    func entry(forKey key: EventID) -> JournalEntry? {
+        self.inner.entry(forKey: key).flatMap { self.isVisible($0.sequence) ? $0 : nil }
+    }
+
+    func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
+        try self.inner.entries(after: sequence, limit: limit).filter { self.isVisible($0.sequence) }
+    }
+
+    func saveSnapshot(_ snapshot: StoreSnapshot) throws { try self.inner.saveSnapshot(snapshot) }
+
+    func latestSnapshot() -> StoreSnapshot? { self.inner.latestSnapshot() }
+}
+
+/// 1,000 unless `FISSION_ENGINE_COMMANDS_PER_TASK` says otherwise (CI's sanitizer runs may lower it).
+let commandsPerTask: Int = {
+    guard let text = ProcessInfo.processInfo.environment["FISSION_ENGINE_COMMANDS_PER_TASK"], let value = Int(text),
+        value > 0
+    else {
+        return 1_000
+    }
+    return value
+}()
+
+struct EngineConcurrencyTests {
+    /// Two engines share a store; the second appends between the first's catch-up and its append.
+    /// The first gets a store conflict, catches up, and retries: a reused key returns the other
+    /// engine's outcome, a second report of the same order under another key is refused.
+    @Test func twoEnginesOnOneStoreNeverGrantTwice() async throws {
+        let store = LaggingStore()
+        let first = try FissionEngine(store: store)
+        try await seed(first)
+        let second = try FissionEngine(store: store.inner)
+
+        let paid = EngineCommand.orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)])
+        store.lag(at: await first.lastSequence)
+        let byB = try await second.submit(paid, key: "o1:paid", at: at(days: 1))
+        let byA = try await first.submit(paid, key: "o1:paid", at: at(days: 1))
+        #expect(byA.isDuplicate && byA.effects == byB.effects && byA.sequence == byB.sequence)
+
+        let again = EngineCommand.orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(50)])
+        store.lag(at: await first.lastSequence)
+        try await second.submit(again, key: "o2:paid", at: at(days: 1))
+        let error = await #expect(throws: FissionError.self) {
+            try await first.submit(again, key: "o2:paid-retry", at: at(days: 1))
+        }
+        #expect(error?.code == .duplicateOrder)
+
+        // Interleaved without lag: each sees the other's commands before applying its own.
+        for index in 0..<20 {
+            let engine = index.isMultiple(of: 2) ? first : second
+            try await engine.submit(
+                .orderPaid(order: OrderID(Int64(100 + index)), buyer: "carol", kind: .regular, lines: [line(10)]),
+                key: EventID(Int64(100 + index)),
+                at: at(days: 2)
+            )
+        }
+        try await first.refresh()
+        try await second.refresh()
+        let committed = try await committedFingerprint(store.inner)
+        #expect(await fingerprint(first) == committed)
+        #expect(await fingerprint(second) == committed)
+        let grants = committed.transfers.filter { $0.key?.operation == .grant && $0.key?.rule == "commission" }
+        #expect(grants.count == 2 * 22)
+        #expect(Set(grants.map(\.key)).count == grants.count)
+    }
+
+    /// 64 tasks × 1,000 order-paid commands on one campaign whose budget runs out halfway: no
+    /// grant is lost or made twice, the budget never goes below zero, and the ledger is the one
+    /// applying the same commands one by one (in commit order) gives.
+    @Test func concurrentSubmissionsMatchApplyingThemOneByOne() async throws {
+        let tasks = 64
+        let perTask = commandsPerTask
+        // Integer ids throughout: a debug build compares string ids byte by byte, slowly.
+        let campaign = CampaignID(7)
+        let alice = MemberID(1_000_001)
+        let bob = MemberID(1_000_002)
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        let rules = [
+            try RewardRule(id: RuleID(1), shape: .commission(levelRates: [.percent(10)], skuOverrides: []), holdDays: 7)
+        ]
+        let definition = try RewardCampaign(
+            id: campaign,
+            startsAt: start,
+            endsAt: at(days: 60),
+            offset: .chinaStandardTime,
+            currency: .cny,
+            rules: rules
+        )
+        try await engine.submit(.publishCampaign(definition), key: "publish", at: at(hours: 1))
+        // 10 yuan of commission per order; the budget covers 40,000 of the 64,000 orders.
+        try await engine.submit(
+            .fundCampaign(campaign, amount: try .money(yuan(400_000))),
+            key: "fund",
+            at: at(hours: 1)
+        )
+        try await engine.submit(
+            .registerMember(alice, invitedBy: nil, campaign: nil, channel: nil),
+            key: "reg-a",
+            at: at(hours: 1)
+        )
+        try await engine.submit(
+            .registerMember(bob, invitedBy: alice, campaign: nil, channel: nil),
+            key: "reg-b",
+            at: at(hours: 1)
+        )
+        var registrations: [(key: EventID, command: EngineCommand)] = []
+        for task in 0..<tasks {
+            registrations.append(
+                (
+                    EventID(Int64(2_000_000 + task)),
+                    .registerMember(MemberID(Int64(task)), invitedBy: bob, campaign: nil, channel: nil)
+                )
+            )
+        }
+        _ = try await engine.submit(batch: registrations, at: at(hours: 1))
+        let budgetBefore = await engine.state.settlement.ledger.balance(of: .budget(campaign, cny)).available
+        #expect(budgetBefore == 40_000_000)
+
+        let failures = await withTaskGroup(of: Int.self) { group in
+            for task in 0..<tasks {
+                group.addTask {
+                    var failures = 0
+                    for index in 0..<perTask {
+                        let order = Int64(task * perTask + index)
+                        do {
+                            try await engine.submit(
+                                .orderPaid(
+                                    order: OrderID(order),
+                                    buyer: MemberID(Int64(task)),
+                                    kind: .regular,
+                                    lines: [line(100)]
+                                ),
+                                key: EventID(order),
+                                at: at(days: 1)
+                            )
+                        } catch {
+                            failures += 1
+                        }
+                    }
+                    return failures
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(failures == 0)
+        let covered = min(tasks * perTask, 40_000)
+        let state = await engine.state
+        let ledger = state.settlement.ledger
+        #expect(ledger.audit().isEmpty)
+        let budget = ledger.balance(of: .budget(campaign, cny))
+        #expect(budget.available == Int64(40_000 - covered) * 1_000)
+        #expect(wallet(state, bob).pending == Int64(covered) * 1_000)
+        #expect(wallet(state, alice).pending == 0)
+        // Reopening replays the journal one command at a time and checks every stored outcome.
+        let replayed = try FissionEngine(store: store)
+        #expect(await fingerprint(replayed) == StateFingerprint(state))
+        #expect(await replayed.lastSequence == Int64(4 + tasks + tasks * perTask))
+    }
+}
