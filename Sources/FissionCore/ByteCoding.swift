@@ -10,11 +10,13 @@ package struct ByteWriter {
     }
 
     /// Appends one integer, little-endian.
+    @inlinable
     package mutating func append<Value: FixedWidthInteger>(_ value: Value) {
         withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
     }
 
     /// Appends the integers of `array` without a count (the reader must know it).
+    @inlinable
     package mutating func append<Value: FixedWidthInteger>(array: [Value]) {
         #if _endian(little)
         array.withUnsafeBytes { self.bytes.append(contentsOf: $0) }
@@ -48,8 +50,8 @@ package struct ByteWriter {
 package struct ByteReader {
     /// The bytes being read.
     package let bytes: [UInt8]
-    /// The position of the next byte to read.
-    package private(set) var offset = 0
+    /// The position of the next byte to read (settable so inlined reads can advance it).
+    package var offset = 0
 
     /// Creates a reader positioned at the first byte.
     package init(bytes: [UInt8]) {
@@ -69,6 +71,10 @@ package struct ByteReader {
     }
 
     /// Reads one little-endian integer.
+    ///
+    /// Inlinable, like ``readArray(count:)``, so restoring a snapshot in another module reads
+    /// specialised integers rather than going through generic code for every element.
+    @inlinable
     package mutating func read<Value: FixedWidthInteger>() throws(FissionError) -> Value {
         let size = MemoryLayout<Value>.size
         guard size <= self.remaining else { throw Self.truncated(at: self.offset) }
@@ -78,6 +84,7 @@ package struct ByteReader {
     }
 
     /// Reads `count` little-endian integers written by ``ByteWriter/append(array:)``.
+    @inlinable
     package mutating func readArray<Value: FixedWidthInteger>(count: Int) throws(FissionError) -> [Value] {
         let size = MemoryLayout<Value>.size
         guard count >= 0, count <= self.remaining / size else { throw Self.truncated(at: self.offset) }
@@ -122,7 +129,8 @@ package struct ByteReader {
         }
     }
 
-    private static func truncated(at offset: Int) -> FissionError {
+    @usableFromInline
+    static func truncated(at offset: Int) -> FissionError {
         FissionError(code: .corruptSnapshot, reason: "truncated at byte \(offset)")
     }
 }

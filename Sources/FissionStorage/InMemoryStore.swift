@@ -73,8 +73,11 @@ public final class InMemoryStore: FissionStore {
     }
 }
 
-/// The journal and the indexes that enforce the contract's uniqueness rules, checked before
-/// anything is written so a refused append changes nothing.
+/// The journal and the indexes that enforce the contract's uniqueness rules.
+///
+/// An append indexes its keys as it checks them, counting each insertion; if a check fails, the
+/// insertions are undone in the same order, so a refused append changes nothing and an accepted
+/// one builds no temporary sets.
 private struct JournalState: ~Copyable {
     var entries: [JournalEntry] = []
     var positionByKey: [EventID: Int] = [:]
@@ -91,9 +94,24 @@ private struct JournalState: ~Copyable {
                 reason: "the journal ends at \(last), not at \(expectingLastSequence): another writer appended"
             )
         }
-        var newKeys: Set<EventID> = []
-        var newTransferKeys: Set<TransferKey> = []
-        var newPostings: Set<TransferID> = []
+        let transfersBefore = self.transferCount
+        var insertions = 0
+        do {
+            try self.index(batch, after: last, insertions: &insertions)
+        } catch {
+            self.unindex(batch, insertions: insertions)
+            self.transferCount = transfersBefore
+            throw error
+        }
+        self.entries.append(contentsOf: batch)
+    }
+
+    /// Checks every rule for `batch` and indexes its keys, counting what it inserted.
+    private mutating func index(
+        _ batch: [JournalEntry],
+        after last: Int64,
+        insertions: inout Int
+    ) throws(FissionError) {
         var nextTransfer = self.transferCount + 1
         for (offset, entry) in batch.enumerated() {
             guard entry.sequence == last + Int64(offset) + 1 else {
@@ -102,12 +120,14 @@ private struct JournalState: ~Copyable {
                     reason: "entry \(entry.sequence) where \(last + Int64(offset) + 1) was next"
                 )
             }
-            guard self.positionByKey[entry.idempotencyKey] == nil, newKeys.insert(entry.idempotencyKey).inserted else {
+            guard self.positionByKey[entry.idempotencyKey] == nil else {
                 throw FissionError(
                     code: .duplicateIdempotencyKey,
                     reason: "idempotency key \(entry.idempotencyKey) is already in the journal"
                 )
             }
+            self.positionByKey[entry.idempotencyKey] = Int(last) + offset
+            insertions += 1
             for transfer in entry.transfers {
                 guard transfer.id.rawValue == nextTransfer else {
                     throw FissionError(
@@ -115,28 +135,47 @@ private struct JournalState: ~Copyable {
                         reason: "transfer \(transfer.id) where #\(nextTransfer) was next"
                     )
                 }
-                nextTransfer += 1
                 if let key = transfer.key {
-                    guard !self.transferKeys.contains(key), newTransferKeys.insert(key).inserted else {
+                    guard self.transferKeys.insert(key).inserted else {
                         throw FissionError(code: .duplicateTransfer, reason: "transfer key \(key) is already stored")
                     }
+                    insertions += 1
                 }
                 if case .postPending(let pending) = transfer.kind {
-                    guard !self.postedPendings.contains(pending), newPostings.insert(pending).inserted else {
+                    guard self.postedPendings.insert(pending).inserted else {
                         throw FissionError(
                             code: .duplicateTransfer,
                             reason: "pending transfer \(pending) was posted already"
                         )
                     }
+                    insertions += 1
+                }
+                nextTransfer += 1
+                self.transferCount += 1
+            }
+        }
+    }
+
+    /// Removes the first `insertions` keys ``index(_:after:insertions:)`` inserted, walking the
+    /// batch in the same order.
+    private mutating func unindex(_ batch: [JournalEntry], insertions: Int) {
+        var remaining = insertions
+        for entry in batch {
+            guard remaining > 0 else { break }
+            self.positionByKey[entry.idempotencyKey] = nil
+            remaining -= 1
+            for transfer in entry.transfers {
+                if let key = transfer.key {
+                    guard remaining > 0 else { break }
+                    self.transferKeys.remove(key)
+                    remaining -= 1
+                }
+                if case .postPending(let pending) = transfer.kind {
+                    guard remaining > 0 else { break }
+                    self.postedPendings.remove(pending)
+                    remaining -= 1
                 }
             }
         }
-        for entry in batch {
-            self.positionByKey[entry.idempotencyKey] = self.entries.count
-            self.entries.append(entry)
-        }
-        self.transferKeys.formUnion(newTransferKeys)
-        self.postedPendings.formUnion(newPostings)
-        self.transferCount = nextTransfer - 1
     }
 }
