@@ -1,7 +1,7 @@
 // fission-compare: our invite graph and each peer on the same seeded tree, in one process and
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
-// Usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups].
+// Usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
 // --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5) or groups (issue 3).
 
@@ -32,7 +32,7 @@ while let argument = arguments.next() {
     case "--insert-only": insertOnly = true
     case "--suite": suite = arguments.next() ?? suite
     default:
-        note("usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups]\n")
+        note("usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|store]\n")
         exit(64)
     }
 }
@@ -283,4 +283,7 @@ if !insertOnly && (suite == "all" || suite == "settle") {
 }
 if !insertOnly && (suite == "all" || suite == "groups") {
     runGroupsComparison(rounds: rounds)
+}
+if !insertOnly && (suite == "all" || suite == "store") {
+    runStoreComparison(rounds: rounds, batchEntries: 20_000, singleEntries: 300)
 }
