@@ -3,7 +3,8 @@
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
 // Usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
-// --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5) or groups (issue 3).
+// --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5), groups (issue 3)
+// or the SQLite store (issue 6).
 
 import CSQLite
 import FissionCore
@@ -32,7 +33,10 @@ while let argument = arguments.next() {
     case "--insert-only": insertOnly = true
     case "--suite": suite = arguments.next() ?? suite
     default:
-        note("usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|store]\n")
+        note(
+            "usage: fission-compare [--members N] [--rounds R] [--insert-only] "
+                + "[--suite all|graph|settle|groups|store]\n"
+        )
         exit(64)
     }
 }
