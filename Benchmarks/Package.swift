@@ -89,6 +89,9 @@ let package = Package(
                 .product(name: "FissionGraph", package: "fission"),
                 .product(name: "FissionGroups", package: "fission"),
                 .product(name: "FissionRewards", package: "fission"),
+                .product(name: "FissionSQLite", package: "fission"),
+                .product(name: "FissionStorage", package: "fission"),
+                .product(name: "FissionStorageTesting", package: "fission"),
                 .product(name: "SwiftGraph", package: "SwiftGraph"),
             ],
             path: "Sources/fission-compare"

@@ -1,9 +1,11 @@
 // fission-compare: our invite graph and each peer on the same seeded tree, in one process and
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
-// Usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|engine].
+// Usage: fission-compare [--members N] [--rounds R] [--insert-only]
+//   [--suite all|graph|settle|groups|engine|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
-// --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5) or groups (issue 3).
+// --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5), groups (issue 3)
+// the engine or the SQLite store (issue 6).
 
 import CSQLite
 import FissionCore
@@ -33,7 +35,8 @@ while let argument = arguments.next() {
     case "--suite": suite = arguments.next() ?? suite
     default:
         note(
-            "usage: fission-compare [--members N] [--rounds R] [--insert-only] [--suite all|graph|settle|groups|engine]\n"
+            "usage: fission-compare [--members N] [--rounds R] [--insert-only] "
+                + "[--suite all|graph|settle|groups|engine|store]\n"
         )
         exit(64)
     }
@@ -328,4 +331,7 @@ if !insertOnly && (suite == "all" || suite == "groups") {
 }
 if !insertOnly && (suite == "all" || suite == "engine") {
     runEngineComparison(members: members, rounds: rounds)
+}
+if !insertOnly && (suite == "all" || suite == "store") {
+    runStoreComparison(rounds: rounds, batchEntries: 20_000, singleEntries: 300)
 }
