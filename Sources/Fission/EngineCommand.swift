@@ -46,6 +46,12 @@ public enum EngineCommand: Hashable, Sendable {
     case messagePosted(MemberID, group: GroupID, text: String)
     /// Time passed: held rewards whose hold ended by the submission time post.
     case advance
+    /// An operator approved a held reward: its grant (``RewardGrant/transfer``) posts now, before
+    /// its hold ends. Releasing a grant that has posted already is a no-op.
+    case releaseHeldReward(TransferID)
+    /// An operator rejected a held reward: what remains of its grant is voided and returns to
+    /// the campaign's budget. Rejecting a grant voided already is a no-op.
+    case rejectHeldReward(TransferID)
     /// A command for a campaign model (see ``CampaignModel``); build it with
     /// ``model(_:of:)``.
     case model(ModelCommand)
@@ -161,6 +167,12 @@ extension EngineCommand {
             writer.append(UInt8(17))
             writer.append(string: command.model)
             writer.append(blob: command.payload)
+        case .releaseHeldReward(let grant):
+            writer.append(UInt8(18))
+            writer.append(grant.rawValue)
+        case .rejectHeldReward(let grant):
+            writer.append(UInt8(19))
+            writer.append(grant.rawValue)
         }
     }
 
@@ -247,6 +259,10 @@ extension EngineCommand {
         case 17:
             let model = try reader.readString()
             return .model(ModelCommand(model: model, payload: try reader.readBlob()))
+        case 18:
+            return .releaseHeldReward(TransferID(rawValue: try reader.read()))
+        case 19:
+            return .rejectHeldReward(TransferID(rawValue: try reader.read()))
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

@@ -156,6 +156,16 @@ public struct EngineState: Sendable {
             try self.messagePosted(member, group: group, text: text, at: now, &effects)
         case .advance:
             for posted in self.settlement.advance(to: now) { self.reportPosted(posted, &effects) }
+        case .releaseHeldReward(let grant):
+            let outcome = try self.settlement.release(grant, command: key, at: now)
+            if !outcome.isDuplicate, let post = outcome.first { self.reportPosted(post, &effects) }
+        case .rejectHeldReward(let grant):
+            let outcome = try self.settlement.reject(grant, command: key, at: now)
+            if !outcome.isDuplicate, let void = outcome.first,
+                let campaign = self.settlement.ledger.transfer(grant)?.key?.campaign
+            {
+                effects.append(.reversed(campaign: campaign, void))
+            }
         case .model(let command):
             try self.applyModel(command, key: key, at: now, &effects)
         }

@@ -182,6 +182,75 @@ public struct Settlement: Sendable {
         self.ledger.postMatured(upTo: now, at: now)
     }
 
+    // MARK: - Operators' decisions on held grants
+
+    /// Posts a held grant now, before its hold ends: an operator approved it.
+    ///
+    /// Idempotent: releasing a grant that has already posted (released before, or its hold ended)
+    /// returns that posting with ``Ledger/Outcome/isDuplicate`` set and changes nothing. A later
+    /// refund of the grant's order reverses the posted grant as it would any posted grant.
+    ///
+    /// - Parameters:
+    ///   - grant: The pending transfer of the grant (``SettlementOutcome/Grant/transfer``).
+    ///   - command: The host's id for the decision, recorded as the posting's reason.
+    ///   - at: When it was decided.
+    /// - Returns: The posting.
+    /// - Throws: ``FissionError/Code/transferNotFound`` if there is no such transfer;
+    ///   ``FissionError/Code/transferNotPending`` if it is not a held grant, or was voided (rejected,
+    ///   or refunded in full).
+    @discardableResult
+    public mutating func release(
+        _ grant: TransferID,
+        command: EventID,
+        at: Timestamp
+    ) throws(FissionError) -> Ledger.Outcome {
+        let held = try self.heldGrant(grant)
+        return try self.ledger.post(
+            grant,
+            reason: TransferReason(command: command, rule: held.reason.rule, ruleVersion: held.reason.ruleVersion),
+            at: at
+        )
+    }
+
+    /// Voids what remains of a held grant: an operator rejected it, and its reservation returns to
+    /// the campaign's budget.
+    ///
+    /// Idempotent: rejecting a grant that is already voided in full returns an empty outcome with
+    /// ``Ledger/Outcome/isDuplicate`` set. A later refund of the grant's order has nothing left to
+    /// undo for it. Like a refund, a rejection does not give back the cap room the grant used.
+    ///
+    /// - Parameters:
+    ///   - grant: The pending transfer of the grant (``SettlementOutcome/Grant/transfer``).
+    ///   - command: The host's id for the decision, recorded as the void's reason.
+    ///   - at: When it was decided.
+    /// - Returns: The void.
+    /// - Throws: ``FissionError/Code/transferNotFound`` if there is no such transfer;
+    ///   ``FissionError/Code/transferNotPending`` if it is not a held grant, or has posted.
+    @discardableResult
+    public mutating func reject(
+        _ grant: TransferID,
+        command: EventID,
+        at: Timestamp
+    ) throws(FissionError) -> Ledger.Outcome {
+        let held = try self.heldGrant(grant)
+        return try self.ledger.void(
+            grant,
+            reason: TransferReason(command: command, rule: held.reason.rule, ruleVersion: held.reason.ruleVersion),
+            at: at
+        )
+    }
+
+    /// The pending grant `id`, or the error that says why it is not one.
+    private func heldGrant(_ id: TransferID) throws(FissionError) -> Transfer {
+        guard let transfer = self.ledger.transfer(id) else {
+            throw FissionError(code: .transferNotFound, reason: "no transfer \(id)")
+        }
+        guard transfer.kind == .pending, transfer.key?.operation == .grant else {
+            throw FissionError(code: .transferNotPending, reason: "transfer \(id) is not a held reward grant")
+        }
+        return transfer
+    }
+
     // MARK: - Reading
 
     /// What a campaign has granted under one rule to one member: count and quantity.
