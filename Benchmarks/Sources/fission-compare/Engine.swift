@@ -1,5 +1,6 @@
 import Dispatch
 import Fission
+import FissionSQLite
 
 /// Issue 6's `engine-memory` case: order-paid commands through the engine and the in-memory
 /// store (apply, encode, journal append, idempotency check), against the floor of the bare
@@ -43,9 +44,9 @@ func runEngineComparison(members: Int, rounds: Int) {
         )
     }
 
-    /// A fresh engine with the campaign and members, on a fresh in-memory store.
-    func makeEngine() -> FissionEngine {
-        let engine = try! FissionEngine(store: InMemoryStore())
+    /// A fresh engine with the campaign and members, on a fresh store (in memory by default).
+    func makeEngine(store: any FissionStore = InMemoryStore()) -> FissionEngine {
+        let engine = try! FissionEngine(store: store)
         var setup: [(key: EventID, command: EngineCommand)] = [
             (EventID(-1), .publishCampaign(definition)), (EventID(-2), .fundCampaign(campaign, amount: budget)),
         ]
@@ -137,6 +138,39 @@ func runEngineComparison(members: Int, rounds: Int) {
         check(transfers == floorState.ledger.transferCount, "engine and floor made different ledgers")
     }
     report("engine-memory", ours: engineNanoseconds, peer: "floor", floor)
+
+    // Durable: the same commands through a SQLite store (synchronous=FULL) in a temporary folder.
+    // Fewer of them, since the disk's sync decides the time; the floor is still the bare settlement.
+    let durableCases = [
+        (name: "engine-sqlite-batch1000", batchSize: 1_000, count: min(orders, 20_000)),
+        (name: "engine-sqlite-single", batchSize: 1, count: min(orders, 300)),
+    ]
+    for durable in durableCases {
+        var best = UInt64.max
+        for _ in 0..<rounds {
+            let folder = StoreBenchFolder()
+            let engine = makeEngine(store: try! SQLiteStore(path: "\(folder.path)/store.sqlite"))
+            let slice = Array(commands[0..<durable.count])
+            let began = nanoseconds()
+            blocking {
+                for page in stride(from: 0, to: slice.count, by: durable.batchSize) {
+                    let results = try! await engine.submit(
+                        batch: Array(slice[page..<min(page + durable.batchSize, slice.count)]),
+                        at: paidAt
+                    )
+                    check(results.allSatisfy { (try? $0.get()) != nil }, "a durable engine command failed")
+                }
+            }
+            best = min(best, nanoseconds() - began)
+            folder.remove()
+        }
+        let perCommand = Double(best) / Double(durable.count)
+        note(
+            "fission-compare: \(durable.name): \(durable.count) commands, "
+                + "\(format(1_000_000_000.0 / perCommand, decimals: 0)) commands/s durable"
+        )
+        report(durable.name, ours: perCommand, peer: "floor", floor)
+    }
 }
 
 /// Runs async work to completion from the synchronous benchmark driver.
