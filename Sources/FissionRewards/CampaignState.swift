@@ -816,8 +816,10 @@ struct CampaignState: Sendable {
             )
             let version = self.campaign.version
             let transfer = Int(grant.transfer)
-            let first: Int32
-            let count: Int
+            var first: Int32 = 0
+            var count = 0
+            // A posted grant (or one posted at once) is reversed; a held one is voided in part.
+            var reversing: Int?
             switch ledger.records[transfer].kind == .pending ? ledger.pendingState(at: transfer) : nil {
             case .open:
                 try ledger.checkVoid(transfer, amount: delta)
@@ -832,25 +834,16 @@ struct CampaignState: Sendable {
                 )
                 count = 1
             case .posted(let post):
-                let postIndex = Int(post.rawValue - 1)
-                let plan = try ledger.planReversal(postIndex, amount: delta)
-                let outcome = ledger.reverse(
-                    postIndex,
-                    plan: plan,
-                    key: key,
-                    command: source,
-                    rule: ruleRef,
-                    ruleVersion: version,
-                    at: at.millisecondsSinceEpoch
-                )
-                first = Int32(outcome.first!.rawValue - 1)
-                count = outcome.count
+                reversing = Int(post.rawValue - 1)
             case .voided:
                 continue
             case nil:
-                let plan = try ledger.planReversal(transfer, amount: delta)
+                reversing = transfer
+            }
+            if let reversing {
+                let plan = try ledger.planReversal(reversing, amount: delta)
                 let outcome = ledger.reverse(
-                    transfer,
+                    reversing,
                     plan: plan,
                     key: key,
                     command: source,
