@@ -31,41 +31,6 @@ extension ByteWriter {
         }
     }
 
-    mutating func append(currency: Currency) {
-        self.append(string: currency.code)
-        self.append(UInt8(currency.minorUnitDigits))
-    }
-
-    mutating func append(money: Money) {
-        self.append(money.minorUnits)
-        self.append(currency: money.currency)
-    }
-
-    mutating func append(unit: LedgerUnit) {
-        switch unit {
-        case .money(let currency):
-            self.append(UInt8(0))
-            self.append(currency: currency)
-        case .points: self.append(UInt8(1))
-        case .coupon(let sku):
-            self.append(UInt8(2))
-            self.append(identifier: sku)
-        case .gift(let sku):
-            self.append(UInt8(3))
-            self.append(identifier: sku)
-        case .virtualGood(let sku):
-            self.append(UInt8(4))
-            self.append(identifier: sku)
-        case .cardDraw: self.append(UInt8(5))
-        case .lotteryDraw: self.append(UInt8(6))
-        }
-    }
-
-    mutating func append(amount: RewardAmount) {
-        self.append(amount.quantity)
-        self.append(unit: amount.unit)
-    }
-
     /// Appends a length-prefixed byte blob.
     mutating func append(blob: [UInt8]) {
         self.append(UInt32(blob.count))
@@ -103,44 +68,13 @@ extension ByteReader {
         try self.readBool() ? try self.readString() : nil
     }
 
-    mutating func readCurrency() throws(FissionError) -> Currency {
-        let code = try self.readString()
-        let digits: UInt8 = try self.read()
-        do {
-            return try Currency(code: code, minorUnitDigits: Int(digits))
-        } catch {
-            throw Self.corrupt("currency \(code)")
-        }
-    }
+    mutating func readCurrency() throws(FissionError) -> Currency { try self.readCurrency(corrupt: Self.corrupt) }
 
-    mutating func readMoney() throws(FissionError) -> Money {
-        let minorUnits: Int64 = try self.read()
-        return Money(minorUnits: minorUnits, currency: try self.readCurrency())
-    }
+    mutating func readMoney() throws(FissionError) -> Money { try self.readMoney(corrupt: Self.corrupt) }
 
-    mutating func readUnit() throws(FissionError) -> LedgerUnit {
-        let tag: UInt8 = try self.read()
-        switch tag {
-        case 0: return .money(try self.readCurrency())
-        case 1: return .points
-        case 2: return .coupon(try self.readIdentifier())
-        case 3: return .gift(try self.readIdentifier())
-        case 4: return .virtualGood(try self.readIdentifier())
-        case 5: return .cardDraw
-        case 6: return .lotteryDraw
-        default: throw Self.corrupt("ledger unit tag \(tag)")
-        }
-    }
+    mutating func readUnit() throws(FissionError) -> LedgerUnit { try self.readUnit(corrupt: Self.corrupt) }
 
-    mutating func readAmount() throws(FissionError) -> RewardAmount {
-        let quantity: Int64 = try self.read()
-        let unit = try self.readUnit()
-        do {
-            return try RewardAmount(quantity, unit)
-        } catch {
-            throw Self.corrupt("reward amount \(quantity) \(unit)")
-        }
-    }
+    mutating func readAmount() throws(FissionError) -> RewardAmount { try self.readAmount(corrupt: Self.corrupt) }
 
     mutating func readBlob() throws(FissionError) -> [UInt8] {
         let count: UInt32 = try self.read()

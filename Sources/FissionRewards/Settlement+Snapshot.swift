@@ -87,7 +87,7 @@ extension Ledger {
         Self.write(self.campaignIDs, to: &writer)
         Self.write(self.ruleIDs, to: &writer)
         writer.append(UInt64(self.units.count))
-        for unit in self.units { writeUnit(unit, to: &writer) }
+        for unit in self.units { writer.append(unit: unit) }
         writer.append(UInt64(self.accounts.count))
         writer.append(array: self.accountTable.keys)
         writer.append(UInt64(self.records.count))
@@ -140,7 +140,7 @@ extension Ledger {
         self.campaignIDs = try Self.read(&reader, "campaign")
         self.ruleIDs = try Self.read(&reader, "rule")
         for _ in 0..<(try readCount(&reader, minimumBytes: 1, "unit")) {
-            let unit = try readUnit(&reader)
+            let unit = try reader.readUnit(corrupt: corrupt)
             guard self.findUnit(unit) == nil else { throw corrupt("unit \(unit) is repeated") }
             _ = self.internUnit(unit)
         }
@@ -264,67 +264,7 @@ extension Ledger {
     }
 }
 
-private func writeUnit(_ unit: LedgerUnit, to writer: inout ByteWriter) {
-    switch unit {
-    case .money(let currency):
-        writer.append(UInt8(0))
-        writer.append(string: currency.code)
-        writer.append(UInt8(currency.minorUnitDigits))
-    case .points: writer.append(UInt8(1))
-    case .coupon(let sku):
-        writer.append(UInt8(2))
-        writer.append(identifier: sku)
-    case .gift(let sku):
-        writer.append(UInt8(3))
-        writer.append(identifier: sku)
-    case .virtualGood(let sku):
-        writer.append(UInt8(4))
-        writer.append(identifier: sku)
-    case .cardDraw: writer.append(UInt8(5))
-    case .lotteryDraw: writer.append(UInt8(6))
-    }
-}
-
-private func readCurrency(_ reader: inout ByteReader) throws(FissionError) -> Currency {
-    let code = try reader.readString()
-    let digits: UInt8 = try reader.read()
-    do {
-        return try Currency(code: code, minorUnitDigits: Int(digits))
-    } catch {
-        throw corrupt(error.reason)
-    }
-}
-
-private func readUnit(_ reader: inout ByteReader) throws(FissionError) -> LedgerUnit {
-    let tag: UInt8 = try reader.read()
-    switch tag {
-    case 0: return .money(try readCurrency(&reader))
-    case 1: return .points
-    case 2: return .coupon(try reader.readIdentifier())
-    case 3: return .gift(try reader.readIdentifier())
-    case 4: return .virtualGood(try reader.readIdentifier())
-    case 5: return .cardDraw
-    case 6: return .lotteryDraw
-    default: throw corrupt("unit tag \(tag)")
-    }
-}
-
 // MARK: - Campaigns and rules
-
-private func writeAmount(_ amount: RewardAmount, to writer: inout ByteWriter) {
-    writer.append(amount.quantity)
-    writeUnit(amount.unit, to: &writer)
-}
-
-private func readAmount(_ reader: inout ByteReader) throws(FissionError) -> RewardAmount {
-    let quantity: Int64 = try reader.read()
-    let unit = try readUnit(&reader)
-    do {
-        return try RewardAmount(quantity, unit)
-    } catch {
-        throw corrupt(error.reason)
-    }
-}
 
 private func writeCampaign(_ campaign: RewardCampaign, to writer: inout ByteWriter) {
     writer.append(identifier: campaign.id)
@@ -332,8 +272,7 @@ private func writeCampaign(_ campaign: RewardCampaign, to writer: inout ByteWrit
     writer.append(campaign.startsAt.millisecondsSinceEpoch)
     writer.append(campaign.endsAt.millisecondsSinceEpoch)
     writer.append(campaign.offset.seconds)
-    writer.append(string: campaign.currency.code)
-    writer.append(UInt8(campaign.currency.minorUnitDigits))
+    writer.append(currency: campaign.currency)
     writer.append(UInt32(campaign.rules.count))
     for rule in campaign.rules { writeRule(rule, to: &writer) }
 }
@@ -344,7 +283,7 @@ private func readCampaign(_ reader: inout ByteReader) throws(FissionError) -> Re
     let startsAt: Int64 = try reader.read()
     let endsAt: Int64 = try reader.read()
     let offsetSeconds: Int32 = try reader.read()
-    let currency = try readCurrency(&reader)
+    let currency = try reader.readCurrency(corrupt: corrupt)
     let ruleCount: UInt32 = try reader.read()
     guard ruleCount <= UInt32(RewardCampaign.maximumRules) else { throw corrupt("campaign \(id) rule count") }
     var rules: [RewardRule] = []
@@ -381,10 +320,10 @@ private func writeRule(_ rule: RewardRule, to writer: inout ByteWriter) {
     switch rule.shape {
     case .inviteFixed(let amount):
         writer.append(UInt8(0))
-        writeAmount(amount, to: &writer)
+        writer.append(amount: amount)
     case .orderFixed(let amount):
         writer.append(UInt8(1))
-        writeAmount(amount, to: &writer)
+        writer.append(amount: amount)
     case .commission(let rates, let overrides):
         writer.append(UInt8(2))
         writer.append(UInt32(rates.count))
@@ -397,7 +336,7 @@ private func writeRule(_ rule: RewardRule, to writer: inout ByteWriter) {
         }
     case .milestoneSplit(let total, let weights):
         writer.append(UInt8(3))
-        writeAmount(total, to: &writer)
+        writer.append(amount: total)
         writer.append(UInt32(weights.count))
         for weight in weights {
             writer.append(weight.milestone.rawValue)
@@ -405,7 +344,7 @@ private func writeRule(_ rule: RewardRule, to writer: inout ByteWriter) {
         }
     case .ladder(let unit, let tiers, let semantics):
         writer.append(UInt8(4))
-        writeUnit(unit, to: &writer)
+        writer.append(unit: unit)
         writer.append(UInt32(tiers.count))
         for tier in tiers {
             writer.append(tier.fromCount)
@@ -414,8 +353,8 @@ private func writeRule(_ rule: RewardRule, to writer: inout ByteWriter) {
         writer.append(UInt8(semantics == .marginal ? 0 : 1))
     case .mutual(let sharer, let helper):
         writer.append(UInt8(5))
-        writeAmount(sharer, to: &writer)
-        writeAmount(helper, to: &writer)
+        writer.append(amount: sharer)
+        writer.append(amount: helper)
     }
     writer.append(UInt8(rule.eligibility.newMembersOnly ? 1 : 0))
     writer.append(UInt8(rule.eligibility.firstOrderOnly ? 1 : 0))
@@ -439,8 +378,8 @@ private func readRule(_ reader: inout ByteReader) throws(FissionError) -> Reward
     let tag: UInt8 = try reader.read()
     let shape: RewardRule.Shape
     switch tag {
-    case 0: shape = .inviteFixed(try readAmount(&reader))
-    case 1: shape = .orderFixed(try readAmount(&reader))
+    case 0: shape = .inviteFixed(try reader.readAmount(corrupt: corrupt))
+    case 1: shape = .orderFixed(try reader.readAmount(corrupt: corrupt))
     case 2:
         var rates: [BasisPoints] = []
         for _ in 0..<(try readSmallCount(&reader, limit: 16, "rate")) {
@@ -461,7 +400,7 @@ private func readRule(_ reader: inout ByteReader) throws(FissionError) -> Reward
         }
         shape = .commission(levelRates: rates, skuOverrides: overrides)
     case 3:
-        let total = try readAmount(&reader)
+        let total = try reader.readAmount(corrupt: corrupt)
         var weights: [RewardRule.MilestoneWeight] = []
         for _ in 0..<(try readSmallCount(&reader, limit: 16, "weight")) {
             guard let milestone = Milestone(rawValue: try reader.read()) else { throw corrupt("milestone") }
@@ -469,7 +408,7 @@ private func readRule(_ reader: inout ByteReader) throws(FissionError) -> Reward
         }
         shape = .milestoneSplit(total: total, weights: weights)
     case 4:
-        let unit = try readUnit(&reader)
+        let unit = try reader.readUnit(corrupt: corrupt)
         var tiers: [RewardRule.LadderTier] = []
         for _ in 0..<(try readSmallCount(&reader, limit: 64, "tier")) {
             tiers.append(.init(fromCount: try reader.read(), amountEach: try reader.read()))
@@ -477,7 +416,11 @@ private func readRule(_ reader: inout ByteReader) throws(FissionError) -> Reward
         let semantics: UInt8 = try reader.read()
         guard semantics <= 1 else { throw corrupt("ladder semantics \(semantics)") }
         shape = .ladder(unit: unit, tiers: tiers, semantics: semantics == 0 ? .marginal : .retroactive)
-    case 5: shape = .mutual(sharer: try readAmount(&reader), helper: try readAmount(&reader))
+    case 5:
+        shape = .mutual(
+            sharer: try reader.readAmount(corrupt: corrupt),
+            helper: try reader.readAmount(corrupt: corrupt)
+        )
     default: throw corrupt("rule shape \(tag)")
     }
     let newMembersOnly: UInt8 = try reader.read()
