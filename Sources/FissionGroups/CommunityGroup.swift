@@ -2,7 +2,7 @@ public import FissionCore
 public import FissionMembers
 
 /// What a group is for: core, fan-benefit, acquisition, word-of-mouth, or one an operator defines.
-public struct GroupPurpose: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct GroupPurpose: ValidatedName {
     /// The longest purpose name, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
 
@@ -29,25 +29,6 @@ public struct GroupPurpose: Hashable, Comparable, Sendable, Codable, CustomStrin
 
     private init(validated name: String) {
         self.name = name
-    }
-
-    public var description: String { self.name }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.name < rhs.name }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        do {
-            try self.init(name)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.reason)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(self.name)
     }
 }
 

@@ -6,7 +6,7 @@ public import FissionCore
 /// Layers drive which group a member belongs in and which rewards they get: heavy users are
 /// moved into a core group with better rewards. A layer is only a name; its rank and how a
 /// member reaches it come from a ``LayeringPolicy``.
-public struct Layer: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Layer: ValidatedName {
     /// The longest layer name, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
 
@@ -33,25 +33,5 @@ public struct Layer: Hashable, Comparable, Sendable, Codable, CustomStringConver
 
     private init(validated name: String) {
         self.name = name
-    }
-
-    public var description: String { self.name }
-
-    /// Orders layers by name only, for stable listings; rank comes from a ``LayeringPolicy``.
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.name < rhs.name }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        do {
-            try self.init(name)
-        } catch {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.reason)
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(self.name)
     }
 }
