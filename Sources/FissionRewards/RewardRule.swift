@@ -7,15 +7,15 @@ public struct RewardAmount: Hashable, Sendable, Codable, CustomStringConvertible
     /// What.
     public let unit: LedgerUnit
 
-    /// Creates an amount.
-    ///
-    /// - Throws: ``FissionError/Code/invalidAmount`` unless `quantity` is positive.
     /// An amount known to be positive (a stored grant's).
     init(unchecked quantity: Int64, _ unit: LedgerUnit) {
         self.quantity = quantity
         self.unit = unit
     }
 
+    /// Creates an amount.
+    ///
+    /// - Throws: ``FissionError/Code/invalidAmount`` unless `quantity` is positive.
     public init(_ quantity: Int64, _ unit: LedgerUnit) throws(FissionError) {
         guard quantity > 0 else {
             throw FissionError(code: .invalidAmount, reason: "a reward of \(quantity) \(unit) is not positive")
@@ -31,7 +31,14 @@ public struct RewardAmount: Hashable, Sendable, Codable, CustomStringConvertible
         try RewardAmount(money.minorUnits, .money(money.currency))
     }
 
-    public var description: String { "\(self.quantity) \(self.unit)" }
+    /// Money as money reads (`20.00 CNY`), anything else as a count of its unit (`200 points`,
+    /// `1 coupon(c-10)`).
+    public var description: String {
+        switch self.unit {
+        case .money(let currency): Money(minorUnits: self.quantity, currency: currency).description
+        default: "\(self.quantity) \(self.unit)"
+        }
+    }
 }
 
 /// The moments of an invited friend's journey that a milestone reward pays on.

@@ -272,3 +272,11 @@ struct LedgerTests {
         )
     }
 }
+
+struct RewardAmountDescriptionTests {
+    @Test func moneyReadsAsMoneyAndOtherUnitsAsCounts() throws {
+        #expect(try RewardAmount.money(Money(minorUnits: 2_000, currency: .cny)).description == "20.00 CNY")
+        #expect(try RewardAmount(200, .points).description == "200 points")
+        #expect(try RewardAmount(1, .coupon("c-10")).description == "1 coupon(c-10)")
+    }
+}
