@@ -54,8 +54,9 @@ extension EngineState {
 
     /// Restores a state from ``snapshot()``.
     ///
-    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes no state encodes to, or a
-    ///   snapshot whose models are not the configuration's.
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes no state encodes to;
+    ///   ``FissionError/Code/configurationMismatch`` for a snapshot taken under another binding
+    ///   policy, layering policy, check-in calendar or set of models than `configuration`'s.
     init(snapshot bytes: [UInt8], configuration: FissionEngine.Configuration) throws(FissionError) {
         self.init(configuration: configuration)
         var reader = ByteReader(bytes: bytes)
@@ -65,10 +66,14 @@ extension EngineState {
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())
+        try Self.expect(self.graph.policy, configuration.bindingPolicy, "binding policy")
         self.settlement = try Settlement(snapshot: reader.readBlob())
         for member in try reader.readJSON([Member].self) { self.members[member.id] = member }
         self.groups = try reader.readJSON(GroupDirectory.self)
+        try Self.expect(self.groups.policy, configuration.layeringPolicy, "layering policy")
         self.checkIns = try reader.readJSON(CheckInBoard.self)
+        try Self.expect(self.checkIns.offset, configuration.checkInOffset, "check-in offset")
+        try Self.expect(self.checkIns.settings, configuration.checkInSettings, "check-in settings")
         for entry in try reader.readJSON([ModeratorEntry].self) { self.moderators[entry.group] = entry.moderator }
         let campaignCount: UInt32 = try reader.read()
         for _ in 0..<campaignCount { self.campaignOrder.append(try reader.readIdentifier()) }
@@ -98,21 +103,41 @@ extension EngineState {
         let modelCount: UInt32 = try reader.read()
         guard Int(modelCount) == configuration.models.count else {
             throw FissionError(
-                code: .corruptSnapshot,
-                reason: "the snapshot holds \(modelCount) models, not the configured ones"
+                code: .configurationMismatch,
+                reason: "the snapshot holds \(modelCount) campaign models; the engine is configured with "
+                    + "\(configuration.models.count): open the store with the configuration it was written with"
             )
         }
         for _ in 0..<modelCount {
             let name = try reader.readString()
             guard let model = configuration.models.first(where: { $0.name == name }) else {
                 throw FissionError(
-                    code: .corruptSnapshot,
-                    reason: "the snapshot holds model \(name), which is not configured"
+                    code: .configurationMismatch,
+                    reason: "the snapshot holds campaign model \(name), which is not configured: "
+                        + "open the store with the configuration it was written with"
                 )
             }
             self.models[name] = ModelSlot(state: try model.init(snapshot: reader.readBlob()))
         }
         guard reader.isAtEnd else { throw FissionError(code: .corruptSnapshot, reason: "bytes after the engine state") }
+    }
+}
+
+extension EngineState {
+    /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
+    /// the configuration is the engine's `configured` one.
+    fileprivate static func expect<Part: Equatable>(
+        _ stored: Part,
+        _ configured: Part,
+        _ what: String
+    ) throws(FissionError) {
+        guard stored == configured else {
+            throw FissionError(
+                code: .configurationMismatch,
+                reason: "the snapshot was taken under another \(what) (\(stored)) than the engine is configured "
+                    + "with (\(configured)): open the store with the configuration it was written with"
+            )
+        }
     }
 }
 

@@ -29,7 +29,9 @@ public import FissionStorage
 /// **Concurrency.** An actor: safe to call from many tasks; one command is applied at a time.
 public actor FissionEngine {
     /// What an engine is built with. Open a store with the configuration it was written with:
-    /// the configuration is not journaled.
+    /// the configuration is not journaled. A snapshot records the policies it was taken under,
+    /// and opening a store whose snapshot disagrees with the configuration fails with
+    /// ``FissionError/Code/configurationMismatch``.
     public struct Configuration: Sendable {
         /// How invitations bind in the invite graph.
         public var bindingPolicy: BindingPolicy
@@ -53,6 +55,8 @@ public actor FissionEngine {
         ///   - checkInSettings: Check-in milestones and make-ups.
         ///   - models: The campaign models; ``MutualShareModel`` by default.
         ///   - snapshotInterval: Entries between automatic snapshots, 1 or more; `nil` for never.
+        ///
+        /// The engine checks the configuration when it opens (``FissionEngine/init(store:configuration:)``).
         public init(
             bindingPolicy: BindingPolicy = BindingPolicy(),
             layeringPolicy: LayeringPolicy? = nil,
@@ -61,7 +65,6 @@ public actor FissionEngine {
             models: [any CampaignModel.Type] = [MutualShareModel.self],
             snapshotInterval: Int? = nil
         ) {
-            precondition(snapshotInterval.map { $0 >= 1 } ?? true, "snapshotInterval must be 1 or more")
             self.bindingPolicy = bindingPolicy
             self.layeringPolicy = layeringPolicy ?? Self.everyoneOrdinary
             self.checkInOffset = checkInOffset
@@ -78,11 +81,30 @@ public actor FissionEngine {
             }
         }
 
+        /// Throws ``FissionError/Code/invalidConfiguration`` (or the graph's
+        /// ``FissionError/Code/invalidPolicy``) for a configuration no engine can run with.
+        func validate() throws(FissionError) {
+            if let interval = self.snapshotInterval, interval < 1 {
+                throw FissionError(
+                    code: .invalidConfiguration,
+                    reason: "snapshotInterval is \(interval); it must be 1 or more, or nil for never"
+                )
+            }
+            var names: Set<String> = []
+            for model in self.models where !names.insert(model.name).inserted {
+                throw FissionError(
+                    code: .invalidConfiguration,
+                    reason: "two campaign models are named \(model.name); a model's name keys its journal and state"
+                )
+            }
+            _ = try InviteGraph(policy: self.bindingPolicy)
+        }
+
         func makeGraph() -> InviteGraph {
             do {
                 return try InviteGraph(policy: self.bindingPolicy)
             } catch {
-                preconditionFailure("binding policy refused: \(error); check it before configuring the engine")
+                preconditionFailure("validate() accepted a binding policy the graph refuses: \(error)")
             }
         }
     }
@@ -103,12 +125,17 @@ public actor FissionEngine {
 
     /// Opens an engine on a store and restores its committed state.
     ///
-    /// - Throws: ``FissionError/Code/storeCallFailed`` if the store cannot be read;
+    /// - Throws: ``FissionError/Code/invalidConfiguration`` (or ``FissionError/Code/invalidPolicy``
+    ///   for the binding policy) for a configuration no engine can run with;
+    ///   ``FissionError/Code/storeCallFailed`` if the store cannot be read;
+    ///   ``FissionError/Code/configurationMismatch`` if the store's latest snapshot was taken
+    ///   under another binding policy, layering policy, check-in calendar or set of models;
     ///   ``FissionError/Code/journalMismatch`` if replaying a journal entry does not give the
     ///   outcome and transfers stored with it (the store was written by another configuration or
     ///   another version of the rules); ``FissionError/Code/corruptJournal`` or
     ///   ``FissionError/Code/corruptSnapshot`` for bytes that do not decode.
     public init(store: any FissionStore, configuration: Configuration = Configuration()) throws(FissionError) {
+        try configuration.validate()
         self.store = store
         self.configuration = configuration
         var core = JournaledEngine(store: store, configuration: configuration)
@@ -444,6 +471,12 @@ extension FissionError.Code {
     public static let storeCallFailed = Self("storeCallFailed")
     /// Replaying the journal did not give what was stored, or the journal has a gap.
     public static let journalMismatch = Self("journalMismatch")
+    /// The store's snapshot was taken under another configuration than the engine was opened
+    /// with: open it with the configuration it was written with.
+    public static let configurationMismatch = Self("configurationMismatch")
+    /// An engine configuration no engine can run with (a snapshot interval below 1, two models
+    /// with one name).
+    public static let invalidConfiguration = Self("invalidConfiguration")
     /// Journal bytes that do not decode.
     public static let corruptJournal = Self("corruptJournal")
 }
