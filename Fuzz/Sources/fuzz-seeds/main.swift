@@ -1,0 +1,47 @@
+import EngineScenario
+import Fission
+import Foundation
+
+// Writes the seed corpora the fuzz targets start from: valid graph, settlement and engine
+// snapshots, and the journal bytes of every command of the engine scenario.
+//
+// Usage: fuzz-seeds <folder>   (creates <folder>/graph, <folder>/settlement, <folder>/engine)
+
+guard CommandLine.arguments.count == 2 else {
+    FileHandle.standardError.write(Data("usage: fuzz-seeds <folder>\n".utf8))
+    exit(2)
+}
+let root = URL(fileURLWithPath: CommandLine.arguments[1])
+func write(_ bytes: [UInt8], _ folder: String, _ name: String) throws {
+    let directory = root.appendingPathComponent(folder)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try Data(bytes).write(to: directory.appendingPathComponent(name))
+}
+
+// Graphs: empty, the scenario's, and one binding at the first order with a protection window.
+try write(InviteGraph().snapshot(), "graph", "empty")
+let time = EngineScenario.start
+var windowed = try InviteGraph(policy: BindingPolicy(moment: .firstOrder, duration: .protectionWindow(days: 7)))
+try windowed.register("alice", at: time)
+try windowed.register("bob", at: time)
+try windowed.register("carol", at: time, invitedBy: "alice", campaign: "spring")
+try windowed.bind("carol", to: "bob", at: time.adding(milliseconds: 1_000), campaign: "spring")
+_ = try windowed.attributeOrder(placedBy: "carol", at: time.adding(milliseconds: 2_000))
+try write(windowed.snapshot(), "graph", "first-order-window")
+
+// The engine scenario, with its follow-ups, through a real engine.
+let store = InMemoryStore()
+let engine = try FissionEngine(store: store)
+for (key, command) in try EngineScenario.prefix() + EngineScenario.followUps() {
+    _ = try? await engine.submit(command, key: key, at: EngineScenario.start)
+}
+try await engine.checkpoint()
+let state = await engine.state
+try write(state.graph.snapshot(), "graph", "scenario")
+try write(Settlement().snapshot(), "settlement", "empty")
+try write(state.settlement.snapshot(), "settlement", "scenario")
+if let snapshot = store.latestSnapshot() { try write([0] + snapshot.state, "engine", "snapshot") }
+for entry in try store.entries(after: 0, limit: store.maximumPageSize) {
+    try write([1] + entry.command, "engine", "entry-\(entry.sequence)-\(entry.idempotencyKey)")
+}
+print("fuzz-seeds: wrote seeds to \(root.path)")
