@@ -163,7 +163,8 @@ struct MemberTable: Sendable {
     }
 
     /// Adds `id` as the next index, unless it is already present: then it returns that index and
-    /// changes nothing.
+    /// changes nothing. Inlined: for the next member of the run this is a few instructions.
+    @inline(__always)
     mutating func appendIfAbsent(_ id: MemberID) -> Int32? {
         switch id.value {
         case .integer(let integer): return self.appendIfAbsent(integer: integer)
