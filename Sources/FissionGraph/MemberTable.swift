@@ -86,7 +86,8 @@ struct MemberTable: Sendable {
     func write(to writer: inout ByteWriter) {
         writer.append(array: self.storedKeys)
         if self.runStart < self.count {
-            withUnsafeTemporaryAllocation(of: Int64.self, capacity: 512) { chunk in
+            // 128 keys, 1 KiB: small enough to stay on the stack (a larger buffer goes to the heap).
+            withUnsafeTemporaryAllocation(of: Int64.self, capacity: 128) { chunk in
                 var index = self.runStart
                 while index < self.count {
                     let length = min(chunk.count, self.count - index)
