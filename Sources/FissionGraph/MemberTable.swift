@@ -6,9 +6,9 @@ import FissionCore
 /// A `Dictionary<MemberID, Int32>` would cost about 56 bytes per member (a 24-byte key and a
 /// 4-byte value per bucket at 50-75% load) and a SipHash per lookup. Here a member's id lives once,
 /// in `storedKeys` (8 bytes: the integer itself, or a position in `strings`), and the table holds
-/// only indices, so the map costs 8 + 4-to-10 bytes per member, and nothing for the run below. Integer ids hash with a multiply-xorshift
-/// finalizer; the optional seed lets a host that accepts ids from the outside keep the layout
-/// unpredictable.
+/// only indices, so the map costs 8 + 4-to-10 bytes per member, and nothing for the run below.
+/// Integer ids hash with a multiply-xorshift finalizer; the optional seed lets a host that accepts
+/// ids from the outside keep the layout unpredictable.
 ///
 /// Hosts often number members with a database sequence, so ids arrive as `k, k+1, k+2, ...`. The
 /// newest members, while their integer ids keep increasing by one with their index, form the *run*:
@@ -17,7 +17,8 @@ import FissionCore
 /// or an integer that does not continue it) moves the run's members into the table (each member
 /// moves at most once) and starts a new run of its own if it is an integer. A run member's id is
 /// not stored at all: registering one appends nothing to the table, and a run of a million ids
-/// costs no memory (the ids are written out when the run breaks, or by a snapshot).
+/// costs no memory (when the run breaks, its keys are stored with their slots; a snapshot writes
+/// them out from `runBase`).
 struct MemberTable: Sendable {
     /// For members before `runStart`: the integer id, or for a string id its position in `strings`.
     private var storedKeys: [Int64] = []
