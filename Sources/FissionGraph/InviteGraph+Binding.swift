@@ -259,13 +259,16 @@ extension InviteGraph {
     }
 
     /// Links a member being registered (no invitees, no entries yet) under `inviter`: the insert's
-    /// hot path, so it touches each array once.
+    /// hot path, so it touches each array once, and the counters (the inviter's entry, the
+    /// grandparent's, every ancestor's team size) in one access.
     private mutating func linkNewMember(_ member: Int32, to inviter: Int32, campaign: Int32) {
         let inviterPosition = Int(inviter)
-        self.appendInvitee(member, to: inviterPosition)
+        let entry = self.counters[inviterPosition]
+        let field = self.inviteeBlocks.append(member, afterCount: Int(entry.direct), field: entry.inviteeBlock)
         self.counters.withUnsafeMutableBufferPointer { counters in
             self.parent.withUnsafeBufferPointer { parents in
                 counters[inviterPosition].direct &+= 1
+                counters[inviterPosition].inviteeBlock = field
                 let grandparent = Int(parents[inviterPosition])
                 if grandparent >= 0 { counters[grandparent].secondLevel &+= 1 }
                 var ancestor = inviterPosition

@@ -34,8 +34,7 @@ extension InviteGraph {
         writer.append(self.table.seed)
         writer.append(self.latestChange)
         writer.append(UInt64(self.count))
-        writer.append(array: self.table.keys)
-        writer.append(array: self.table.isString.words)
+        self.table.write(to: &writer)
         writer.append(UInt64(self.table.strings.count))
         for string in self.table.strings {
             writer.append(string: string)

@@ -237,9 +237,7 @@ extension InviteGraph: Equatable {
     public static func == (lhs: InviteGraph, rhs: InviteGraph) -> Bool {
         lhs.policy == rhs.policy && lhs.maximumMemberCount == rhs.maximumMemberCount
             && lhs.maximumIdentifierUTF8Length == rhs.maximumIdentifierUTF8Length
-            && lhs.table.keys == rhs.table.keys && lhs.table.isString == rhs.table.isString
-            && lhs.table.strings.elementsEqual(rhs.table.strings) { $0.utf8.elementsEqual($1.utf8) }
-            && lhs.parent == rhs.parent
+            && lhs.table.sameIDs(as: rhs.table) && lhs.parent == rhs.parent
             && lhs.counters.elementsEqual(rhs.counters) { $0.sameCounts(as: $1) } && lhs.sameInvitees(as: rhs)
             && lhs.boundAt == rhs.boundAt
             && lhs.bindingCampaign == rhs.bindingCampaign && lhs.hasOrdered == rhs.hasOrdered

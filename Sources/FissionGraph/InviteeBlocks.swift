@@ -80,6 +80,35 @@ struct InviteeBlocks: Sendable {
         self.slots[slot] = member
     }
 
+    /// Appends `member` after a member's `count` current invitees, whose block field (the start of
+    /// their block, or with one invitee that invitee) is `field`, and returns the field's new value.
+    /// The caller stores it and raises the direct count: this touches only the arena.
+    @inline(__always)
+    mutating func append(_ member: Int32, afterCount count: Int, field: Int32) -> Int32 {
+        if count == 0 { return member }
+        var start = Int(field)
+        if count & (count &- 1) == 0 {
+            // A power of two: the block is full (or the one invitee is inline), so it moves to one
+            // twice the size.
+            start = self.grow(from: start, count: count)
+        }
+        self.set(start + count, to: member)
+        return Int32(truncatingIfNeeded: start)
+    }
+
+    /// Moves a full block of `count` invitees at `start` (with one invitee, `start` is that
+    /// invitee) to a new block twice the size, and returns the new block's start.
+    private mutating func grow(from start: Int, count: Int) -> Int {
+        let target = self.allocate(sizeClass: Self.sizeClass(of: count) + 1)
+        if count == 1 {
+            self.set(target, to: Int32(truncatingIfNeeded: start))
+        } else {
+            self.copy(from: start, to: target, count: count)
+            self.free(start: start, sizeClass: Self.sizeClass(of: count))
+        }
+        return target
+    }
+
     /// Removes `member` from the `count` invitees at `start`, keeping the others in order.
     mutating func remove(_ member: Int32, start: Int, count: Int) {
         self.slots.withUnsafeMutableBufferPointer { slots in
@@ -99,33 +128,13 @@ struct InviteeBlocks: Sendable {
 
 extension InviteGraph {
     /// Appends `member` to `inviter`'s invitees (the newest last); the caller then raises the direct count.
-    @inline(__always)
     mutating func appendInvitee(_ member: Int32, to inviter: Int) {
-        let count = Int(self.counters[inviter].direct)
-        if count == 0 {
-            self.counters[inviter].inviteeBlock = member
-            return
-        }
-        var start = Int(self.counters[inviter].inviteeBlock)
-        if count & (count &- 1) == 0 {
-            // A power of two: the block is full (or the one invitee is inline), so it moves to one
-            // twice the size.
-            start = self.growInviteeBlock(of: inviter, from: start, count: count)
-        }
-        self.inviteeBlocks.set(start + count, to: member)
-    }
-
-    private mutating func growInviteeBlock(of inviter: Int, from start: Int, count: Int) -> Int {
-        let target = self.inviteeBlocks.allocate(sizeClass: InviteeBlocks.sizeClass(of: count) + 1)
-        if count == 1 {
-            // `start` is the inline invitee.
-            self.inviteeBlocks.set(target, to: Int32(truncatingIfNeeded: start))
-        } else {
-            self.inviteeBlocks.copy(from: start, to: target, count: count)
-            self.inviteeBlocks.free(start: start, sizeClass: InviteeBlocks.sizeClass(of: count))
-        }
-        self.counters[inviter].inviteeBlock = Int32(truncatingIfNeeded: target)
-        return target
+        let entry = self.counters[inviter]
+        self.counters[inviter].inviteeBlock = self.inviteeBlocks.append(
+            member,
+            afterCount: Int(entry.direct),
+            field: entry.inviteeBlock
+        )
     }
 
     /// Removes `member` from `inviter`'s invitees, keeping the order of the others; the caller then

@@ -185,4 +185,75 @@ struct LayoutTests {
         #expect(restored == graph)
         #expect(try restored.invitees(of: "hub", perLevelUpTo: 1) == [(0..<width).reversed().map { MemberID($0) }])
     }
+
+    /// A graph of two runs of sequential ids (1,300 ids, longer than the chunk the run's keys are
+    /// written through, then 600 after a string broke the first run), and one of a single run.
+    static func runGraphs() throws -> [InviteGraph] {
+        var broken = InviteGraph()
+        var time = Self.start.millisecondsSinceEpoch
+        func next() throws -> Timestamp {
+            time += 1
+            return try Timestamp(millisecondsSinceEpoch: time)
+        }
+        for member in 0..<Int64(1_300) {
+            try broken.register(MemberID(member), at: next(), invitedBy: member == 0 ? nil : MemberID((member - 1) / 2))
+        }
+        try broken.register("z", at: next(), invitedBy: 5)
+        for member in 5_000..<Int64(5_600) {
+            try broken.register(MemberID(member), at: next(), invitedBy: member == 5_000 ? "z" : MemberID(member - 1))
+        }
+        var single = InviteGraph()
+        for member in 0..<Int64(1_300) {
+            try single.register(
+                MemberID(member + 77),
+                at: Self.start,
+                invitedBy: member == 0 ? nil : MemberID((member - 1) / 2 + 77)
+            )
+        }
+        return [broken, single]
+    }
+
+    /// Run members store no key, so a snapshot writes their keys from the run: the bytes must be
+    /// what format version 1 always held. The lengths and FNV-1a hashes were taken from the code
+    /// before that change (main at ed45d10), which stored every key.
+    @Test func snapshotsOfRunsKeepFormatVersion1() throws {
+        let graphs = try Self.runGraphs()
+        let expected: [(count: Int, hash: UInt64)] = [(61_394, 0x67aa_426f_1da6_12ce), (42_015, 0x1aa6_31e8_cc5f_7276)]
+        for (graph, expected) in zip(graphs, expected) {
+            let bytes = graph.snapshot()
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in bytes {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
+            #expect(bytes.count == expected.count)
+            #expect(hash == expected.hash)
+            let restored = try InviteGraph(snapshot: bytes)
+            #expect(restored == graph)
+            #expect(restored.snapshot() == bytes)
+        }
+        let broken = graphs[0]
+        #expect(broken.index(of: 1_299) == MemberIndex(rawValue: 1_299))
+        #expect(broken.member(at: MemberIndex(rawValue: 1_300)) == "z")
+        #expect(broken.member(at: MemberIndex(rawValue: 1_301)) == 5_000)
+        #expect(broken.index(of: 5_599) == MemberIndex(rawValue: 1_900))
+        #expect(!broken.contains(1_300) && !broken.contains(4_999) && !broken.contains(5_600))
+    }
+
+    /// Equality compares each member's id, wherever the id map keeps it: in the run (not stored)
+    /// or in the table (stored). Two graphs that differ in one id are unequal either way.
+    @Test("equality compares ids in the run and in the table", arguments: [false, true])
+    func equalityComparesEveryID(startsWithString: Bool) throws {
+        func graph(lastID: Int64) throws -> InviteGraph {
+            var graph = InviteGraph()
+            if startsWithString { try graph.register("first", at: Self.start) }
+            for member in 0..<Int64(99) {
+                try graph.register(MemberID(member), at: Self.start)
+            }
+            try graph.register(MemberID(lastID), at: Self.start, invitedBy: 0)
+            return graph
+        }
+        #expect(try graph(lastID: 99) == graph(lastID: 99))
+        #expect(try graph(lastID: 99) != graph(lastID: 1_000))
+        #expect(try graph(lastID: 1_000) == InviteGraph(snapshot: graph(lastID: 1_000).snapshot()))
+    }
 }

@@ -54,6 +54,17 @@ public struct FloorForest {
         }
     }
 
+    /// The whole insert loop inside this module, so the kernel is inlined into it: no call per
+    /// member. fission-compare's `floor` line calls ``insert(inviter:)`` once per member from
+    /// another module, as a host calls the graph; this is the floor without that call, a diagnostic.
+    public static func build(_ parents: [Int32]) -> FloorForest {
+        var forest = FloorForest(capacity: parents.count)
+        for inviter in parents {
+            forest.insert(inviter: inviter)
+        }
+        return forest
+    }
+
     /// Builds the CSR child index (counting sort by inviter).
     public mutating func buildChildIndex() {
         let count = self.parent.count

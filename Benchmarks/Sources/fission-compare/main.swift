@@ -148,6 +148,14 @@ func runComparison(members: Int, rounds: Int, insertOnly: Bool) {
             + " \(format(oursScatteredInsert, decimals: 1)) ns with scattered ids (no sequential run)"
     )
     if insertOnly { return }
+    // The floor with its kernel inlined into the loop (no call per member), a diagnostic.
+    let floorInlinedInsert = measure(rounds: min(rounds, 3), operations: members) {
+        precondition(FloorForest.build(workload.parents).parent.count == members)
+    }
+    note(
+        "fission-compare: floor insert \(format(floorInsert, decimals: 1)) ns per member called once per member,"
+            + " \(format(floorInlinedInsert, decimals: 1)) ns with the kernel inlined into the loop"
+    )
     note(
         "fission-compare: ours holds \(format(Double(graph.approximateMemoryBytes) / Double(members), decimals: 1)) bytes per member\n"
     )
