@@ -33,7 +33,7 @@ public final class InMemoryStore: FissionStore {
 
     /// The entry with this idempotency key, or `nil`.
     public func entry(forKey key: EventID) -> JournalEntry? {
-        self.state.withLock { state in state.positionByKey[key].map { state.entries[$0] } }
+        self.state.withLock { state in state.position(of: key).map { state.entries[$0] } }
     }
 
     /// Entries in journal order, starting after `sequence`.
@@ -75,16 +75,35 @@ public final class InMemoryStore: FissionStore {
 
 /// The journal and the indexes that enforce the contract's uniqueness rules.
 ///
-/// An append indexes its keys as it checks them, counting each insertion; if a check fails, the
-/// insertions are undone in the same order, so a refused append changes nothing and an accepted
-/// one builds no temporary sets.
+/// The indexes hold fingerprints and positions, not keys (``FingerprintIndex``): the keys are in
+/// the entries already. An append makes room for all of its keys first, then indexes them as it
+/// checks them, noting each slot it fills; if a check fails, the insertions are undone from the
+/// latest back, so a refused append changes nothing and an accepted one builds no temporary sets.
 private struct JournalState: ~Copyable {
     var entries: [JournalEntry] = []
-    var positionByKey: [EventID: Int] = [:]
-    var transferKeys: Set<TransferKey> = []
+    /// Idempotency keys: the position of their entry.
+    var keyIndex = FingerprintIndex()
+    /// Transfer keys: the entry's position in the high 32 bits, the transfer's in the low 32.
+    var transferKeyIndex = FingerprintIndex()
     var postedPendings: Set<TransferID> = []
     var transferCount: Int64 = 0
     var snapshot: StoreSnapshot?
+    /// The slots one append filled, for undoing them; kept to reuse its storage.
+    var undoLog: [Undo] = []
+    let seed = Fingerprint.seed
+
+    enum Undo {
+        case key(slot: Int)
+        case transferKey(slot: Int)
+        case posting(TransferID)
+    }
+
+    func position(of key: EventID) -> Int? {
+        let found = self.keyIndex.find(Fingerprint.of(key, seed: self.seed)) { position in
+            self.entries[Int(position)].idempotencyKey == key
+        }
+        return found.map { Int($0) }
+    }
 
     mutating func append(_ batch: [JournalEntry], expectingLastSequence: Int64) throws(FissionError) {
         let last = Int64(self.entries.count)
@@ -95,51 +114,58 @@ private struct JournalState: ~Copyable {
             )
         }
         let transfersBefore = self.transferCount
-        var insertions = 0
+        self.undoLog.removeAll(keepingCapacity: true)
+        // The entries go in first, so the indexes can compare keys against them; they are taken
+        // out again if a check fails.
+        self.entries.append(contentsOf: batch)
         do {
-            try self.index(batch, after: last, insertions: &insertions)
+            try self.index(from: Int(last))
         } catch {
-            self.unindex(batch, insertions: insertions)
+            self.undo()
+            self.entries.removeSubrange(Int(last)...)
             self.transferCount = transfersBefore
             throw error
         }
-        self.entries.append(contentsOf: batch)
     }
 
-    /// Checks every rule for `batch` and indexes its keys, counting what it inserted.
-    private mutating func index(
-        _ batch: [JournalEntry],
-        after last: Int64,
-        insertions: inout Int
-    ) throws(FissionError) {
+    /// Checks every rule for the entries from `first` on and indexes their keys, noting each
+    /// insertion in ``undoLog``.
+    private mutating func index(from first: Int) throws(FissionError) {
+        var transfers = 0
+        for position in first..<self.entries.count { transfers += self.entries[position].transfers.count }
+        self.keyIndex.reserve(self.entries.count - first)
+        self.transferKeyIndex.reserve(transfers)
         var nextTransfer = self.transferCount + 1
-        for (offset, entry) in batch.enumerated() {
-            guard entry.sequence == last + Int64(offset) + 1 else {
+        let entries = self.entries
+        for position in first..<entries.count {
+            let entry = entries[position]
+            guard entry.sequence == Int64(position) + 1 else {
                 throw FissionError(
                     code: .invalidJournal,
-                    reason: "entry \(entry.sequence) where \(last + Int64(offset) + 1) was next"
+                    reason: "entry \(entry.sequence) where \(position + 1) was next"
                 )
             }
-            guard self.positionByKey[entry.idempotencyKey] == nil else {
+            let key = entry.idempotencyKey
+            let keySlot = self.keyIndex.insert(Fingerprint.of(key, seed: self.seed), position: UInt64(position)) {
+                entries[Int($0)].idempotencyKey == key
+            }
+            guard let keySlot else {
                 throw FissionError(
                     code: .duplicateIdempotencyKey,
-                    reason: "idempotency key \(entry.idempotencyKey) is already in the journal"
+                    reason: "idempotency key \(key) is already in the journal"
                 )
             }
-            self.positionByKey[entry.idempotencyKey] = Int(last) + offset
-            insertions += 1
-            for transfer in entry.transfers {
+            self.undoLog.append(.key(slot: keySlot))
+            for (offset, transfer) in entry.transfers.enumerated() {
                 guard transfer.id.rawValue == nextTransfer else {
                     throw FissionError(
                         code: transfer.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
                         reason: "transfer \(transfer.id) where #\(nextTransfer) was next"
                     )
                 }
-                if let key = transfer.key {
-                    guard self.transferKeys.insert(key).inserted else {
-                        throw FissionError(code: .duplicateTransfer, reason: "transfer key \(key) is already stored")
-                    }
-                    insertions += 1
+                if let transferKey = transfer.key {
+                    precondition(position <= UInt32.max && offset <= UInt32.max, "a journal past 2^32 entries")
+                    try self.indexTransferKey(transferKey, at: UInt64(position) << 32 | UInt64(offset), in: entries)
                 }
                 if case .postPending(let pending) = transfer.kind {
                     guard self.postedPendings.insert(pending).inserted else {
@@ -148,7 +174,7 @@ private struct JournalState: ~Copyable {
                             reason: "pending transfer \(pending) was posted already"
                         )
                     }
-                    insertions += 1
+                    self.undoLog.append(.posting(pending))
                 }
                 nextTransfer += 1
                 self.transferCount += 1
@@ -156,26 +182,29 @@ private struct JournalState: ~Copyable {
         }
     }
 
-    /// Removes the first `insertions` keys ``index(_:after:insertions:)`` inserted, walking the
-    /// batch in the same order.
-    private mutating func unindex(_ batch: [JournalEntry], insertions: Int) {
-        var remaining = insertions
-        for entry in batch {
-            guard remaining > 0 else { break }
-            self.positionByKey[entry.idempotencyKey] = nil
-            remaining -= 1
-            for transfer in entry.transfers {
-                if let key = transfer.key {
-                    guard remaining > 0 else { break }
-                    self.transferKeys.remove(key)
-                    remaining -= 1
-                }
-                if case .postPending(let pending) = transfer.kind {
-                    guard remaining > 0 else { break }
-                    self.postedPendings.remove(pending)
-                    remaining -= 1
-                }
+    private mutating func indexTransferKey(
+        _ key: TransferKey,
+        at location: UInt64,
+        in entries: [JournalEntry]
+    ) throws(FissionError) {
+        let slot = self.transferKeyIndex.insert(Fingerprint.of(key, seed: self.seed), position: location) {
+            entries[Int($0 >> 32)].transfers[Int($0 & 0xFFFF_FFFF)].key == key
+        }
+        guard let slot else {
+            throw FissionError(code: .duplicateTransfer, reason: "transfer key \(key) is already stored")
+        }
+        self.undoLog.append(.transferKey(slot: slot))
+    }
+
+    /// Undoes the insertions ``index(from:)`` made, from the latest back.
+    private mutating func undo() {
+        for undo in self.undoLog.reversed() {
+            switch undo {
+            case .key(let slot): self.keyIndex.undoInsertion(at: slot)
+            case .transferKey(let slot): self.transferKeyIndex.undoInsertion(at: slot)
+            case .posting(let pending): self.postedPendings.remove(pending)
             }
         }
+        self.undoLog.removeAll(keepingCapacity: true)
     }
 }
