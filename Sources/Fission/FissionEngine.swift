@@ -254,18 +254,23 @@ struct JournaledEngine: Sendable {
         results.reserveCapacity(batch.count)
         var entries: [JournalEntry] = []
         entries.reserveCapacity(batch.count)
-        /// Keys applied in this batch: digest and the position of their result.
-        var batchKeys: [EventID: (digest: UInt64, result: Int)] = [:]
-        var accepted: [(key: EventID, command: EngineCommand)] = []
-        for (key, command) in batch {
+        /// The batch positions of the accepted commands, in the order of `entries`.
+        var accepted: [Int] = []
+        accepted.reserveCapacity(batch.count)
+        /// The accepted keys, to recognise a key repeated within the batch: each key's fingerprint
+        /// to its entry's position. A batch of one has no repeats to find.
+        var batchKeys = batch.count > 1 ? FingerprintIndex(capacity: batch.count) : nil
+        let seed = batchKeys == nil ? 0 : Fingerprint.seed
+        for (position, (key, command)) in batch.enumerated() {
             var writer = ByteWriter(capacity: 64)
             writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
             command.encode(into: &writer)
             let digest = stableDigest(writer.bytes[8...])
-            if let earlier = batchKeys[key] {
+            let fingerprint = batchKeys == nil ? 0 : Fingerprint.of(key, seed: seed)
+            if let earlier = batchKeys?.find(fingerprint, matching: { entries[Int($0)].idempotencyKey == key }) {
                 results.append(
-                    earlier.digest == digest
-                        ? results[earlier.result].map { outcome in
+                    entries[Int(earlier)].payloadDigest == digest
+                        ? results[accepted[Int(earlier)]].map { outcome in
                             var duplicate = outcome
                             duplicate.isDuplicate = true
                             return duplicate
@@ -293,7 +298,9 @@ struct JournaledEngine: Sendable {
                         self.needsRebuild = true
                         return nil
                     }
-                    for item in accepted { _ = try? self.state.apply(item.command, key: item.key, at: applied) }
+                    for index in accepted {
+                        _ = try? self.state.apply(batch[index].command, key: batch[index].key, at: applied)
+                    }
                 }
                 continue
             }
@@ -312,8 +319,8 @@ struct JournaledEngine: Sendable {
                     transfers: self.transfers(after: transfersBefore)
                 )
             )
-            batchKeys[key] = (digest, results.count)
-            accepted.append((key, command))
+            _ = batchKeys?.insert(fingerprint, position: UInt64(entries.count - 1)) { _ in false }
+            accepted.append(position)
             results.append(.success(outcome))
         }
         guard !entries.isEmpty else { return results }
@@ -352,12 +359,17 @@ struct JournaledEngine: Sendable {
     }
 
     func transfers(after count: Int) -> [Transfer] {
-        let ledger = self.state.settlement.ledger
-        guard ledger.transferCount > count else { return [] }
+        // Read through `self.state` rather than a local copy of the ledger, which would retain
+        // each of its tables.
+        let total = self.state.settlement.ledger.transferCount
+        guard total > count else { return [] }
+        if total - count <= Ledger.maximumPageSize {
+            return self.state.settlement.ledger.transfers(after: TransferID(rawValue: Int64(count)), limit: total - count)
+        }
         var transfers: [Transfer] = []
         var after = TransferID(rawValue: Int64(count))
-        while transfers.count < ledger.transferCount - count {
-            let page = ledger.transfers(after: after, limit: Ledger.maximumPageSize)
+        while transfers.count < total - count {
+            let page = self.state.settlement.ledger.transfers(after: after, limit: Ledger.maximumPageSize)
             guard let last = page.last else { break }
             transfers.append(contentsOf: page)
             after = last.id
