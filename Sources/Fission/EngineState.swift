@@ -82,6 +82,8 @@ public struct EngineState: Sendable {
     ) throws(FissionError) -> [EngineEffect] {
         let now = max(requestedTime, self.clock)
         var effects: [EngineEffect] = []
+        // Room for an order's grants and a binding: one allocation instead of one per growth.
+        effects.reserveCapacity(4)
         switch command {
         case .registerMember(let member, let inviter, let campaign, let channel):
             try self.register(
@@ -250,9 +252,12 @@ public struct EngineState: Sendable {
         let currency = paid.netPaid.currency
         var settledIn: [CampaignID] = []
         let event = RewardEvent.orderPaid(paid)
-        for campaign in self.campaignOrder where self.isEarning(campaign, at: now) {
-            // A campaign settles orders in its own currency only.
-            guard self.settlement.campaign(campaign)?.currency == currency else { continue }
+        for campaign in self.campaignOrder {
+            // An earning campaign (``isEarning(_:at:)``, with one lookup of its definition)
+            // settles orders in its own currency only.
+            guard let definition = self.settlement.campaign(campaign), definition.currency == currency,
+                definition.isLive(at: now), !self.pausedCampaigns.contains(campaign)
+            else { continue }
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
             settledIn.append(campaign)
         }

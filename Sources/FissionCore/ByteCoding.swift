@@ -15,6 +15,46 @@ package struct ByteWriter {
         withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
     }
 
+    // The integer types the snapshots and the journal write, without the generic path: a
+    // generic call that is not specialised appends a raw buffer through the sequence machinery
+    // and a `memcpy` call, many times the cost of appending the few bytes one by one (the
+    // journal encodes dozens of small integers per command).
+
+    /// Appends one byte.
+    @inlinable
+    package mutating func append(_ value: UInt8) { self.bytes.append(value) }
+
+    /// Appends a `UInt16`, little-endian.
+    @inlinable
+    package mutating func append(_ value: UInt16) { self.appendLittleEndian(UInt64(value), byteCount: 2) }
+
+    /// Appends a `UInt32`, little-endian.
+    @inlinable
+    package mutating func append(_ value: UInt32) { self.appendLittleEndian(UInt64(value), byteCount: 4) }
+
+    /// Appends an `Int32`, little-endian.
+    @inlinable
+    package mutating func append(_ value: Int32) {
+        self.appendLittleEndian(UInt64(UInt32(bitPattern: value)), byteCount: 4)
+    }
+
+    /// Appends a `UInt64`, little-endian.
+    @inlinable
+    package mutating func append(_ value: UInt64) { self.appendLittleEndian(value, byteCount: 8) }
+
+    /// Appends an `Int64`, little-endian.
+    @inlinable
+    package mutating func append(_ value: Int64) { self.appendLittleEndian(UInt64(bitPattern: value), byteCount: 8) }
+
+    @inlinable
+    mutating func appendLittleEndian(_ value: UInt64, byteCount: Int) {
+        var remaining = value
+        for _ in 0..<byteCount {
+            self.bytes.append(UInt8(truncatingIfNeeded: remaining))
+            remaining >>= 8
+        }
+    }
+
     /// Appends the integers of `array` without a count (the reader must know it).
     @inlinable
     package mutating func append<Value: FixedWidthInteger>(array: [Value]) {
@@ -29,7 +69,9 @@ package struct ByteWriter {
     package mutating func append(string: String) {
         precondition(string.utf8.count <= Int(UInt16.max), "snapshot strings are at most 65,535 bytes")
         self.append(UInt16(string.utf8.count))
-        self.bytes.append(contentsOf: string.utf8)
+        // From the contiguous UTF-8 buffer: a copy, where appending the UTF-8 view iterates it.
+        var contiguous = string
+        contiguous.withUTF8 { self.bytes.append(contentsOf: $0) }
     }
 
     /// Appends an identifier: a tag byte, then the integer or the string.

@@ -138,14 +138,11 @@ private struct JournalState: ~Copyable {
         var nextTransfer = self.transferCount + 1
         let entries = self.entries
         for position in first..<entries.count {
-            let entry = entries[position]
-            guard entry.sequence == Int64(position) + 1 else {
-                throw FissionError(
-                    code: .invalidJournal,
-                    reason: "entry \(entry.sequence) where \(position + 1) was next"
-                )
+            let sequence = entries[position].sequence
+            guard sequence == Int64(position) + 1 else {
+                throw FissionError(code: .invalidJournal, reason: "entry \(sequence) where \(position + 1) was next")
             }
-            let key = entry.idempotencyKey
+            let key = entries[position].idempotencyKey
             let keySlot = self.keyIndex.insert(Fingerprint.of(key, seed: self.seed), position: UInt64(position)) {
                 entries[Int($0)].idempotencyKey == key
             }
@@ -156,28 +153,33 @@ private struct JournalState: ~Copyable {
                 )
             }
             self.undoLog.append(.key(slot: keySlot))
-            for (offset, transfer) in entry.transfers.enumerated() {
-                guard transfer.id.rawValue == nextTransfer else {
-                    throw FissionError(
-                        code: transfer.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
-                        reason: "transfer \(transfer.id) where #\(nextTransfer) was next"
-                    )
-                }
-                if let transferKey = transfer.key {
-                    precondition(position <= UInt32.max && offset <= UInt32.max, "a journal past 2^32 entries")
-                    try self.indexTransferKey(transferKey, at: UInt64(position) << 32 | UInt64(offset), in: entries)
-                }
-                if case .postPending(let pending) = transfer.kind {
-                    guard self.postedPendings.insert(pending).inserted else {
+            // Through a buffer pointer, so each check reads the field it needs instead of copying
+            // the whole transfer (two accounts, a key and a reason, with their identifiers).
+            try entries[position].transfers.withUnsafeBufferPointer { transfers throws(FissionError) in
+                for offset in transfers.indices {
+                    let id = transfers[offset].id
+                    guard id.rawValue == nextTransfer else {
                         throw FissionError(
-                            code: .duplicateTransfer,
-                            reason: "pending transfer \(pending) was posted already"
+                            code: id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
+                            reason: "transfer \(id) where #\(nextTransfer) was next"
                         )
                     }
-                    self.undoLog.append(.posting(pending))
+                    if let transferKey = transfers[offset].key {
+                        precondition(position <= UInt32.max && offset <= UInt32.max, "a journal past 2^32 entries")
+                        try self.indexTransferKey(transferKey, at: UInt64(position) << 32 | UInt64(offset), in: entries)
+                    }
+                    if case .postPending(let pending) = transfers[offset].kind {
+                        guard self.postedPendings.insert(pending).inserted else {
+                            throw FissionError(
+                                code: .duplicateTransfer,
+                                reason: "pending transfer \(pending) was posted already"
+                            )
+                        }
+                        self.undoLog.append(.posting(pending))
+                    }
+                    nextTransfer += 1
+                    self.transferCount += 1
                 }
-                nextTransfer += 1
-                self.transferCount += 1
             }
         }
     }
