@@ -364,7 +364,10 @@ struct JournaledEngine: Sendable {
         let total = self.state.settlement.ledger.transferCount
         guard total > count else { return [] }
         if total - count <= Ledger.maximumPageSize {
-            return self.state.settlement.ledger.transfers(after: TransferID(rawValue: Int64(count)), limit: total - count)
+            return self.state.settlement.ledger.transfers(
+                after: TransferID(rawValue: Int64(count)),
+                limit: total - count
+            )
         }
         var transfers: [Transfer] = []
         var after = TransferID(rawValue: Int64(count))

@@ -151,7 +151,10 @@ package enum Fingerprint {
                 let raw = UnsafeRawBufferPointer(bytes)
                 var offset = 0
                 while offset + 8 <= raw.count {
-                    state = Self.mix(state, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                    state = Self.mix(
+                        state,
+                        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                    )
                     offset += 8
                 }
                 if offset < raw.count {

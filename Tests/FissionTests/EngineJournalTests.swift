@@ -124,6 +124,32 @@ struct EngineIdempotencyTests {
         #expect(throws: FissionError.self) { try results[2].get() }
         #expect(await engine.lastSequence == first.sequence)
     }
+
+    @Test func repeatsInALongBatchAnswerForTheirOwnFirstOccurrence() async throws {
+        let engine = try await seededEngine(.memory)
+        var batch: [(key: EventID, command: EngineCommand)] = []
+        for index in 0..<40 {
+            let lines = [line(100 + Int64(index))]
+            batch.append(
+                (
+                    try EventID("o\(index):paid"),
+                    .orderPaid(order: OrderID(Int64(index)), buyer: "carol", kind: .regular, lines: lines)
+                )
+            )
+        }
+        batch.append(batch[7])
+        batch.append(batch[31])
+        batch.append((batch[12].key, .advance))
+        let results = try await engine.submit(batch: batch, at: at(days: 1))
+        for (repeated, original) in [(40, 7), (41, 31)] {
+            let first = try results[original].get()
+            let again = try results[repeated].get()
+            #expect(again.isDuplicate && again.sequence == first.sequence && again.effects == first.effects)
+        }
+        #expect(throws: FissionError.self) { try results[42].get() }
+        if case .failure(let error) = results[42] { #expect(error.code == .idempotencyConflict) }
+        #expect(await engine.lastSequence == (try results[39].get()).sequence)
+    }
 }
 
 struct EngineBatchTests {
