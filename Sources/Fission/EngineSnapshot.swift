@@ -31,8 +31,8 @@ extension EngineState {
         writer.append(UInt32(self.pausedCampaigns.count))
         for campaign in self.pausedCampaigns.sorted() { writer.append(identifier: campaign) }
         writer.append(UInt32(self.orders.count))
-        for (order, record) in self.orders.sorted(by: { $0.key < $1.key }) {
-            writer.append(identifier: order)
+        for record in self.orders.records.sorted(by: { $0.order < $1.order }) {
+            writer.append(identifier: record.order)
             writer.append(identifier: record.buyer)
             writer.append(money: record.paid)
             writer.append(record.refundedMinorUnits)
@@ -88,12 +88,16 @@ extension EngineState {
             let count: UInt32 = try reader.read()
             var campaigns: [CampaignID] = []
             for _ in 0..<count { campaigns.append(try reader.readIdentifier()) }
-            self.orders[order] = OrderRecord(
+            let record = OrderRecord(
+                order: order,
                 buyer: buyer,
                 paid: paid,
                 refundedMinorUnits: refunded,
                 campaigns: campaigns
             )
+            guard self.orders.insert(record) else {
+                throw FissionError(code: .corruptSnapshot, reason: "order \(order) appears twice in the snapshot")
+            }
         }
         let countCount: UInt32 = try reader.read()
         for _ in 0..<countCount {

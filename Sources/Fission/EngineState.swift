@@ -28,7 +28,7 @@ public struct EngineState: Sendable {
     public internal(set) var pausedCampaigns: Set<CampaignID> = []
     /// The engine's clock: the latest command's time. A command dated earlier is applied at it.
     public internal(set) var clock: Timestamp = .earliest
-    var orders: [OrderID: OrderRecord] = [:]
+    var orders = OrderBook()
     var paidOrderCounts: [MemberID: Int64] = [:]
     var models: [String: ModelSlot] = [:]
     /// Set when a command failed after changing part of the state: the engine must rebuild the
@@ -36,6 +36,7 @@ public struct EngineState: Sendable {
     private(set) var isPoisoned = false
 
     struct OrderRecord: Hashable, Sendable {
+        let order: OrderID
         let buyer: MemberID
         let paid: Money
         var refundedMinorUnits: Int64
@@ -205,7 +206,7 @@ public struct EngineState: Sendable {
         _ effects: inout [EngineEffect]
     ) throws(FissionError) {
         guard self.members[buyer] != nil else { throw Self.unknown(buyer) }
-        guard self.orders[order] == nil else {
+        guard self.orders.position(of: order) == nil else {
             throw FissionError(code: .duplicateOrder, reason: "order \(order) was reported paid already")
         }
         let count = (self.paidOrderCounts[buyer] ?? 0) + 1
@@ -261,7 +262,9 @@ public struct EngineState: Sendable {
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
             settledIn.append(campaign)
         }
-        self.orders[order] = OrderRecord(buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: settledIn)
+        self.orders.insert(
+            OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: settledIn)
+        )
         self.paidOrderCounts[buyer] = count
     }
 
@@ -272,9 +275,10 @@ public struct EngineState: Sendable {
         at now: Timestamp,
         _ effects: inout [EngineEffect]
     ) throws(FissionError) {
-        guard var record = self.orders[order] else {
+        guard let position = self.orders.position(of: order) else {
             throw FissionError(code: .orderNotFound, reason: "order \(order) was never reported paid")
         }
+        var record = self.orders.records[position]
         guard amount.currency == record.paid.currency else {
             throw FissionError(
                 code: .currencyMismatch,
@@ -303,7 +307,7 @@ public struct EngineState: Sendable {
             )
         }
         record.refundedMinorUnits = refunded
-        self.orders[order] = record
+        self.orders.replace(at: position, with: record)
     }
 
     private mutating func messagePosted(
