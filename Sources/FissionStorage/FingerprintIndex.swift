@@ -93,6 +93,8 @@ package struct FingerprintIndex: Sendable {
 
     /// Grows the table, if needed, so `additional` insertions fit without growing in between.
     package mutating func reserve(_ additional: Int) {
+        // The common case, room already, without computing a size.
+        guard self.count + additional >= self.slots.count / 4 * 3 else { return }
         let needed = Self.tableSize(for: self.count + additional)
         guard needed > self.slots.count else { return }
         var grown = Array(repeating: Slot.empty, count: needed)
