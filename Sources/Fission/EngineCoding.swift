@@ -1,6 +1,6 @@
-import FissionCore
+@_spi(FissionCoding) import FissionCore
 import FissionGroups
-import FissionRewards
+@_spi(FissionCoding) import FissionRewards
 import Foundation
 
 // The journal's binary format: the value types commands and outcomes carry, written with the

@@ -1,6 +1,6 @@
-public import FissionCore
+@_spi(FissionCoding) public import FissionCore
 public import FissionGroups
-public import FissionRewards
+@_spi(FissionCoding) public import FissionRewards
 
 /// Something that happened in the host, or an operator's decision, for the engine to apply.
 ///

@@ -1,6 +1,6 @@
-public import FissionCore
+@_spi(FissionCoding) public import FissionCore
 public import FissionGroups
-public import FissionRewards
+@_spi(FissionCoding) public import FissionRewards
 
 /// What a command did, and what the host should carry out now that it is committed.
 public struct EngineOutcome: Hashable, Sendable {

@@ -1,8 +1,8 @@
-import FissionCore
+@_spi(FissionCoding) import FissionCore
 import FissionGraph
 import FissionGroups
 import FissionMembers
-import FissionRewards
+@_spi(FissionCoding) import FissionRewards
 
 // The engine's snapshot: the concatenation of each value's own snapshot, in a fixed order.
 // Hot, large values (the graph) use their binary snapshots; the groups' values are Codable and

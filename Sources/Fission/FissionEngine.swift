@@ -1,8 +1,8 @@
-public import FissionCore
+@_spi(FissionCoding) public import FissionCore
 public import FissionGraph
 public import FissionGroups
 public import FissionMembers
-import FissionRewards
+@_spi(FissionCoding) import FissionRewards
 public import FissionStorage
 
 /// The part a host service talks to: commands in, effects out, every accepted command persisted

@@ -1,5 +1,5 @@
-public import FissionCore
-import FissionRewards
+@_spi(FissionCoding) public import FissionCore
+@_spi(FissionCoding) import FissionRewards
 
 /// The first campaign model: a mutual-benefit share. A member opens a share in a campaign; each
 /// registered friend who helps is settled as ``FissionRewards/RewardEvent/helped(sharer:helper:at:)``

@@ -1,17 +1,17 @@
 /// Appends little-endian integers, strings and identifiers to a byte array: the writing half of
 /// the compact binary snapshots the value modules share.
-package struct ByteWriter {
+@_spi(FissionCoding) public struct ByteWriter {
     /// What has been written.
-    package var bytes: [UInt8] = []
+    public var bytes: [UInt8] = []
 
     /// Creates a writer that reserves `capacity` bytes up front.
-    package init(capacity: Int) {
+    public init(capacity: Int) {
         self.bytes.reserveCapacity(capacity)
     }
 
     /// Appends one integer, little-endian.
     @inlinable
-    package mutating func append<Value: FixedWidthInteger>(_ value: Value) {
+    public mutating func append<Value: FixedWidthInteger>(_ value: Value) {
         withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
     }
 
@@ -22,29 +22,29 @@ package struct ByteWriter {
 
     /// Appends one byte.
     @inlinable
-    package mutating func append(_ value: UInt8) { self.bytes.append(value) }
+    public mutating func append(_ value: UInt8) { self.bytes.append(value) }
 
     /// Appends a `UInt16`, little-endian.
     @inlinable
-    package mutating func append(_ value: UInt16) { self.appendLittleEndian(UInt64(value), byteCount: 2) }
+    public mutating func append(_ value: UInt16) { self.appendLittleEndian(UInt64(value), byteCount: 2) }
 
     /// Appends a `UInt32`, little-endian.
     @inlinable
-    package mutating func append(_ value: UInt32) { self.appendLittleEndian(UInt64(value), byteCount: 4) }
+    public mutating func append(_ value: UInt32) { self.appendLittleEndian(UInt64(value), byteCount: 4) }
 
     /// Appends an `Int32`, little-endian.
     @inlinable
-    package mutating func append(_ value: Int32) {
+    public mutating func append(_ value: Int32) {
         self.appendLittleEndian(UInt64(UInt32(bitPattern: value)), byteCount: 4)
     }
 
     /// Appends a `UInt64`, little-endian.
     @inlinable
-    package mutating func append(_ value: UInt64) { self.appendLittleEndian(value, byteCount: 8) }
+    public mutating func append(_ value: UInt64) { self.appendLittleEndian(value, byteCount: 8) }
 
     /// Appends an `Int64`, little-endian.
     @inlinable
-    package mutating func append(_ value: Int64) { self.appendLittleEndian(UInt64(bitPattern: value), byteCount: 8) }
+    public mutating func append(_ value: Int64) { self.appendLittleEndian(UInt64(bitPattern: value), byteCount: 8) }
 
     @inlinable
     mutating func appendLittleEndian(_ value: UInt64, byteCount: Int) {
@@ -57,7 +57,7 @@ package struct ByteWriter {
 
     /// Appends the integers of `array` without a count (the reader must know it).
     @inlinable
-    package mutating func append<Value: FixedWidthInteger>(array: [Value]) {
+    public mutating func append<Value: FixedWidthInteger>(array: [Value]) {
         #if _endian(little)
         array.withUnsafeBytes { self.bytes.append(contentsOf: $0) }
         #else
@@ -66,7 +66,7 @@ package struct ByteWriter {
     }
 
     /// Appends a string of at most 65,535 UTF-8 bytes, prefixed by its length.
-    package mutating func append(string: String) {
+    public mutating func append(string: String) {
         precondition(string.utf8.count <= Int(UInt16.max), "snapshot strings are at most 65,535 bytes")
         self.append(UInt16(string.utf8.count))
         // From the contiguous UTF-8 buffer: a copy, where appending the UTF-8 view iterates it.
@@ -75,7 +75,7 @@ package struct ByteWriter {
     }
 
     /// Appends an identifier: a tag byte, then the integer or the string.
-    package mutating func append<Kind>(identifier: Identifier<Kind>) {
+    public mutating func append<Kind>(identifier: Identifier<Kind>) {
         switch identifier.value {
         case .integer(let integer):
             self.append(UInt8(0))
@@ -89,24 +89,24 @@ package struct ByteWriter {
 
 /// Reads what a ``ByteWriter`` wrote, throwing ``FissionError/Code/corruptSnapshot`` on truncation
 /// or on a value that cannot be valid.
-package struct ByteReader {
+@_spi(FissionCoding) public struct ByteReader {
     /// The bytes being read.
-    package let bytes: [UInt8]
+    public let bytes: [UInt8]
     /// The position of the next byte to read (settable so inlined reads can advance it).
-    package var offset = 0
+    public var offset = 0
 
     /// Creates a reader positioned at the first byte.
-    package init(bytes: [UInt8]) {
+    public init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
     /// Whether every byte has been read.
-    package var isAtEnd: Bool { self.offset == self.bytes.count }
+    public var isAtEnd: Bool { self.offset == self.bytes.count }
     /// How many bytes are left.
-    package var remaining: Int { self.bytes.count - self.offset }
+    public var remaining: Int { self.bytes.count - self.offset }
 
     /// Reads `count` raw bytes.
-    package mutating func readBytes(_ count: Int) throws(FissionError) -> [UInt8] {
+    public mutating func readBytes(_ count: Int) throws(FissionError) -> [UInt8] {
         guard count >= 0, count <= self.remaining else { throw Self.truncated(at: self.offset) }
         defer { self.offset += count }
         return Array(self.bytes[self.offset..<self.offset + count])
@@ -117,7 +117,7 @@ package struct ByteReader {
     /// Inlinable, like ``readArray(count:)``, so restoring a snapshot in another module reads
     /// specialised integers rather than going through generic code for every element.
     @inlinable
-    package mutating func read<Value: FixedWidthInteger>() throws(FissionError) -> Value {
+    public mutating func read<Value: FixedWidthInteger>() throws(FissionError) -> Value {
         let size = MemoryLayout<Value>.size
         guard size <= self.remaining else { throw Self.truncated(at: self.offset) }
         let value = self.bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: self.offset, as: Value.self) }
@@ -127,7 +127,7 @@ package struct ByteReader {
 
     /// Reads `count` little-endian integers written by ``ByteWriter/append(array:)``.
     @inlinable
-    package mutating func readArray<Value: FixedWidthInteger>(count: Int) throws(FissionError) -> [Value] {
+    public mutating func readArray<Value: FixedWidthInteger>(count: Int) throws(FissionError) -> [Value] {
         let size = MemoryLayout<Value>.size
         guard count >= 0, count <= self.remaining / size else { throw Self.truncated(at: self.offset) }
         let start = self.offset
@@ -146,13 +146,13 @@ package struct ByteReader {
     }
 
     /// Reads a string written by ``ByteWriter/append(string:)``.
-    package mutating func readString() throws(FissionError) -> String {
+    public mutating func readString() throws(FissionError) -> String {
         let length: UInt16 = try self.read()
         return String(decoding: try self.readBytes(Int(length)), as: UTF8.self)
     }
 
     /// Reads an identifier written by ``ByteWriter/append(identifier:)``, validating a string id.
-    package mutating func readIdentifier<Kind>(
+    public mutating func readIdentifier<Kind>(
         _: Identifier<Kind>.Type = Identifier<Kind>.self
     ) throws(FissionError) -> Identifier<Kind> {
         let tag: UInt8 = try self.read()

@@ -1,4 +1,4 @@
-public import FissionCore
+@_spi(FissionCoding) public import FissionCore
 
 extension InviteGraph {
     /// The snapshot format's version; ``init(snapshot:)`` reads this version only.

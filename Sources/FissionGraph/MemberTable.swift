@@ -1,4 +1,4 @@
-import FissionCore
+@_spi(FissionCoding) import FissionCore
 
 /// The map from host ids to dense indices: a run of sequential integer ids that needs no table,
 /// and an open-addressing table of `Int32` slots for every other id.

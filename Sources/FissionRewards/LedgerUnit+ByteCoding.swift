@@ -1,4 +1,4 @@
-package import FissionCore
+@_spi(FissionCoding) package import FissionCore
 
 // The one binary form of currencies, money, ledger units and reward amounts, shared by the
 // settlement snapshot and the engine's journal. A reader names the error a malformed value
