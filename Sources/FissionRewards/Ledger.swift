@@ -210,12 +210,15 @@ public struct Ledger: Sendable {
     /// and of one unit. Checks the key and the balance limits as
     /// ``transfer(key:debit:credit:amount:holdUntil:reason:at:)`` does, and opens the wallet if new.
     ///
+    /// - Parameter knownWallet: The beneficiary's wallet account for `unit` if the caller
+    ///   remembers it from an earlier grant (account indices never change), else -1.
     /// - Returns: The record's index, or `nil` if the debit account cannot cover the amount (a
     ///   budget running out is routine for a settlement: it costs no error).
     mutating func grant(
         key: CompactKey,
         debit: Int32,
         wallet unit: Int32,
+        knownWallet: Int32,
         amount: Int64,
         holdUntil: Int64,
         ruleVersion: Int32,
@@ -231,7 +234,8 @@ public struct Ledger: Sendable {
         if debits > balance.creditsPosted, self.accounts[Int(debit)].owner.flags.contains(.debitsMustNotExceedCredits) {
             return nil
         }
-        let existing = self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
+        let existing = knownWallet >= 0 ? knownWallet : self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
+        assert(knownWallet < 0 || self.findAccount(.wallet, unit: unit, owner: key.beneficiary) == knownWallet)
         if let existing {
             let credited = self.balances[Int(existing)]
             _ = try (credited.creditsPosted + credited.creditsPending).checkedAdding(amount, "wallet credits")
