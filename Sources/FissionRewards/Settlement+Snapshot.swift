@@ -179,7 +179,7 @@ extension Ledger {
                 guard self.record(forKey: record.key) == nil else { throw corrupt("transfer #\(index + 1)'s key") }
             }
             self.records.append(record)
-            if record.hasKey { self.keyIndex.insert(record.key.hash, Int32(index)) }
+            if record.hasKey { self.indexKey(Int32(index)) }
             if record.kind == .pending, record.resolution == 0 {
                 self.holds.insert(holdUntil: record.holdUntil, record: Int32(index))
             }
