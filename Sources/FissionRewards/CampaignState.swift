@@ -84,6 +84,9 @@ struct PlannedGrant: Sendable {
     let holdUntil: Int64
     /// For a milestone grant: the friend who reached the milestone.
     var invitee: Int32 = -1
+    /// The beneficiary's id as the event named it, if it did: the outcome names the beneficiary
+    /// without reading the ledger's id table (a cache miss per grant in a large ledger).
+    var beneficiaryID: MemberID? = nil
 }
 
 /// What the hot path needs of a rule, as plain values: reading a ``RewardRule`` out of the
@@ -200,8 +203,7 @@ struct CampaignState: Sendable {
     var orders: [OrderRecord] = []
     var orderGrants: [OrderGrant] = []
 
-    /// Settled events: by the ledger's event index.
-    var processedIndex = HashIndex()
+    /// Settled events: the ledger's event index of each (the settlement's ``SettledIndex`` finds them).
     var processedEvents: [Int32] = []
     var processed: [Processed] = []
     var skips: [StoredSkip] = []
@@ -281,20 +283,11 @@ struct CampaignState: Sendable {
         return Int(self.members[Int(member)].firstSlot) + Int(rule)
     }
 
-    /// The settled event with ledger event index `event`, if this campaign settled it.
-    @inline(__always)
-    func processedRecord(_ event: Int32) -> Processed? {
-        // The hash is a bijection of the event index: equal hashes are the same event, so the
-        // lookup never reads `processedEvents` (a cache miss at a million events).
-        self.processedIndex.find(invertibleHash(UInt32(bitPattern: event))) { _ in true }.map {
-            self.processed[Int($0)]
-        }
-    }
-
-    mutating func recordProcessed(_ event: Int32, _ record: Processed) {
-        self.processedIndex.insert(invertibleHash(UInt32(bitPattern: event)), Int32(self.processed.count))
+    /// Appends a settled event's record; the caller files it in the settlement's ``SettledIndex``.
+    mutating func recordProcessed(_ event: Int32, _ record: Processed) -> Int32 {
         self.processedEvents.append(event)
         self.processed.append(record)
+        return Int32(self.processed.count - 1)
     }
 
     mutating func growMembers(to count: Int) {
@@ -337,6 +330,7 @@ struct CampaignState: Sendable {
             self.planRegistration(
                 member: invitee,
                 inviter: inviterRef,
+                inviterID: inviter,
                 inviteCount: inviteCount,
                 at: at,
                 into: &scratch.plan
@@ -388,7 +382,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: self.ruleUnits[index],
                         quantity: sharerAmount.quantity,
-                        holdUntil: Ledger.noHold
+                        holdUntil: Ledger.noHold,
+                        beneficiaryID: sharer
                     )
                 )
                 scratch.plan.append(
@@ -398,7 +393,8 @@ struct CampaignState: Sendable {
                         part: 1,
                         unit: self.ruleSecondUnits[index],
                         quantity: helperAmount.quantity,
-                        holdUntil: Ledger.noHold
+                        holdUntil: Ledger.noHold,
+                        beneficiaryID: helper
                     )
                 )
             }
@@ -427,6 +423,7 @@ struct CampaignState: Sendable {
     private func planRegistration(
         member: Int32,
         inviter: Int32,
+        inviterID: MemberID?,
         inviteCount count: Int64,
         at: Timestamp,
         into plan: inout ScratchList<PlannedGrant>
@@ -444,7 +441,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: unit,
                         quantity: amount.quantity,
-                        holdUntil: hold
+                        holdUntil: hold,
+                        beneficiaryID: inviterID
                     )
                 )
             case .milestoneSplit:
@@ -458,7 +456,8 @@ struct CampaignState: Sendable {
                             unit: unit,
                             quantity: quantity,
                             holdUntil: hold,
-                            invitee: member
+                            invitee: member,
+                            beneficiaryID: inviterID
                         )
                     )
                 }
@@ -475,7 +474,8 @@ struct CampaignState: Sendable {
                             part: 0,
                             unit: unit,
                             quantity: rate,
-                            holdUntil: hold
+                            holdUntil: hold,
+                            beneficiaryID: inviterID
                         )
                     )
                 }
@@ -489,7 +489,8 @@ struct CampaignState: Sendable {
                                 part: 1,
                                 unit: unit,
                                 quantity: topUp,
-                                holdUntil: hold
+                                holdUntil: hold,
+                                beneficiaryID: inviterID
                             )
                         )
                     }
@@ -525,7 +526,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: self.ruleUnits[index],
                         quantity: facts.quantity,
-                        holdUntil: hold
+                        holdUntil: hold,
+                        beneficiaryID: order.buyer
                     )
                 )
             case .commission:
@@ -540,7 +542,8 @@ struct CampaignState: Sendable {
                                 part: Int32(level + 1),
                                 unit: self.currencyUnit,
                                 quantity: quantity,
-                                holdUntil: hold
+                                holdUntil: hold,
+                                beneficiaryID: order.inviters[level]
                             )
                         )
                     }
@@ -906,7 +909,8 @@ struct CampaignState: Sendable {
 
 /// A reused list of plain values: clearing it only resets its count, so neither clearing nor
 /// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
-/// generic path per call). Elements are plain values, so the stale ones past `count` hold nothing.
+/// generic path per call). Stale elements past `count` stay until overwritten: at most a string
+/// id of a planned grant, kept alive a little longer.
 struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
     private var storage: [Element] = []
     private(set) var count = 0

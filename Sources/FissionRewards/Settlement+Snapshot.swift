@@ -48,6 +48,9 @@ extension Settlement {
             var state = CampaignState(campaign: campaign, ledger: &self.ledger)
             guard state.ledgerCampaign == ledgerCampaign else { throw corrupt("campaign \(campaign.id) index") }
             try state.read(from: &reader, ledger: self.ledger)
+            for (position, event) in state.processedEvents.enumerated() {
+                self.settled.insert(event, campaign: Int32(self.states.count), position: Int32(position))
+            }
             self.campaignIndex.append(campaign.id)
             self.states.append(state)
         }
@@ -691,6 +694,7 @@ extension CampaignState {
         let processedCount = try readCount(&reader, minimumBytes: 28, "settled event")
         let events: [Int32] = try reader.readArray(count: processedCount)
         var skipsCovered = 0
+        var seen = Set<Int32>()
         for event in events {
             let record = Processed(
                 digest: try reader.read(),
@@ -699,13 +703,13 @@ extension CampaignState {
                 firstSkip: try reader.read(),
                 skipCount: try reader.read()
             )
-            guard (0..<Int32(ledger.events.count)).contains(event), self.processedRecord(event) == nil,
+            guard (0..<Int32(ledger.events.count)).contains(event), seen.insert(event).inserted,
                 record.firstTransfer >= 0, record.transferCount >= 0,
                 Int(record.firstTransfer) + Int(record.transferCount) <= ledger.records.count,
                 record.firstSkip >= 0, record.skipCount >= 0
             else { throw corrupt("settled event #\(event)") }
             skipsCovered = max(skipsCovered, Int(record.firstSkip) + Int(record.skipCount))
-            self.recordProcessed(event, record)
+            _ = self.recordProcessed(event, record)
         }
         let skipCount = try readCount(&reader, minimumBytes: 21, "skip")
         guard skipsCovered <= skipCount else { throw corrupt("a settled event's skips are out of range") }

@@ -21,6 +21,8 @@ public struct Settlement: Sendable {
     /// The campaigns, in the order they were added, and their index by id.
     var states: [CampaignState] = []
     var campaignIndex = IdentifierTable<IdentifierKind.Campaign>()
+    /// Which campaign settled which event, by the ledger's event index.
+    var settled = SettledIndex()
     /// Reused between events; the outcome's arrays are handed out from here and taken back, so
     /// once a caller lets go of an outcome, the next event reuses its storage.
     private var scratch = SettlementScratch()
@@ -107,7 +109,8 @@ public struct Settlement: Sendable {
         let stateIndex = Int(try self.index(of: campaign))
         let digest = event.digest
         let knownEvent = self.ledger.events.find(id)
-        if let knownEvent, let earlier = self.states[stateIndex].processedRecord(knownEvent) {
+        if let knownEvent, let position = self.settled.find(knownEvent, campaign: Int32(stateIndex)) {
+            let earlier = self.states[stateIndex].processed[Int(position)]
             guard earlier.digest == digest else {
                 throw FissionError(
                     code: .idempotencyConflict,
@@ -136,7 +139,7 @@ public struct Settlement: Sendable {
         if !self.scratch.skipped.isEmpty {
             self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements)
         }
-        self.states[stateIndex].recordProcessed(
+        let position = self.states[stateIndex].recordProcessed(
             source,
             Processed(
                 digest: digest,
@@ -146,6 +149,7 @@ public struct Settlement: Sendable {
                 skipCount: Int32(self.scratch.skipped.count)
             )
         )
+        self.settled.insert(source, campaign: Int32(stateIndex), position: position)
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
             outcome.grants.append(
@@ -312,7 +316,7 @@ public struct Settlement: Sendable {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
             rule: rules[Int(planned.ruleIndex)],
-            beneficiary: self.ledger.members[planned.beneficiary],
+            beneficiary: planned.beneficiaryID ?? self.ledger.members[planned.beneficiary],
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
             transfer: TransferID(rawValue: Int64(transfer) + 1),
