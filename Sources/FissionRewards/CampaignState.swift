@@ -61,12 +61,16 @@ struct Processed: Sendable, Equatable {
     /// Its skipped grants are `skips[firstSkip..<firstSkip + skipCount]`.
     let firstSkip: Int32
     let skipCount: Int32
+    /// The beneficiaries of its grants, in transfer order, start at `grantBeneficiaries[firstBeneficiary]`.
+    let firstBeneficiary: Int32
 }
 
 /// A grant a limit stopped, in dense form.
 struct StoredSkip: Sendable, Equatable {
     let ruleIndex: Int32
     let beneficiary: Int32
+    /// The beneficiary's id, kept so that an outcome names them without reading the ledger's id table.
+    let beneficiaryID: MemberID
     let unit: Int32
     let quantity: Int64
     /// 0 budget exhausted, 1 cap reached.
@@ -207,6 +211,9 @@ struct CampaignState: Sendable {
     var processedEvents: [Int32] = []
     var processed: [Processed] = []
     var skips: [StoredSkip] = []
+    /// The beneficiary of every grant the settled events made, in order: a repeated event's outcome
+    /// reads them here, next to each other, instead of one random read of the ledger's id table each.
+    var grantBeneficiaries: [MemberID] = []
 
     init(campaign: RewardCampaign, ledger: inout Ledger) {
         self.campaign = campaign
@@ -669,6 +676,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
+                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 1
@@ -699,6 +707,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
+                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 0

@@ -75,6 +75,12 @@ public struct Ledger: Sendable {
         /// The previous keyed record with the same source event in that source's chain, or -1
         /// (see ``Ledger/keysBySource``). Set when the record is indexed.
         var previousOfSource: Int32 = -1
+
+        /// Whether this is a reward grant a settlement made (its key names a rule and a beneficiary).
+        var isGrant: Bool {
+            (self.kind == .posted || self.kind == .pending) && self.hasKey && self.key.rule >= 0
+                && self.key.beneficiary >= 0
+        }
     }
 
     /// The keyed records of one source event: the newest one chained, and how many are.

@@ -701,7 +701,8 @@ extension CampaignState {
                 firstTransfer: try reader.read(),
                 transferCount: try reader.read(),
                 firstSkip: try reader.read(),
-                skipCount: try reader.read()
+                skipCount: try reader.read(),
+                firstBeneficiary: Int32(self.grantBeneficiaries.count)
             )
             guard (0..<Int32(ledger.events.count)).contains(event), seen.insert(event).inserted,
                 record.firstTransfer >= 0, record.transferCount >= 0,
@@ -709,19 +710,28 @@ extension CampaignState {
                 record.firstSkip >= 0, record.skipCount >= 0
             else { throw corrupt("settled event #\(event)") }
             skipsCovered = max(skipsCovered, Int(record.firstSkip) + Int(record.skipCount))
+            // The grants' beneficiaries, as a replay of the event lists them.
+            let transfers = Int(record.firstTransfer)..<Int(record.firstTransfer) + Int(record.transferCount)
+            for index in transfers where ledger.records[index].isGrant {
+                self.grantBeneficiaries.append(ledger.members[ledger.records[index].key.beneficiary])
+            }
             _ = self.recordProcessed(event, record)
         }
         let skipCount = try readCount(&reader, minimumBytes: 21, "skip")
         guard skipsCovered <= skipCount else { throw corrupt("a settled event's skips are out of range") }
         for _ in 0..<skipCount {
+            let ruleIndex: Int32 = try reader.read()
+            let beneficiary: Int32 = try reader.read()
+            guard members.contains(beneficiary) else { throw corrupt("skipped grant") }
             let skip = StoredSkip(
-                ruleIndex: try reader.read(),
-                beneficiary: try reader.read(),
+                ruleIndex: ruleIndex,
+                beneficiary: beneficiary,
+                beneficiaryID: ledger.members[beneficiary],
                 unit: try reader.read(),
                 quantity: try reader.read(),
                 reason: try reader.read()
             )
-            guard rules.contains(skip.ruleIndex), members.contains(skip.beneficiary),
+            guard rules.contains(skip.ruleIndex),
                 (0..<Int32(ledger.units.count)).contains(skip.unit), skip.quantity > 0, skip.reason <= 1
             else { throw corrupt("skipped grant") }
             self.skips.append(skip)

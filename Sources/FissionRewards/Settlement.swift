@@ -146,15 +146,16 @@ public struct Settlement: Sendable {
                 firstTransfer: Int32(mark.transferCount),
                 transferCount: Int32(self.ledger.transferCount - mark.transferCount),
                 firstSkip: firstSkip,
-                skipCount: Int32(self.scratch.skipped.count)
+                skipCount: Int32(self.scratch.skipped.count),
+                firstBeneficiary: Int32(self.states[stateIndex].grantBeneficiaries.count)
             )
         )
         self.settled.insert(source, campaign: Int32(stateIndex), position: position)
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
-            outcome.grants.append(
-                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
-            )
+            let grant = self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
+            self.states[stateIndex].grantBeneficiaries.append(grant.beneficiary)
+            outcome.grants.append(grant)
         }
         for skip in self.scratch.skipped {
             outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].ruleIDs))
@@ -327,7 +328,7 @@ public struct Settlement: Sendable {
     private func skip(_ skip: StoredSkip, rules: [RuleID]) -> SettlementOutcome.Skip {
         .init(
             rule: rules[Int(skip.ruleIndex)],
-            beneficiary: self.ledger.members[skip.beneficiary],
+            beneficiary: skip.beneficiaryID,
             amount: RewardAmount(unchecked: skip.quantity, self.ledger.units[Int(skip.unit)]),
             reason: skip.reason == 0 ? .budgetExhausted : .capReached
         )
@@ -343,15 +344,16 @@ public struct Settlement: Sendable {
             )
         }
         let first = Int(processed.firstTransfer)
+        var beneficiary = Int(processed.firstBeneficiary)
         for index in first..<first + Int(processed.transferCount) {
             let record = self.ledger.records[index]
             switch record.kind {
             case .posted, .pending:
-                guard record.hasKey, record.key.rule >= 0, record.key.beneficiary >= 0 else { continue }
+                guard record.isGrant else { continue }
                 outcome.grants.append(
                     .init(
                         rule: self.ledger.ruleIDs[record.key.rule],
-                        beneficiary: self.ledger.members[record.key.beneficiary],
+                        beneficiary: self.states[stateIndex].grantBeneficiaries[beneficiary],
                         part: record.key.part,
                         amount: RewardAmount(
                             unchecked: record.amount,
@@ -361,6 +363,7 @@ public struct Settlement: Sendable {
                         isHeld: record.kind == .pending
                     )
                 )
+                beneficiary += 1
             case .voidPending, .reversal:
                 outcome.reversals.append(TransferID(rawValue: Int64(index) + 1))
             case .postPending:
