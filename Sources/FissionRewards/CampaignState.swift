@@ -648,7 +648,14 @@ struct CampaignState: Sendable {
         // Counters as they will be once earlier grants of this same event are counted; written
         // back only when every grant is in the ledger.
         scratch.clearCounters()
+        // Every planned beneficiary's slot is read first, in a loop of independent reads: their cache
+        // misses overlap, where reading each inside the long loop below would wait for one after the other.
+        scratch.slots.removeAll()
         for planned in scratch.plan {
+            let position = self.slot(rule: planned.ruleIndex, member: planned.beneficiary)
+            scratch.slots.append(position >= 0 ? self.slots[position] : RuleSlot())
+        }
+        for (planIndex, planned) in scratch.plan.enumerated() {
             let facts = self.facts[Int(planned.ruleIndex)]
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
             let tracksDaily = facts.tracksDaily
@@ -661,11 +668,8 @@ struct CampaignState: Sendable {
             if let known = scratch.member(memberKey) {
                 (member, wallet) = known
             } else {
-                let position = self.slot(rule: planned.ruleIndex, member: planned.beneficiary)
-                if position >= 0 {
-                    member = self.slots[position].counter
-                    wallet = self.slots[position].wallet
-                }
+                member = scratch.slots[planIndex].counter
+                wallet = scratch.slots[planIndex].wallet
             }
             if !walletCacheable { wallet = -1 }
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
@@ -953,6 +957,8 @@ struct SettlementScratch: Sendable {
     /// What one event's grants change, before it is written back.
     /// Per (rule, member) key: the counter and the wallet account (-1 if not cached).
     var members = ScratchList<(UInt64, Counter, Int32)>()
+    /// Per planned grant: the beneficiary's slot as stored before the event.
+    var slots = ScratchList<RuleSlot>()
     var dailies = ScratchList<(DailyKey, Int64)>()
     var totals = ScratchList<(Int32, Int64)>()
     var made = ScratchList<(PlannedGrant, Int32)>()
