@@ -982,7 +982,9 @@ public struct Ledger: Sendable {
     mutating func indexKey(_ index: Int32) {
         let source = Int(self.records[Int(index)].key.source)
         if source >= self.keysBySource.count {
-            self.keysBySource.append(contentsOf: repeatElement(SourceChain(), count: source + 1 - self.keysBySource.count))
+            self.keysBySource.append(
+                contentsOf: repeatElement(SourceChain(), count: source + 1 - self.keysBySource.count)
+            )
         }
         let chain = self.keysBySource[source]
         if chain.count < Self.chainLimit {

@@ -640,7 +640,10 @@ extension CampaignState {
         let counterCount = try readCount(&reader, minimumBytes: 24, "counter")
         let counterKeys = try Self.readKeys(&reader, count: counterCount, rules: rules, members: members).keys
         for key in counterKeys {
-            let position = self.makeSlot(rule: Int32(truncatingIfNeeded: key >> 32), member: Int32(truncatingIfNeeded: key))
+            let position = self.makeSlot(
+                rule: Int32(truncatingIfNeeded: key >> 32),
+                member: Int32(truncatingIfNeeded: key)
+            )
             let counter = Counter(count: try reader.read(), quantity: try reader.read())
             // A counter exists once a grant counted in it.
             guard counter.count > 0, counter.quantity > 0 else { throw corrupt("counter \(key)") }
@@ -674,7 +677,7 @@ extension CampaignState {
             grantsCovered = max(grantsCovered, Int(order.firstGrant) + Int(order.grantCount))
             self.orders.append(order)
         }
-        let grantCount = try readCount(&reader, minimumBytes: 40, "order grant")
+        let grantCount = try readCount(&reader, minimumBytes: 32, "order grant")
         guard grantsCovered <= grantCount else { throw corrupt("an order's grants are out of range") }
         for _ in 0..<grantCount {
             let grant = OrderGrant(
