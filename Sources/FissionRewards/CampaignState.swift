@@ -5,6 +5,25 @@ struct Counter: Sendable, Equatable {
     var quantity: Int64 = 0
 }
 
+/// What a campaign keeps of one member, in one record: settling touches one record per member
+/// instead of one table per fact.
+struct CampaignMember: Sendable, Equatable {
+    /// The inviter's member index, -1 for none, -2 while not registered.
+    var inviter: Int32 = -2
+    /// The member's rule slots are `slots[firstSlot..<firstSlot + rule count]`; -1 before their
+    /// first grant in the campaign.
+    var firstSlot: Int32 = -1
+    var inviteCount: Int64 = 0
+}
+
+/// One member's standing under one rule: what they were granted, and where grants go.
+struct RuleSlot: Sendable, Equatable {
+    var counter = Counter()
+    /// The member's wallet account (a ledger account index) for the rule's unit, or -1 while not
+    /// known here: the grant then finds or opens it by key, and the slot remembers it.
+    var wallet: Int32 = -1
+}
+
 /// A grant tied to an order, so a refund can void or reverse its share.
 struct OrderGrant: Sendable, Equatable {
     /// The grant's record index in the ledger.
@@ -42,12 +61,16 @@ struct Processed: Sendable, Equatable {
     /// Its skipped grants are `skips[firstSkip..<firstSkip + skipCount]`.
     let firstSkip: Int32
     let skipCount: Int32
+    /// The beneficiaries of its grants, in transfer order, start at `grantBeneficiaries[firstBeneficiary]`.
+    let firstBeneficiary: Int32
 }
 
 /// A grant a limit stopped, in dense form.
 struct StoredSkip: Sendable, Equatable {
     let ruleIndex: Int32
     let beneficiary: Int32
+    /// The beneficiary's id, kept so that an outcome names them without reading the ledger's id table.
+    let beneficiaryID: MemberID
     let unit: Int32
     let quantity: Int64
     /// 0 budget exhausted, 1 cap reached.
@@ -65,6 +88,9 @@ struct PlannedGrant: Sendable {
     let holdUntil: Int64
     /// For a milestone grant: the friend who reached the milestone.
     var invitee: Int32 = -1
+    /// The beneficiary's id as the event named it, if it did: the outcome names the beneficiary
+    /// without reading the ledger's id table (a cache miss per grant in a large ledger).
+    var beneficiaryID: MemberID? = nil
 }
 
 /// What the hot path needs of a rule, as plain values: reading a ``RewardRule`` out of the
@@ -164,17 +190,16 @@ struct CampaignState: Sendable {
     /// Whether some rule looks at an order's buyer (eligibility, milestones, order rewards).
     let ordersNeedBuyer: Bool
 
-    /// Per member: the inviter's member index, -1 for none, -2 while not registered.
-    var registeredInviter: [Int32] = []
-    var inviteCounts: [Int64] = []
+    /// Per member (the ledger's member index): registration, invites and the first rule slot.
+    var members: [CampaignMember] = []
+    /// Per (member, rule), in blocks of one slot per rule (see ``CampaignMember/firstSlot``).
+    var slots: [RuleSlot] = []
     /// Per (rule, member): key `rule << 32 | member`.
     var ladderKeys = CompositeTable()
     var ladders: [LadderProgress] = []
     /// Milestones granted, per (rule, invitee): one bit per milestone.
     var milestoneKeys = CompositeTable()
     var milestoneBits: [UInt8] = []
-    var counterKeys = CompositeTable()
-    var counters: [Counter] = []
     var dailyCounters: [DailyKey: Int64] = [:]
     var ruleTotals: [Int64]
 
@@ -182,11 +207,13 @@ struct CampaignState: Sendable {
     var orders: [OrderRecord] = []
     var orderGrants: [OrderGrant] = []
 
-    /// Settled events: by the ledger's event index.
-    var processedIndex = HashIndex()
+    /// Settled events: the ledger's event index of each (the settlement's ``SettledIndex`` finds them).
     var processedEvents: [Int32] = []
     var processed: [Processed] = []
     var skips: [StoredSkip] = []
+    /// The beneficiary of every grant the settled events made, in order: a repeated event's outcome
+    /// reads them here, next to each other, instead of one random read of the ledger's id table each.
+    var grantBeneficiaries: [MemberID] = []
 
     init(campaign: RewardCampaign, ledger: inout Ledger) {
         self.campaign = campaign
@@ -233,39 +260,46 @@ struct CampaignState: Sendable {
     }
 
     func inviter(of member: Int32) -> Int32 {
-        Int(member) < self.registeredInviter.count ? self.registeredInviter[Int(member)] : -2
+        Int(member) < self.members.count ? self.members[Int(member)].inviter : -2
     }
 
     func inviteCount(of member: Int32) -> Int64 {
-        Int(member) < self.inviteCounts.count ? self.inviteCounts[Int(member)] : 0
+        Int(member) < self.members.count ? self.members[Int(member)].inviteCount : 0
+    }
+
+    /// The position of `member`'s slot for `rule`, or -1 if they have none yet.
+    @inline(__always)
+    func slot(rule: Int32, member: Int32) -> Int {
+        guard Int(member) < self.members.count else { return -1 }
+        let first = Int(self.members[Int(member)].firstSlot)
+        return first < 0 ? -1 : first + Int(rule)
     }
 
     func counter(rule: Int32, member: Int32) -> Counter {
-        self.counterKeys.find(Self.pairKey(rule, member)).map { self.counters[Int($0)] } ?? Counter()
+        let position = self.slot(rule: rule, member: member)
+        return position < 0 ? Counter() : self.slots[position].counter
     }
 
-    /// The settled event with ledger event index `event`, if this campaign settled it.
-    @inline(__always)
-    func processedRecord(_ event: Int32) -> Processed? {
-        // The hash is a bijection of the event index: equal hashes are the same event, so the
-        // lookup never reads `processedEvents` (a cache miss at a million events).
-        self.processedIndex.find(invertibleHash(UInt32(bitPattern: event))) { _ in true }.map {
-            self.processed[Int($0)]
+    /// The position of `member`'s slot for `rule`, giving the member a block of slots if new.
+    mutating func makeSlot(rule: Int32, member: Int32) -> Int {
+        self.growMembers(to: Int(member) + 1)
+        if self.members[Int(member)].firstSlot < 0 {
+            self.members[Int(member)].firstSlot = Int32(self.slots.count)
+            self.slots.append(contentsOf: repeatElement(RuleSlot(), count: self.facts.count))
         }
+        return Int(self.members[Int(member)].firstSlot) + Int(rule)
     }
 
-    mutating func recordProcessed(_ event: Int32, _ record: Processed) {
-        self.processedIndex.insert(invertibleHash(UInt32(bitPattern: event)), Int32(self.processed.count))
+    /// Appends a settled event's record; the caller files it in the settlement's ``SettledIndex``.
+    mutating func recordProcessed(_ event: Int32, _ record: Processed) -> Int32 {
         self.processedEvents.append(event)
         self.processed.append(record)
+        return Int32(self.processed.count - 1)
     }
 
-    private mutating func growMembers(to count: Int) {
-        if self.registeredInviter.count < count {
-            self.registeredInviter.append(
-                contentsOf: repeatElement(-2, count: count - self.registeredInviter.count)
-            )
-            self.inviteCounts.append(contentsOf: repeatElement(0, count: count - self.inviteCounts.count))
+    mutating func growMembers(to count: Int) {
+        if self.members.count < count {
+            self.members.append(contentsOf: repeatElement(CampaignMember(), count: count - self.members.count))
         }
     }
 
@@ -303,14 +337,15 @@ struct CampaignState: Sendable {
             self.planRegistration(
                 member: invitee,
                 inviter: inviterRef,
+                inviterID: inviter,
                 inviteCount: inviteCount,
                 at: at,
                 into: &scratch.plan
             )
             try self.grant(source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
             self.growMembers(to: ledger.members.count)
-            self.registeredInviter[Int(invitee)] = inviterRef
-            if inviterRef >= 0 { self.inviteCounts[Int(inviterRef)] = inviteCount }
+            self.members[Int(invitee)].inviter = inviterRef
+            if inviterRef >= 0 { self.members[Int(inviterRef)].inviteCount = inviteCount }
         case .orderPaid(let order):
             try self.requireLive(order.at, id)
             guard self.orderIDs.find(order.order) == nil else {
@@ -354,7 +389,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: self.ruleUnits[index],
                         quantity: sharerAmount.quantity,
-                        holdUntil: Ledger.noHold
+                        holdUntil: Ledger.noHold,
+                        beneficiaryID: sharer
                     )
                 )
                 scratch.plan.append(
@@ -364,7 +400,8 @@ struct CampaignState: Sendable {
                         part: 1,
                         unit: self.ruleSecondUnits[index],
                         quantity: helperAmount.quantity,
-                        holdUntil: Ledger.noHold
+                        holdUntil: Ledger.noHold,
+                        beneficiaryID: helper
                     )
                 )
             }
@@ -393,6 +430,7 @@ struct CampaignState: Sendable {
     private func planRegistration(
         member: Int32,
         inviter: Int32,
+        inviterID: MemberID?,
         inviteCount count: Int64,
         at: Timestamp,
         into plan: inout ScratchList<PlannedGrant>
@@ -410,7 +448,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: unit,
                         quantity: amount.quantity,
-                        holdUntil: hold
+                        holdUntil: hold,
+                        beneficiaryID: inviterID
                     )
                 )
             case .milestoneSplit:
@@ -424,7 +463,8 @@ struct CampaignState: Sendable {
                             unit: unit,
                             quantity: quantity,
                             holdUntil: hold,
-                            invitee: member
+                            invitee: member,
+                            beneficiaryID: inviterID
                         )
                     )
                 }
@@ -441,7 +481,8 @@ struct CampaignState: Sendable {
                             part: 0,
                             unit: unit,
                             quantity: rate,
-                            holdUntil: hold
+                            holdUntil: hold,
+                            beneficiaryID: inviterID
                         )
                     )
                 }
@@ -455,7 +496,8 @@ struct CampaignState: Sendable {
                                 part: 1,
                                 unit: unit,
                                 quantity: topUp,
-                                holdUntil: hold
+                                holdUntil: hold,
+                                beneficiaryID: inviterID
                             )
                         )
                     }
@@ -491,7 +533,8 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: self.ruleUnits[index],
                         quantity: facts.quantity,
-                        holdUntil: hold
+                        holdUntil: hold,
+                        beneficiaryID: order.buyer
                     )
                 )
             case .commission:
@@ -506,7 +549,8 @@ struct CampaignState: Sendable {
                                 part: Int32(level + 1),
                                 unit: self.currencyUnit,
                                 quantity: quantity,
-                                holdUntil: hold
+                                holdUntil: hold,
+                                beneficiaryID: order.inviters[level]
                             )
                         )
                     }
@@ -604,20 +648,30 @@ struct CampaignState: Sendable {
         // Counters as they will be once earlier grants of this same event are counted; written
         // back only when every grant is in the ledger.
         scratch.clearCounters()
+        // Every planned beneficiary's slot is read first, in a loop of independent reads: their cache
+        // misses overlap, where reading each inside the long loop below would wait for one after the other.
+        scratch.slots.removeAll()
         for planned in scratch.plan {
+            let position = self.slot(rule: planned.ruleIndex, member: planned.beneficiary)
+            scratch.slots.append(position >= 0 ? self.slots[position] : RuleSlot())
+        }
+        for (planIndex, planned) in scratch.plan.enumerated() {
             let facts = self.facts[Int(planned.ruleIndex)]
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
             let tracksDaily = facts.tracksDaily
             let dailyKey = DailyKey(rule: planned.ruleIndex, member: planned.beneficiary, day: day)
-            // The counter as this event left it, else as stored (its position kept for the write-back).
+            // The counter and wallet as this event left them, else as stored in the member's slot.
+            // A slot's wallet is for the rule's unit; a mutual rule's second unit looks its own up.
+            let walletCacheable = planned.unit == self.ruleUnits[Int(planned.ruleIndex)]
             var member = Counter()
-            var position: Int32 = -1
+            var wallet: Int32 = -1
             if let known = scratch.member(memberKey) {
-                (member, position) = known
-            } else if let found = self.counterKeys.find(memberKey) {
-                member = self.counters[Int(found)]
-                position = found
+                (member, wallet) = known
+            } else {
+                member = scratch.slots[planIndex].counter
+                wallet = scratch.slots[planIndex].wallet
             }
+            if !walletCacheable { wallet = -1 }
             var today = tracksDaily ? scratch.daily(dailyKey) ?? self.dailyCounters[dailyKey] ?? 0 : 0
             let total = self.ruleTotals[Int(planned.ruleIndex)] + scratch.totalDelta(planned.ruleIndex)
             let quantity = planned.quantity
@@ -626,6 +680,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
+                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 1
@@ -646,6 +701,7 @@ struct CampaignState: Sendable {
                         source: source
                     ),
                     campaign: self.ledgerCampaign,
+                    wallet: wallet,
                     version: self.campaign.version,
                     at: at,
                     ledger: &ledger
@@ -655,6 +711,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
+                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 0
@@ -666,7 +723,8 @@ struct CampaignState: Sendable {
             member.quantity = try member.quantity.checkedAdding(quantity, "granted quantity")
             // Checked here so that writing the rule total back after the loop cannot overflow.
             _ = try total.checkedAdding(quantity, "granted quantity")
-            scratch.members.append((memberKey, member, position))
+            if walletCacheable { wallet = ledger.records[Int(transfer)].credit }
+            scratch.members.append((memberKey, member, wallet))
             if tracksDaily {
                 today = try today.checkedAdding(quantity, "granted quantity today")
                 scratch.dailies.append((dailyKey, today))
@@ -675,16 +733,14 @@ struct CampaignState: Sendable {
             scratch.made.append((planned, transfer))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter, known) in scratch.members {
-            if known >= 0 {
-                self.counters[Int(known)] = counter
-            } else if let position = self.counterKeys.find(key) {
-                // A member new to this rule, granted twice by one event.
-                self.counters[Int(position)] = counter
-            } else {
-                self.counterKeys.append(key)
-                self.counters.append(counter)
-            }
+        for (key, counter, wallet) in scratch.members {
+            // Later entries for the same key carry the later state, so the last write wins.
+            let position = self.makeSlot(
+                rule: Int32(truncatingIfNeeded: key >> 32),
+                member: Int32(truncatingIfNeeded: key)
+            )
+            self.slots[position].counter = counter
+            if wallet >= 0 { self.slots[position].wallet = wallet }
         }
         for (key, quantity) in scratch.dailies { self.dailyCounters[key] = quantity }
         for (rule, delta) in scratch.totals { self.ruleTotals[Int(rule)] += delta }
@@ -736,6 +792,7 @@ struct CampaignState: Sendable {
         _ planned: PlannedGrant,
         key: Ledger.CompactKey,
         campaign: Int32,
+        wallet: Int32,
         version: Int32,
         at: Timestamp,
         ledger: inout Ledger
@@ -746,6 +803,7 @@ struct CampaignState: Sendable {
             key: key,
             debit: budget,
             wallet: planned.unit,
+            knownWallet: wallet,
             amount: planned.quantity,
             holdUntil: planned.holdUntil,
             ruleVersion: version,
@@ -864,7 +922,8 @@ struct CampaignState: Sendable {
 
 /// A reused list of plain values: clearing it only resets its count, so neither clearing nor
 /// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
-/// generic path per call). Elements are plain values, so the stale ones past `count` hold nothing.
+/// generic path per call). Stale elements past `count` stay until overwritten: at most a string
+/// id of a planned grant, kept alive a little longer.
 struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
     private var storage: [Element] = []
     private(set) var count = 0
@@ -896,7 +955,10 @@ struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
 struct SettlementScratch: Sendable {
     var plan = ScratchList<PlannedGrant>()
     /// What one event's grants change, before it is written back.
+    /// Per (rule, member) key: the counter and the wallet account (-1 if not cached).
     var members = ScratchList<(UInt64, Counter, Int32)>()
+    /// Per planned grant: the beneficiary's slot as stored before the event.
+    var slots = ScratchList<RuleSlot>()
     var dailies = ScratchList<(DailyKey, Int64)>()
     var totals = ScratchList<(Int32, Int64)>()
     var made = ScratchList<(PlannedGrant, Int32)>()

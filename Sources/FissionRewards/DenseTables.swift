@@ -274,3 +274,49 @@ struct CompositeTable: Sendable {
         }
     }
 }
+
+/// Which campaigns settled which events: per ledger event index, a chain of (campaign, position)
+/// links, newest first.
+///
+/// Event indices are dense and given out in arrival order, so the event being settled is the
+/// newest: recording it appends to both arrays, and a replay of a stream in order reads them in
+/// order. A hash of the event index would instead send every record and every lookup to a random
+/// slot, a cache miss per event once the table outgrows the cache. An event settled for several
+/// campaigns has one link per campaign, usually adjacent.
+struct SettledIndex: Sendable {
+    struct Link: Sendable {
+        let campaign: Int32
+        /// The position of the settled record in the campaign's own list.
+        let position: Int32
+        let next: Int32
+    }
+
+    /// Per event index: the newest link, or -1.
+    private var heads: [Int32] = []
+    private var links: [Link] = []
+
+    init() {}
+
+    /// The position of `event`'s record in `campaign`'s list, or `nil` if that campaign has not settled it.
+    @inline(__always)
+    func find(_ event: Int32, campaign: Int32) -> Int32? {
+        guard event >= 0, Int(event) < self.heads.count else { return nil }
+        var link = self.heads[Int(event)]
+        while link >= 0 {
+            let entry = self.links[Int(link)]
+            if entry.campaign == campaign { return entry.position }
+            link = entry.next
+        }
+        return nil
+    }
+
+    /// Records that `campaign` settled `event` (not recorded before) as its record `position`.
+    @inline(__always)
+    mutating func insert(_ event: Int32, campaign: Int32, position: Int32) {
+        if Int(event) >= self.heads.count {
+            self.heads.append(contentsOf: repeatElement(-1, count: Int(event) + 1 - self.heads.count))
+        }
+        self.links.append(Link(campaign: campaign, position: position, next: self.heads[Int(event)]))
+        self.heads[Int(event)] = Int32(self.links.count - 1)
+    }
+}

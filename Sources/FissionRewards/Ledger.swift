@@ -72,7 +72,25 @@ public struct Ledger: Sendable {
         var open: Int64
         /// For a pending transfer: 0 while open, the post's index + 1 once posted, -1 once voided.
         var resolution: Int64
+        /// The previous keyed record with the same source event in that source's chain, or -1
+        /// (see ``Ledger/keysBySource``). Set when the record is indexed.
+        var previousOfSource: Int32 = -1
+
+        /// Whether this is a reward grant a settlement made (its key names a rule and a beneficiary).
+        var isGrant: Bool {
+            (self.kind == .posted || self.kind == .pending) && self.hasKey && self.key.rule >= 0
+                && self.key.beneficiary >= 0
+        }
     }
+
+    /// The keyed records of one source event: the newest one chained, and how many are.
+    struct SourceChain: Sendable, Equatable {
+        var last: Int32 = -1
+        var count: Int32 = 0
+    }
+
+    /// How many keys of one source event are chained; more go to the hash index.
+    static let chainLimit: Int32 = 16
 
     enum RecordKind: UInt8, Sendable {
         case posted, pending, postPending, voidPending, reversal
@@ -121,6 +139,14 @@ public struct Ledger: Sendable {
     var accountTable = CompositeTable()
     var balances: [AccountBalance] = []
     var records: [Record] = []
+    /// The idempotency keys, found by their source event first: per event index, a chain through
+    /// the records made under that source, newest first. A key's source is almost always the
+    /// event being settled, so the chain's head is the last entry of this array and its records
+    /// were just written: finding and filing a key touch no cold memory, where a hash index of
+    /// every key costs a cache miss per grant once it outgrows the cache. A source with more than
+    /// ``chainLimit`` keys (a host reusing one command for many transfers) files the rest in
+    /// `keyIndex`, so no lookup walks a long chain.
+    var keysBySource: [SourceChain] = []
     var keyIndex = HashIndex()
     var holds = HoldQueue()
 
@@ -210,20 +236,22 @@ public struct Ledger: Sendable {
     /// and of one unit. Checks the key and the balance limits as
     /// ``transfer(key:debit:credit:amount:holdUntil:reason:at:)`` does, and opens the wallet if new.
     ///
+    /// - Parameter knownWallet: The beneficiary's wallet account for `unit` if the caller
+    ///   remembers it from an earlier grant (account indices never change), else -1.
     /// - Returns: The record's index, or `nil` if the debit account cannot cover the amount (a
     ///   budget running out is routine for a settlement: it costs no error).
     mutating func grant(
         key: CompactKey,
         debit: Int32,
         wallet unit: Int32,
+        knownWallet: Int32,
         amount: Int64,
         holdUntil: Int64,
         ruleVersion: Int32,
         at: Int64
     ) throws(FissionError) -> Int32? {
         let position = Int32(self.records.count)
-        let hash = key.hash
-        if self.keyIndex.find(hash, { self.records[Int($0)].hasKey && self.records[Int($0)].key == key }) != nil {
+        if self.record(forKey: key) != nil {
             throw FissionError(code: .idempotencyConflict, reason: "reward \(self.describe(key)) was already granted")
         }
         let balance = self.balances[Int(debit)]
@@ -231,7 +259,8 @@ public struct Ledger: Sendable {
         if debits > balance.creditsPosted, self.accounts[Int(debit)].owner.flags.contains(.debitsMustNotExceedCredits) {
             return nil
         }
-        let existing = self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
+        let existing = knownWallet >= 0 ? knownWallet : self.findAccount(.wallet, unit: unit, owner: key.beneficiary)
+        assert(knownWallet < 0 || self.findAccount(.wallet, unit: unit, owner: key.beneficiary) == knownWallet)
         if let existing {
             let credited = self.balances[Int(existing)]
             _ = try (credited.creditsPosted + credited.creditsPending).checkedAdding(amount, "wallet credits")
@@ -262,7 +291,7 @@ public struct Ledger: Sendable {
                 resolution: 0
             )
         )
-        self.keyIndex.insert(hash, position)
+        self.indexKey(position)
         if holdUntil != Self.noHold {
             self.balances[Int(debit)].debitsPending += amount
             self.balances[Int(credit)].creditsPending += amount
@@ -676,7 +705,7 @@ public struct Ledger: Sendable {
         while self.records.count > mark.transferCount {
             let record = self.records.removeLast()
             let index = Int32(self.records.count)
-            if record.hasKey { self.keyIndex.remove(record.key.hash, index) }
+            if record.hasKey { self.unindexKey(record, at: index) }
             let debit = Int(record.debit)
             let credit = Int(record.credit)
             switch record.kind {
@@ -713,6 +742,10 @@ public struct Ledger: Sendable {
         }
         self.members.removeLast(downTo: mark.memberCount)
         self.events.removeLast(downTo: mark.eventCount)
+        // Their chains are empty now: the records under them were removed above.
+        if self.keysBySource.count > mark.eventCount {
+            self.keysBySource.removeLast(self.keysBySource.count - mark.eventCount)
+        }
         self.campaignIDs.removeLast(downTo: mark.campaignCount)
         self.ruleIDs.removeLast(downTo: mark.ruleCount)
         while self.units.count > mark.unitCount { self.unitIndex[self.units.removeLast()] = nil }
@@ -932,7 +965,49 @@ public struct Ledger: Sendable {
     /// The record made under `key`, or `nil`.
     @inline(__always)
     func record(forKey key: CompactKey) -> Int32? {
-        self.keyIndex.find(key.hash) { self.records[Int($0)].hasKey && self.records[Int($0)].key == key }
+        guard key.source >= 0, Int(key.source) < self.keysBySource.count else { return nil }
+        let chain = self.keysBySource[Int(key.source)]
+        var position = chain.last
+        while position >= 0 {
+            if self.records[Int(position)].key == key { return position }
+            position = self.records[Int(position)].previousOfSource
+        }
+        // Only a full chain has overflowed into the hash index.
+        guard chain.count == Self.chainLimit else { return nil }
+        return self.keyIndex.find(key.hash) { self.records[Int($0)].key == key }
+    }
+
+    /// Files keyed record `index` (the newest) under its key.
+    @inline(__always)
+    mutating func indexKey(_ index: Int32) {
+        let source = Int(self.records[Int(index)].key.source)
+        if source >= self.keysBySource.count {
+            self.keysBySource.append(
+                contentsOf: repeatElement(SourceChain(), count: source + 1 - self.keysBySource.count)
+            )
+        }
+        let chain = self.keysBySource[source]
+        if chain.count < Self.chainLimit {
+            self.records[Int(index)].previousOfSource = chain.last
+            self.keysBySource[source] = SourceChain(last: index, count: chain.count + 1)
+        } else {
+            self.keyIndex.insert(self.records[Int(index)].key.hash, index)
+        }
+    }
+
+    /// Removes the key of `record`, the newest keyed record (index `index`), from the index.
+    private mutating func unindexKey(_ record: Record, at index: Int32) {
+        let source = Int(record.key.source)
+        // Records leave newest first, so a chained record is its chain's head; a hashed one is not
+        // in the chain at all (its chain was full, and stays full while it exists).
+        if self.keysBySource[source].last == index {
+            self.keysBySource[source] = SourceChain(
+                last: record.previousOfSource,
+                count: self.keysBySource[source].count - 1
+            )
+        } else {
+            self.keyIndex.remove(record.key.hash, index)
+        }
     }
 
     func expand(_ key: CompactKey) -> TransferKey {
@@ -981,7 +1056,7 @@ public struct Ledger: Sendable {
     private mutating func append(_ record: Record) -> Int32 {
         let index = Int32(self.records.count)
         self.records.append(record)
-        if record.hasKey { self.keyIndex.insert(record.key.hash, index) }
+        if record.hasKey { self.indexKey(index) }
         return index
     }
 

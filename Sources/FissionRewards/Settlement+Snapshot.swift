@@ -48,6 +48,9 @@ extension Settlement {
             var state = CampaignState(campaign: campaign, ledger: &self.ledger)
             guard state.ledgerCampaign == ledgerCampaign else { throw corrupt("campaign \(campaign.id) index") }
             try state.read(from: &reader, ledger: self.ledger)
+            for (position, event) in state.processedEvents.enumerated() {
+                self.settled.insert(event, campaign: Int32(self.states.count), position: Int32(position))
+            }
             self.campaignIndex.append(campaign.id)
             self.states.append(state)
         }
@@ -179,7 +182,7 @@ extension Ledger {
                 guard self.record(forKey: record.key) == nil else { throw corrupt("transfer #\(index + 1)'s key") }
             }
             self.records.append(record)
-            if record.hasKey { self.keyIndex.insert(record.key.hash, Int32(index)) }
+            if record.hasKey { self.indexKey(Int32(index)) }
             if record.kind == .pending, record.resolution == 0 {
                 self.holds.insert(holdUntil: record.holdUntil, record: Int32(index))
             }
@@ -464,17 +467,17 @@ extension CampaignState {
     func write(to writer: inout ByteWriter) {
         writeCampaign(self.campaign, to: &writer)
         // Registrations, sparse: (member, inviter) for each registered member.
-        let registered = self.registeredInviter.indices.filter { self.registeredInviter[$0] != -2 }
+        let registered = self.members.indices.filter { self.members[$0].inviter != -2 }
         writer.append(UInt64(registered.count))
         for member in registered {
             writer.append(Int32(member))
-            writer.append(self.registeredInviter[member])
+            writer.append(self.members[member].inviter)
         }
-        let inviting = self.inviteCounts.indices.filter { self.inviteCounts[$0] != 0 }
+        let inviting = self.members.indices.filter { self.members[$0].inviteCount != 0 }
         writer.append(UInt64(inviting.count))
         for member in inviting {
             writer.append(Int32(member))
-            writer.append(self.inviteCounts[member])
+            writer.append(self.members[member].inviteCount)
         }
         writer.append(UInt64(self.ladders.count))
         writer.append(array: self.ladderKeys.keys)
@@ -485,9 +488,21 @@ extension CampaignState {
         writer.append(UInt64(self.milestoneBits.count))
         writer.append(array: self.milestoneKeys.keys)
         writer.append(array: self.milestoneBits)
-        writer.append(UInt64(self.counters.count))
-        writer.append(array: self.counterKeys.keys)
-        for counter in self.counters {
+        // Counters, sparse: (rule, member) keys, then the counters. Slot blocks are in the order
+        // members were first granted; wallets are not written (a restored slot looks its wallet
+        // up again on its next grant).
+        var counterKeys: [UInt64] = []
+        var counters: [Counter] = []
+        let ruleCount = self.facts.count
+        for (member, record) in self.members.enumerated() where record.firstSlot >= 0 {
+            for rule in 0..<ruleCount where self.slots[Int(record.firstSlot) + rule].counter.count > 0 {
+                counterKeys.append(Self.pairKey(Int32(rule), Int32(member)))
+                counters.append(self.slots[Int(record.firstSlot) + rule].counter)
+            }
+        }
+        writer.append(UInt64(counters.count))
+        writer.append(array: counterKeys)
+        for counter in counters {
             writer.append(counter.count)
             writer.append(counter.quantity)
         }
@@ -542,21 +557,20 @@ extension CampaignState {
         let members = 0..<Int32(ledger.members.count)
         let rules = 0..<Int32(self.campaign.rules.count)
         let records = 0..<Int32(ledger.records.count)
-        self.registeredInviter = Array(repeating: -2, count: ledger.members.count)
-        self.inviteCounts = Array(repeating: 0, count: ledger.members.count)
+        self.members = Array(repeating: CampaignMember(), count: ledger.members.count)
         for _ in 0..<(try readCount(&reader, minimumBytes: 8, "registration")) {
             let member: Int32 = try reader.read()
             let inviter: Int32 = try reader.read()
             guard members.contains(member), inviter == -1 || members.contains(inviter),
-                self.registeredInviter[Int(member)] == -2
+                self.members[Int(member)].inviter == -2
             else { throw corrupt("registration of member #\(member)") }
-            self.registeredInviter[Int(member)] = inviter
+            self.members[Int(member)].inviter = inviter
         }
         for _ in 0..<(try readCount(&reader, minimumBytes: 12, "invite count")) {
             let member: Int32 = try reader.read()
             let count: Int64 = try reader.read()
             guard members.contains(member), count > 0 else { throw corrupt("invite count of member #\(member)") }
-            self.inviteCounts[Int(member)] = count
+            self.members[Int(member)].inviteCount = count
         }
         let ladderCount = try readCount(&reader, minimumBytes: 24, "ladder")
         self.ladderKeys = try Self.readKeys(&reader, count: ladderCount, rules: rules, members: members)
@@ -567,9 +581,16 @@ extension CampaignState {
         self.milestoneKeys = try Self.readKeys(&reader, count: milestoneCount, rules: rules, members: members)
         self.milestoneBits = try reader.readArray(count: milestoneCount)
         let counterCount = try readCount(&reader, minimumBytes: 24, "counter")
-        self.counterKeys = try Self.readKeys(&reader, count: counterCount, rules: rules, members: members)
-        for _ in 0..<counterCount {
-            self.counters.append(Counter(count: try reader.read(), quantity: try reader.read()))
+        let counterKeys = try Self.readKeys(&reader, count: counterCount, rules: rules, members: members).keys
+        for key in counterKeys {
+            let position = self.makeSlot(
+                rule: Int32(truncatingIfNeeded: key >> 32),
+                member: Int32(truncatingIfNeeded: key)
+            )
+            let counter = Counter(count: try reader.read(), quantity: try reader.read())
+            // A counter exists once a grant counted in it.
+            guard counter.count > 0, counter.quantity > 0 else { throw corrupt("counter \(key)") }
+            self.slots[position].counter = counter
         }
         for _ in 0..<(try readCount(&reader, minimumBytes: 24, "daily counter")) {
             let key = DailyKey(rule: try reader.read(), member: try reader.read(), day: try reader.read())
@@ -599,7 +620,7 @@ extension CampaignState {
             grantsCovered = max(grantsCovered, Int(order.firstGrant) + Int(order.grantCount))
             self.orders.append(order)
         }
-        let grantCount = try readCount(&reader, minimumBytes: 40, "order grant")
+        let grantCount = try readCount(&reader, minimumBytes: 32, "order grant")
         guard grantsCovered <= grantCount else { throw corrupt("an order's grants are out of range") }
         for _ in 0..<grantCount {
             let grant = OrderGrant(
@@ -619,33 +640,44 @@ extension CampaignState {
         let processedCount = try readCount(&reader, minimumBytes: 28, "settled event")
         let events: [Int32] = try reader.readArray(count: processedCount)
         var skipsCovered = 0
+        var seen = Set<Int32>()
         for event in events {
             let record = Processed(
                 digest: try reader.read(),
                 firstTransfer: try reader.read(),
                 transferCount: try reader.read(),
                 firstSkip: try reader.read(),
-                skipCount: try reader.read()
+                skipCount: try reader.read(),
+                firstBeneficiary: Int32(self.grantBeneficiaries.count)
             )
-            guard (0..<Int32(ledger.events.count)).contains(event), self.processedRecord(event) == nil,
+            guard (0..<Int32(ledger.events.count)).contains(event), seen.insert(event).inserted,
                 record.firstTransfer >= 0, record.transferCount >= 0,
                 Int(record.firstTransfer) + Int(record.transferCount) <= ledger.records.count,
                 record.firstSkip >= 0, record.skipCount >= 0
             else { throw corrupt("settled event #\(event)") }
             skipsCovered = max(skipsCovered, Int(record.firstSkip) + Int(record.skipCount))
-            self.recordProcessed(event, record)
+            // The grants' beneficiaries, as a replay of the event lists them.
+            let transfers = Int(record.firstTransfer)..<Int(record.firstTransfer) + Int(record.transferCount)
+            for index in transfers where ledger.records[index].isGrant {
+                self.grantBeneficiaries.append(ledger.members[ledger.records[index].key.beneficiary])
+            }
+            _ = self.recordProcessed(event, record)
         }
         let skipCount = try readCount(&reader, minimumBytes: 21, "skip")
         guard skipsCovered <= skipCount else { throw corrupt("a settled event's skips are out of range") }
         for _ in 0..<skipCount {
+            let ruleIndex: Int32 = try reader.read()
+            let beneficiary: Int32 = try reader.read()
+            guard members.contains(beneficiary) else { throw corrupt("skipped grant") }
             let skip = StoredSkip(
-                ruleIndex: try reader.read(),
-                beneficiary: try reader.read(),
+                ruleIndex: ruleIndex,
+                beneficiary: beneficiary,
+                beneficiaryID: ledger.members[beneficiary],
                 unit: try reader.read(),
                 quantity: try reader.read(),
                 reason: try reader.read()
             )
-            guard rules.contains(skip.ruleIndex), members.contains(skip.beneficiary),
+            guard rules.contains(skip.ruleIndex),
                 (0..<Int32(ledger.units.count)).contains(skip.unit), skip.quantity > 0, skip.reason <= 1
             else { throw corrupt("skipped grant") }
             self.skips.append(skip)

@@ -21,6 +21,8 @@ public struct Settlement: Sendable {
     /// The campaigns, in the order they were added, and their index by id.
     var states: [CampaignState] = []
     var campaignIndex = IdentifierTable<IdentifierKind.Campaign>()
+    /// Which campaign settled which event, by the ledger's event index.
+    var settled = SettledIndex()
     /// Reused between events; the outcome's arrays are handed out from here and taken back, so
     /// once a caller lets go of an outcome, the next event reuses its storage.
     private var scratch = SettlementScratch()
@@ -107,7 +109,8 @@ public struct Settlement: Sendable {
         let stateIndex = Int(try self.index(of: campaign))
         let digest = event.digest
         let knownEvent = self.ledger.events.find(id)
-        if let knownEvent, let earlier = self.states[stateIndex].processedRecord(knownEvent) {
+        if let knownEvent, let position = self.settled.find(knownEvent, campaign: Int32(stateIndex)) {
+            let earlier = self.states[stateIndex].processed[Int(position)]
             guard earlier.digest == digest else {
                 throw FissionError(
                     code: .idempotencyConflict,
@@ -136,21 +139,23 @@ public struct Settlement: Sendable {
         if !self.scratch.skipped.isEmpty {
             self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements)
         }
-        self.states[stateIndex].recordProcessed(
+        let position = self.states[stateIndex].recordProcessed(
             source,
             Processed(
                 digest: digest,
                 firstTransfer: Int32(mark.transferCount),
                 transferCount: Int32(self.ledger.transferCount - mark.transferCount),
                 firstSkip: firstSkip,
-                skipCount: Int32(self.scratch.skipped.count)
+                skipCount: Int32(self.scratch.skipped.count),
+                firstBeneficiary: Int32(self.states[stateIndex].grantBeneficiaries.count)
             )
         )
+        self.settled.insert(source, campaign: Int32(stateIndex), position: position)
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
-            outcome.grants.append(
-                self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
-            )
+            let grant = self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
+            self.states[stateIndex].grantBeneficiaries.append(grant.beneficiary)
+            outcome.grants.append(grant)
         }
         for skip in self.scratch.skipped {
             outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].ruleIDs))
@@ -312,7 +317,7 @@ public struct Settlement: Sendable {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
             rule: rules[Int(planned.ruleIndex)],
-            beneficiary: self.ledger.members[planned.beneficiary],
+            beneficiary: planned.beneficiaryID ?? self.ledger.members[planned.beneficiary],
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
             transfer: TransferID(rawValue: Int64(transfer) + 1),
@@ -323,7 +328,7 @@ public struct Settlement: Sendable {
     private func skip(_ skip: StoredSkip, rules: [RuleID]) -> SettlementOutcome.Skip {
         .init(
             rule: rules[Int(skip.ruleIndex)],
-            beneficiary: self.ledger.members[skip.beneficiary],
+            beneficiary: skip.beneficiaryID,
             amount: RewardAmount(unchecked: skip.quantity, self.ledger.units[Int(skip.unit)]),
             reason: skip.reason == 0 ? .budgetExhausted : .capReached
         )
@@ -339,15 +344,16 @@ public struct Settlement: Sendable {
             )
         }
         let first = Int(processed.firstTransfer)
+        var beneficiary = Int(processed.firstBeneficiary)
         for index in first..<first + Int(processed.transferCount) {
             let record = self.ledger.records[index]
             switch record.kind {
             case .posted, .pending:
-                guard record.hasKey, record.key.rule >= 0, record.key.beneficiary >= 0 else { continue }
+                guard record.isGrant else { continue }
                 outcome.grants.append(
                     .init(
                         rule: self.ledger.ruleIDs[record.key.rule],
-                        beneficiary: self.ledger.members[record.key.beneficiary],
+                        beneficiary: self.states[stateIndex].grantBeneficiaries[beneficiary],
                         part: record.key.part,
                         amount: RewardAmount(
                             unchecked: record.amount,
@@ -357,6 +363,7 @@ public struct Settlement: Sendable {
                         isHeld: record.kind == .pending
                     )
                 )
+                beneficiary += 1
             case .voidPending, .reversal:
                 outcome.reversals.append(TransferID(rawValue: Int64(index) + 1))
             case .postPending:
