@@ -320,25 +320,13 @@ final class StoreConnection {
     /// statement can run, and ``append(_:expectingLastSequence:)`` checks every sequence and id
     /// before writing and reads back the journal's and the ledger's ends before committing.
     private static func guardLedger(_ connection: Connection, path: String) throws(FissionError) {
-        let refuseLedgerChanges: @convention(c) (
-            UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
-            UnsafePointer<CChar>?
-        ) -> Int32 = { _, action, table, _, _, _ in
-            switch action {
-            case SQLITE_UPDATE, SQLITE_DELETE:
-                guard let table else { return SQLITE_OK }
-                let ledger = sqlite3_stricmp(table, "journal") == 0 || sqlite3_stricmp(table, "transfers") == 0
-                return ledger ? SQLITE_DENY : SQLITE_OK
-            default:
-                return SQLITE_OK
-            }
-        }
         let authorizer = sqlite3_set_authorizer(connection.database, refuseLedgerChanges, nil)
         let triggers = fission_sqlite_disable_triggers(connection.database)
         guard authorizer == SQLITE_OK, triggers == SQLITE_OK else {
             throw FissionError(
                 code: .storeFailure,
-                reason: "opening \(path): SQLite refused to guard the ledger (authorizer \(authorizer), triggers \(triggers))"
+                reason:
+                    "opening \(path): SQLite refused to guard the ledger (authorizer \(authorizer), triggers \(triggers))"
             )
         }
     }
@@ -451,7 +439,11 @@ final class StoreConnection {
                     )
                 },
                 failure: { row, result, message in
-                    self.transferFailure(entries[transfers[row].entry].transfers[transfers[row].transfer], result, message)
+                    self.transferFailure(
+                        entries[transfers[row].entry].transfers[transfers[row].transfer],
+                        result,
+                        message
+                    )
                 }
             )
             try self.checkEnds(last: last + Int64(entries.count), lastTransfer: nextTransfer.map { $0 - 1 })
@@ -484,7 +476,11 @@ final class StoreConnection {
             for slot in 0..<perChunk { bind(row + slot, chunk, Int32(slot)) }
             let result = chunk.stepCode()
             guard result == SQLITE_DONE else {
-                let error = storeError(result, self.connection.database, doing: "\(what) \(row)...\(row + perChunk - 1)")
+                let error = storeError(
+                    result,
+                    self.connection.database,
+                    doing: "\(what) \(row)...\(row + perChunk - 1)"
+                )
                 chunk.reset()
                 guard result & 0xFF == SQLITE_CONSTRAINT else { throw error }
                 for slot in 0..<perChunk {
@@ -746,5 +742,25 @@ final class StoreConnection {
                 transfers: transfers[start..<position].map(\.transfer)
             )
         }
+    }
+}
+
+/// The store connection's authorizer: refuses to prepare an UPDATE or a DELETE of journal or
+/// transfer rows, and allows everything else (snapshot pruning deletes from `snapshots`).
+private func refuseLedgerChanges(
+    _: UnsafeMutableRawPointer?,
+    _ action: Int32,
+    _ table: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?
+) -> Int32 {
+    switch action {
+    case SQLITE_UPDATE, SQLITE_DELETE:
+        guard let table else { return SQLITE_OK }
+        let ledger = sqlite3_stricmp(table, "journal") == 0 || sqlite3_stricmp(table, "transfers") == 0
+        return ledger ? SQLITE_DENY : SQLITE_OK
+    default:
+        return SQLITE_OK
     }
 }

@@ -15,10 +15,10 @@ enum TransferColumns {
         statement.bind(base + 1, transfer.id.rawValue)
         statement.bind(base + 2, entry)
         let (kind, resolves) = Self.kind(transfer.kind)
-        statement.bind(base + 3, kind)
+        statement.bind(base + 3, name: kind)
         statement.bind(base + 4, resolves?.rawValue)
         if let key = transfer.key {
-            statement.bind(base + 5, Self.operation(key.operation))
+            statement.bind(base + 5, name: Self.operation(key.operation))
             statement.bind(base + 6, identifier: key.campaign)
             statement.bind(base + 7, identifier: key.rule)
             statement.bind(base + 8, identifier: key.beneficiary)
@@ -29,21 +29,21 @@ enum TransferColumns {
         Self.bind(transfer.credit.owner, at: base + 13, to: statement)
         switch transfer.unit {
         case .money(let currency):
-            statement.bind(base + 15, "money")
+            statement.bind(base + 15, name: "money")
             statement.bind(base + 16, currency.code)
             statement.bind(base + 17, Int64(currency.minorUnitDigits))
-        case .points: statement.bind(base + 15, "points")
+        case .points: statement.bind(base + 15, name: "points")
         case .coupon(let sku):
-            statement.bind(base + 15, "coupon")
+            statement.bind(base + 15, name: "coupon")
             statement.bind(base + 18, identifier: sku)
         case .gift(let sku):
-            statement.bind(base + 15, "gift")
+            statement.bind(base + 15, name: "gift")
             statement.bind(base + 18, identifier: sku)
         case .virtualGood(let sku):
-            statement.bind(base + 15, "virtualGood")
+            statement.bind(base + 15, name: "virtualGood")
             statement.bind(base + 18, identifier: sku)
-        case .cardDraw: statement.bind(base + 15, "cardDraw")
-        case .lotteryDraw: statement.bind(base + 15, "lotteryDraw")
+        case .cardDraw: statement.bind(base + 15, name: "cardDraw")
+        case .lotteryDraw: statement.bind(base + 15, name: "lotteryDraw")
         }
         statement.bind(base + 19, transfer.amount)
         statement.bind(base + 20, identifier: transfer.reason.command)
@@ -137,16 +137,16 @@ enum TransferColumns {
     private static func bind(_ owner: AccountOwner, at index: Int32, to statement: Statement) {
         switch owner {
         case .budget(let campaign):
-            statement.bind(index, "budget")
+            statement.bind(index, name: "budget")
             statement.bind(index + 1, identifier: campaign)
         case .wallet(let member):
-            statement.bind(index, "wallet")
+            statement.bind(index, name: "wallet")
             statement.bind(index + 1, identifier: member)
         case .receivable(let member):
-            statement.bind(index, "receivable")
+            statement.bind(index, name: "receivable")
             statement.bind(index + 1, identifier: member)
         case .outside:
-            statement.bind(index, "outside")
+            statement.bind(index, name: "outside")
         }
     }
 
@@ -174,7 +174,7 @@ enum TransferColumns {
         return sku
     }
 
-    private static func kind(_ kind: TransferKind) -> (String, TransferID?) {
+    private static func kind(_ kind: TransferKind) -> (StaticString, TransferID?) {
         switch kind {
         case .posted: ("posted", nil)
         case .pending: ("pending", nil)
@@ -184,7 +184,7 @@ enum TransferColumns {
         }
     }
 
-    private static func operation(_ operation: TransferKey.Operation) -> String {
+    private static func operation(_ operation: TransferKey.Operation) -> StaticString {
         switch operation {
         case .funding: "funding"
         case .grant: "grant"
