@@ -140,10 +140,10 @@ package enum SQLiteSchema {
     //
     // Version 1 led with the operation, the campaign, the rule and the beneficiary, so one batch's
     // keys (one source event each, beneficiaries all over the member table) landed on pages all
-    // over the index: every commit rewrote most of its pages, and with 400,000 transfers stored
-    // an append cost four times the CPU of a fresh store's (`fission-compare --suite store`,
+    // over the index: every commit rewrote most of its pages, and with 200,000 entries stored an
+    // append took about four times the CPU it takes with this order (Benchmarks/Tools/sqlite-cost,
     // Documentation/Storage.md). Events arrive roughly in order, so keys led by their source land
-    // together at the end. The columns are the same, so the index refuses exactly the same keys;
+    // together near the end. The columns are the same, so the index refuses exactly the same keys;
     // a version-1 store satisfies it already, so rebuilding it cannot fail.
     package static let version2: [String] = [
         "DROP INDEX transfers_key_unique",
