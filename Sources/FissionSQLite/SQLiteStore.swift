@@ -8,9 +8,11 @@ import Synchronization
 /// readable with SQL.
 ///
 /// The store keeps the whole ``FissionStore`` contract, and enforces its uniqueness rules in the
-/// database itself with UNIQUE keys, a partial unique index and triggers, so a faulty writer (or
-/// a host's own SQL) cannot grant a reward twice, renumber the journal, or change or remove an
-/// entry or a transfer. Transfers are stored in columns (see `Documentation/Storage.md`), so a
+/// database itself with UNIQUE keys and a partial unique index, so a faulty writer (or a host's
+/// own SQL) cannot grant a reward twice. Triggers refuse, on a host's connections, renumbering the
+/// journal or changing or removing an entry or a transfer; the store's own connection runs
+/// without them and refuses the same with an authorizer and its own checks, which costs far less
+/// per row. Transfers are stored in columns (see `Documentation/Storage.md`), so a
 /// host can query its ledger with SQL; reading them back gives exactly the transfers appended.
 ///
 /// The connection runs in WAL mode with `synchronous=FULL` unless ``Options/synchronous`` says
