@@ -210,7 +210,7 @@ struct SQLiteStoreTests {
         #expect(try store.entries(after: 0, limit: 1_000) == journal)
     }
 
-    @Test("synchronous is FULL by default and NORMAL only when asked; the busy timeout is set")
+    @Test("synchronous is FULL by default and NORMAL only when asked; the busy timeout and cache size are set")
     func options() throws {
         let directory = TemporaryDirectory()
         let full = try SQLiteStore(path: directory.file("full.sqlite"))
@@ -224,6 +224,13 @@ struct SQLiteStoreTests {
         )
         #expect(try normal.query("PRAGMA synchronous") == ["1"])
         #expect(try normal.query("PRAGMA busy_timeout") == ["250"])
+        #expect(try normal.query("PRAGMA cache_size") == (try full.query("PRAGMA cache_size")))
+        let cached = try SQLiteStore(
+            path: directory.file("cached.sqlite"),
+            options: .init(cacheSizeKibibytes: 16_384)
+        )
+        #expect(try cached.query("PRAGMA cache_size") == ["-16384"])
+        #expect(SQLiteStore.Options(cacheSizeKibibytes: 0).cacheSizeKibibytes == 1)
     }
 
     @Test("two stores on one file: the second writer gets storeConflict, catches up and appends")
