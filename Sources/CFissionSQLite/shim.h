@@ -4,3 +4,11 @@
 
 // SQLITE_TRANSIENT is a macro casting -1 to a destructor pointer, which Swift cannot import.
 static inline sqlite3_destructor_type fission_sqlite_transient(void) { return SQLITE_TRANSIENT; }
+
+// sqlite3_db_config is variadic, which Swift cannot call. Turns triggers off for statements this
+// connection prepares from now on (other connections keep them); SQLITE_OK once they are off.
+static inline int fission_sqlite_disable_triggers(sqlite3 *database) {
+    int enabled = -1;
+    int result = sqlite3_db_config(database, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &enabled);
+    return result == SQLITE_OK && enabled == 0 ? SQLITE_OK : SQLITE_ERROR;
+}

@@ -55,6 +55,18 @@ final class Statement {
         }
     }
 
+    /// Binds one of the names the schema's CHECKs list (`"pending"`, `"wallet"` ...) as TEXT.
+    /// SQLite reads it in place: a static string's bytes live as long as the program.
+    func bind(_ index: Int32, name: StaticString) {
+        sqlite3_bind_text(
+            self.handle,
+            index,
+            UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self),
+            Int32(name.utf8CodeUnitCount),
+            nil
+        )
+    }
+
     /// Binds bytes as a BLOB; an empty array binds an empty BLOB, never NULL.
     func bind(_ index: Int32, blob: [UInt8]) {
         if blob.isEmpty {

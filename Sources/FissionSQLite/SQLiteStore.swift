@@ -8,9 +8,11 @@ import Synchronization
 /// readable with SQL.
 ///
 /// The store keeps the whole ``FissionStore`` contract, and enforces its uniqueness rules in the
-/// database itself with UNIQUE keys, a partial unique index and triggers, so a faulty writer (or
-/// a host's own SQL) cannot grant a reward twice, renumber the journal, or change or remove an
-/// entry or a transfer. Transfers are stored in columns (see `Documentation/Storage.md`), so a
+/// database itself with UNIQUE keys and a partial unique index, so a faulty writer (or a host's
+/// own SQL) cannot grant a reward twice. Triggers refuse, on a host's connections, renumbering the
+/// journal or changing or removing an entry or a transfer; the store's own connection runs
+/// without them and refuses the same with an authorizer and its own checks, which costs far less
+/// per row. Transfers are stored in columns (see `Documentation/Storage.md`), so a
 /// host can query its ledger with SQL; reading them back gives exactly the transfers appended.
 ///
 /// The connection runs in WAL mode with `synchronous=FULL` unless ``Options/synchronous`` says
@@ -46,15 +48,28 @@ public final class SQLiteStore: FissionStore {
         /// How long a write waits for another connection's lock before failing with
         /// ``FissionError/Code/storeBusy``, in milliseconds (0 fails at once).
         public var busyTimeoutMilliseconds: Int32
+        /// The connection's page cache, in KiB (`PRAGMA cache_size = -N`); `nil` keeps SQLite's
+        /// default (2,048 KiB in its standard build).
+        ///
+        /// A bigger cache helps a large store whose idempotency keys arrive in no order (random
+        /// ids): each append then touches pages all over the key index.
+        public var cacheSizeKibibytes: Int?
 
         /// Creates options.
         ///
         /// - Parameters:
         ///   - synchronous: When SQLite waits for the disk; `.full` by default.
         ///   - busyTimeoutMilliseconds: How long to wait for a lock; 5,000 by default.
-        public init(synchronous: Synchronous = .full, busyTimeoutMilliseconds: Int32 = 5_000) {
+        ///   - cacheSizeKibibytes: The page cache in KiB, 1 or more; `nil` (the default) keeps
+        ///     SQLite's.
+        public init(
+            synchronous: Synchronous = .full,
+            busyTimeoutMilliseconds: Int32 = 5_000,
+            cacheSizeKibibytes: Int? = nil
+        ) {
             self.synchronous = synchronous
             self.busyTimeoutMilliseconds = max(busyTimeoutMilliseconds, 0)
+            self.cacheSizeKibibytes = cacheSizeKibibytes.map { max($0, 1) }
         }
     }
 
@@ -208,7 +223,9 @@ final class StoreConnection {
     private let lastSequenceStatement: Statement
     private let lastTransfer: Statement
     private let insertEntry: Statement
+    private let insertEntryChunk: Statement
     private let insertTransfer: Statement
+    private let insertTransferChunk: Statement
     private let entryForKey: Statement
     private let entriesAfter: Statement
     private let transfersOfEntries: Statement
@@ -231,6 +248,7 @@ final class StoreConnection {
         let connection = try Connection(path: path, flags: flags)
         sqlite3_busy_timeout(connection.database, options.busyTimeoutMilliseconds)
         try Self.prepareSchema(connection, path: path, options: options, migrations: migrations)
+        try Self.guardLedger(connection, path: path)
         let database = connection.database
         self.connection = connection
         self.beginWrite = try Statement(SQLiteSchema.beginWrite, database: database)
@@ -239,7 +257,9 @@ final class StoreConnection {
         self.lastSequenceStatement = try Statement(SQLiteSchema.lastSequence, database: database)
         self.lastTransfer = try Statement(SQLiteSchema.lastTransfer, database: database)
         self.insertEntry = try Statement(SQLiteSchema.insertEntry, database: database)
+        self.insertEntryChunk = try Statement(SQLiteSchema.insertEntryChunk, database: database)
         self.insertTransfer = try Statement(SQLiteSchema.insertTransfer, database: database)
+        self.insertTransferChunk = try Statement(SQLiteSchema.insertTransferChunk, database: database)
         self.entryForKey = try Statement(SQLiteSchema.entryForKey, database: database)
         self.entriesAfter = try Statement(SQLiteSchema.entriesAfter, database: database)
         self.transfersOfEntries = try Statement(SQLiteSchema.transfersOfEntries, database: database)
@@ -279,6 +299,9 @@ final class StoreConnection {
         }
         let synchronous = options.synchronous == .full ? "FULL" : "NORMAL"
         try connection.execute("PRAGMA synchronous = \(synchronous)", doing: "\(what): setting synchronous")
+        if let kibibytes = options.cacheSizeKibibytes {
+            try connection.execute("PRAGMA cache_size = -\(kibibytes)", doing: "\(what): setting the cache size")
+        }
         guard identity.version != current else { return }
         try connection.execute(SQLiteSchema.beginWrite, doing: "\(what): locking to migrate")
         do {
@@ -302,6 +325,27 @@ final class StoreConnection {
         } catch {
             if connection.isInTransaction { try? connection.execute(SQLiteSchema.rollback, doing: "rolling back") }
             throw error
+        }
+    }
+
+    /// Turns this connection's triggers off and has it refuse, when a statement is prepared, any
+    /// UPDATE or DELETE of journal or transfer rows.
+    ///
+    /// The schema's triggers refuse such changes and gaps on every connection a host opens, but a
+    /// trigger makes each insert a program of its own that also keeps an undo journal for the
+    /// statement: they were a quarter of an append's instructions. On this connection the same
+    /// rules hold without them: the authorizer refuses UPDATE and DELETE of ledger rows before a
+    /// statement can run, and ``append(_:expectingLastSequence:)`` checks every sequence and id
+    /// before writing and reads back the journal's and the ledger's ends before committing.
+    private static func guardLedger(_ connection: Connection, path: String) throws(FissionError) {
+        let authorizer = sqlite3_set_authorizer(connection.database, refuseLedgerChanges, nil)
+        let triggers = fission_sqlite_disable_triggers(connection.database)
+        guard authorizer == SQLITE_OK, triggers == SQLITE_OK else {
+            throw FissionError(
+                code: .storeFailure,
+                reason:
+                    "opening \(path): SQLite refused to guard the ledger (authorizer \(authorizer), triggers \(triggers))"
+            )
         }
     }
 
@@ -367,6 +411,8 @@ final class StoreConnection {
         try self.write("appending \(entries.count) entries after \(expectingLastSequence)") { () throws(FissionError) in
             let last = try self.lastSequence()
             try self.checkLast(last, expecting: expectingLastSequence)
+            // Every sequence and transfer id is checked before the first row is written.
+            var transfers: [TransferRow] = []
             var nextTransfer: Int64?
             for (offset, entry) in entries.enumerated() {
                 let expected = last + Int64(offset) + 1
@@ -376,8 +422,7 @@ final class StoreConnection {
                         reason: "entry \(entry.sequence) where \(expected) was next"
                     )
                 }
-                try self.insert(entry)
-                for transfer in entry.transfers {
+                for (position, transfer) in entry.transfers.enumerated() {
                     let next: Int64
                     if let known = nextTransfer {
                         next = known
@@ -385,10 +430,121 @@ final class StoreConnection {
                         next = try self.integer(self.lastTransfer, doing: "reading the last transfer") + 1
                     }
                     try self.check(transfer, next: next, entry: entry.sequence)
-                    try self.insert(transfer, entry: entry.sequence)
+                    transfers.append(TransferRow(entry: offset, transfer: position))
                     nextTransfer = next + 1
                 }
             }
+            try self.insertRows(
+                entries.count,
+                chunk: self.insertEntryChunk,
+                single: self.insertEntry,
+                doing: "inserting entries",
+                bind: { row, statement, slot in Self.bind(entries[row], to: statement, row: slot) },
+                failure: { row, result, message in self.entryFailure(entries[row], result, message) }
+            )
+            try self.insertRows(
+                transfers.count,
+                chunk: self.insertTransferChunk,
+                single: self.insertTransfer,
+                doing: "inserting transfers",
+                bind: { row, statement, slot in
+                    let entry = entries[transfers[row].entry]
+                    TransferColumns.bind(
+                        entry.transfers[transfers[row].transfer],
+                        entry: entry.sequence,
+                        to: statement,
+                        row: slot
+                    )
+                },
+                failure: { row, result, message in
+                    self.transferFailure(
+                        entries[transfers[row].entry].transfers[transfers[row].transfer],
+                        result,
+                        message
+                    )
+                }
+            )
+            try self.checkEnds(last: last + Int64(entries.count), lastTransfer: nextTransfer.map { $0 - 1 })
+        }
+    }
+
+    /// Where a transfer to insert is: `entries[entry].transfers[transfer]`.
+    private struct TransferRow {
+        let entry: Int
+        let transfer: Int
+    }
+
+    /// Inserts rows `0..<count`, ``SQLiteSchema/rowsPerInsert`` to a statement and the rest one
+    /// at a time; `bind(row, statement, slot)` binds row `row` to the statement's row `slot`.
+    ///
+    /// When a multi-row statement breaks a constraint, SQLite undoes that statement alone and the
+    /// transaction goes on: its rows are then inserted one at a time, so that `failure` describes
+    /// the very row that broke it. The caller rolls the transaction back.
+    private func insertRows(
+        _ count: Int,
+        chunk: Statement,
+        single: Statement,
+        doing what: String,
+        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) -> Void,
+        failure: (_ row: Int, _ result: Int32, _ message: String) -> FissionError
+    ) throws(FissionError) {
+        let perChunk = SQLiteSchema.rowsPerInsert
+        var row = 0
+        while count - row >= perChunk {
+            for slot in 0..<perChunk { bind(row + slot, chunk, Int32(slot)) }
+            let result = chunk.stepCode()
+            guard result == SQLITE_DONE else {
+                let error = storeError(
+                    result,
+                    self.connection.database,
+                    doing: "\(what) \(row)...\(row + perChunk - 1)"
+                )
+                chunk.reset()
+                guard result & 0xFF == SQLITE_CONSTRAINT else { throw error }
+                for slot in 0..<perChunk {
+                    try self.insertRow(row + slot, single, bind: bind, failure: failure)
+                }
+                throw error
+            }
+            chunk.reset()
+            row += perChunk
+        }
+        while row < count {
+            try self.insertRow(row, single, bind: bind, failure: failure)
+            row += 1
+        }
+    }
+
+    private func insertRow(
+        _ row: Int,
+        _ statement: Statement,
+        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) -> Void,
+        failure: (_ row: Int, _ result: Int32, _ message: String) -> FissionError
+    ) throws(FissionError) {
+        defer { statement.reset() }
+        bind(row, statement, 0)
+        let result = statement.stepCode()
+        guard result == SQLITE_DONE else {
+            throw failure(row, result, String(cString: sqlite3_errmsg(self.connection.database)))
+        }
+    }
+
+    /// Reads the journal's and the ledger's last rows back before the commit: the rows just
+    /// written must end them exactly where the checks said. With the primary keys, which refuse
+    /// a sequence or an id already stored, and `CHECK (... > 0)`, this is the schema's gap rule
+    /// for this connection, whose triggers are off.
+    private func checkEnds(last: Int64, lastTransfer: Int64?) throws(FissionError) {
+        let end = try self.lastSequence()
+        guard end == last else {
+            throw FissionError(code: .invalidJournal, reason: "the journal would end at \(end), not at \(last)")
+        }
+        guard let lastTransfer else { return }
+        let transferEnd = try self.integer(self.lastTransfer, doing: "reading the last transfer")
+        guard transferEnd == lastTransfer else {
+            throw FissionError(
+                code: .invalidJournal,
+                reason: "the ledger would end at transfer #\(transferEnd), not at #\(lastTransfer)"
+            )
         }
     }
 
@@ -424,71 +580,68 @@ final class StoreConnection {
         }
     }
 
-    private func insert(_ entry: JournalEntry) throws(FissionError) {
-        let statement = self.insertEntry
-        defer { statement.reset() }
-        statement.bind(1, entry.sequence)
-        statement.bind(2, identifier: entry.idempotencyKey)
-        statement.bind(3, Int64(bitPattern: entry.payloadDigest))
-        statement.bind(4, blob: entry.command)
-        statement.bind(5, blob: entry.outcome)
-        let result = statement.stepCode()
-        guard result != SQLITE_DONE else { return }
-        let message = String(cString: sqlite3_errmsg(self.connection.database))
+    /// Binds `entry` to the parameters of row `row` of an insert made by
+    /// ``SQLiteSchema/insertEntries(rows:)``.
+    private static func bind(_ entry: JournalEntry, to statement: Statement, row: Int32) {
+        let base = row * SQLiteSchema.entryParameters
+        statement.bind(base + 1, entry.sequence)
+        statement.bind(base + 2, identifier: entry.idempotencyKey)
+        statement.bind(base + 3, Int64(bitPattern: entry.payloadDigest))
+        statement.bind(base + 4, blob: entry.command)
+        statement.bind(base + 5, blob: entry.outcome)
+    }
+
+    /// The contract's error for SQLite's refusal of `entry`.
+    private func entryFailure(_ entry: JournalEntry, _ result: Int32, _ message: String) -> FissionError {
         switch result {
         case ConstraintCode.unique, ConstraintCode.primaryKey:
-            throw FissionError(
+            FissionError(
                 code: .duplicateIdempotencyKey,
                 reason: "idempotency key \(entry.idempotencyKey) is already in the journal (SQLite: \(message))"
             )
         case ConstraintCode.trigger, ConstraintCode.check, ConstraintCode.notNull:
-            throw FissionError(
+            FissionError(
                 code: .invalidJournal,
                 reason: "entry \(entry.sequence) refused by the schema (SQLite: \(message))"
             )
         default:
-            throw storeError(result, self.connection.database, doing: "inserting entry \(entry.sequence)")
+            storeError(result, self.connection.database, doing: "inserting entry \(entry.sequence)")
         }
     }
 
-    private func insert(_ transfer: Transfer, entry: Int64) throws(FissionError) {
-        let statement = self.insertTransfer
-        defer { statement.reset() }
-        TransferColumns.bind(transfer, entry: entry, to: statement)
-        let result = statement.stepCode()
-        guard result != SQLITE_DONE else { return }
-        let message = String(cString: sqlite3_errmsg(self.connection.database))
+    /// The contract's error for SQLite's refusal of `transfer`.
+    private func transferFailure(_ transfer: Transfer, _ result: Int32, _ message: String) -> FissionError {
         switch result {
         case ConstraintCode.primaryKey:
-            throw FissionError(
+            FissionError(
                 code: .duplicateTransfer,
                 reason: "transfer \(transfer.id) is already stored (SQLite: \(message))"
             )
         case ConstraintCode.unique where message.contains("resolves"):
-            throw FissionError(
+            FissionError(
                 code: .duplicateTransfer,
                 reason: "transfer \(transfer.id) posts pending transfer \(Self.resolved(transfer)), "
                     + "which was posted already (SQLite: \(message))"
             )
         case ConstraintCode.unique:
-            throw FissionError(
+            FissionError(
                 code: .duplicateTransfer,
                 reason:
                     "transfer \(transfer.id)'s key \(transfer.key?.description ?? "-") is already stored (SQLite: \(message))"
             )
         case ConstraintCode.foreignKey:
-            throw FissionError(
+            FissionError(
                 code: .invalidJournal,
                 reason:
                     "transfer \(transfer.id) resolves \(Self.resolved(transfer)), which is not stored (SQLite: \(message))"
             )
         case ConstraintCode.trigger, ConstraintCode.check, ConstraintCode.notNull:
-            throw FissionError(
+            FissionError(
                 code: .invalidJournal,
                 reason: "transfer \(transfer.id) refused by the schema (SQLite: \(message))"
             )
         default:
-            throw storeError(result, self.connection.database, doing: "inserting transfer \(transfer.id)")
+            storeError(result, self.connection.database, doing: "inserting transfer \(transfer.id)")
         }
     }
 
@@ -607,5 +760,25 @@ final class StoreConnection {
                 transfers: transfers[start..<position].map(\.transfer)
             )
         }
+    }
+}
+
+/// The store connection's authorizer: refuses to prepare an UPDATE or a DELETE of journal or
+/// transfer rows, and allows everything else (snapshot pruning deletes from `snapshots`).
+private func refuseLedgerChanges(
+    _: UnsafeMutableRawPointer?,
+    _ action: Int32,
+    _ table: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?,
+    _: UnsafePointer<CChar>?
+) -> Int32 {
+    switch action {
+    case SQLITE_UPDATE, SQLITE_DELETE:
+        guard let table else { return SQLITE_OK }
+        let ledger = sqlite3_stricmp(table, "journal") == 0 || sqlite3_stricmp(table, "transfers") == 0
+        return ledger ? SQLITE_DENY : SQLITE_OK
+    default:
+        return SQLITE_OK
     }
 }

@@ -8,47 +8,49 @@ import FissionRewards
 /// transfer is decoded from those parts by ``TransferDecoder``. No second copy of the transfer is
 /// stored, so the columns a host queries are the only truth.
 enum TransferColumns {
-    /// Binds `transfer`, made by entry `entry`, to ``SQLiteSchema/insertTransfer``'s parameters.
-    static func bind(_ transfer: Transfer, entry: Int64, to statement: Statement) {
-        statement.bind(1, transfer.id.rawValue)
-        statement.bind(2, entry)
+    /// Binds `transfer`, made by entry `entry`, to the parameters of row `row` of an insert made by
+    /// ``SQLiteSchema/insertTransfers(rows:)``. Parameters it leaves unbound stay NULL.
+    static func bind(_ transfer: Transfer, entry: Int64, to statement: Statement, row: Int32 = 0) {
+        let base = row * SQLiteSchema.transferParameters
+        statement.bind(base + 1, transfer.id.rawValue)
+        statement.bind(base + 2, entry)
         let (kind, resolves) = Self.kind(transfer.kind)
-        statement.bind(3, kind)
-        statement.bind(4, resolves?.rawValue)
+        statement.bind(base + 3, name: kind)
+        statement.bind(base + 4, resolves?.rawValue)
         if let key = transfer.key {
-            statement.bind(5, Self.operation(key.operation))
-            statement.bind(6, identifier: key.campaign)
-            statement.bind(7, identifier: key.rule)
-            statement.bind(8, identifier: key.beneficiary)
-            statement.bind(9, identifier: key.source)
-            statement.bind(10, Int64(key.part))
+            statement.bind(base + 5, name: Self.operation(key.operation))
+            statement.bind(base + 6, identifier: key.campaign)
+            statement.bind(base + 7, identifier: key.rule)
+            statement.bind(base + 8, identifier: key.beneficiary)
+            statement.bind(base + 9, identifier: key.source)
+            statement.bind(base + 10, Int64(key.part))
         }
-        Self.bind(transfer.debit.owner, at: 11, to: statement)
-        Self.bind(transfer.credit.owner, at: 13, to: statement)
+        Self.bind(transfer.debit.owner, at: base + 11, to: statement)
+        Self.bind(transfer.credit.owner, at: base + 13, to: statement)
         switch transfer.unit {
         case .money(let currency):
-            statement.bind(15, "money")
-            statement.bind(16, currency.code)
-            statement.bind(17, Int64(currency.minorUnitDigits))
-        case .points: statement.bind(15, "points")
+            statement.bind(base + 15, name: "money")
+            statement.bind(base + 16, currency.code)
+            statement.bind(base + 17, Int64(currency.minorUnitDigits))
+        case .points: statement.bind(base + 15, name: "points")
         case .coupon(let sku):
-            statement.bind(15, "coupon")
-            statement.bind(18, identifier: sku)
+            statement.bind(base + 15, name: "coupon")
+            statement.bind(base + 18, identifier: sku)
         case .gift(let sku):
-            statement.bind(15, "gift")
-            statement.bind(18, identifier: sku)
+            statement.bind(base + 15, name: "gift")
+            statement.bind(base + 18, identifier: sku)
         case .virtualGood(let sku):
-            statement.bind(15, "virtualGood")
-            statement.bind(18, identifier: sku)
-        case .cardDraw: statement.bind(15, "cardDraw")
-        case .lotteryDraw: statement.bind(15, "lotteryDraw")
+            statement.bind(base + 15, name: "virtualGood")
+            statement.bind(base + 18, identifier: sku)
+        case .cardDraw: statement.bind(base + 15, name: "cardDraw")
+        case .lotteryDraw: statement.bind(base + 15, name: "lotteryDraw")
         }
-        statement.bind(19, transfer.amount)
-        statement.bind(20, identifier: transfer.reason.command)
-        statement.bind(21, identifier: transfer.reason.rule)
-        statement.bind(22, Int64(transfer.reason.ruleVersion))
-        statement.bind(23, transfer.at.millisecondsSinceEpoch)
-        statement.bind(24, transfer.holdUntil?.millisecondsSinceEpoch)
+        statement.bind(base + 19, transfer.amount)
+        statement.bind(base + 20, identifier: transfer.reason.command)
+        statement.bind(base + 21, identifier: transfer.reason.rule)
+        statement.bind(base + 22, Int64(transfer.reason.ruleVersion))
+        statement.bind(base + 23, transfer.at.millisecondsSinceEpoch)
+        statement.bind(base + 24, transfer.holdUntil?.millisecondsSinceEpoch)
     }
 
     /// Rebuilds the transfer in the current row of a statement selecting
@@ -135,16 +137,16 @@ enum TransferColumns {
     private static func bind(_ owner: AccountOwner, at index: Int32, to statement: Statement) {
         switch owner {
         case .budget(let campaign):
-            statement.bind(index, "budget")
+            statement.bind(index, name: "budget")
             statement.bind(index + 1, identifier: campaign)
         case .wallet(let member):
-            statement.bind(index, "wallet")
+            statement.bind(index, name: "wallet")
             statement.bind(index + 1, identifier: member)
         case .receivable(let member):
-            statement.bind(index, "receivable")
+            statement.bind(index, name: "receivable")
             statement.bind(index + 1, identifier: member)
         case .outside:
-            statement.bind(index, "outside")
+            statement.bind(index, name: "outside")
         }
     }
 
@@ -172,7 +174,7 @@ enum TransferColumns {
         return sku
     }
 
-    private static func kind(_ kind: TransferKind) -> (String, TransferID?) {
+    private static func kind(_ kind: TransferKind) -> (StaticString, TransferID?) {
         switch kind {
         case .posted: ("posted", nil)
         case .pending: ("pending", nil)
@@ -182,7 +184,7 @@ enum TransferColumns {
         }
     }
 
-    private static func operation(_ operation: TransferKey.Operation) -> String {
+    private static func operation(_ operation: TransferKey.Operation) -> StaticString {
         switch operation {
         case .funding: "funding"
         case .grant: "grant"

@@ -1,4 +1,5 @@
 import FissionCore
+import FissionRewards
 import FissionSQLite
 import FissionStorage
 import FissionStorageTesting
@@ -184,14 +185,15 @@ struct SQLiteFaultTests {
         #expect(error?.code == .newerSchema)
         #expect(error?.reason.contains("version 99") == true, "\(error?.reason ?? "")")
         #expect(fileBytes(path) == before)
-        #expect(RawDatabase(path).execute("PRAGMA user_version = 1") == nil)
+        #expect(RawDatabase(path).execute("PRAGMA user_version = \(SQLiteSchema.currentVersion)") == nil)
         #expect(try SQLiteStore(path: path).entries(after: 0, limit: 100) == journal)
     }
 
     // MARK: Migrations
 
-    static let version2 = SchemaMigration(
-        version: 2,
+    /// A step after the current schema, as a later Fission might add.
+    static let nextVersion = SchemaMigration(
+        version: SQLiteSchema.currentVersion + 1,
         statements: ["CREATE TABLE audit_notes (id INTEGER PRIMARY KEY, note TEXT NOT NULL) STRICT"]
     )
 
@@ -205,25 +207,25 @@ struct SQLiteFaultTests {
             try store.append(journal, expectingLastSequence: 0)
             store.close()
         }
-        #expect(RawDatabase(path).scalar("PRAGMA user_version") == "1")
+        #expect(RawDatabase(path).scalar("PRAGMA user_version") == "\(SQLiteSchema.currentVersion)")
         let migrated = try SQLiteStore(
             path: path,
             options: .init(),
-            migrations: SQLiteSchema.migrations + [Self.version2]
+            migrations: SQLiteSchema.migrations + [Self.nextVersion]
         )
-        #expect(try migrated.query("PRAGMA user_version") == ["2"])
+        #expect(try migrated.query("PRAGMA user_version") == ["\(Self.nextVersion.version)"])
         #expect(try migrated.query("SELECT count(*) FROM audit_notes") == ["0"])
         #expect(try migrated.entries(after: 0, limit: 100) == journal)
         migrated.close()
-        // The version-1 code now meets a newer file and refuses it.
+        // The current code now meets a newer file and refuses it.
         #expect(throws: FissionError(code: .newerSchema)) { try SQLiteStore(path: path) }
         // A new file runs every step.
         let fresh = try SQLiteStore(
             path: directory.file("fresh.sqlite"),
             options: .init(),
-            migrations: SQLiteSchema.migrations + [Self.version2]
+            migrations: SQLiteSchema.migrations + [Self.nextVersion]
         )
-        #expect(try fresh.query("PRAGMA user_version") == ["2"])
+        #expect(try fresh.query("PRAGMA user_version") == ["\(Self.nextVersion.version)"])
         #expect(
             try fresh.query(
                 "SELECT count(*) FROM sqlite_schema WHERE name IN ('journal', 'transfers', 'snapshots', 'audit_notes')"
@@ -241,17 +243,51 @@ struct SQLiteFaultTests {
             try store.append(journal, expectingLastSequence: 0)
             store.close()
         }
+        let current = SQLiteSchema.currentVersion
         let broken = SchemaMigration(
-            version: 2,
+            version: current + 1,
             statements: ["CREATE TABLE half_done (x INTEGER) STRICT", "CREATE TABLE journal (x INTEGER) STRICT"]
         )
         let error = #expect(throws: FissionError.self) {
             try SQLiteStore(path: path, options: .init(), migrations: SQLiteSchema.migrations + [broken])
         }
-        #expect(error?.reason.contains("from version 1 to 2") == true, "\(error?.reason ?? "")")
+        #expect(error?.reason.contains("from version \(current) to \(current + 1)") == true, "\(error?.reason ?? "")")
         let raw = RawDatabase(path)
-        #expect(raw.scalar("PRAGMA user_version") == "1")
+        #expect(raw.scalar("PRAGMA user_version") == "\(current)")
         #expect(raw.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'") == "0")
         #expect(try SQLiteStore(path: path).entries(after: 0, limit: 100) == journal)
+    }
+
+    @Test("a version-1 store opens and migrates to version 2: the key index leads with the source, keys stay unique")
+    func migratesVersion1() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("version1.sqlite")
+        let journal = DeterministicJournal.entries(seed: 14, through: 60)
+        let version1 = [SchemaMigration(version: 1, statements: SQLiteSchema.version1)]
+        do {
+            let store = try SQLiteStore(path: path, options: .init(), migrations: version1)
+            try store.append(Array(journal.prefix(40)), expectingLastSequence: 0)
+            store.close()
+        }
+        let indexSQL = "SELECT sql FROM sqlite_schema WHERE name = 'transfers_key_unique'"
+        #expect(RawDatabase(path).scalar("PRAGMA user_version") == "1")
+        #expect(RawDatabase(path).scalar(indexSQL)?.contains("key_operation, key_campaign") == true)
+        let store = try SQLiteStore(path: path)
+        #expect(try store.query("PRAGMA user_version") == ["2"])
+        #expect(try store.query(indexSQL).first?.contains("key_source, key_part, key_operation") == true)
+        #expect(try store.entries(after: 0, limit: 100) == Array(journal.prefix(40)))
+        try store.append(Array(journal.dropFirst(40)), expectingLastSequence: 40)
+        #expect(try store.entries(after: 0, limit: 100) == journal)
+        #expect(try store.integrityCheck() == ["ok"])
+        // The rebuilt index still refuses a key already granted.
+        let granted = try #require(journal.flatMap(\.transfers).first { $0.key != nil })
+        let raw = RawDatabase(path)
+        let copy = """
+            INSERT INTO transfers SELECT (SELECT max(id) FROM transfers) + 1, entry, kind, resolves, key_operation, key_campaign, key_rule,
+            key_beneficiary, key_source, key_part, debit_owner, debit_owner_id, credit_owner, credit_owner_id, unit,
+            unit_currency, unit_minor_digits, unit_sku, amount, command, rule, rule_version, at, hold_until
+            FROM transfers WHERE id = \(granted.id.rawValue)
+            """
+        #expect(raw.execute(copy)?.contains("UNIQUE constraint failed") == true)
     }
 }

@@ -73,7 +73,7 @@ struct SQLiteStoreTests {
         }
         #expect(raw.scalar("PRAGMA journal_mode") == "wal")
         #expect(raw.scalar("PRAGMA application_id") == "\(SQLiteSchema.applicationID)")
-        #expect(raw.scalar("PRAGMA user_version") == "1")
+        #expect(raw.scalar("PRAGMA user_version") == "\(SQLiteSchema.currentVersion)")
     }
 
     @Test("the store's own SQL never updates or deletes journal or transfer rows")
@@ -139,10 +139,78 @@ struct SQLiteStoreTests {
         }
         #expect(raw.execute("UPDATE journal SET outcome = x'00'")?.contains("never changed") == true)
         #expect(raw.execute("DELETE FROM transfers")?.contains("never removed") == true)
+        #expect(
+            raw.execute("INSERT INTO transfers (id, entry, kind) SELECT max(id) + 2, 1, 'posted' FROM transfers")?
+                .contains("without gaps") == true
+        )
         #expect(try store.entries(after: 0, limit: 100) == journal)
     }
 
-    @Test("synchronous is FULL by default and NORMAL only when asked; the busy timeout is set")
+    @Test("the store's own connection, whose triggers are off, refuses UPDATE and DELETE of ledger rows")
+    func ownConnectionRefusesChanges() throws {
+        let directory = TemporaryDirectory()
+        let journal = DeterministicJournal.entries(seed: 10, through: 30)
+        let store = try SQLiteStore(path: directory.file("authorizer.sqlite"))
+        try store.append(journal, expectingLastSequence: 0)
+        for sql in [
+            "UPDATE journal SET outcome = x'00' WHERE sequence = 1",
+            "DELETE FROM journal WHERE sequence = 30",
+            "UPDATE transfers SET amount = amount + 1",
+            "DELETE FROM transfers",
+            "update TRANSFERS set amount = 1",
+        ] {
+            let error = #expect(throws: FissionError.self, "\(sql) was allowed") { try store.query(sql) }
+            #expect(error?.reason.contains("not authorized") == true, "\(error?.reason ?? "")")
+        }
+        #expect(try store.entries(after: 0, limit: 100) == journal)
+        // Snapshots are pruned with DELETE: that stays allowed.
+        try store.saveSnapshot(StoreSnapshot(sequence: 10, state: [1]))
+        try store.saveSnapshot(StoreSnapshot(sequence: 20, state: [2]))
+        #expect(try store.query("SELECT count(*) FROM snapshots") == ["1"])
+    }
+
+    @Test("appends of every size, across the multi-row inserts' boundaries, read back exactly")
+    func chunkBoundaries() throws {
+        let directory = TemporaryDirectory()
+        let journal = DeterministicJournal.entries(seed: 11, through: 400)
+        let store = try SQLiteStore(path: directory.file("chunks.sqlite"))
+        var last = 0
+        for size in [1, 31, 32, 33, 64, 65, 100, 74] {
+            try store.append(Array(journal[last..<last + size]), expectingLastSequence: Int64(last))
+            last += size
+        }
+        #expect(last == journal.count)
+        #expect(try store.entries(after: 0, limit: 1_000) == journal)
+    }
+
+    @Test("a duplicate inside a multi-row insert names the row that broke the rule, and nothing is written")
+    func duplicateInsideChunk() throws {
+        let directory = TemporaryDirectory()
+        let journal = DeterministicJournal.entries(seed: 12, through: 200)
+        let store = try SQLiteStore(path: directory.file("chunk-duplicate.sqlite"))
+        try store.append(Array(journal.prefix(100)), expectingLastSequence: 0)
+        // Entry 150 reuses entry 7's idempotency key, in the middle of the second 32-row insert.
+        var batch = Array(journal[100..<200])
+        let reused = journal[6].idempotencyKey
+        let original = batch[49]
+        batch[49] = JournalEntry(
+            sequence: original.sequence,
+            idempotencyKey: reused,
+            payloadDigest: original.payloadDigest,
+            command: original.command,
+            outcome: original.outcome,
+            transfers: original.transfers
+        )
+        let error = #expect(throws: FissionError.self) { try store.append(batch, expectingLastSequence: 100) }
+        #expect(error?.code == .duplicateIdempotencyKey)
+        #expect(error?.reason.contains("\(reused)") == true, "\(error?.reason ?? "")")
+        #expect(try store.lastSequence() == 100)
+        #expect(try store.entries(after: 0, limit: 1_000) == Array(journal.prefix(100)))
+        try store.append(Array(journal[100..<200]), expectingLastSequence: 100)
+        #expect(try store.entries(after: 0, limit: 1_000) == journal)
+    }
+
+    @Test("synchronous is FULL by default and NORMAL only when asked; the busy timeout and cache size are set")
     func options() throws {
         let directory = TemporaryDirectory()
         let full = try SQLiteStore(path: directory.file("full.sqlite"))
@@ -156,6 +224,13 @@ struct SQLiteStoreTests {
         )
         #expect(try normal.query("PRAGMA synchronous") == ["1"])
         #expect(try normal.query("PRAGMA busy_timeout") == ["250"])
+        #expect(try normal.query("PRAGMA cache_size") == (try full.query("PRAGMA cache_size")))
+        let cached = try SQLiteStore(
+            path: directory.file("cached.sqlite"),
+            options: .init(cacheSizeKibibytes: 16_384)
+        )
+        #expect(try cached.query("PRAGMA cache_size") == ["-16384"])
+        #expect(SQLiteStore.Options(cacheSizeKibibytes: 0).cacheSizeKibibytes == 1)
     }
 
     @Test("two stores on one file: the second writer gets storeConflict, catches up and appends")
