@@ -362,4 +362,113 @@ struct SettlementReviewTests {
             #expect(copy.ledger.audit().isEmpty)
         }
     }
+
+    /// Partial voids and reversals through the public ledger, 20 of each keyed under one refund
+    /// event (past the key chain's limit): each key is made once, repeats as its duplicate, and is
+    /// refused for another transfer or amount.
+    @Test func voidAndReversalKeysPastTheChainLimitAreEachUsedOnce() throws {
+        var ledger = Ledger()
+        let budget = AccountKey.budget(campaignID, cny)
+        let reason = TransferReason(command: "refund")
+        try ledger.transfer(
+            key: TransferKey(.funding, campaign: campaignID, source: "fund"),
+            debit: .outside(cny),
+            credit: budget,
+            amount: 10_000,
+            reason: TransferReason(command: "fund"),
+            at: start
+        )
+        var held: [TransferID] = []
+        var posted: [TransferID] = []
+        for member in 0..<20 {
+            let wallet = AccountKey.wallet(MemberID(Int64(member)), cny)
+            for (list, hold) in [(0, at(days: 9)), (1, nil)] as [(Int, Timestamp?)] {
+                let made = try ledger.transfer(
+                    key: grantKey(
+                        campaignID,
+                        rule: "r",
+                        beneficiary: MemberID(Int64(member)),
+                        source: "pay",
+                        part: Int32(list)
+                    ),
+                    debit: budget,
+                    credit: wallet,
+                    amount: 100,
+                    holdUntil: hold,
+                    reason: reason,
+                    at: start
+                )
+                if list == 0 { held.append(made.first!) } else { posted.append(made.first!) }
+            }
+        }
+        // Part 0 voids the held grant in part, part 1 reverses the posted one.
+        func key(_ part: Int32, _ member: Int) -> TransferKey {
+            TransferKey(
+                .reversal,
+                campaign: campaignID,
+                rule: "r",
+                beneficiary: MemberID(Int64(member)),
+                source: "refund",
+                part: part
+            )
+        }
+        var voids: [TransferID] = []
+        var reversals: [TransferID] = []
+        for member in 0..<20 {
+            let void = try ledger.void(held[member], amount: 30, key: key(0, member), reason: reason, at: start)
+            #expect(!void.isDuplicate)
+            voids.append(void.first!)
+            let reversal = try ledger.reverse(
+                posted[member],
+                amount: 40,
+                key: key(1, member),
+                reason: reason,
+                at: start
+            )
+            #expect(!reversal.isDuplicate)
+            reversals.append(reversal.first!)
+        }
+        let count = ledger.transferCount
+        for member in 0..<20 {
+            let again = try ledger.void(held[member], amount: 30, key: key(0, member), reason: reason, at: start)
+            #expect(again.isDuplicate && again.first == voids[member])
+            #expect(ledger.transfer(forKey: key(0, member))?.id == voids[member])
+            #expect(ledger.transfer(forKey: key(1, member))?.id == reversals[member])
+            #expect(throws: FissionError(code: .idempotencyConflict)) {
+                try ledger.void(held[member], amount: 31, key: key(0, member), reason: reason, at: start)
+            }
+            #expect(throws: FissionError(code: .idempotencyConflict)) {
+                try ledger.void(held[(member + 1) % 20], amount: 30, key: key(0, member), reason: reason, at: start)
+            }
+            #expect(throws: FissionError(code: .idempotencyConflict)) {
+                try ledger.reverse(posted[member], amount: 40, key: key(0, member), reason: reason, at: start)
+            }
+        }
+        #expect(ledger.transferCount == count)
+        for member in 0..<20 {
+            let balance = ledger.balance(of: .wallet(MemberID(Int64(member)), cny))
+            #expect(balance.pending == 70 && balance.available == 60)
+        }
+        #expect(ledger.audit().isEmpty)
+    }
+
+    /// The host funds under the same id as an event it then settles: the funding key and the 20
+    /// grant keys share one source event, and each is found and made once.
+    @Test func aFundingKeyAndGrantKeysUnderOneSourceEventStayApart() throws {
+        let rules = try (0..<20).map { try RewardRule(id: RuleID("fixed-\($0)"), shape: .orderFixed(.money(yuan(1)))) }
+        var settlement = try settlement(rules)
+        let funding = try settlement.fund(campaignID, amount: .money(yuan(5)), id: "pay-1", at: start)
+        let event = try paid("o-1", buyer: "bob", yuan: 100)
+        let first = try settlement.settle(event, id: "pay-1", campaign: campaignID)
+        #expect(first.grants.count == 20)
+        for var copy in [settlement, try Settlement(snapshot: settlement.snapshot())] {
+            #expect(try copy.settle(event, id: "pay-1", campaign: campaignID).grants == first.grants)
+            let again = try copy.fund(campaignID, amount: .money(yuan(5)), id: "pay-1", at: start)
+            #expect(again.isDuplicate && again.first == funding.first)
+            let fundingKey = TransferKey(.funding, campaign: campaignID, source: "pay-1")
+            #expect(copy.ledger.transfer(forKey: fundingKey)?.id == funding.first)
+            #expect(copy.ledger.balance(of: .wallet("bob", cny)).available == 2_000)
+            #expect(copy.ledger.balance(of: .budget(campaignID, cny)).available == 1_000_500 - 2_000)
+        }
+    }
 }
