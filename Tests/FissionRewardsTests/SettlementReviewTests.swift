@@ -471,4 +471,41 @@ struct SettlementReviewTests {
             #expect(copy.ledger.balance(of: .budget(campaignID, cny)).available == 1_000_500 - 2_000)
         }
     }
+
+    /// A member paid in two units by one mutual rule has one count cap for the rule (a grant is
+    /// a grant, in either unit), and each grant lands in the wallet of its own unit, with or
+    /// without a restore between the grants (a restored slot has forgotten its wallet).
+    @Test func aMemberPaidInTwoUnitsHasOneCountCapAndTwoWalletsAcrossARestore() throws {
+        let coupon = LedgerUnit.coupon("c-5")
+        let rule = try RewardRule(
+            id: "mutual",
+            shape: .mutual(sharer: RewardAmount(1, coupon), helper: RewardAmount(3, .points)),
+            caps: .init(perMemberCount: 2)
+        )
+        var original = try settlement([rule])
+        try original.fund(campaignID, amount: RewardAmount(10, coupon), id: "coupons", at: start)
+        try original.fund(campaignID, amount: RewardAmount(100, .points), id: "points", at: start)
+        try original.settle(.helped(sharer: "bob", helper: "alice", at: at(days: 1)), id: "h-1", campaign: campaignID)
+        try original.settle(.helped(sharer: "alice", helper: "bob", at: at(days: 1)), id: "h-2", campaign: campaignID)
+        var restored = try Settlement(snapshot: original.snapshot())
+        for settlement in [original, restored] {
+            #expect(settlement.granted(by: "mutual", to: "alice", in: campaignID) == (2, 4))
+        }
+        let third = RewardEvent.helped(sharer: "alice", helper: "carol", at: at(days: 1))
+        let fromOriginal = try original.settle(third, id: "h-3", campaign: campaignID)
+        let fromRestored = try restored.settle(third, id: "h-3", campaign: campaignID)
+        #expect(fromOriginal == fromRestored)
+        #expect(fromOriginal.skipped.map(\.beneficiary) == ["alice"])
+        #expect(fromOriginal.skipped.first?.reason == .capReached)
+        #expect(fromOriginal.grants.map(\.beneficiary) == ["carol"])
+        for settlement in [original, restored] {
+            #expect(settlement.ledger.balance(of: .wallet("alice", coupon)).available == 1)
+            #expect(settlement.ledger.balance(of: .wallet("alice", .points)).available == 3)
+            #expect(settlement.ledger.balance(of: .wallet("bob", coupon)).available == 1)
+            #expect(settlement.ledger.balance(of: .wallet("bob", .points)).available == 3)
+            #expect(settlement.ledger.balance(of: .wallet("carol", .points)).available == 3)
+            #expect(settlement.ledger.audit().isEmpty)
+        }
+        #expect(original == restored)
+    }
 }
