@@ -443,6 +443,10 @@ struct SettlementReviewTests {
             #expect(throws: FissionError(code: .idempotencyConflict)) {
                 try ledger.reverse(posted[member], amount: 40, key: key(0, member), reason: reason, at: start)
             }
+            // A retried reversal must name the same amount: the key's legs are summed and compared.
+            #expect(throws: FissionError(code: .idempotencyConflict)) {
+                try ledger.reverse(posted[member], amount: 39, key: key(1, member), reason: reason, at: start)
+            }
         }
         #expect(ledger.transferCount == count)
         for member in 0..<20 {
