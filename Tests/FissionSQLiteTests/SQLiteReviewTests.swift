@@ -173,4 +173,17 @@ struct SQLiteReviewTests {
             store.close()
         }
     }
+
+    /// The authorizer sees an `INSERT OR REPLACE` as an insert, yet its conflict resolution deletes
+    /// the row in the way, and on the store's connection no trigger is left to stop it: the store's
+    /// statements and schema must never resolve a conflict by replacing or updating.
+    @Test("no statement of the store, and no constraint of its schema, replaces or upserts a row")
+    func noReplaceOrUpsert() {
+        for statement in SQLiteSchema.runtimeStatements + SQLiteSchema.migrations.flatMap(\.statements) {
+            let upper = statement.uppercased()
+            #expect(!upper.contains("REPLACE"), "\(statement)")
+            #expect(!upper.contains("ON CONFLICT"), "\(statement)")
+            #expect(!upper.contains("OR IGNORE"), "\(statement)")
+        }
+    }
 }
