@@ -87,4 +87,32 @@ struct EngineReviewTests {
         }
         #expect(unknown?.code == .orderNotFound)
     }
+
+    /// A 40-command batch (two 32-row inserts on SQLite) whose append fails before or after it is
+    /// written, retried with its keys: each command is applied exactly once.
+    @Test(arguments: StoreKind.allCases, [FaultInjectingStore.Timing.beforeWrite, .afterWrite])
+    func aRetriedBatchAfterAFailedAppendIsAppliedOnce(
+        _ kind: StoreKind,
+        _ timing: FaultInjectingStore.Timing
+    )
+        async throws
+    {
+        let inner = try kind.make()
+        let store = FaultInjectingStore(wrapping: inner)
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        let before = try inner.lastSequence()
+        let batch: [(key: EventID, command: EngineCommand)] = try (0..<40).map { index in
+            (try EventID("paid-\(index)"), Self.paid(OrderID(Int64(index))))
+        }
+        store.failWrite(store.writeCount + 1, timing: timing)
+        let error = await #expect(throws: FissionError.self) { try await engine.submit(batch: batch, at: at(days: 1)) }
+        #expect(error?.code == .storeCallFailed)
+        #expect(try inner.lastSequence() == before + (timing == .afterWrite ? 40 : 0))
+        let retried = try await engine.submit(batch: batch, at: at(days: 1))
+        #expect(try retried.map { try $0.get().isDuplicate } == Array(repeating: timing == .afterWrite, count: 40))
+        #expect(try inner.lastSequence() == before + 40)
+        #expect(await engine.state.paidOrderCount(of: "carol") == 40)
+        #expect(try await fingerprint(engine) == committedFingerprint(inner))
+    }
 }
