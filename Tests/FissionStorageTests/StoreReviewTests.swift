@@ -173,4 +173,26 @@ struct FingerprintGrowthReviewTests {
             #expect((again == nil) == (position < 200))
         }
     }
+
+    @Test("probe runs that wrap past the table's end are found, grown and undone")
+    func wrappingProbeRuns() {
+        let keys: [EventID] = (0..<40).map { EventID(Int64($0)) }
+        var index = FingerprintIndex(capacity: 20)
+        // Every fingerprint's home is the last slot, so all but one wrap to the start.
+        for (position, key) in keys.enumerated().prefix(20) {
+            #expect(index.insert(.max, position: UInt64(position)) { keys[Int($0)] == key } != nil)
+        }
+        index.reserve(20)
+        var slots: [Int] = []
+        for (position, key) in keys.enumerated().dropFirst(20) {
+            if let slot = index.insert(.max, position: UInt64(position), unlessMatching: { keys[Int($0)] == key }) {
+                slots.append(slot)
+            }
+        }
+        for slot in slots.dropFirst(10).reversed() { index.undoInsertion(at: slot) }
+        #expect(index.count == 30)
+        for (position, key) in keys.enumerated() {
+            #expect(index.find(.max) { keys[Int($0)] == key } == (position < 30 ? UInt64(position) : nil))
+        }
+    }
 }
