@@ -29,6 +29,7 @@ package enum SQLiteSchema {
     package static let migrations: [SchemaMigration] = [
         SchemaMigration(version: 1, statements: version1),
         SchemaMigration(version: 2, statements: version2),
+        SchemaMigration(version: 3, statements: version3),
     ]
 
     /// The current schema version, kept in `PRAGMA user_version`.
@@ -151,6 +152,35 @@ package enum SQLiteSchema {
         CREATE UNIQUE INDEX transfers_key_unique ON transfers (
             key_source, key_part, key_operation, key_campaign, ifnull(key_rule, x''), ifnull(key_beneficiary, x'')
         ) WHERE key_operation IS NOT NULL
+        """,
+    ]
+
+    /// Version 3: an insert that would replace a stored entry or transfer is refused.
+    //
+    // `INSERT OR REPLACE` (or `REPLACE`) resolves a UNIQUE conflict by deleting the stored row, and
+    // that delete fires no DELETE trigger unless the connection turned `recursive_triggers` on. A
+    // host's connection could so remove a journal entry (a new sequence with a stored idempotency
+    // key) or a granted transfer (a new id with a stored transfer key, or a second posting of a
+    // pending one). These triggers refuse such an insert before any conflict is resolved, with the
+    // same comparisons as the unique indexes (a NULL key part never conflicts). Like the other
+    // triggers they are off on the store's own connection, whose statements are plain INSERTs.
+    package static let version3: [String] = [
+        """
+        CREATE TRIGGER journal_key_once BEFORE INSERT ON journal
+        WHEN EXISTS (SELECT 1 FROM journal WHERE idempotency_key = NEW.idempotency_key)
+        BEGIN SELECT RAISE(ABORT, 'an idempotency key is used once'); END
+        """,
+        """
+        CREATE TRIGGER transfers_key_once BEFORE INSERT ON transfers
+        WHEN (NEW.key_operation IS NOT NULL AND EXISTS (
+                SELECT 1 FROM transfers WHERE key_operation IS NOT NULL
+                AND key_source = NEW.key_source AND key_part = NEW.key_part
+                AND key_operation = NEW.key_operation AND key_campaign = NEW.key_campaign
+                AND ifnull(key_rule, x'') = ifnull(NEW.key_rule, x'')
+                AND ifnull(key_beneficiary, x'') = ifnull(NEW.key_beneficiary, x'')))
+            OR (NEW.kind = 'postPending' AND EXISTS (
+                SELECT 1 FROM transfers WHERE kind = 'postPending' AND resolves = NEW.resolves))
+        BEGIN SELECT RAISE(ABORT, 'a transfer key is granted once and a pending transfer posted once'); END
         """,
     ]
 

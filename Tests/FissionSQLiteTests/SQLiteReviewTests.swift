@@ -150,7 +150,7 @@ struct SQLiteReviewTests {
         }
         for _ in 0..<2 {
             let store = try SQLiteStore(path: path)
-            #expect(try store.query("PRAGMA user_version") == ["2"])
+            #expect(try store.query("PRAGMA user_version") == ["\(SQLiteSchema.currentVersion)"])
             #expect(try store.entries(after: 0, limit: 100) == stored)
             #expect(try store.latestSnapshot() == StoreSnapshot(sequence: 3, state: [3]))
             // The pending grant's key, under transfer #4.

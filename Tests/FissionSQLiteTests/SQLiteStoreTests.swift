@@ -146,6 +146,47 @@ struct SQLiteStoreTests {
         #expect(try store.entries(after: 0, limit: 100) == journal)
     }
 
+    @Test("an outside INSERT OR REPLACE cannot delete a stored entry, a granted transfer or a posting")
+    func replacingInsertsAreRefused() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("replace.sqlite")
+        let journal = DeterministicJournal.entries(seed: 9, through: 30)
+        let store = try SQLiteStore(path: path)
+        try store.append(journal, expectingLastSequence: 0)
+        let granted = try #require(journal.flatMap(\.transfers).first { $0.key != nil })
+        let posting = try #require(
+            journal.flatMap(\.transfers).first { if case .postPending = $0.kind { true } else { false } }
+        )
+        let raw = RawDatabase(path)
+        let transferColumns = """
+            entry, kind, resolves, key_operation, key_campaign, key_rule, key_beneficiary, key_source, key_part,
+            debit_owner, debit_owner_id, credit_owner, credit_owner_id, unit, unit_currency, unit_minor_digits,
+            unit_sku, amount, command, rule, rule_version, at, hold_until
+            """
+        // Each would pass the gap check (the next sequence or id) and resolve its UNIQUE conflict
+        // by deleting the stored row.
+        let refused = [
+            """
+            INSERT OR REPLACE INTO journal (sequence, idempotency_key, payload_digest, command, outcome)
+            SELECT 31, idempotency_key, 0, x'', x'' FROM journal WHERE sequence = 1
+            """,
+            """
+            REPLACE INTO transfers (id, \(transferColumns))
+            SELECT (SELECT max(id) FROM transfers) + 1, \(transferColumns) FROM transfers WHERE id = \(granted.id.rawValue)
+            """,
+            """
+            INSERT OR REPLACE INTO transfers (id, \(transferColumns))
+            SELECT (SELECT max(id) FROM transfers) + 1, \(transferColumns) FROM transfers WHERE id = \(posting.id.rawValue)
+            """,
+        ]
+        for sql in refused {
+            let error = raw.execute(sql)
+            #expect(error?.contains("once") == true, "\(sql): \(error ?? "allowed")")
+        }
+        #expect(try store.entries(after: 0, limit: 100) == journal)
+        #expect(try store.integrityCheck() == ["ok"])
+    }
+
     @Test("the store's own connection, whose triggers are off, refuses UPDATE and DELETE of ledger rows")
     func ownConnectionRefusesChanges() throws {
         let directory = TemporaryDirectory()
