@@ -257,7 +257,7 @@ struct EngineCommandTests {
         )
         let state = await engine.state
         #expect(state.clock == at(days: 2))
-        #expect(state.members["erin"]?.joinedAt == at(days: 2))
+        #expect(state.member("erin")?.joinedAt == at(days: 2))
     }
 }
 
