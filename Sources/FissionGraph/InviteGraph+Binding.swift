@@ -178,7 +178,10 @@ extension InviteGraph {
     /// - Throws: ``FissionError/Code/timeWentBackwards``.
     /// - Precondition: `index` is in `0..<count`.
     @discardableResult
-    public mutating func attributeOrder(placedBy index: MemberIndex, at time: Timestamp) throws(FissionError)
+    public mutating func attributeOrder(
+        placedBy index: MemberIndex,
+        at time: Timestamp
+    ) throws(FissionError)
         -> MemberIndex?
     {
         try Self.checkTime(time, latestChange: self.latestChange)

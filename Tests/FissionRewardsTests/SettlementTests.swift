@@ -431,7 +431,9 @@ struct SettlementTests {
             }
         }
         for inviters: [MemberID] in [[], ["bob"], ["bob", "alice"], [7, "7"]] {
-            #expect(throws: Never.self, "\(inviters)") { try order("o1", buyer: "carol", inviters: inviters, paidYuan: 1) }
+            #expect(throws: Never.self, "\(inviters)") {
+                try order("o1", buyer: "carol", inviters: inviters, paidYuan: 1)
+            }
         }
     }
 
