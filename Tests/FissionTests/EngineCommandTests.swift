@@ -273,7 +273,8 @@ struct EngineCommandTests {
             )
         }
         try await engine.checkpoint()
-        for state in [await engine.state, await try FissionEngine(store: store).state] {
+        let reopened = try FissionEngine(store: store)
+        for state in [await engine.state, await reopened.state] {
             #expect(state.registeredMembers.map(\.id) == ["alice", "bob", "carol"])
             #expect(state.member("bob")?.source == (try JoinSource(channel: "poster", invitedBy: "alice")))
             #expect(state.member("nobody") == nil)
