@@ -20,7 +20,7 @@ extension EngineState {
         writer.append(timestamp: self.clock)
         writer.append(blob: self.graph.snapshot())
         writer.append(blob: self.settlement.snapshot())
-        writer.append(json: self.members.values.sorted { $0.id < $1.id })
+        writer.append(json: self.registeredMembers.sorted { $0.id < $1.id })
         writer.append(json: self.groups)
         writer.append(json: self.checkIns)
         writer.append(
@@ -39,8 +39,12 @@ extension EngineState {
             writer.append(UInt32(record.campaigns.count))
             for campaign in record.campaigns { writer.append(identifier: campaign) }
         }
-        writer.append(UInt32(self.paidOrderCounts.count))
-        for (member, count) in self.paidOrderCounts.sorted(by: { $0.key < $1.key }) {
+        // Only members with paid orders, as when the counts were a dictionary: the same bytes.
+        let counted = self.paidOrderCounts.indices.filter { self.paidOrderCounts[$0] != 0 }.map {
+            (self.registeredMembers[$0].id, self.paidOrderCounts[$0])
+        }
+        writer.append(UInt32(counted.count))
+        for (member, count) in counted.sorted(by: { $0.0 < $1.0 }) {
             writer.append(identifier: member)
             writer.append(count)
         }
@@ -68,7 +72,7 @@ extension EngineState {
         self.graph = try InviteGraph(snapshot: reader.readBlob())
         try Self.expect(self.graph.policy, configuration.bindingPolicy, "binding policy")
         self.settlement = try Settlement(snapshot: reader.readBlob())
-        for member in try reader.readJSON([Member].self) { self.members[member.id] = member }
+        try self.restoreMembers(try reader.readJSON([Member].self))
         self.groups = try reader.readJSON(GroupDirectory.self)
         try Self.expect(self.groups.policy, configuration.layeringPolicy, "layering policy")
         self.checkIns = try reader.readJSON(CheckInBoard.self)
@@ -102,7 +106,10 @@ extension EngineState {
         let countCount: UInt32 = try reader.read()
         for _ in 0..<countCount {
             let member: MemberID = try reader.readIdentifier()
-            self.paidOrderCounts[member] = try reader.read()
+            guard let index = self.graph.index(of: member) else {
+                throw FissionError(code: .corruptSnapshot, reason: "paid orders of \(member), who is not in the graph")
+            }
+            self.paidOrderCounts[Int(index.rawValue)] = try reader.read()
         }
         let modelCount: UInt32 = try reader.read()
         guard Int(modelCount) == configuration.models.count else {
@@ -128,6 +135,29 @@ extension EngineState {
 }
 
 extension EngineState {
+    /// Puts each member at their graph index: every member the graph holds, once.
+    fileprivate mutating func restoreMembers(_ members: [Member]) throws(FissionError) {
+        guard members.count == self.graph.count else {
+            throw FissionError(
+                code: .corruptSnapshot,
+                reason: "the snapshot holds \(members.count) members; its graph holds \(self.graph.count)"
+            )
+        }
+        var placed: [Member?] = Array(repeating: nil, count: members.count)
+        for member in members {
+            guard let index = self.graph.index(of: member.id), placed[Int(index.rawValue)] == nil else {
+                throw FissionError(
+                    code: .corruptSnapshot,
+                    reason: "member \(member.id) is not in the snapshot's graph or appears twice"
+                )
+            }
+            placed[Int(index.rawValue)] = member
+        }
+        // Every slot is filled: as many members as slots, none placed twice.
+        self.registeredMembers = placed.map { $0! }
+        self.paidOrderCounts = Array(repeating: 0, count: members.count)
+    }
+
     /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
     /// the configuration is the engine's `configured` one.
     fileprivate static func expect<Part: Equatable>(

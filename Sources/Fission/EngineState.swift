@@ -20,8 +20,10 @@ public struct EngineState: Sendable {
     public internal(set) var checkIns: CheckInBoard
     /// Each moderated group's moderator.
     public internal(set) var moderators: [GroupID: GroupModerator] = [:]
-    /// The registered members, as the group entry rules and check-ins see them.
-    public internal(set) var members: [MemberID: Member] = [:]
+    /// The registered members, as the group entry rules and check-ins see them, in registration
+    /// order: position `i` is the member at the graph's ``MemberIndex`` `i`, so the order path
+    /// reads them (and ``paidOrderCounts``) by the index it already found, hashing no id again.
+    public internal(set) var registeredMembers: [Member] = []
     /// The published campaigns, in publishing order (the order they settle in).
     public internal(set) var campaignOrder: [CampaignID] = []
     /// The paused campaigns.
@@ -29,7 +31,8 @@ public struct EngineState: Sendable {
     /// The engine's clock: the latest command's time. A command dated earlier is applied at it.
     public internal(set) var clock: Timestamp = .earliest
     var orders = OrderBook()
-    var paidOrderCounts: [MemberID: Int64] = [:]
+    /// Each member's paid orders, at their graph index like ``registeredMembers``.
+    var paidOrderCounts: [Int64] = []
     var models: [String: ModelSlot] = [:]
     /// Set when a command failed after changing part of the state: the engine must rebuild the
     /// state from its store before the next command.
@@ -66,8 +69,23 @@ public struct EngineState: Sendable {
         return definition.isLive(at: instant) && !self.pausedCampaigns.contains(campaign)
     }
 
+    /// A registered member, or `nil`.
+    public func member(_ id: MemberID) -> Member? {
+        self.graph.index(of: id).map { self.registeredMembers[Int($0.rawValue)] }
+    }
+
+    /// The registered members by id.
+    ///
+    /// - Complexity: O(n): builds a dictionary. Use ``member(_:)`` for one member and
+    ///   ``registeredMembers`` to go through them all.
+    public var members: [MemberID: Member] {
+        Dictionary(uniqueKeysWithValues: self.registeredMembers.lazy.map { ($0.id, $0) })
+    }
+
     /// How many paid orders a member has.
-    public func paidOrderCount(of member: MemberID) -> Int64 { self.paidOrderCounts[member] ?? 0 }
+    public func paidOrderCount(of member: MemberID) -> Int64 {
+        self.graph.index(of: member).map { self.paidOrderCounts[Int($0.rawValue)] } ?? 0
+    }
 
     // MARK: - Applying commands
 
@@ -97,7 +115,7 @@ public struct EngineState: Sendable {
                 &effects
             )
         case .bind(let member, let inviter, let campaign):
-            guard self.members[member] != nil else { throw Self.unknown(member) }
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
             let binding = try self.graph.bind(member, to: inviter, at: now, campaign: campaign)
             if binding == .bound || binding == .rebound { effects.append(.bound(member, inviter: inviter)) }
         case .orderPaid(let order, let buyer, let kind, let lines):
@@ -130,14 +148,14 @@ public struct EngineState: Sendable {
             }
             self.moderators[group] = GroupModerator(rules: rules, policy: policy)
         case .joinGroup(let member, let target, let inviter, let channel):
-            guard let value = self.members[member] else { throw Self.unknown(member) }
+            guard let value = self.member(member) else { throw Self.unknown(member) }
             let joined = try self.groups.join(value, into: target, invitedBy: inviter, channel: channel, at: now)
             if let opened = joined.openedGroup { effects.append(.openGroup(opened)) }
             effects.append(.showGroup(joined.group, to: member))
         case .leaveGroup(let member, let group):
             try self.groups.leave(member, from: group, at: now)
         case .checkIn(let member, let activity, let group):
-            guard let value = self.members[member] else { throw Self.unknown(member) }
+            guard let value = self.member(member) else { throw Self.unknown(member) }
             var since: Timestamp?
             if let group {
                 guard let membership = self.groups.membership(of: member, in: group) else {
@@ -187,7 +205,10 @@ public struct EngineState: Sendable {
     ) throws(FissionError) {
         let source = try JoinSource(channel: channel, invitedBy: inviter)
         try self.graph.register(member, at: now, invitedBy: inviter, campaign: campaign)
-        self.members[member] = Member(id: member, joinedAt: now, source: source)
+        // The graph gave the member the next index: the tables grow in step with it.
+        assert(self.registeredMembers.count == self.graph.count - 1, "the member tables left the graph's indices")
+        self.registeredMembers.append(Member(id: member, joinedAt: now, source: source))
+        self.paidOrderCounts.append(0)
         let bound = self.boundInviter(of: member)
         if let bound { effects.append(.bound(member, inviter: bound)) }
         let event = RewardEvent.memberRegistered(member: member, inviter: bound, at: now)
@@ -205,12 +226,13 @@ public struct EngineState: Sendable {
         at now: Timestamp,
         _ effects: inout [EngineEffect]
     ) throws(FissionError) {
-        guard self.members[buyer] != nil else { throw Self.unknown(buyer) }
+        // The one hash of the buyer's id: everything after reads by the graph index.
+        guard let buyerIndex = self.graph.index(of: buyer) else { throw Self.unknown(buyer) }
         guard self.orders.position(of: order) == nil else {
             throw FissionError(code: .duplicateOrder, reason: "order \(order) was reported paid already")
         }
-        let count = (self.paidOrderCounts[buyer] ?? 0) + 1
-        let wasBound = self.boundInviter(of: buyer) != nil
+        let count = self.paidOrderCounts[Int(buyerIndex.rawValue)] + 1
+        let wasBound = self.graph.inviter(of: buyerIndex) != nil
         // The order is validated before anything changes. When invitations bind at registration,
         // the first order binds nothing, so the inviters are known now; under first-order binding
         // a probe without inviters validates the lines and the inviters come after the binding.
@@ -218,8 +240,7 @@ public struct EngineState: Sendable {
         let attributed = try OrderPaid(
             order: order,
             buyer: buyer,
-            inviters: bindsAtFirstOrder
-                ? [] : self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels),
+            inviters: bindsAtFirstOrder ? [] : self.commissionInviters(of: buyerIndex),
             kind: kind,
             buyerPaidOrderCount: count,
             lines: lines,
@@ -227,9 +248,9 @@ public struct EngineState: Sendable {
         )
         let paid: OrderPaid
         do {
-            try self.graph.attributeOrder(placedBy: buyer, at: now)
+            try self.graph.attributeOrder(placedBy: buyerIndex, at: now)
             if bindsAtFirstOrder {
-                let inviters = try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels)
+                let inviters = try self.commissionInviters(of: buyerIndex)
                 paid =
                     inviters.isEmpty
                     ? attributed
@@ -265,7 +286,7 @@ public struct EngineState: Sendable {
         self.orders.insert(
             OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: settledIn)
         )
-        self.paidOrderCounts[buyer] = count
+        self.paidOrderCounts[Int(buyerIndex.rawValue)] = count
     }
 
     private mutating func orderRefunded(
@@ -440,6 +461,13 @@ public struct EngineState: Sendable {
         effects.append(.posted(post, beneficiary: beneficiary, amount: amount))
         if let beneficiary, case .coupon(let type) = transfer.unit {
             effects.append(.issueCoupon(to: beneficiary, type: type, quantity: transfer.amount, transfer: post))
+        }
+    }
+
+    /// The inviters an order's commission goes to, nearest first.
+    private func commissionInviters(of buyer: MemberIndex) throws(FissionError) -> [MemberID] {
+        try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels).map {
+            self.graph.member(at: $0)
         }
     }
 

@@ -166,7 +166,26 @@ extension InviteGraph {
     public mutating func attributeOrder(placedBy member: MemberID, at time: Timestamp) throws(FissionError) -> MemberID?
     {
         try Self.checkTime(time, latestChange: self.latestChange)
-        let memberIndex = try self.requireIndex(member)
+        let index = MemberIndex(rawValue: Int32(try self.requireIndex(member)))
+        let inviter = try self.attributeOrder(placedBy: index, at: time)
+        return inviter.map { self.table.id(at: Int($0.rawValue)) }
+    }
+
+    /// Attributes an order by the buyer's index, as the id-taking overload does, without hashing
+    /// the id again: for a caller that has just looked the buyer up (the engine's order path).
+    ///
+    /// - Returns: The index of the member's inviter at `time`, or `nil` if they have none.
+    /// - Throws: ``FissionError/Code/timeWentBackwards``.
+    /// - Precondition: `index` is in `0..<count`.
+    @discardableResult
+    public mutating func attributeOrder(
+        placedBy index: MemberIndex,
+        at time: Timestamp
+    ) throws(FissionError)
+        -> MemberIndex?
+    {
+        try Self.checkTime(time, latestChange: self.latestChange)
+        let memberIndex = self.checked(index)
         if !self.hasOrdered[memberIndex] {
             self.hasOrdered[memberIndex] = true
             if self.policy.moment == .firstOrder,
@@ -182,7 +201,7 @@ extension InviteGraph {
             self.latestChange = time.millisecondsSinceEpoch
         }
         let inviter = self.parent[memberIndex]
-        return inviter < 0 ? nil : self.table.id(at: Int(inviter))
+        return inviter < 0 ? nil : MemberIndex(rawValue: inviter)
     }
 
     /// Whether the member has placed their first order (as told by ``attributeOrder(placedBy:at:)``).

@@ -199,8 +199,9 @@ public struct OrderPaid: Hashable, Sendable, Codable {
         guard lines.allSatisfy({ $0.netPaid.currency == lines[0].netPaid.currency }) else {
             throw FissionError(code: .currencyMismatch, reason: "order \(order) mixes currencies")
         }
+        // At most two inviters: comparing them pairwise hashes no id and allocates no set.
         guard inviters.count <= RewardRule.maximumCommissionLevels, !inviters.contains(buyer),
-            Set(inviters).count == inviters.count
+            inviters.indices.allSatisfy({ !inviters[..<$0].contains(inviters[$0]) })
         else {
             throw FissionError(
                 code: .invalidOrder,

@@ -424,6 +424,19 @@ struct SettlementTests {
         #expect(throws: FissionError.self) { try RewardRule(id: "r", shape: shape) }
     }
 
+    @Test func orderInvitersAreDistinctAndNotTheBuyer() throws {
+        for inviters: [MemberID] in [["bob", "bob"], ["carol"], ["bob", "carol"], [7, 7], ["a", "b", "c"]] {
+            #expect(throws: FissionError(code: .invalidOrder), "\(inviters)") {
+                try order("o1", buyer: "carol", inviters: inviters, paidYuan: 1)
+            }
+        }
+        for inviters: [MemberID] in [[], ["bob"], ["bob", "alice"], [7, "7"]] {
+            #expect(throws: Never.self, "\(inviters)") {
+                try order("o1", buyer: "carol", inviters: inviters, paidYuan: 1)
+            }
+        }
+    }
+
     @Test func commissionDepthIsCappedAtTwo() throws {
         let rates = [try BasisPoints.percent(10), try .percent(5), try .percent(1)]
         #expect(throws: FissionError(code: .commissionTooDeep)) {

@@ -257,7 +257,33 @@ struct EngineCommandTests {
         )
         let state = await engine.state
         #expect(state.clock == at(days: 2))
-        #expect(state.members["erin"]?.joinedAt == at(days: 2))
+        #expect(state.member("erin")?.joinedAt == at(days: 2))
+    }
+
+    @Test func membersAndPaidOrderCountsAreFoundByIdAndSurviveACheckpoint() async throws {
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        for (index, buyer) in (["carol", "bob", "carol"] as [MemberID]).enumerated() {
+            let order = OrderID(Int64(index))
+            try await engine.submit(
+                .orderPaid(order: order, buyer: buyer, kind: .regular, lines: [line(10)]),
+                key: EventID(Int64(100 + index)),
+                at: at(hours: 2)
+            )
+        }
+        try await engine.checkpoint()
+        let reopened = try FissionEngine(store: store)
+        for state in [await engine.state, await reopened.state] {
+            #expect(state.registeredMembers.map(\.id) == ["alice", "bob", "carol"])
+            #expect(state.member("bob")?.source == (try JoinSource(channel: "poster", invitedBy: "alice")))
+            #expect(state.member("nobody") == nil)
+            #expect(state.members.count == 3 && state.members["carol"] == state.member("carol"))
+            #expect(state.paidOrderCount(of: "carol") == 2)
+            #expect(state.paidOrderCount(of: "bob") == 1)
+            #expect(state.paidOrderCount(of: "alice") == 0)
+            #expect(state.paidOrderCount(of: "nobody") == 0)
+        }
     }
 }
 

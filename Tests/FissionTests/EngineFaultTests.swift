@@ -75,10 +75,10 @@ struct EngineFaultTests {
             try await engine.submit(.advance, key: "a", at: at(days: 1))
         }
         // The rebuild could not read the store: the state is empty, never ahead of the store.
-        #expect(await engine.state.members.isEmpty)
+        #expect(await engine.state.registeredMembers.isEmpty)
         store.repair()
         try await engine.submit(.advance, key: "a", at: at(days: 1))
-        #expect(await engine.state.members.count == 3)
+        #expect(await engine.state.registeredMembers.count == 3)
     }
 }
 

@@ -107,6 +107,8 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
     var checkIns: CheckInBoard
     var moderators: [GroupID: GroupModerator]
     var members: [MemberID: Member]
+    /// Each member's paid orders, in registration order.
+    var paidOrderCounts: [Int64]
     var campaigns: [CampaignID]
     var paused: Set<CampaignID>
     var clock: Timestamp
@@ -130,6 +132,7 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
         self.checkIns = state.checkIns
         self.moderators = state.moderators
         self.members = state.members
+        self.paidOrderCounts = state.registeredMembers.map { state.paidOrderCount(of: $0.id) }
         self.campaigns = state.campaignOrder
         self.paused = state.pausedCampaigns
         self.clock = state.clock
