@@ -3,7 +3,7 @@ public import FissionGraph
 public import FissionGroups
 public import FissionMembers
 @_spi(FissionCoding) import FissionRewards
-public import FissionStorage
+@_spi(FissionIndexing) public import FissionStorage
 
 /// The part a host service talks to: commands in, effects out, every accepted command persisted
 /// through a store before its effects are handed back.

@@ -1,5 +1,5 @@
 import FissionCore
-import FissionStorage
+@_spi(FissionIndexing) import FissionStorage
 
 /// The engine's paid orders: their records in the order they were paid, found by a fingerprint
 /// index (``FingerprintIndex``) rather than a `Dictionary`.

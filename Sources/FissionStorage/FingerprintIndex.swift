@@ -1,5 +1,5 @@
-package import FissionCore
-package import FissionRewards
+public import FissionCore
+public import FissionRewards
 
 /// A hash index from a key's 64-bit fingerprint to a position (an entry's place in the journal, a
 /// transfer's place in its entry) for keys that are stored elsewhere.
@@ -13,7 +13,7 @@ package import FissionRewards
 /// Linear probing over a power-of-two table at most three quarters full. There is no removal,
 /// only ``undoInsertion(at:)`` of the latest insertions in reverse order, which restores the
 /// table exactly (an insertion fills one empty slot); that is all a refused append needs.
-package struct FingerprintIndex: Sendable {
+@_spi(FissionIndexing) public struct FingerprintIndex: Sendable {
     @usableFromInline
     struct Slot: Sendable {
         @usableFromInline var fingerprint: UInt64
@@ -30,16 +30,17 @@ package struct FingerprintIndex: Sendable {
 
     @usableFromInline var slots: [Slot]
     /// The number of positions stored.
-    package private(set) var count = 0
+    public var count: Int { self.storedCount }
+    @usableFromInline var storedCount = 0
 
     /// Creates an empty index with room for `capacity` positions before it grows.
-    package init(capacity: Int = 0) {
+    public init(capacity: Int = 0) {
         self.slots = Array(repeating: .empty, count: Self.tableSize(for: capacity))
     }
 
     /// The position among those stored under `fingerprint` whose key `matches`, or `nil`.
     @inlinable
-    package func find(_ fingerprint: UInt64, matching matches: (UInt64) -> Bool) -> UInt64? {
+    public func find(_ fingerprint: UInt64, matching matches: (UInt64) -> Bool) -> UInt64? {
         let mask = self.slots.count - 1
         var slot = Int(truncatingIfNeeded: fingerprint) & mask
         return self.slots.withUnsafeBufferPointer { slots in
@@ -58,7 +59,7 @@ package struct FingerprintIndex: Sendable {
     ///   (nothing is inserted).
     /// - Precondition: ``reserve(_:)`` made room for it.
     @inlinable
-    package mutating func insert(
+    public mutating func insert(
         _ fingerprint: UInt64,
         position: UInt64,
         unlessMatching matches: (UInt64) -> Bool
@@ -77,7 +78,7 @@ package struct FingerprintIndex: Sendable {
                 slot = (slot + 1) & mask
             }
         }
-        if inserted != nil { self.count += 1 }
+        if inserted != nil { self.storedCount += 1 }
         return inserted
     }
 
@@ -85,14 +86,14 @@ package struct FingerprintIndex: Sendable {
     ///
     /// Undoing insertions from the latest back, with no ``reserve(_:)`` in between, leaves the
     /// table exactly as it was before them.
-    package mutating func undoInsertion(at slot: Int) {
+    public mutating func undoInsertion(at slot: Int) {
         precondition(self.slots[slot].position != .max, "undoing an empty slot")
         self.slots[slot] = .empty
-        self.count -= 1
+        self.storedCount -= 1
     }
 
     /// Grows the table, if needed, so `additional` insertions fit without growing in between.
-    package mutating func reserve(_ additional: Int) {
+    public mutating func reserve(_ additional: Int) {
         // The common case, room already, without computing a size.
         guard self.count + additional >= self.slots.count / 4 * 3 else { return }
         let needed = Self.tableSize(for: self.count + additional)
@@ -118,9 +119,9 @@ package struct FingerprintIndex: Sendable {
 /// Fingerprints for ``FingerprintIndex``: fast, well mixed and seeded per process, so a host
 /// cannot pick keys that collide in every run. Not cryptographic; an index never trusts a
 /// fingerprint alone, it compares the keys.
-package enum Fingerprint {
+@_spi(FissionIndexing) public enum Fingerprint {
     /// The per-process seed, from Swift's own hashing seed.
-    package static let seed: UInt64 = {
+    public static let seed: UInt64 = {
         var hasher = Hasher()
         hasher.combine(0x4669_7373_696F_6E)  // "Fission"
         return UInt64(UInt(bitPattern: hasher.finalize()))
@@ -128,12 +129,12 @@ package enum Fingerprint {
 
     /// An identifier's fingerprint; an integer and a string id never share one by construction.
     @inlinable
-    package static func of<Kind>(_ identifier: Identifier<Kind>, seed: UInt64) -> UInt64 {
+    public static func of<Kind>(_ identifier: Identifier<Kind>, seed: UInt64) -> UInt64 {
         Self.finish(Self.combine(seed, identifier))
     }
 
     /// A transfer key's fingerprint, over all six of its parts.
-    package static func of(_ key: TransferKey, seed: UInt64) -> UInt64 {
+    public static func of(_ key: TransferKey, seed: UInt64) -> UInt64 {
         var state = Self.mix(seed, UInt64(key.operation.rawValue) | UInt64(UInt32(bitPattern: key.part)) << 8)
         state = Self.combine(state, key.campaign)
         state = key.rule.map { Self.combine(state, $0) } ?? Self.mix(state, 2)

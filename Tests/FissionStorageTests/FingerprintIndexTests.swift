@@ -1,6 +1,6 @@
 import FissionCore
 import FissionRewards
-import FissionStorage
+@_spi(FissionIndexing) import FissionStorage
 import Testing
 
 /// The index behind InMemoryStore's uniqueness rules: a match is decided by the keys, never by

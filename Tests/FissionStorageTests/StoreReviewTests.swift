@@ -1,6 +1,6 @@
 import FissionCore
 import FissionRewards
-import FissionStorage
+@_spi(FissionIndexing) import FissionStorage
 import Testing
 
 /// A refused append leaves an ``InMemoryStore`` exactly as it was, even when the append grew the
