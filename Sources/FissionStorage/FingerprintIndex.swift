@@ -119,7 +119,7 @@ public import FissionRewards
 /// Fingerprints for ``FingerprintIndex``: fast, well mixed and seeded per process, so a host
 /// cannot pick keys that collide in every run. Not cryptographic; an index never trusts a
 /// fingerprint alone, it compares the keys.
-@_spi(FissionIndexing) public enum Fingerprint {
+@_spi(FissionIndexing) public enum Fingerprint: Sendable {
     /// The per-process seed, from Swift's own hashing seed.
     public static let seed: UInt64 = {
         var hasher = Hasher()
