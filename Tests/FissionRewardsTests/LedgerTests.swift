@@ -3,7 +3,6 @@ import FissionRewards
 import Testing
 
 private let campaign: CampaignID = "spring-invite"
-private let cny = LedgerUnit.money(.cny)
 private let budget = AccountKey.budget(campaign, cny)
 private let alice = AccountKey.wallet("alice", cny)
 private let t0 = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)

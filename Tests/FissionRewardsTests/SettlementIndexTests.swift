@@ -8,42 +8,13 @@ import Testing
 // member paid in two units by one rule.
 
 private let campaignID: CampaignID = "autumn"
-private let cny = LedgerUnit.money(.cny)
-private let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
-
-private func at(days: Int64) -> Timestamp {
-    try! start.adding(milliseconds: days * Timestamp.millisecondsPerDay)
-}
-
-private func yuan(_ value: Int64) -> Money { Money(minorUnits: value * 100, currency: .cny) }
 
 private func settlement(_ rules: [RewardRule]) throws -> Settlement {
-    var settlement = Settlement()
-    try settlement.addCampaign(
-        RewardCampaign(
-            id: campaignID,
-            startsAt: start,
-            endsAt: at(days: 30),
-            offset: .chinaStandardTime,
-            currency: .cny,
-            rules: rules
-        )
-    )
-    try settlement.fund(campaignID, amount: .money(yuan(10_000)), id: "fund", at: start)
-    return settlement
+    try fundedSettlement(rules, campaigns: [campaignID], budgetYuan: 10_000)
 }
 
 private func paid(_ order: OrderID, buyer: MemberID, yuan amount: Int64) throws -> RewardEvent {
-    .orderPaid(
-        try OrderPaid(
-            order: order,
-            buyer: buyer,
-            inviters: [],
-            buyerPaidOrderCount: 1,
-            lines: [.init(sku: "sku-1", quantity: 1, netPaid: yuan(amount))],
-            at: at(days: 1)
-        )
-    )
+    try paidOrder(order, buyer: buyer, paidYuan: amount)
 }
 
 struct SettlementIndexTests {

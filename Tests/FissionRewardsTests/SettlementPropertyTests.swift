@@ -3,8 +3,6 @@ import FissionRewards
 import Testing
 
 private let campaignID: CampaignID = "c"
-private let cny = LedgerUnit.money(.cny)
-private let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
 
 private func instant(_ hours: Int64) -> Timestamp {
     try! start.adding(milliseconds: hours * 3_600_000)

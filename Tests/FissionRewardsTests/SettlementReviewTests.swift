@@ -9,33 +9,13 @@ import Testing
 // restore in the middle of a stream.
 
 private let campaignID: CampaignID = "review"
-private let cny = LedgerUnit.money(.cny)
-private let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
-
-private func at(days: Int64) -> Timestamp {
-    try! start.adding(milliseconds: days * Timestamp.millisecondsPerDay)
-}
-
-private func yuan(_ value: Int64) -> Money { Money(minorUnits: value * 100, currency: .cny) }
 
 private func campaign(_ id: CampaignID, _ rules: [RewardRule]) throws -> RewardCampaign {
-    try RewardCampaign(
-        id: id,
-        startsAt: start,
-        endsAt: at(days: 30),
-        offset: .chinaStandardTime,
-        currency: .cny,
-        rules: rules
-    )
+    try thirtyDayCampaign(id, rules)
 }
 
 private func settlement(_ rules: [RewardRule], campaigns: [CampaignID] = [campaignID]) throws -> Settlement {
-    var settlement = Settlement()
-    for id in campaigns {
-        try settlement.addCampaign(campaign(id, rules))
-        try settlement.fund(id, amount: .money(yuan(10_000)), id: EventID("fund-\(id)"), at: start)
-    }
-    return settlement
+    try fundedSettlement(rules, campaigns: campaigns, budgetYuan: 10_000) { try EventID("fund-\($0)") }
 }
 
 private func paid(
@@ -45,17 +25,7 @@ private func paid(
     kind: OrderKind = .regular,
     yuan amount: Int64
 ) throws -> RewardEvent {
-    .orderPaid(
-        try OrderPaid(
-            order: order,
-            buyer: buyer,
-            inviters: inviters,
-            kind: kind,
-            buyerPaidOrderCount: 1,
-            lines: [.init(sku: "sku-1", quantity: 1, netPaid: yuan(amount))],
-            at: at(days: 1)
-        )
-    )
+    try paidOrder(order, buyer: buyer, inviters: inviters, kind: kind, paidYuan: amount)
 }
 
 private func grantKey(

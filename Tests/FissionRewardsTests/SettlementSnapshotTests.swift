@@ -4,8 +4,6 @@ import Testing
 
 private let campaignA: CampaignID = "spring"
 private let campaignB: CampaignID = 77
-private let cny = LedgerUnit.money(.cny)
-private let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
 
 private func instant(_ hours: Int64) -> Timestamp {
     try! start.adding(milliseconds: hours * 3_600_000)

@@ -3,29 +3,9 @@ import FissionRewards
 import Testing
 
 private let campaignID: CampaignID = "spring"
-private let cny = LedgerUnit.money(.cny)
-private let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
-
-private func at(days: Int64, hours: Int64 = 0) -> Timestamp {
-    try! start.adding(milliseconds: days * Timestamp.millisecondsPerDay + hours * 3_600_000)
-}
-
-private func yuan(_ value: Int64) -> Money { Money(minorUnits: value * 100, currency: .cny) }
 
 private func settlement(_ rules: [RewardRule], budgetYuan: Int64 = 100_000) throws -> Settlement {
-    var settlement = Settlement()
-    try settlement.addCampaign(
-        RewardCampaign(
-            id: campaignID,
-            startsAt: start,
-            endsAt: at(days: 30),
-            offset: .chinaStandardTime,
-            currency: .cny,
-            rules: rules
-        )
-    )
-    try settlement.fund(campaignID, amount: .money(yuan(budgetYuan)), id: "fund", at: start)
-    return settlement
+    try fundedSettlement(rules, campaigns: [campaignID], budgetYuan: budgetYuan)
 }
 
 private func order(
@@ -37,17 +17,7 @@ private func order(
     kind: OrderKind = .regular,
     day: Int64 = 1
 ) throws -> RewardEvent {
-    .orderPaid(
-        try OrderPaid(
-            order: id,
-            buyer: buyer,
-            inviters: inviters,
-            kind: kind,
-            buyerPaidOrderCount: count,
-            lines: [.init(sku: "sku-1", quantity: 1, netPaid: yuan(paidYuan))],
-            at: at(days: day)
-        )
-    )
+    try paidOrder(id, buyer: buyer, inviters: inviters, kind: kind, count: count, paidYuan: paidYuan, day: day)
 }
 
 private func wallet(_ settlement: Settlement, _ member: MemberID) -> AccountBalance {

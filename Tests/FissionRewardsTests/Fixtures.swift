@@ -1,0 +1,64 @@
+import FissionCore
+import FissionRewards
+
+// What the settlement tests share: one start time, yuan, a 30-day CNY campaign, a funded
+// settlement and a paid order of one line. Each file keeps its own campaign id.
+
+let cny = LedgerUnit.money(.cny)
+let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+
+func at(days: Int64, hours: Int64 = 0) -> Timestamp {
+    try! start.adding(milliseconds: days * Timestamp.millisecondsPerDay + hours * 3_600_000)
+}
+
+func yuan(_ value: Int64) -> Money { Money(minorUnits: value * 100, currency: .cny) }
+
+/// A CNY campaign from `start` for 30 days, in China Standard Time.
+func thirtyDayCampaign(_ id: CampaignID, _ rules: [RewardRule]) throws -> RewardCampaign {
+    try RewardCampaign(
+        id: id,
+        startsAt: start,
+        endsAt: at(days: 30),
+        offset: .chinaStandardTime,
+        currency: .cny,
+        rules: rules
+    )
+}
+
+/// A settlement with one 30-day campaign per id, each funded with `budgetYuan` at `start`.
+func fundedSettlement(
+    _ rules: [RewardRule],
+    campaigns: [CampaignID],
+    budgetYuan: Int64,
+    fundID: (CampaignID) throws -> EventID = { _ in "fund" }
+) throws -> Settlement {
+    var settlement = Settlement()
+    for id in campaigns {
+        try settlement.addCampaign(thirtyDayCampaign(id, rules))
+        try settlement.fund(id, amount: .money(yuan(budgetYuan)), id: fundID(id), at: start)
+    }
+    return settlement
+}
+
+/// An order paid in one line of `sku-1`.
+func paidOrder(
+    _ id: OrderID,
+    buyer: MemberID,
+    inviters: [MemberID] = [],
+    kind: OrderKind = .regular,
+    count: Int64 = 1,
+    paidYuan: Int64,
+    day: Int64 = 1
+) throws -> RewardEvent {
+    .orderPaid(
+        try OrderPaid(
+            order: id,
+            buyer: buyer,
+            inviters: inviters,
+            kind: kind,
+            buyerPaidOrderCount: count,
+            lines: [.init(sku: "sku-1", quantity: 1, netPaid: yuan(paidYuan))],
+            at: at(days: day)
+        )
+    )
+}
