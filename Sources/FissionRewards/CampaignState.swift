@@ -204,12 +204,12 @@ struct CampaignState: Sendable {
     var ruleTotals: [Int64]
 
     var orderIDs = IdentifierTable<IdentifierKind.Order>()
-    var orders: [OrderRecord] = []
-    var orderGrants: [OrderGrant] = []
+    var orders = SegmentedArray<OrderRecord>()
+    var orderGrants = SegmentedArray<OrderGrant>()
 
     /// Settled events: the ledger's event index of each (the settlement's ``SettledIndex`` finds them).
     var processedEvents: [Int32] = []
-    var processed: [Processed] = []
+    var processed = SegmentedArray<Processed>()
     var skips: [StoredSkip] = []
     /// The beneficiary of every grant the settled events made, in order: a repeated event's outcome
     /// reads them here, next to each other, instead of one random read of the ledger's id table each.

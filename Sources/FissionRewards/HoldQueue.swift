@@ -9,7 +9,7 @@ struct HoldQueue: Sendable {
         }
     }
 
-    private var heap: [Entry] = []
+    private var heap = SegmentedArray<Entry>()
 
     func peek() -> Entry? { self.heap.first }
 

@@ -138,7 +138,7 @@ public struct Ledger: Sendable {
     var accounts: [AccountKey] = []
     var accountTable = CompositeTable()
     var balances: [AccountBalance] = []
-    var records: [Record] = []
+    var records = SegmentedArray<Record>()
     /// The idempotency keys, found by their source event first: per event index, a chain through
     /// the records made under that source, newest first. A key's source is almost always the
     /// event being settled, so the chain's head is the last entry of this array and its records
@@ -146,7 +146,7 @@ public struct Ledger: Sendable {
     /// every key costs a cache miss per grant once it outgrows the cache. A source with more than
     /// ``chainLimit`` keys (a host reusing one command for many transfers) files the rest in
     /// `keyIndex`, so no lookup walks a long chain.
-    var keysBySource: [SourceChain] = []
+    var keysBySource = SegmentedArray<SourceChain>()
     var keyIndex = HashIndex()
     var holds = HoldQueue()
 
@@ -831,7 +831,7 @@ public struct Ledger: Sendable {
     }
 
     /// Every account's balance, from the transfers alone.
-    static func deriveBalances(_ records: [Record], accountCount: Int) -> [AccountBalance] {
+    static func deriveBalances(_ records: SegmentedArray<Record>, accountCount: Int) -> [AccountBalance] {
         var derived = [AccountBalance](repeating: .zero, count: accountCount)
         for record in records {
             switch record.kind {
