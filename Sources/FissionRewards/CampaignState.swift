@@ -88,9 +88,40 @@ struct PlannedGrant: Sendable {
     let holdUntil: Int64
     /// For a milestone grant: the friend who reached the milestone.
     var invitee: Int32 = -1
-    /// The beneficiary's id as the event named it, if it did: the outcome names the beneficiary
-    /// without reading the ledger's id table (a cache miss per grant in a large ledger).
-    var beneficiaryID: MemberID? = nil
+    /// Where the event names the beneficiary, if it does.
+    var namedBy: NamedBy = .ledger
+}
+
+/// Where the event being settled names a planned grant's beneficiary.
+///
+/// The outcome reads the beneficiary's id there: reading it from the ledger's id table costs a
+/// cache miss per grant in a large ledger, and carrying a copy of the id in the plan would make
+/// every planned grant a reference-counted value, copied through value witnesses at each step.
+enum NamedBy: UInt8, Sendable {
+    /// The event does not name them (a milestone's inviter): the ledger's id table does.
+    case ledger
+    /// A paid order's level-1 or level-2 inviter, or its buyer.
+    case firstInviter, secondInviter, buyer
+    /// A registration's inviter.
+    case registrationInviter
+    /// A help's sharer or helper.
+    case sharer, helper
+}
+
+extension RewardEvent {
+    /// The member the event names at `name`, or `nil` for ``NamedBy/ledger`` or a name the event
+    /// does not have.
+    func member(namedBy name: NamedBy) -> MemberID? {
+        switch (name, self) {
+        case (.firstInviter, .orderPaid(let order)): order.inviters.first
+        case (.secondInviter, .orderPaid(let order)): order.inviters.count > 1 ? order.inviters[1] : nil
+        case (.buyer, .orderPaid(let order)): order.buyer
+        case (.registrationInviter, .memberRegistered(_, let inviter, _)): inviter
+        case (.sharer, .helped(let sharer, _, _)): sharer
+        case (.helper, .helped(_, let helper, _)): helper
+        default: nil
+        }
+    }
 }
 
 /// What the hot path needs of a rule, as plain values: reading a ``RewardRule`` out of the
@@ -337,12 +368,11 @@ struct CampaignState: Sendable {
             self.planRegistration(
                 member: invitee,
                 inviter: inviterRef,
-                inviterID: inviter,
                 inviteCount: inviteCount,
                 at: at,
                 into: &scratch.plan
             )
-            try self.grant(source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
+            try self.grant(event, source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
             self.growMembers(to: ledger.members.count)
             self.members[Int(invitee)].inviter = inviterRef
             if inviterRef >= 0 { self.members[Int(inviterRef)].inviteCount = inviteCount }
@@ -363,7 +393,7 @@ struct CampaignState: Sendable {
             }
             try self.planOrder(order, ledger: &ledger, into: &scratch.plan)
             let orderIndex = Int32(self.orders.count)
-            try self.grant(source: source, at: order.at, order: orderIndex, ledger: &ledger, scratch: &scratch)
+            try self.grant(event, source: source, at: order.at, order: orderIndex, ledger: &ledger, scratch: &scratch)
             var record = OrderRecord(paid: order.netPaid.minorUnits)
             if scratch.madeCount > 0 {
                 record.firstGrant = Int32(self.orderGrants.count - scratch.madeCount)
@@ -390,7 +420,7 @@ struct CampaignState: Sendable {
                         unit: self.ruleUnits[index],
                         quantity: sharerAmount.quantity,
                         holdUntil: Ledger.noHold,
-                        beneficiaryID: sharer
+                        namedBy: .sharer
                     )
                 )
                 scratch.plan.append(
@@ -401,11 +431,11 @@ struct CampaignState: Sendable {
                         unit: self.ruleSecondUnits[index],
                         quantity: helperAmount.quantity,
                         holdUntil: Ledger.noHold,
-                        beneficiaryID: helper
+                        namedBy: .helper
                     )
                 )
             }
-            try self.grant(source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
+            try self.grant(event, source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
         }
     }
 
@@ -430,7 +460,6 @@ struct CampaignState: Sendable {
     private func planRegistration(
         member: Int32,
         inviter: Int32,
-        inviterID: MemberID?,
         inviteCount count: Int64,
         at: Timestamp,
         into plan: inout ScratchList<PlannedGrant>
@@ -449,7 +478,7 @@ struct CampaignState: Sendable {
                         unit: unit,
                         quantity: amount.quantity,
                         holdUntil: hold,
-                        beneficiaryID: inviterID
+                        namedBy: .registrationInviter
                     )
                 )
             case .milestoneSplit:
@@ -464,7 +493,7 @@ struct CampaignState: Sendable {
                             quantity: quantity,
                             holdUntil: hold,
                             invitee: member,
-                            beneficiaryID: inviterID
+                            namedBy: .registrationInviter
                         )
                     )
                 }
@@ -482,7 +511,7 @@ struct CampaignState: Sendable {
                             unit: unit,
                             quantity: rate,
                             holdUntil: hold,
-                            beneficiaryID: inviterID
+                            namedBy: .registrationInviter
                         )
                     )
                 }
@@ -497,7 +526,7 @@ struct CampaignState: Sendable {
                                 unit: unit,
                                 quantity: topUp,
                                 holdUntil: hold,
-                                beneficiaryID: inviterID
+                                namedBy: .registrationInviter
                             )
                         )
                     }
@@ -534,7 +563,7 @@ struct CampaignState: Sendable {
                         unit: self.ruleUnits[index],
                         quantity: facts.quantity,
                         holdUntil: hold,
-                        beneficiaryID: order.buyer
+                        namedBy: .buyer
                     )
                 )
             case .commission:
@@ -550,7 +579,7 @@ struct CampaignState: Sendable {
                                 unit: self.currencyUnit,
                                 quantity: quantity,
                                 holdUntil: hold,
-                                beneficiaryID: order.inviters[level]
+                                namedBy: level == 0 ? .firstInviter : .secondInviter
                             )
                         )
                     }
@@ -636,8 +665,11 @@ struct CampaignState: Sendable {
 
     /// Writes the planned grants (`scratch.plan`) that caps and budgets allow, then records them.
     ///
-    /// - Parameter order: The order's index for an order's grants (they go to `orderGrants`), or -1.
+    /// - Parameters:
+    ///   - event: The event being settled, which names the beneficiaries of skipped grants.
+    ///   - order: The order's index for an order's grants (they go to `orderGrants`), or -1.
     private mutating func grant(
+        _ event: RewardEvent,
         source: Int32,
         at: Timestamp,
         order: Int32,
@@ -680,7 +712,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
-                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
+                        beneficiaryID: event.member(namedBy: planned.namedBy) ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 1
@@ -711,7 +743,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
-                        beneficiaryID: planned.beneficiaryID ?? ledger.members[planned.beneficiary],
+                        beneficiaryID: event.member(namedBy: planned.namedBy) ?? ledger.members[planned.beneficiary],
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 0

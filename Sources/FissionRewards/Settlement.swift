@@ -153,7 +153,7 @@ public struct Settlement: Sendable {
         self.settled.insert(source, campaign: Int32(stateIndex), position: position)
         var outcome = self.takeOutcome()
         for (planned, transfer) in self.scratch.made {
-            let grant = self.grant(planned, transfer: transfer, rules: self.states[stateIndex].ruleIDs)
+            let grant = self.grant(planned, transfer: transfer, event: event, rules: self.states[stateIndex].ruleIDs)
             self.states[stateIndex].grantBeneficiaries.append(grant.beneficiary)
             outcome.grants.append(grant)
         }
@@ -313,11 +313,16 @@ public struct Settlement: Sendable {
     }
 
     @inline(__always)
-    private func grant(_ planned: PlannedGrant, transfer: Int32, rules: [RuleID]) -> SettlementOutcome.Grant {
+    private func grant(
+        _ planned: PlannedGrant,
+        transfer: Int32,
+        event: RewardEvent,
+        rules: [RuleID]
+    ) -> SettlementOutcome.Grant {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
             rule: rules[Int(planned.ruleIndex)],
-            beneficiary: planned.beneficiaryID ?? self.ledger.members[planned.beneficiary],
+            beneficiary: event.member(namedBy: planned.namedBy) ?? self.ledger.members[planned.beneficiary],
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
             transfer: TransferID(rawValue: Int64(transfer) + 1),
