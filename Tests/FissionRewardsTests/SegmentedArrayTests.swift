@@ -114,3 +114,11 @@ struct SegmentedArrayTests {
         for (copy, expected) in copies { #expect(copy.elementsEqual(expected), "seed 15") }
     }
 }
+
+/// The settlement's memory per transfer: a paid order writes two records, each faulted in once.
+struct LedgerLayoutTests {
+    @Test func aRecordIsNinetySixBytes() {
+        #expect(MemoryLayout<Ledger.Record>.stride == 96)
+        #expect(MemoryLayout<Ledger.CompactKey>.size == 21)
+    }
+}

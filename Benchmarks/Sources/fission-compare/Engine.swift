@@ -84,6 +84,7 @@ func runEngineComparison(members: Int, rounds: Int) {
         var bestCPU = UInt64.max
         for _ in 0..<rounds {
             let engine = makeEngine()
+            let usage = ProcessUsage.now()
             let cpuBegan = processCPUNanoseconds()
             let began = nanoseconds()
             blocking {
@@ -98,6 +99,7 @@ func runEngineComparison(members: Int, rounds: Int) {
             }
             best = min(best, nanoseconds() - began)
             bestCPU = min(bestCPU, processCPUNanoseconds() - cpuBegan)
+            ProcessUsage.now().since(usage).printLine()
             checkEngine = engine
         }
         let perCommand = Double(best) / Double(orders)
