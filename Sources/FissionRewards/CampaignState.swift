@@ -439,6 +439,9 @@ struct CampaignState: Sendable {
         }
     }
 
+    // Inlined: a call to a non-mutating method from a mutating one copied the whole struct (a
+    // memcpy of several hundred bytes per event) to pass it as `self`.
+    @inline(__always)
     private func requireLive(_ at: Timestamp, _ id: EventID) throws(FissionError) {
         guard self.campaign.isLive(at: at) else {
             throw FissionError(
@@ -537,7 +540,10 @@ struct CampaignState: Sendable {
         }
     }
 
-    private func planOrder(
+    // `mutating` though it only reads: called from `apply` as a non-mutating method it copied the
+    // whole campaign state (a memcpy of several hundred bytes per order) to pass it as `self`, and
+    // `@inline(__always)` did not take.
+    private mutating func planOrder(
         _ order: OrderPaid,
         ledger: inout Ledger,
         into plan: inout ScratchList<PlannedGrant>
@@ -1042,8 +1048,13 @@ struct SettlementScratch: Sendable {
         self.undone.removeAll()
     }
 
+    /// Empties `array`, keeping its storage.
+    ///
+    /// One element at a time: `removeAll(keepingCapacity:)` destroys the elements through the
+    /// runtime's generic `swift_arrayDestroy` (a value-witness call per element), where removing
+    /// them one by one destroys each inline, in code specialized for the element.
     @inline(__always)
     static func clear<Element>(_ array: inout [Element]) {
-        if !array.isEmpty { array.removeAll(keepingCapacity: true) }
+        while !array.isEmpty { array.removeLast() }
     }
 }

@@ -378,6 +378,9 @@ public struct Settlement: Sendable {
         return self.handOut(outcome)
     }
 
+    // Inlined: a call to a non-mutating method from a mutating one copied the whole struct (a
+    // memcpy of several hundred bytes per event) to pass it as `self`.
+    @inline(__always)
     private func index(of campaign: CampaignID) throws(FissionError) -> Int32 {
         guard let index = self.campaignIndex.find(campaign) else {
             throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
