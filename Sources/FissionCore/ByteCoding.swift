@@ -75,6 +75,11 @@
     }
 
     /// Appends an identifier: a tag byte, then the integer or the string.
+    ///
+    /// Inlinable, so each caller gets a copy specialized for its identifier's kind: unspecialized,
+    /// every call copied the identifier through its generic value witness (the journal writes
+    /// several per command).
+    @inlinable
     public mutating func append<Kind>(identifier: Identifier<Kind>) {
         switch identifier.value {
         case .integer(let integer):

@@ -244,7 +244,7 @@ struct CampaignState: Sendable {
     var skips: [StoredSkip] = []
     /// The beneficiary of every grant the settled events made, in order: a repeated event's outcome
     /// reads them here, next to each other, instead of one random read of the ledger's id table each.
-    var grantBeneficiaries: [MemberID] = []
+    var grantBeneficiaries = SegmentedArray<MemberID>()
 
     init(campaign: RewardCampaign, ledger: inout Ledger) {
         self.campaign = campaign

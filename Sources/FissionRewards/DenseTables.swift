@@ -161,7 +161,7 @@ func sameIdentifier<Kind>(_ lhs: Identifier<Kind>, _ rhs: Identifier<Kind>) -> B
 /// index instead. An integer in the array's range is always in the array, never in the index.
 struct IdentifierTable<Kind>: Sendable {
     /// The identifiers, by index.
-    private(set) var ids: [Identifier<Kind>] = []
+    private(set) var ids = SegmentedArray<Identifier<Kind>>()
     private var index = HashIndex()
     /// Per integer id below `direct.count`: its index + 1, or 0.
     private var direct: [Int32] = []

@@ -1,23 +1,24 @@
-/// An append-mostly array of plain values kept in fixed-size segments: growing it never copies
-/// what it holds.
+/// An append-mostly array kept in fixed-size segments: growing it never copies what it holds.
 ///
 /// A Swift `Array` grows by doubling: it allocates twice the room, copies every element across
 /// and frees the old buffer. For the settlement's logs (ledger records, order grants, settled
-/// events), which reach hundreds of megabytes, that means each element is copied about once more
-/// and its memory is faulted in about twice, because a large freed buffer goes back to the kernel
-/// and the next one comes fresh from it. On this project's machine a page fault costs several
-/// microseconds, so growth was about half of settling a paid order (Decision 0015). Here the
-/// first segment grows like an array up to `segmentCapacity` elements (so a small ledger stays
-/// small); after that every segment is allocated once, at full size, and never moved.
+/// events, id tables), which reach hundreds of megabytes, that means each element is copied about
+/// once more and its memory is faulted in about twice, because a large freed buffer goes back to
+/// the kernel and the next one comes fresh from it. On this project's machine a page fault costs
+/// from under one to several microseconds, so growth was about half of settling a paid order
+/// (Decision 0015). Here the first segment grows like an array up to `segmentCapacity` elements
+/// (so a small ledger stays small); after that every segment is allocated once, at full size,
+/// and never moved.
 ///
 /// A value type with copy-on-write, like `Array`: copies share segments until one of them is
-/// written. Elements must be bitwise copyable, so copying and freeing them is plain memory work.
-struct SegmentedArray<Element: BitwiseCopyable> {
-    /// Owns the segments and the table of them, and frees them.
+/// written.
+struct SegmentedArray<Element> {
+    /// Owns the segments and the table of them, and frees them with the elements they hold.
     ///
     /// The array reads and writes through its own copies of the table pointer and counts, so the
     /// hot paths touch no class property (each such access pays a dynamic exclusivity check);
-    /// these fields change only when a segment is added, moved or freed.
+    /// these fields change only when a segment is added, moved or freed. The element count the
+    /// deinitializer needs lives behind `countBox`, written through a pointer for the same reason.
     ///
     /// `@unchecked Sendable`: the memory is only ever written while the storage is uniquely
     /// referenced (the copy-on-write check in every mutating path), as `Array`'s own buffer is.
@@ -26,15 +27,26 @@ struct SegmentedArray<Element: BitwiseCopyable> {
         var tableCapacity: Int
         /// How many segments are allocated.
         var segmentCount = 0
+        /// How many elements the segments hold, in order.
+        let countBox: UnsafeMutablePointer<Int>
 
         init(tableCapacity: Int) {
             self.tableCapacity = Swift.max(4, tableCapacity)
             self.table = .allocate(capacity: self.tableCapacity)
+            self.countBox = .allocate(capacity: 1)
+            self.countBox.initialize(to: 0)
         }
 
         deinit {
-            for index in 0..<self.segmentCount { self.table[index].deallocate() }
+            var remaining = self.countBox.pointee
+            for index in 0..<self.segmentCount {
+                let held = Swift.min(remaining, SegmentedArray.segmentCapacity)
+                self.table[index].deinitialize(count: held)
+                remaining -= held
+                self.table[index].deallocate()
+            }
             self.table.deallocate()
+            self.countBox.deallocate()
         }
 
         /// Appends a segment pointer, growing the table when full.
@@ -51,7 +63,7 @@ struct SegmentedArray<Element: BitwiseCopyable> {
             self.segmentCount += 1
         }
 
-        /// Frees the last segment.
+        /// Frees the last segment, which holds no element.
         func removeLastSegment() {
             self.segmentCount -= 1
             self.table[self.segmentCount].deallocate()
@@ -73,17 +85,22 @@ struct SegmentedArray<Element: BitwiseCopyable> {
     private var storage: Storage
     /// `storage.table`, read without touching the class.
     private var table: UnsafeMutablePointer<UnsafeMutablePointer<Element>>
+    /// `storage.countBox`.
+    private var countBox: UnsafeMutablePointer<Int>
     /// How many segments are allocated (`storage.segmentCount`).
     private var segmentCount = 0
     /// The first segment's room: below ``segmentCapacity`` while the array is small.
     private var firstCapacity = 0
     /// The number of elements.
-    private(set) var count = 0
+    private(set) var count = 0 {
+        didSet { self.countBox.pointee = self.count }
+    }
 
     /// Creates an empty array.
     init() {
         self.storage = Storage(tableCapacity: 4)
         self.table = self.storage.table
+        self.countBox = self.storage.countBox
     }
 
     /// Creates an array holding `elements`, in order.
@@ -139,8 +156,12 @@ struct SegmentedArray<Element: BitwiseCopyable> {
     @discardableResult
     mutating func removeLast() -> Element {
         precondition(!self.isEmpty, "removeLast on an empty SegmentedArray")
-        let element = self[self.count - 1]
-        self.removeLast(1)
+        self.makeUnique()
+        let position = self.count - 1
+        let shift = Self.segmentShift
+        let element = (self.table[position &>> shift] + (position & ((1 << shift) - 1))).move()
+        self.count = position
+        self.freeEmptySegments()
         return element
     }
 
@@ -149,13 +170,18 @@ struct SegmentedArray<Element: BitwiseCopyable> {
         precondition(k >= 0 && k <= self.count, "cannot remove \(k) of \(self.count) elements")
         guard k > 0 else { return }
         self.makeUnique()
-        self.count -= k
-        // Keep the first segment and every segment still holding an element.
-        let needed = Swift.max(1, (self.count + Self.segmentCapacity - 1) >> Self.segmentShift)
-        while self.segmentCount > needed {
-            self.storage.removeLastSegment()
-            self.segmentCount -= 1
+        var end = self.count
+        let newCount = end - k
+        while end > newCount {
+            // The elements of the last occupied segment that go, all at once.
+            let segment = (end - 1) >> Self.segmentShift
+            let segmentStart = Swift.max(newCount, segment << Self.segmentShift)
+            (self.table[segment] + (segmentStart - (segment << Self.segmentShift)))
+                .deinitialize(count: end - segmentStart)
+            end = segmentStart
         }
+        self.count = newCount
+        self.freeEmptySegments()
     }
 
     /// Removes every element and frees all but the first segment.
@@ -175,6 +201,15 @@ struct SegmentedArray<Element: BitwiseCopyable> {
     }
 
     // MARK: - Storage
+
+    /// Frees the segments past the last one holding an element, keeping the first.
+    private mutating func freeEmptySegments() {
+        let needed = Swift.max(1, (self.count + Self.segmentCapacity - 1) >> Self.segmentShift)
+        while self.segmentCount > needed {
+            self.storage.removeLastSegment()
+            self.segmentCount -= 1
+        }
+    }
 
     /// Allocates room for the element at ``count``: a bigger first segment, or a new one.
     @inline(never)
@@ -196,7 +231,7 @@ struct SegmentedArray<Element: BitwiseCopyable> {
     private mutating func resizeFirst(to capacity: Int) {
         let resized = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
         if self.segmentCount > 0 {
-            resized.initialize(from: self.table[0], count: Swift.min(self.count, self.firstCapacity))
+            resized.moveInitialize(from: self.table[0], count: Swift.min(self.count, self.firstCapacity))
             self.table[0].deallocate()
             self.table[0] = resized
         } else {
@@ -223,8 +258,10 @@ struct SegmentedArray<Element: BitwiseCopyable> {
             fresh.initialize(from: self.table[index], count: used)
             copy.add(fresh)
         }
+        copy.countBox.pointee = self.count
         self.storage = copy
         self.table = copy.table
+        self.countBox = copy.countBox
     }
 }
 

@@ -115,6 +115,61 @@ struct SegmentedArrayTests {
     }
 }
 
+/// Counts the live instances of ``Tracked``.
+private final class LiveCount {
+    var value = 0
+}
+
+/// An element with a reference and a lifetime: the id tables hold identifiers, which may hold strings.
+private final class Tracked {
+    let count: LiveCount
+    let tag: Int
+
+    init(_ tag: Int, _ count: LiveCount) {
+        self.tag = tag
+        self.count = count
+        count.value += 1
+    }
+
+    deinit { self.count.value -= 1 }
+}
+
+struct SegmentedArrayOwnershipTests {
+    @Test func elementsWithReferencesAreReleasedExactlyOnce() {
+        let live = LiveCount()
+        do {
+            var segmented = SegmentedArray<Tracked>()
+            for index in 0..<300_000 { segmented.append(Tracked(index, live)) }
+            #expect(live.value == 300_000)
+            var copy = segmented
+            copy.removeLast(150_000)
+            #expect(live.value == 300_000, "the copy's removals leave the shared elements alive")
+            segmented.removeLast(200_000)
+            // 100,000..<150,000 are still the copy's; 150,000..<300,000 were only this array's.
+            #expect(live.value == 150_000)
+            #expect(copy.count == 150_000 && segmented.count == 100_000)
+            #expect(segmented.removeLast().tag == 99_999)
+            #expect(copy[149_999].tag == 149_999)
+        }
+        #expect(live.value == 0)
+    }
+
+    @Test func stringIdentifiersSurviveGrowthAndCopies() {
+        var segmented = SegmentedArray<MemberID>()
+        var reference: [MemberID] = []
+        for index in 0..<50_000 {
+            let id: MemberID = index.isMultiple(of: 3) ? MemberID(Int64(index)) : try! MemberID("openid-\(index)")
+            segmented.append(id)
+            reference.append(id)
+        }
+        let copy = segmented
+        segmented[7] = "changed"
+        reference[7] = "changed"
+        #expect(segmented.elementsEqual(reference))
+        #expect(copy[7] == "openid-7")
+    }
+}
+
 /// The settlement's memory per transfer: a paid order writes two records, each faulted in once.
 struct LedgerLayoutTests {
     @Test func aRecordIsNinetySixBytes() {
