@@ -6,7 +6,7 @@ import Foundation
 /// Issue 6's `engine-memory` case: order-paid commands through the engine and the in-memory
 /// store (apply, encode, journal append, idempotency check), against the floor of the bare
 /// settlement settling the same events with the inviters already attributed.
-func runEngineComparison(members: Int, rounds: Int) {
+func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = true) {
     let orders = members
     let memberCount = max(members / 10, 1_000)
     let campaign: CampaignID = 1
@@ -148,6 +148,7 @@ func runEngineComparison(members: Int, rounds: Int) {
     let floorCPU = Double(processCPUNanoseconds() - floorCPUBegan) / Double(orders * rounds)
     note("fission-compare: engine-memory floor: CPU \(format(floorCPU, decimals: 1)) ns per event (mean of the rounds)")
     report("engine-memory", ours: engineNanoseconds, peer: "floor", floor)
+    guard runsDurable else { return }
 
     // Durable: the same commands through a SQLite store (synchronous=FULL) in a temporary folder.
     // Fewer of them, since the disk's sync decides the time; the floor is still the bare settlement.
