@@ -585,7 +585,7 @@ struct CampaignState: Sendable {
                                 unit: self.currencyUnit,
                                 quantity: quantity,
                                 holdUntil: hold,
-                                namedBy: level == 0 ? .firstInviter : .secondInviter
+                                namedBy: level == 0 ? .firstInviter : level == 1 ? .secondInviter : .ledger
                             )
                         )
                     }

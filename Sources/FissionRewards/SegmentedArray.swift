@@ -165,7 +165,7 @@ struct SegmentedArray<Element> {
         return element
     }
 
-    /// Removes the last `k` elements; full segments left empty are freed.
+    /// Removes the last `k` elements; segments left empty are freed, but for one spare.
     mutating func removeLast(_ k: Int) {
         precondition(k >= 0 && k <= self.count, "cannot remove \(k) of \(self.count) elements")
         guard k > 0 else { return }
@@ -184,7 +184,7 @@ struct SegmentedArray<Element> {
         self.freeEmptySegments()
     }
 
-    /// Removes every element and frees all but the first segment.
+    /// Removes every element, keeping the first segment and one spare.
     mutating func removeAll() {
         self.removeLast(self.count)
     }
@@ -202,9 +202,11 @@ struct SegmentedArray<Element> {
 
     // MARK: - Storage
 
-    /// Frees the segments past the last one holding an element, keeping the first.
+    /// Frees the segments past the last one holding an element, keeping the first and one spare:
+    /// a rollback that crosses a segment boundary, followed by appends, would otherwise free and
+    /// fault in the same megabyte again each time.
     private mutating func freeEmptySegments() {
-        let needed = Swift.max(1, (self.count + Self.segmentCapacity - 1) >> Self.segmentShift)
+        let needed = Swift.max(1, (self.count + Self.segmentCapacity - 1) >> Self.segmentShift) + 1
         while self.segmentCount > needed {
             self.storage.removeLastSegment()
             self.segmentCount -= 1

@@ -152,8 +152,19 @@ struct SQLiteCrashTests {
         posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
+        // No crash backtracer in the worker: on a real crash (not our SIGKILL) Swift's
+        // swift-backtrace would inherit the worker's stdout and keep the pipe open, so the read
+        // below would wait for it instead of seeing the worker's end and failing the test.
+        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("SWIFT_BACKTRACE=enable=no")]
+        var inherited = environ
+        while let variable = inherited.pointee {
+            if !String(cString: variable).hasPrefix("SWIFT_BACKTRACE=") { environment.append(strdup(variable)) }
+            inherited += 1
+        }
+        environment.append(nil)
+        defer { for variable in environment { free(variable) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environment)
         close(pipeEnds[1])
         defer { close(pipeEnds[0]) }
         try #require(spawned == 0, "posix_spawn of \(executable) failed: \(spawned)")
