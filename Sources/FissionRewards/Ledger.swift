@@ -1032,11 +1032,8 @@ public struct Ledger: Sendable {
     @inline(__always)
     mutating func indexKey(_ index: Int32) {
         let source = Int(self.records[Int(index)].key.source)
-        if source >= self.keysBySource.count {
-            self.keysBySource.append(
-                contentsOf: repeatElement(SourceChain(), count: source + 1 - self.keysBySource.count)
-            )
-        }
+        // Usually the newest event, one past the end: a plain append, not a sequence's.
+        while source >= self.keysBySource.count { self.keysBySource.append(SourceChain()) }
         let chain = self.keysBySource[source]
         if chain.count < Self.chainLimit {
             self.records[Int(index)].previousOfSource = chain.last
