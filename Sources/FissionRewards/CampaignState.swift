@@ -98,7 +98,8 @@ struct PlannedGrant: Sendable {
 /// cache miss per grant in a large ledger, and carrying a copy of the id in the plan would make
 /// every planned grant a reference-counted value, copied through value witnesses at each step.
 enum NamedBy: UInt8, Sendable {
-    /// The event does not name them (a milestone's inviter): the ledger's id table does.
+    /// The event does not name them (the inviter of a paid order's buyer, for a milestone): the
+    /// ledger's id table does.
     case ledger
     /// A paid order's level-1 or level-2 inviter, or its buyer.
     case firstInviter, secondInviter, buyer
