@@ -109,6 +109,14 @@ enum NamedBy: UInt8, Sendable {
     case sharer, helper
 }
 
+extension PlannedGrant {
+    /// The beneficiary's id: where `event` names them, else from the ledger's member table.
+    @inline(__always)
+    func beneficiaryID(in event: RewardEvent, members: IdentifierTable<IdentifierKind.Member>) -> MemberID {
+        event.member(namedBy: self.namedBy) ?? members[self.beneficiary]
+    }
+}
+
 extension RewardEvent {
     /// The member the event names at `name`, or `nil` for ``NamedBy/ledger`` or a name the event
     /// does not have.
@@ -719,7 +727,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
-                        beneficiaryID: event.member(namedBy: planned.namedBy) ?? ledger.members[planned.beneficiary],
+                        beneficiaryID: planned.beneficiaryID(in: event, members: ledger.members),
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 1
@@ -750,7 +758,7 @@ struct CampaignState: Sendable {
                     StoredSkip(
                         ruleIndex: planned.ruleIndex,
                         beneficiary: planned.beneficiary,
-                        beneficiaryID: event.member(namedBy: planned.namedBy) ?? ledger.members[planned.beneficiary],
+                        beneficiaryID: planned.beneficiaryID(in: event, members: ledger.members),
                         unit: planned.unit,
                         quantity: quantity,
                         reason: 0

@@ -91,7 +91,9 @@ struct SegmentedArray<Element> {
     private var segmentCount = 0
     /// The first segment's room: below ``segmentCapacity`` while the array is small.
     private var firstCapacity = 0
-    /// The number of elements.
+    /// The number of elements, mirrored into the storage's count box for its deinitializer.
+    /// Reading the box on every access instead (one count, no mirror) measured about 1% more
+    /// instructions per paid order, so the array keeps its own.
     private(set) var count = 0 {
         didSet { self.countBox.pointee = self.count }
     }

@@ -322,7 +322,7 @@ public struct Settlement: Sendable {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
             rule: rules[Int(planned.ruleIndex)],
-            beneficiary: event.member(namedBy: planned.namedBy) ?? self.ledger.members[planned.beneficiary],
+            beneficiary: planned.beneficiaryID(in: event, members: self.ledger.members),
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
             transfer: TransferID(rawValue: Int64(transfer) + 1),

@@ -169,11 +169,3 @@ struct SegmentedArrayOwnershipTests {
         #expect(copy[7] == "openid-7")
     }
 }
-
-/// The settlement's memory per transfer: a paid order writes two records, each faulted in once.
-struct LedgerLayoutTests {
-    @Test func aRecordIsNinetySixBytes() {
-        #expect(MemoryLayout<Ledger.Record>.stride == 96)
-        #expect(MemoryLayout<Ledger.CompactKey>.size == 21)
-    }
-}

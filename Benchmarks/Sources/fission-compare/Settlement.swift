@@ -2,52 +2,6 @@ import FissionCore
 import FissionRewards
 import SettlementWorkload
 
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
-
-/// The process's CPU time and minor page faults, from getrusage.
-///
-/// Printed per round on standard error: on this machine a page fault costs from under one to
-/// several microseconds depending on the host's load, so growing memory (each new page faulted
-/// in) moves the wall clock far more than the work done per event (Decision 0015).
-struct ProcessUsage {
-    var userSeconds: Double
-    var systemSeconds: Double
-    var minorFaults: Int
-
-    static func now() -> ProcessUsage {
-        var usage = rusage()
-        #if canImport(Glibc)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        return ProcessUsage(
-            userSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6,
-            systemSeconds: Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
-            minorFaults: usage.ru_minflt
-        )
-    }
-
-    func since(_ earlier: ProcessUsage) -> ProcessUsage {
-        ProcessUsage(
-            userSeconds: self.userSeconds - earlier.userSeconds,
-            systemSeconds: self.systemSeconds - earlier.systemSeconds,
-            minorFaults: self.minorFaults - earlier.minorFaults
-        )
-    }
-
-    func printLine() {
-        note(
-            "fission-compare:   round: user \(format(self.userSeconds, decimals: 2)) s, "
-                + "system \(format(self.systemSeconds, decimals: 2)) s, \(self.minorFaults) page faults"
-        )
-    }
-}
-
 /// The best of `rounds` runs of `body` on a state `make` builds, untimed, before each run: ns per
 /// operation, and the state of the last run (released only after the next run's timing).
 func measure<State>(
