@@ -2,14 +2,30 @@
 ///
 /// `Currency.cny` has 2 minor-unit digits (1 yuan = 100 fen); `Currency.jpy` has none.
 /// Two currencies are equal only if both the code and the digits match.
+///
+/// A currency is a plain 8-byte value (the letters packed in an integer), so copying a ``Money``
+/// or a reward amount never touches a reference count.
 public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The most minor-unit digits a currency may have.
     public static var maximumMinorUnitDigits: Int { 6 }
 
+    /// The three letters as ASCII bytes, the first in bits 16 to 23 and the last in bits 0 to 7,
+    /// so that comparing the integers compares the codes alphabetically.
+    package let letters: UInt32
+    private let digits: UInt8
+
     /// The three-letter code, upper case, such as `"CNY"`.
-    public let code: String
+    public var code: String {
+        String(unsafeUninitializedCapacity: 3) { buffer in
+            buffer[0] = UInt8(truncatingIfNeeded: self.letters >> 16)
+            buffer[1] = UInt8(truncatingIfNeeded: self.letters >> 8)
+            buffer[2] = UInt8(truncatingIfNeeded: self.letters)
+            return 3
+        }
+    }
+
     /// Digits after the decimal point in the major unit: 2 for CNY, 0 for JPY.
-    public let minorUnitDigits: Int
+    public var minorUnitDigits: Int { Int(self.digits) }
 
     /// Creates a currency.
     ///
@@ -28,13 +44,13 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
                 reason: "\(code) has \(minorUnitDigits) minor-unit digits; 0 to \(Self.maximumMinorUnitDigits) allowed"
             )
         }
-        self.code = code
-        self.minorUnitDigits = minorUnitDigits
+        self.init(known: code, minorUnitDigits: minorUnitDigits)
     }
 
+    /// A code already known to be three letters A to Z and digits in range.
     private init(known code: String, minorUnitDigits: Int) {
-        self.code = code
-        self.minorUnitDigits = minorUnitDigits
+        self.letters = code.utf8.reduce(0) { $0 << 8 | UInt32($1) }
+        self.digits = UInt8(minorUnitDigits)
     }
 
     /// Chinese yuan renminbi, 2 digits.
@@ -66,6 +82,12 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
         } catch {
             throw DecodingError.dataCorruptedError(forKey: .code, in: container, debugDescription: error.reason)
         }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.code, forKey: .code)
+        try container.encode(self.minorUnitDigits, forKey: .minorUnitDigits)
     }
 
     private enum CodingKeys: String, CodingKey {

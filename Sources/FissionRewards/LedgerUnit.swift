@@ -35,7 +35,7 @@ public enum LedgerUnit: Hashable, Comparable, Sendable, Codable, CustomStringCon
     public static func < (lhs: Self, rhs: Self) -> Bool {
         switch (lhs, rhs) {
         case (.money(let left), .money(let right)):
-            (left.code, left.minorUnitDigits) < (right.code, right.minorUnitDigits)
+            (left.letters, left.minorUnitDigits) < (right.letters, right.minorUnitDigits)
         case (.coupon(let left), .coupon(let right)), (.gift(let left), .gift(let right)),
             (.virtualGood(let left), .virtualGood(let right)):
             left < right

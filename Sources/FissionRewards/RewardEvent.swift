@@ -130,7 +130,10 @@ struct DigestHasher {
     @inline(__always)
     mutating func combine(_ money: Money) {
         self.combine(money.minorUnits)
-        self.combine(money.currency.code)
+        // As `combine(money.currency.code)` would: the length, then the three bytes in one word.
+        let letters = UInt64(money.currency.letters)
+        self.combine(3 as UInt64)
+        self.combine(letters >> 16 | (letters >> 8 & 0xFF) << 8 | (letters & 0xFF) << 16)
         self.combine(Int64(money.currency.minorUnitDigits))
     }
 }

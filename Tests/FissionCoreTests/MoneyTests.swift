@@ -172,6 +172,21 @@ struct MoneyTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Money.self, from: bad) }
     }
 
+    @Test func currencyKeepsItsCodeJSONAndOrderAsAPlainValue() throws {
+        let zar = try Currency(code: "ZAR", minorUnitDigits: 2)
+        #expect(zar.code == "ZAR" && zar.minorUnitDigits == 2 && zar.description == "ZAR")
+        #expect(Currency.jpy.code == "JPY" && Currency.jpy.minorUnitDigits == 0)
+        // The JSON shape is the one hosts already store.
+        let json = String(decoding: try JSONEncoder().encode(Currency.jpy), as: UTF8.self)
+        #expect(json.contains(#""code":"JPY""#) && json.contains(#""minorUnitDigits":0"#))
+        #expect(try JSONDecoder().decode(Currency.self, from: Data(json.utf8)) == .jpy)
+        #expect(try Currency(code: "CNY", minorUnitDigits: 2) == .cny)
+        #expect(try Currency(code: "CNY", minorUnitDigits: 3) != .cny)
+        // Copying money never touches a reference count.
+        #expect(_isPOD(Money.self))
+        #expect(MemoryLayout<Money>.size <= 16)
+    }
+
     @Test func pointsAreCheckedAndSplitExactly() throws {
         #expect(try Points(5).adding(Points(7)) == Points(12))
         #expect(throws: FissionError(code: .arithmeticOverflow)) { try Points(.max).adding(Points(1)) }
