@@ -325,7 +325,9 @@ struct CampaignState: Sendable {
         self.growMembers(to: Int(member) + 1)
         if self.members[Int(member)].firstSlot < 0 {
             self.members[Int(member)].firstSlot = Int32(self.slots.count)
-            self.slots.append(contentsOf: repeatElement(RuleSlot(), count: self.facts.count))
+            // One append per rule: a campaign has a few, and `append(contentsOf:)` of a repeated
+            // element walks a generic path that costs more.
+            for _ in 0..<self.facts.count { self.slots.append(RuleSlot()) }
         }
         return Int(self.members[Int(member)].firstSlot) + Int(rule)
     }
@@ -698,11 +700,13 @@ struct CampaignState: Sendable {
         // Every planned beneficiary's slot is read first, in a loop of independent reads: their cache
         // misses overlap, where reading each inside the long loop below would wait for one after the other.
         scratch.slots.removeAll()
-        for planned in scratch.plan {
+        for planIndex in scratch.plan.indices {
+            let planned = scratch.plan[planIndex]
             let position = self.slot(rule: planned.ruleIndex, member: planned.beneficiary)
             scratch.slots.append(position >= 0 ? self.slots[position] : RuleSlot())
         }
-        for (planIndex, planned) in scratch.plan.enumerated() {
+        for planIndex in scratch.plan.indices {
+            let planned = scratch.plan[planIndex]
             let facts = self.facts[Int(planned.ruleIndex)]
             let memberKey = Self.pairKey(planned.ruleIndex, planned.beneficiary)
             let tracksDaily = facts.tracksDaily
@@ -780,7 +784,8 @@ struct CampaignState: Sendable {
             scratch.made.append((planned, transfer))
         }
         // Nothing below can fail: record what was written.
-        for (key, counter, wallet) in scratch.members {
+        for index in scratch.members.indices {
+            let (key, counter, wallet) = scratch.members[index]
             // Later entries for the same key carry the later state, so the last write wins.
             let position = self.makeSlot(
                 rule: Int32(truncatingIfNeeded: key >> 32),
@@ -789,10 +794,17 @@ struct CampaignState: Sendable {
             self.slots[position].counter = counter
             if wallet >= 0 { self.slots[position].wallet = wallet }
         }
-        for (key, quantity) in scratch.dailies { self.dailyCounters[key] = quantity }
-        for (rule, delta) in scratch.totals { self.ruleTotals[Int(rule)] += delta }
+        for index in scratch.dailies.indices {
+            let (key, quantity) = scratch.dailies[index]
+            self.dailyCounters[key] = quantity
+        }
+        for index in scratch.totals.indices {
+            let (rule, delta) = scratch.totals[index]
+            self.ruleTotals[Int(rule)] += delta
+        }
         scratch.madeCount = scratch.made.count
-        for (planned, transfer) in scratch.made {
+        for index in scratch.made.indices {
+            let (planned, transfer) = scratch.made[index]
             if order >= 0 {
                 self.orderGrants.append(
                     OrderGrant(
@@ -962,7 +974,9 @@ struct CampaignState: Sendable {
             scratch.undone.append((index, target))
             for offset in 0..<Int32(count) { scratch.reversals.append(TransferID(rawValue: Int64(first + offset) + 1)) }
         }
-        for (index, amount) in scratch.undone { self.orderGrants[index].undone = amount }
+        for index in scratch.undone.indices {
+            self.orderGrants[scratch.undone[index].0].undone = scratch.undone[index].1
+        }
         self.orders[Int(orderIndex)] = order
     }
 }
@@ -971,7 +985,10 @@ struct CampaignState: Sendable {
 /// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
 /// generic path per call). Stale elements past `count` stay until overwritten: at most a string
 /// id of a planned grant, kept alive a little longer.
-struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
+///
+/// It is deliberately not a `Sequence`: an iterator holds a reference to the storage, retained
+/// and released around every loop (two atomic operations). Loops go over ``indices`` instead.
+struct ScratchList<Element>: Sendable where Element: Sendable {
     private var storage: [Element] = []
     private(set) var count = 0
 
@@ -992,10 +1009,11 @@ struct ScratchList<Element>: Sequence, Sendable where Element: Sendable {
     @inline(__always)
     mutating func removeAll() { self.count = 0 }
 
+    /// The positions of the elements.
+    var indices: Range<Int> { 0..<self.count }
+
     /// The elements, as a slice of the storage.
     var elements: ArraySlice<Element> { self.storage[0..<self.count] }
-
-    func makeIterator() -> ArraySlice<Element>.Iterator { self.elements.makeIterator() }
 }
 
 /// Buffers a settlement reuses from event to event, so settling allocates nothing once they have grown.
@@ -1036,7 +1054,7 @@ struct SettlementScratch: Sendable {
     @inline(__always)
     func totalDelta(_ rule: Int32) -> Int64 {
         var delta: Int64 = 0
-        for entry in self.totals where entry.0 == rule { delta += entry.1 }
+        for index in self.totals.indices where self.totals[index].0 == rule { delta += self.totals[index].1 }
         return delta
     }
 

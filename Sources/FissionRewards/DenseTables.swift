@@ -218,7 +218,10 @@ struct IdentifierTable<Kind>: Sendable {
         let old = self.direct.count
         var size = max(1_024, old)
         while size <= integer { size *= 2 }
-        self.direct.append(contentsOf: repeatElement(0, count: size - old))
+        // A filled array appends by copying its bytes; a repeated element, one element at a time.
+        self.direct.append(contentsOf: [Int32](repeating: 0, count: size - old))
+        // Only ids in the index can move; with dense ids it is empty and there is nothing to scan.
+        guard self.index.count > 0 else { return }
         // The id being added is last and not in the index yet.
         for position in 0..<self.ids.count - 1 {
             guard case .integer(let other) = self.ids[position].value, other >= Int64(old), other < Int64(size) else {
@@ -313,9 +316,9 @@ struct SettledIndex: Sendable {
     /// Records that `campaign` settled `event` (not recorded before) as its record `position`.
     @inline(__always)
     mutating func insert(_ event: Int32, campaign: Int32, position: Int32) {
-        if Int(event) >= self.heads.count {
-            self.heads.append(contentsOf: repeatElement(-1, count: Int(event) + 1 - self.heads.count))
-        }
+        // Events come in order, so this is usually one append (`append(contentsOf:)` of a repeated
+        // element walks a generic path that costs more than the rest of the insert).
+        while self.heads.count <= Int(event) { self.heads.append(-1) }
         self.links.append(Link(campaign: campaign, position: position, next: self.heads[Int(event)]))
         self.heads[Int(event)] = Int32(self.links.count - 1)
     }

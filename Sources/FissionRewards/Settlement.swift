@@ -151,17 +151,23 @@ public struct Settlement: Sendable {
             )
         )
         self.settled.insert(source, campaign: Int32(stateIndex), position: position)
-        var outcome = self.takeOutcome()
-        for (planned, transfer) in self.scratch.made {
+        let parts = OutcomeParts(
+            grants: !self.scratch.made.isEmpty,
+            skipped: !self.scratch.skipped.isEmpty,
+            reversals: !self.scratch.reversals.isEmpty
+        )
+        var outcome = self.takeOutcome(parts)
+        for index in self.scratch.made.indices {
+            let (planned, transfer) = self.scratch.made[index]
             let grant = self.grant(planned, transfer: transfer, event: event, rules: self.states[stateIndex].ruleIDs)
             self.states[stateIndex].grantBeneficiaries.append(grant.beneficiary)
             outcome.grants.append(grant)
         }
-        for skip in self.scratch.skipped {
-            outcome.skipped.append(self.skip(skip, rules: self.states[stateIndex].ruleIDs))
+        for index in self.scratch.skipped.indices {
+            outcome.skipped.append(self.skip(self.scratch.skipped[index], rules: self.states[stateIndex].ruleIDs))
         }
         if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals.elements) }
-        return self.handOut(outcome)
+        return self.handOut(outcome, parts)
     }
 
     /// Settles events in order, each as ``settle(_:id:campaign:)`` would; a failed event leaves no
@@ -292,23 +298,40 @@ public struct Settlement: Sendable {
 
     // MARK: - Outcomes
 
-    /// An empty outcome on the reused arrays.
-    private mutating func takeOutcome() -> SettlementOutcome {
+    /// Which of an outcome's arrays will have elements: only those borrow the reused storage.
+    ///
+    /// Handing out a reused array and taking it back costs a retain and a release (atomic
+    /// operations) even when it stays empty; an empty part keeps the shared empty array instead.
+    private struct OutcomeParts {
+        var grants: Bool
+        var skipped: Bool
+        var reversals: Bool
+    }
+
+    /// An empty outcome on the reused arrays of `parts`.
+    private mutating func takeOutcome(_ parts: OutcomeParts) -> SettlementOutcome {
         var outcome = SettlementOutcome()
-        swap(&outcome.grants, &self.outcomeGrants)
-        swap(&outcome.skipped, &self.outcomeSkipped)
-        swap(&outcome.reversals, &self.outcomeReversals)
-        SettlementScratch.clear(&outcome.grants)
-        SettlementScratch.clear(&outcome.skipped)
-        SettlementScratch.clear(&outcome.reversals)
+        if parts.grants {
+            swap(&outcome.grants, &self.outcomeGrants)
+            SettlementScratch.clear(&outcome.grants)
+        }
+        if parts.skipped {
+            swap(&outcome.skipped, &self.outcomeSkipped)
+            SettlementScratch.clear(&outcome.skipped)
+        }
+        if parts.reversals {
+            swap(&outcome.reversals, &self.outcomeReversals)
+            SettlementScratch.clear(&outcome.reversals)
+        }
         return outcome
     }
 
-    /// Keeps a reference to the outcome's arrays, to reuse once the caller lets go of them.
-    private mutating func handOut(_ outcome: SettlementOutcome) -> SettlementOutcome {
-        self.outcomeGrants = outcome.grants
-        self.outcomeSkipped = outcome.skipped
-        self.outcomeReversals = outcome.reversals
+    /// Keeps a reference to the arrays ``takeOutcome(_:)`` took for `parts`, to reuse once the
+    /// caller lets go of them.
+    private mutating func handOut(_ outcome: SettlementOutcome, _ parts: OutcomeParts) -> SettlementOutcome {
+        if parts.grants { self.outcomeGrants = outcome.grants }
+        if parts.skipped { self.outcomeSkipped = outcome.skipped }
+        if parts.reversals { self.outcomeReversals = outcome.reversals }
         return outcome
     }
 
@@ -341,7 +364,12 @@ public struct Settlement: Sendable {
 
     /// Rebuilds a stored outcome from the transfers its event made, which are contiguous.
     private mutating func outcome(replaying processed: Processed, in stateIndex: Int) -> SettlementOutcome {
-        var outcome = self.takeOutcome()
+        let parts = OutcomeParts(
+            grants: processed.transferCount > 0,
+            skipped: processed.skipCount > 0,
+            reversals: processed.transferCount > 0
+        )
+        var outcome = self.takeOutcome(parts)
         outcome.isDuplicate = true
         for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
             outcome.skipped.append(
@@ -375,7 +403,7 @@ public struct Settlement: Sendable {
                 continue
             }
         }
-        return self.handOut(outcome)
+        return self.handOut(outcome, parts)
     }
 
     // Inlined: a call to a non-mutating method from a mutating one copied the whole struct (a
