@@ -44,29 +44,37 @@ func agree(_ name: String, _ ours: SettlementTotals, _ floor: SettlementTotals, 
     }
 }
 
-/// A copy of `settlement` that owns its storage: copies share storage until written, so one
-/// untimed refund (of order 0, by 1 minor unit) makes the copy unique before it is timed.
-func uniqueCopy(of settlement: Settlement, warmingWith workload: SettlementWorkload) -> Settlement {
-    var copy = settlement
-    do {
-        _ = try copy.settle(
-            workload.warmRefund,
-            id: SettlementWorkload.warmRefundID,
-            campaign: SettlementWorkload.campaign
-        )
-    } catch {
-        fatalError("the warm-up refund is valid: \(error)")
-    }
-    return copy
+/// A settlement that has settled every paid order of `workload`, built afresh so that it owns all
+/// of its storage: a copy of a settled state would share its logs' segments with the original and
+/// copy each one on its first write, a cost of copying, not of refunding.
+func settledAfresh(_ campaign: RewardCampaign, _ workload: SettlementWorkload) -> Settlement {
+    var settlement = SettlementWorkload.settlement(campaign, budget: workload.budget)
+    var ignored = SettlementTotals()
+    SettlementWorkload.settle(workload.paidEvents, into: &settlement, &ignored)
+    return settlement
 }
 
-/// The floor's counterpart of ``uniqueCopy(of:warmingWith:)``: the same refund, then a write to every array.
-func uniqueCopy(of floor: FloorSettlement, warmEvent: Int) -> FloorSettlement {
-    var copy = floor
+/// The floor's counterpart of ``settledAfresh(_:_:)``.
+func settledAfresh(floorFor workload: SettlementWorkload, members: Int, events: Int) -> FloorSettlement {
+    var floor = FloorSettlement(
+        members: members,
+        orders: workload.amounts.count,
+        events: events,
+        budget: workload.budget
+    )
     var ignored = SettlementTotals()
-    copy.refund(event: warmEvent, order: 0, amount: 1, &ignored)
-    copy.touchEveryArray()
-    return copy
+    for order in workload.amounts.indices {
+        floor.pay(
+            event: order,
+            order: order,
+            level1: workload.level1[order],
+            level2: workload.level2[order],
+            amount: workload.amounts[order],
+            at: SettlementWorkload.startMilliseconds + Int64(order),
+            &ignored
+        )
+    }
+    return floor
 }
 
 /// Issue 5's cases: settle-2level, settle-replay, settle-mixed and refund, each against the floor.
@@ -167,14 +175,14 @@ func runSettlementComparison(members: Int, rounds: Int) {
         report("settle-replay", ours: ours, peer: "floor", floorTime)
     }
 
-    // MARK: refund: refunds of earlier paid orders, on a copy of the settled state
+    // MARK: refund: refunds of earlier paid orders, on a settled state built afresh for each round
 
     do {
         var oursRefund = SettlementTotals()
         let (ours, oursAfter) = measure(
             rounds: rounds,
             operations: refundCount,
-            make: uniqueCopy(of: oursSettlement, warmingWith: workload)
+            make: settledAfresh(campaign, workload)
         ) { settlement in
             oursRefund = SettlementTotals()
             SettlementWorkload.settleRefunds(workload.refundEvents, into: &settlement, &oursRefund)
@@ -183,7 +191,7 @@ func runSettlementComparison(members: Int, rounds: Int) {
         let (floorTime, floorAfter) = measure(
             rounds: rounds,
             operations: refundCount,
-            make: uniqueCopy(of: floorSettlement, warmEvent: floorEvents - 1)
+            make: settledAfresh(floorFor: workload, members: members, events: floorEvents)
         ) { floor in
             floorRefund = SettlementTotals()
             for (index, refund) in workload.refunds.enumerated() {
