@@ -277,8 +277,7 @@ public struct EngineState: Sendable {
         for campaign in self.campaignOrder {
             // An earning campaign (``isEarning(_:at:)``, with one lookup of its definition)
             // settles orders in its own currency only.
-            guard let definition = self.settlement.campaign(campaign), definition.currency == currency,
-                definition.isLive(at: now), !self.pausedCampaigns.contains(campaign)
+            guard self.settlement.isLive(campaign, in: currency, at: now), !self.pausedCampaigns.contains(campaign)
             else { continue }
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
             settledIn.append(campaign)

@@ -855,7 +855,13 @@ public struct Ledger: Sendable {
         precondition((1...Self.maximumPageSize).contains(limit), "limit must be 1...\(Self.maximumPageSize)")
         let start = Int(max(after?.rawValue ?? 0, 0))
         guard start < self.records.count else { return [] }
-        return (start..<min(start + limit, self.records.count)).map(self.makeTransfer)
+        // A loop, not `map(self.makeTransfer)`: the partially applied method would capture a copy of
+        // the ledger, retaining and releasing every one of its tables on each call.
+        let end = min(start + limit, self.records.count)
+        var transfers: [Transfer] = []
+        transfers.reserveCapacity(end - start)
+        for index in start..<end { transfers.append(self.makeTransfer(index)) }
+        return transfers
     }
 
     /// Re-derives every balance from the transfers and checks the ledger's invariants.

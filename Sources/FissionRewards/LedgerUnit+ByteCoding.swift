@@ -7,7 +7,12 @@
 extension ByteWriter {
     /// Appends a currency: its code, then its minor-unit digits.
     package mutating func append(currency: Currency) {
-        self.append(string: currency.code)
+        // As `append(string: currency.code)` would, without making the string: the length, then
+        // the three letters.
+        self.append(UInt16(3))
+        self.append(UInt8(truncatingIfNeeded: currency.letters >> 16))
+        self.append(UInt8(truncatingIfNeeded: currency.letters >> 8))
+        self.append(UInt8(truncatingIfNeeded: currency.letters))
         self.append(UInt8(currency.minorUnitDigits))
     }
 

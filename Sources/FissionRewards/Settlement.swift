@@ -51,6 +51,14 @@ public struct Settlement: Sendable {
         self.campaignIndex.find(id).map { self.states[Int($0)].campaign }
     }
 
+    /// Whether campaign `id` was added, is in `currency` and is live at `instant`: the engine asks
+    /// this of every campaign for every order, and ``campaign(_:)`` would copy the definition.
+    package func isLive(_ id: CampaignID, in currency: Currency, at instant: Timestamp) -> Bool {
+        guard let index = self.campaignIndex.find(id) else { return false }
+        return self.states[Int(index)].campaign.currency == currency
+            && self.states[Int(index)].campaign.isLive(at: instant)
+    }
+
     /// Moves `amount` into the campaign's budget for its unit, from outside the ledger.
     ///
     /// - Parameter id: The host's id for this funding; funding twice with the same id funds once.
