@@ -31,6 +31,8 @@ public struct EngineState: Sendable {
     /// The engine's clock: the latest command's time. A command dated earlier is applied at it.
     public internal(set) var clock: Timestamp = .earliest
     var orders = OrderBook()
+    /// The campaigns that settled the latest paid order (see `orderPaid`).
+    private var lastSettledIn: [CampaignID] = []
     /// Each member's paid orders, at their graph index like ``registeredMembers``.
     var paidOrderCounts: [Int64] = []
     var models: [String: ModelSlot] = [:]
@@ -272,7 +274,10 @@ public struct EngineState: Sendable {
         }
         if !wasBound, let inviter = paid.inviters.first { effects.append(.bound(buyer, inviter: inviter)) }
         let currency = paid.netPaid.currency
-        var settledIn: [CampaignID] = []
+        // The campaigns that settle it: as a rule the previous order's, whose array the record then
+        // shares instead of allocating its own. `settledIn` is made only when they differ.
+        var settledIn: [CampaignID]? = nil
+        var matched = 0
         let event = RewardEvent.orderPaid(paid)
         for campaign in self.campaignOrder {
             // An earning campaign (``isEarning(_:at:)``, with one lookup of its definition)
@@ -280,10 +285,22 @@ public struct EngineState: Sendable {
             guard self.settlement.isLive(campaign, in: currency, at: now), !self.pausedCampaigns.contains(campaign)
             else { continue }
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
-            settledIn.append(campaign)
+            if settledIn == nil {
+                if matched < self.lastSettledIn.count, self.lastSettledIn[matched] == campaign {
+                    matched += 1
+                    continue
+                }
+                settledIn = Array(self.lastSettledIn[0..<matched])
+            }
+            settledIn?.append(campaign)
         }
-        self.orders.insert(
-            OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: settledIn)
+        let campaigns =
+            settledIn
+            ?? (matched == self.lastSettledIn.count ? self.lastSettledIn : Array(self.lastSettledIn[0..<matched]))
+        self.lastSettledIn = campaigns
+        // Absent: checked on entry, and nothing since has added an order.
+        self.orders.append(
+            OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: campaigns)
         )
         self.paidOrderCounts[Int(buyerIndex.rawValue)] = count
     }

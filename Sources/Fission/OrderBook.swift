@@ -36,13 +36,19 @@ struct OrderBook: Sendable {
     @discardableResult
     mutating func insert(_ record: EngineState.OrderRecord) -> Bool {
         guard self.position(of: record.order) == nil else { return false }
+        self.append(record)
+        return true
+    }
+
+    /// Adds a record for an order that ``position(of:)`` has just found absent, without looking
+    /// it up again.
+    mutating func append(_ record: EngineState.OrderRecord) {
+        assert(self.position(of: record.order) == nil, "an order appended twice")
         self.index.reserve(1)
-        // Absent, as just checked: no stored record can match.
         _ = self.index.insert(Fingerprint.of(record.order, seed: self.seed), position: UInt64(self.records.count)) {
             _ in false
         }
         self.records.append(record)
-        return true
     }
 
     /// Replaces the record at `position` with one for the same order.
