@@ -100,8 +100,7 @@ extension EngineOutcome {
     func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 16 + self.effects.count * 48)
         writer.append(UInt32(self.effects.count))
-        // By index: `for effect in` copies each effect out (retaining its payload) and destroys it.
-        for index in self.effects.indices { self.effects[index].encode(into: &writer) }
+        for effect in self.effects { effect.encode(into: &writer) }
         return writer.bytes
     }
 
