@@ -10,7 +10,8 @@ Run callgrind with `--compress-strings=no --compress-pos=no` (Documentation/Cont
     callgrind-costs.py FILE EVENTS --callers PATTERN    who calls PATTERN, calls per event
 
 EVENTS divides every figure (the number of events the dump covers). A function's "self" cost
-includes the code inlined into it.
+includes the code inlined into it. Cost lines are read as "line Ir": a dump written with
+`--dump-instr=yes` puts an address first and needs the columns shifted.
 """
 import argparse
 import collections

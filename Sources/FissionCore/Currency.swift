@@ -3,8 +3,8 @@
 /// `Currency.cny` has 2 minor-unit digits (1 yuan = 100 fen); `Currency.jpy` has none.
 /// Two currencies are equal only if both the code and the digits match.
 ///
-/// A currency is a plain 8-byte value (the letters packed in an integer), so copying a ``Money``
-/// or a reward amount never touches a reference count.
+/// A currency is a plain value of a few bytes (the letters packed in an integer), so copying a
+/// ``Money`` never touches a reference count.
 public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The most minor-unit digits a currency may have.
     public static var maximumMinorUnitDigits: Int { 6 }
@@ -84,6 +84,8 @@ public struct Currency: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    // Written out because the stored properties are the packed letters and digits: a synthesized
+    // encoder would write those, not the `code` and `minorUnitDigits` hosts have stored.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.code, forKey: .code)

@@ -172,7 +172,7 @@ struct MoneyTests {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Money.self, from: bad) }
     }
 
-    @Test func currencyKeepsItsCodeJSONAndOrderAsAPlainValue() throws {
+    @Test func currencyKeepsItsCodeAndJSONAsAPlainValue() throws {
         let zar = try Currency(code: "ZAR", minorUnitDigits: 2)
         #expect(zar.code == "ZAR" && zar.minorUnitDigits == 2 && zar.description == "ZAR")
         #expect(Currency.jpy.code == "JPY" && Currency.jpy.minorUnitDigits == 0)

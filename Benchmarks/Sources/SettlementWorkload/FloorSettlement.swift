@@ -60,31 +60,6 @@ public struct FloorSettlement: Sendable {
         self.orderCount = [UInt8](repeating: 0, count: orders)
     }
 
-    /// Writes every array once, so that a copy owns its storage before it is timed.
-    public mutating func touchEveryArray() {
-        func touch<Element>(_ array: inout [Element]) {
-            if !array.isEmpty { array[0] = array[0] }
-        }
-        touch(&self.seenFirst)
-        touch(&self.seenCount)
-        touch(&self.beneficiary)
-        touch(&self.amount)
-        touch(&self.part)
-        touch(&self.holdUntil)
-        touch(&self.state)
-        touch(&self.undone)
-        touch(&self.walletPending)
-        touch(&self.walletPosted)
-        touch(&self.receivable)
-        touch(&self.inviteCount)
-        touch(&self.registeredInviter)
-        touch(&self.milestones)
-        touch(&self.orderPaid)
-        touch(&self.orderRefunded)
-        touch(&self.orderFirst)
-        touch(&self.orderCount)
-    }
-
     /// Grants `quantity` to `member` if the budget allows, recording the transfer.
     @inline(__always)
     mutating func grant(_ member: Int32, _ quantity: Int64, part: UInt8, hold: Int64, _ totals: inout SettlementTotals)

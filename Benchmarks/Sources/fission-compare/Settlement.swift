@@ -92,7 +92,7 @@ func runSettlementComparison(members: Int, rounds: Int) {
         "fission-compare: settlement inputs (\(orders) orders, \(refundCount) refunds, \(workload.mixed.count) mixed) "
             + "built in \(format(Double(nanoseconds() - setupStart) / 1e9, decimals: 1)) s; budget \(workload.budget)"
     )
-    let floorEvents = orders + refundCount + 1
+    let floorEvents = orders + refundCount
     let campaign = SettlementWorkload.commissionCampaign()
 
     // MARK: settle-2level
