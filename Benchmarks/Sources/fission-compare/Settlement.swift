@@ -63,6 +63,14 @@ func settledAfresh(floorFor workload: SettlementWorkload, members: Int, events: 
         budget: workload.budget
     )
     var ignored = SettlementTotals()
+    payEveryOrder(of: workload, into: &floor, &ignored)
+    return floor
+}
+
+/// The floor settles every paid order of the 2-level stream, in order (event id = order index).
+@inline(__always)
+func payEveryOrder(of workload: SettlementWorkload, into floor: inout FloorSettlement, _ totals: inout SettlementTotals)
+{
     for order in workload.amounts.indices {
         floor.pay(
             event: order,
@@ -71,10 +79,9 @@ func settledAfresh(floorFor workload: SettlementWorkload, members: Int, events: 
             level2: workload.level2[order],
             amount: workload.amounts[order],
             at: SettlementWorkload.startMilliseconds + Int64(order),
-            &ignored
+            &totals
         )
     }
-    return floor
 }
 
 /// Issue 5's cases: settle-2level, settle-replay, settle-mixed and refund, each against the floor.
@@ -113,17 +120,7 @@ func runSettlementComparison(members: Int, rounds: Int) {
         make: FloorSettlement(members: members, orders: orders, events: floorEvents, budget: workload.budget)
     ) { floor in
         floorTotals = SettlementTotals()
-        for order in 0..<orders {
-            floor.pay(
-                event: order,
-                order: order,
-                level1: workload.level1[order],
-                level2: workload.level2[order],
-                amount: workload.amounts[order],
-                at: SettlementWorkload.startMilliseconds + Int64(order),
-                &floorTotals
-            )
-        }
+        payEveryOrder(of: workload, into: &floor, &floorTotals)
     }
     agree(
         "settle-2level",
@@ -147,17 +144,7 @@ func runSettlementComparison(members: Int, rounds: Int) {
         var floorReplay = SettlementTotals()
         let floorTime = measure(rounds: rounds, operations: orders) {
             floorReplay = SettlementTotals()
-            for order in 0..<orders {
-                floor.pay(
-                    event: order,
-                    order: order,
-                    level1: workload.level1[order],
-                    level2: workload.level2[order],
-                    amount: workload.amounts[order],
-                    at: SettlementWorkload.startMilliseconds + Int64(order),
-                    &floorReplay
-                )
-            }
+            payEveryOrder(of: workload, into: &floor, &floorReplay)
         }
         // A replay rebuilds the stored outcomes: the grants (not the skips' count, which both keep).
         replayTotals.skipped = oursTotals.skipped
