@@ -280,8 +280,8 @@ public struct EngineState: Sendable {
         var matched = 0
         let event = RewardEvent.orderPaid(paid)
         for campaign in self.campaignOrder {
-            // An earning campaign (``isEarning(_:at:)``, with one lookup of its definition)
-            // settles orders in its own currency only.
+            // An earning campaign (as ``isEarning(_:at:)`` says, asked of the settlement without
+            // copying the campaign's definition) settles orders in its own currency only.
             guard self.settlement.isLive(campaign, in: currency, at: now), !self.pausedCampaigns.contains(campaign)
             else { continue }
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)

@@ -984,7 +984,7 @@ struct CampaignState: Sendable {
 /// A reused list of plain values: clearing it only resets its count, so neither clearing nor
 /// refilling it costs more than the writes (an array's `removeAll(keepingCapacity:)` walks a
 /// generic path per call). Stale elements past `count` stay until overwritten: at most a string
-/// id of a planned grant, kept alive a little longer.
+/// id of a skipped grant's beneficiary, kept alive a little longer.
 ///
 /// It is deliberately not a `Sequence`: an iterator holds a reference to the storage, retained
 /// and released around every loop (two atomic operations). Loops go over ``indices`` instead.
