@@ -10,7 +10,7 @@ public enum RewardEvent: Hashable, Sendable, Codable {
     /// A member registered, possibly through an invite.
     case memberRegistered(member: MemberID, inviter: MemberID?, at: Timestamp)
     /// An order was paid.
-    case orderPaid(OrderPaid)
+    indirect case orderPaid(OrderPaid)
     /// Part or all of a paid order was refunded.
     case orderRefunded(order: OrderID, amount: Money, at: Timestamp)
     /// A friend helped a sharer (a mutual-benefit share).

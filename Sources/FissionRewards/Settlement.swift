@@ -115,6 +115,91 @@ public struct Settlement: Sendable {
         campaign: CampaignID
     ) throws(FissionError) -> SettlementOutcome {
         let stateIndex = Int(try self.index(of: campaign))
+        let settled = try self.settle(event, id: id, stateIndex: stateIndex)
+        if settled.isDuplicate {
+            return self.outcome(of: settled.processed, in: stateIndex, isDuplicate: true)
+        }
+        let parts = OutcomeParts(
+            grants: !self.scratch.made.isEmpty,
+            skipped: !self.scratch.skipped.isEmpty,
+            reversals: !self.scratch.reversals.isEmpty
+        )
+        var outcome = self.takeOutcome(parts)
+        var beneficiary = Int(settled.processed.firstBeneficiary)
+        for index in self.scratch.made.indices {
+            let (planned, transfer) = self.scratch.made[index]
+            outcome.grants.append(
+                self.grant(
+                    planned,
+                    transfer: transfer,
+                    beneficiary: self.states[stateIndex].grantBeneficiaries[beneficiary],
+                    rules: self.states[stateIndex].ruleIDs
+                )
+            )
+            beneficiary += 1
+        }
+        for index in self.scratch.skipped.indices {
+            outcome.skipped.append(self.skip(self.scratch.skipped[index], rules: self.states[stateIndex].ruleIDs))
+        }
+        if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals.elements) }
+        return self.handOut(outcome, parts)
+    }
+
+    /// Settles events in order, each as ``settle(_:id:campaign:)`` would; a failed event leaves no
+    /// trace and does not stop the others.
+    ///
+    /// Each outcome is kept, so each is a copy of its arrays. ``settle(compact:campaign:)`` does the
+    /// same settling and reports what each event did without building outcomes: use it where
+    /// throughput matters.
+    ///
+    /// - Returns: One result per event, in order.
+    public mutating func settle(
+        batch: [(id: EventID, event: RewardEvent)],
+        campaign: CampaignID
+    ) -> [Result<SettlementOutcome, FissionError>] {
+        batch.map { item in
+            Result { () throws(FissionError) in try self.settle(item.event, id: item.id, campaign: campaign) }
+        }
+    }
+
+    /// Settles events in order, each exactly as ``settle(_:id:campaign:)`` would, and reports what
+    /// each did in compact form: whether it was settled, a repeat or refused, and the range of
+    /// transfers it made. A failed event leaves no trace and does not stop the others.
+    ///
+    /// This is the throughput path: it builds no ``SettlementOutcome``. Read a transfer with
+    /// ``Ledger/transfer(_:)``, or an event's whole outcome (skipped grants included) with
+    /// ``outcome(of:campaign:)``.
+    ///
+    /// - Throws: ``FissionError/Code/campaignNotFound`` before settling anything.
+    public mutating func settle(
+        compact batch: [(id: EventID, event: RewardEvent)],
+        campaign: CampaignID
+    ) throws(FissionError) -> SettlementBatch {
+        let stateIndex = Int(try self.index(of: campaign))
+        var result = SettlementBatch(capacity: batch.count)
+        // Through the buffer: subscripting the array copied each (id, event) pair through the
+        // runtime's generic tuple copy, retaining every reference in the event, then released them.
+        batch.withUnsafeBufferPointer { items in
+            for index in items.indices {
+                do throws(FissionError) {
+                    let settled = try self.settle(items[index].event, id: items[index].id, stateIndex: stateIndex)
+                    result.append(settled.processed, isDuplicate: settled.isDuplicate)
+                } catch {
+                    result.appendFailure(error, at: index)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Settles `event` for campaign `stateIndex`, or recognises it as settled before, and returns
+    /// its record. For a new event, `scratch` holds what it did until the next event.
+    @inline(__always)
+    private mutating func settle(
+        _ event: RewardEvent,
+        id: EventID,
+        stateIndex: Int
+    ) throws(FissionError) -> (processed: Processed, isDuplicate: Bool) {
         let digest = event.digest
         let knownEvent = self.ledger.events.find(id)
         if let knownEvent, let position = self.settled.find(knownEvent, campaign: Int32(stateIndex)) {
@@ -122,10 +207,11 @@ public struct Settlement: Sendable {
             guard earlier.digest == digest else {
                 throw FissionError(
                     code: .idempotencyConflict,
-                    reason: "event \(id) was settled for campaign \(campaign) with a different payload"
+                    reason: "event \(id) was settled for campaign \(self.states[stateIndex].campaign.id) "
+                        + "with a different payload"
                 )
             }
-            return self.outcome(replaying: earlier, in: stateIndex)
+            return (earlier, true)
         }
         let mark = self.ledger.mark
         self.scratch.reset()
@@ -147,48 +233,24 @@ public struct Settlement: Sendable {
         if !self.scratch.skipped.isEmpty {
             self.states[stateIndex].skips.append(contentsOf: self.scratch.skipped.elements)
         }
-        let position = self.states[stateIndex].recordProcessed(
-            source,
-            Processed(
-                digest: digest,
-                firstTransfer: Int32(mark.transferCount),
-                transferCount: Int32(self.ledger.transferCount - mark.transferCount),
-                firstSkip: firstSkip,
-                skipCount: Int32(self.scratch.skipped.count),
-                firstBeneficiary: Int32(self.states[stateIndex].grantBeneficiaries.count)
-            )
+        let record = Processed(
+            digest: digest,
+            firstTransfer: Int32(mark.transferCount),
+            transferCount: Int32(self.ledger.transferCount - mark.transferCount),
+            firstSkip: firstSkip,
+            skipCount: Int32(self.scratch.skipped.count),
+            firstBeneficiary: Int32(self.states[stateIndex].grantBeneficiaries.count)
         )
-        self.settled.insert(source, campaign: Int32(stateIndex), position: position)
-        let parts = OutcomeParts(
-            grants: !self.scratch.made.isEmpty,
-            skipped: !self.scratch.skipped.isEmpty,
-            reversals: !self.scratch.reversals.isEmpty
-        )
-        var outcome = self.takeOutcome(parts)
+        // The beneficiaries' ids, for the outcome now and whenever the event is asked about again.
         for index in self.scratch.made.indices {
-            let (planned, transfer) = self.scratch.made[index]
-            let grant = self.grant(planned, transfer: transfer, event: event, rules: self.states[stateIndex].ruleIDs)
-            self.states[stateIndex].grantBeneficiaries.append(grant.beneficiary)
-            outcome.grants.append(grant)
+            let planned = self.scratch.made[index].0
+            self.states[stateIndex].grantBeneficiaries.append(
+                planned.beneficiaryID(in: event, members: self.ledger.members)
+            )
         }
-        for index in self.scratch.skipped.indices {
-            outcome.skipped.append(self.skip(self.scratch.skipped[index], rules: self.states[stateIndex].ruleIDs))
-        }
-        if !self.scratch.reversals.isEmpty { outcome.reversals.append(contentsOf: self.scratch.reversals.elements) }
-        return self.handOut(outcome, parts)
-    }
-
-    /// Settles events in order, each as ``settle(_:id:campaign:)`` would; a failed event leaves no
-    /// trace and does not stop the others.
-    ///
-    /// - Returns: One result per event, in order.
-    public mutating func settle(
-        batch: [(id: EventID, event: RewardEvent)],
-        campaign: CampaignID
-    ) -> [Result<SettlementOutcome, FissionError>] {
-        batch.map { item in
-            Result { () throws(FissionError) in try self.settle(item.event, id: item.id, campaign: campaign) }
-        }
+        let position = self.states[stateIndex].recordProcessed(source, record)
+        self.settled.insert(source, campaign: Int32(stateIndex), position: position)
+        return (record, false)
     }
 
     /// Posts every held grant whose hold has ended by `now`.
@@ -272,6 +334,21 @@ public struct Settlement: Sendable {
 
     // MARK: - Reading
 
+    /// What settling event `id` for `campaign` did, as ``settle(_:id:campaign:)`` first returned it
+    /// (``SettlementOutcome/isDuplicate`` is `false`), or `nil` if that campaign has not settled it.
+    ///
+    /// The grants name the transfers as the event made them; a grant released, rejected or
+    /// refunded since is still listed with the ``SettlementOutcome/Grant/isHeld`` it was made with.
+    public func outcome(of id: EventID, campaign: CampaignID) -> SettlementOutcome? {
+        guard let stateIndex = self.campaignIndex.find(campaign),
+            let event = self.ledger.events.find(id),
+            let position = self.settled.find(event, campaign: stateIndex)
+        else { return nil }
+        var outcome = SettlementOutcome()
+        self.rebuild(self.states[Int(stateIndex)].processed[Int(position)], in: Int(stateIndex), into: &outcome)
+        return outcome
+    }
+
     /// What a campaign has granted under one rule to one member: count and quantity.
     public func granted(
         by rule: RuleID,
@@ -347,13 +424,13 @@ public struct Settlement: Sendable {
     private func grant(
         _ planned: PlannedGrant,
         transfer: Int32,
-        event: RewardEvent,
+        beneficiary: MemberID,
         rules: [RuleID]
     ) -> SettlementOutcome.Grant {
         // Planned quantities are positive: the plans only hold positive amounts.
         .init(
             rule: rules[Int(planned.ruleIndex)],
-            beneficiary: planned.beneficiaryID(in: event, members: self.ledger.members),
+            beneficiary: beneficiary,
             part: planned.part,
             amount: RewardAmount(unchecked: planned.quantity, self.ledger.units[Int(planned.unit)]),
             transfer: TransferID(rawValue: Int64(transfer) + 1),
@@ -370,15 +447,27 @@ public struct Settlement: Sendable {
         )
     }
 
-    /// Rebuilds a stored outcome from the transfers its event made, which are contiguous.
-    private mutating func outcome(replaying processed: Processed, in stateIndex: Int) -> SettlementOutcome {
+    /// Rebuilds a stored outcome on the reused arrays.
+    private mutating func outcome(
+        of processed: Processed,
+        in stateIndex: Int,
+        isDuplicate: Bool
+    ) -> SettlementOutcome {
         let parts = OutcomeParts(
             grants: processed.transferCount > 0,
             skipped: processed.skipCount > 0,
             reversals: processed.transferCount > 0
         )
         var outcome = self.takeOutcome(parts)
-        outcome.isDuplicate = true
+        outcome.isDuplicate = isDuplicate
+        self.rebuild(processed, in: stateIndex, into: &outcome)
+        return self.handOut(outcome, parts)
+    }
+
+    /// Appends a settled event's grants, skipped grants and reversals to `outcome`; its transfers
+    /// are contiguous in the ledger.
+    @inline(__always)
+    private func rebuild(_ processed: Processed, in stateIndex: Int, into outcome: inout SettlementOutcome) {
         for index in Int(processed.firstSkip)..<Int(processed.firstSkip + processed.skipCount) {
             outcome.skipped.append(
                 self.skip(self.states[stateIndex].skips[index], rules: self.states[stateIndex].ruleIDs)
@@ -411,7 +500,6 @@ public struct Settlement: Sendable {
                 continue
             }
         }
-        return self.handOut(outcome, parts)
     }
 
     // Inlined: a call to a non-mutating method from a mutating one copied the whole struct (a

@@ -27,6 +27,14 @@ public struct TransferID: Hashable, Comparable, Sendable, Codable, CustomStringC
     }
 }
 
+extension TransferID: Strideable {
+    /// How many transfers lie between this one and `other`: a range of ids is a collection.
+    public func distance(to other: Self) -> Int64 { other.rawValue - self.rawValue }
+
+    /// The id `n` transfers after this one.
+    public func advanced(by n: Int64) -> Self { Self(rawValue: self.rawValue + n) }
+}
+
 /// What a transfer does.
 public enum TransferKind: Hashable, Sendable, Codable {
     /// Moves the amount at once.

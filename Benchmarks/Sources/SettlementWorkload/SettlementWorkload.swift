@@ -353,6 +353,36 @@ public struct SettlementWorkload: Sendable {
         }
     }
 
+    /// `events` in batches of `size` for ``settleCompact(_:into:_:)``, event id = `firstID` + position.
+    public static func batches(_ events: [RewardEvent], size: Int, firstID: Int64 = 0) -> [[(id: EventID, event: RewardEvent)]] {
+        stride(from: 0, to: events.count, by: size).map { start in
+            (start..<min(start + size, events.count)).map { (EventID(firstID + Int64($0)), events[$0]) }
+        }
+    }
+
+    /// Settles `batches` with the compact batch API, adding the transfers they name (grants, for
+    /// paid orders) and the skips to `totals`; the granted quantities are not read.
+    @inline(never)
+    public static func settleCompact(
+        _ batches: [[(id: EventID, event: RewardEvent)]],
+        into settlement: inout Settlement,
+        _ totals: inout SettlementTotals
+    ) {
+        for batch in batches {
+            let result: SettlementBatch
+            do {
+                result = try settlement.settle(compact: batch, campaign: Self.campaign)
+            } catch {
+                fatalError("the workload's campaign exists: \(error)")
+            }
+            if let failure = result.failures.first { fatalError("the workload is valid: \(failure.error)") }
+            for entry in result.entries {
+                totals.grantCount &+= entry.transfers.count
+                totals.skipped &+= entry.skippedCount
+            }
+        }
+    }
+
     /// Settles refunds, event ids from ``refundID(_:)``.
     @inline(never)
     public static func settleRefunds(

@@ -133,6 +133,7 @@ func runSettlementComparison(members: Int, rounds: Int) {
 
     // MARK: settle-replay: the same events again, all duplicates (the state does not change)
 
+    var floorReplayTime = 0.0
     do {
         var settlement = oursSettlement
         var replayTotals = SettlementTotals()
@@ -160,6 +161,46 @@ func runSettlementComparison(members: Int, rounds: Int) {
         }
         note("fission-compare: settle-replay ours \(events(perSecond: ours)) (target 20M events/s)")
         report("settle-replay", ours: ours, peer: "floor", floorTime)
+        floorReplayTime = floorTime
+    }
+
+    // MARK: settle-2level-batch and settle-replay-batch: the same, through the compact batch API
+
+    do {
+        let batches = SettlementWorkload.batches(workload.paidEvents, size: 1_000)
+        var batchTotals = SettlementTotals()
+        let (ours, settled) = measure(
+            rounds: rounds,
+            operations: orders,
+            make: SettlementWorkload.settlement(campaign, budget: workload.budget)
+        ) { settlement in
+            batchTotals = SettlementTotals()
+            SettlementWorkload.settleCompact(batches, into: &settlement, &batchTotals)
+        }
+        var replay = settled
+        var replayTotals = SettlementTotals()
+        let oursReplay = measure(rounds: rounds, operations: orders) {
+            replayTotals = SettlementTotals()
+            SettlementWorkload.settleCompact(batches, into: &replay, &replayTotals)
+        }
+        // The compact form names transfers, not quantities: check counts, the budget and the ledger.
+        let same =
+            batchTotals.grantCount == oursTotals.grantCount && batchTotals.skipped == oursTotals.skipped
+            && replayTotals.grantCount == oursTotals.grantCount && replayTotals.skipped == oursTotals.skipped
+            && SettlementWorkload.budgetAvailable(settled) == SettlementWorkload.budgetAvailable(oursSettlement)
+            && settled.ledger.transferCount == oursSettlement.ledger.transferCount
+            && replay.ledger.transferCount == oursSettlement.ledger.transferCount
+        note(
+            same
+                ? "fission-compare: settle-2level-batch and settle-replay-batch: the same grants, skips, budget and "
+                    + "transfers as settle-2level"
+                : "fission-compare: NOTE settle-2level-batch: differs from settle-2level: \(batchTotals), "
+                    + "replay \(replayTotals)"
+        )
+        note("fission-compare: settle-2level-batch ours \(events(perSecond: ours)) in batches of 1,000")
+        report("settle-2level-batch", ours: ours, peer: "floor", floor2Level)
+        note("fission-compare: settle-replay-batch ours \(events(perSecond: oursReplay)) in batches of 1,000")
+        report("settle-replay-batch", ours: oursReplay, peer: "floor", floorReplayTime)
     }
 
     // MARK: refund: refunds of earlier paid orders, on a settled state built afresh for each round
