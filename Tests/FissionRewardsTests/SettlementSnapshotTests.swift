@@ -294,9 +294,11 @@ struct SettlementSnapshotTests {
         let bytes = settlement.snapshot()
 
         #expect(throws: FissionError.self) { try Settlement(snapshot: Array("FSNG".utf8) + bytes.dropFirst(4)) }
-        var version = bytes
-        version[4] = 2
-        #expect(throws: FissionError.self) { try Settlement(snapshot: version) }
+        for unknown: UInt8 in [0, 2, 255] {
+            var version = bytes
+            version[4] = unknown
+            #expect(throws: FissionError.self) { try Settlement(snapshot: version) }
+        }
         #expect(throws: FissionError.self) { try Settlement(snapshot: []) }
 
         // A flipped byte is either caught, or lands in a value any state could hold (an amount,

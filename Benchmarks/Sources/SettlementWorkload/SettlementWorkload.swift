@@ -354,7 +354,11 @@ public struct SettlementWorkload: Sendable {
     }
 
     /// `events` in batches of `size` for ``settleCompact(_:into:_:)``, event id = `firstID` + position.
-    public static func batches(_ events: [RewardEvent], size: Int, firstID: Int64 = 0) -> [[(id: EventID, event: RewardEvent)]] {
+    public static func batches(
+        _ events: [RewardEvent],
+        size: Int,
+        firstID: Int64 = 0
+    ) -> [[(id: EventID, event: RewardEvent)]] {
         stride(from: 0, to: events.count, by: size).map { start in
             (start..<min(start + size, events.count)).map { (EventID(firstID + Int64($0)), events[$0]) }
         }
