@@ -1,7 +1,6 @@
 import FissionCore
-import Testing
-
 import FissionRewards
+import Testing
 
 // A settlement snapshot keeps each settled event's fingerprint. A host upgrading Fission restores
 // the snapshots an earlier version wrote, and its retries of events settled before the upgrade must
