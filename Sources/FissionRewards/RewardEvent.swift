@@ -10,7 +10,7 @@ public enum RewardEvent: Hashable, Sendable, Codable {
     /// A member registered, possibly through an invite.
     case memberRegistered(member: MemberID, inviter: MemberID?, at: Timestamp)
     /// An order was paid.
-    indirect case orderPaid(OrderPaid)
+    case orderPaid(OrderPaid)
     /// Part or all of a paid order was refunded.
     case orderRefunded(order: OrderID, amount: Money, at: Timestamp)
     /// A friend helped a sharer (a mutual-benefit share).
@@ -160,21 +160,54 @@ public struct OrderPaid: Hashable, Sendable, Codable {
     /// The most lines one order may have.
     public static var maximumLines: Int { 1_000 }
 
+    /// The fields, in one immutable object: an event passes through several copies on its way
+    /// through settlement, and a copy then retains one reference instead of four (two ids and two
+    /// arrays), each through the value witnesses of its type.
+    private final class Fields: Sendable {
+        let order: OrderID
+        let buyer: MemberID
+        let inviters: [MemberID]
+        let kind: OrderKind
+        let buyerPaidOrderCount: Int64
+        let lines: [Line]
+        let at: Timestamp
+
+        init(
+            order: OrderID,
+            buyer: MemberID,
+            inviters: [MemberID],
+            kind: OrderKind,
+            buyerPaidOrderCount: Int64,
+            lines: [Line],
+            at: Timestamp
+        ) {
+            self.order = order
+            self.buyer = buyer
+            self.inviters = inviters
+            self.kind = kind
+            self.buyerPaidOrderCount = buyerPaidOrderCount
+            self.lines = lines
+            self.at = at
+        }
+    }
+
+    private let fields: Fields
+
     /// The host's order id.
-    public let order: OrderID
+    public var order: OrderID { self.fields.order }
     /// Who paid.
-    public let buyer: MemberID
+    public var buyer: MemberID { self.fields.buyer }
     /// The buyer's inviter and that inviter's inviter, as attributed when the order was placed
     /// (level 1 first). Empty when the buyer was not invited.
-    public let inviters: [MemberID]
+    public var inviters: [MemberID] { self.fields.inviters }
     /// What kind of order it is.
-    public let kind: OrderKind
+    public var kind: OrderKind { self.fields.kind }
     /// How many paid orders the buyer has, this one included: 1 for a first order.
-    public let buyerPaidOrderCount: Int64
+    public var buyerPaidOrderCount: Int64 { self.fields.buyerPaidOrderCount }
     /// The lines.
-    public let lines: [Line]
+    public var lines: [Line] { self.fields.lines }
     /// When it was paid.
-    public let at: Timestamp
+    public var at: Timestamp { self.fields.at }
 
     /// Creates a paid order.
     ///
@@ -216,13 +249,44 @@ public struct OrderPaid: Hashable, Sendable, Codable {
         }
         var total: Int64 = 0
         for line in lines { total = try total.checkedAdding(line.netPaid.minorUnits, "order \(order) total") }
-        self.order = order
-        self.buyer = buyer
-        self.inviters = inviters
-        self.kind = kind
-        self.buyerPaidOrderCount = buyerPaidOrderCount
-        self.lines = lines
-        self.at = at
+        self.fields = Fields(
+            order: order,
+            buyer: buyer,
+            inviters: inviters,
+            kind: kind,
+            buyerPaidOrderCount: buyerPaidOrderCount,
+            lines: lines,
+            at: at
+        )
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.fields === rhs.fields
+            || (lhs.order == rhs.order && lhs.buyer == rhs.buyer && lhs.inviters == rhs.inviters
+                && lhs.kind == rhs.kind && lhs.buyerPaidOrderCount == rhs.buyerPaidOrderCount
+                && lhs.lines == rhs.lines && lhs.at == rhs.at)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.order)
+        hasher.combine(self.buyer)
+        hasher.combine(self.inviters)
+        hasher.combine(self.kind)
+        hasher.combine(self.buyerPaidOrderCount)
+        hasher.combine(self.lines)
+        hasher.combine(self.at)
+    }
+
+    /// Encodes the order as Swift would synthesize it: a keyed container with the properties' names.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.order, forKey: .order)
+        try container.encode(self.buyer, forKey: .buyer)
+        try container.encode(self.inviters, forKey: .inviters)
+        try container.encode(self.kind, forKey: .kind)
+        try container.encode(self.buyerPaidOrderCount, forKey: .buyerPaidOrderCount)
+        try container.encode(self.lines, forKey: .lines)
+        try container.encode(self.at, forKey: .at)
     }
 
     /// The order's net paid total.
