@@ -59,7 +59,43 @@ private func fissionError(_ error: any Error) -> FissionError? {
     return context.underlyingError as? FissionError
 }
 
+/// What Swift synthesizes for a struct with `OrderPaid`'s stored properties, as it had them.
+private struct SynthesizedOrderPaid: Codable {
+    let order: OrderID
+    let buyer: MemberID
+    let inviters: [MemberID]
+    let kind: OrderKind
+    let buyerPaidOrderCount: Int64
+    let lines: [OrderPaid.Line]
+    let at: Timestamp
+}
+
 struct ValidatedDecodingTests {
+    @Test func aPaidOrderEncodesAsItsSynthesizedFormDid() throws {
+        let order = try OrderPaid(
+            order: "order-1",
+            buyer: 7,
+            inviters: ["alice", 9],
+            kind: .groupBuy,
+            buyerPaidOrderCount: 2,
+            lines: [.init(sku: "tea", quantity: 2, netPaid: yuan(12))],
+            at: at(days: 1)
+        )
+        let synthesized = SynthesizedOrderPaid(
+            order: order.order,
+            buyer: order.buyer,
+            inviters: order.inviters,
+            kind: order.kind,
+            buyerPaidOrderCount: order.buyerPaidOrderCount,
+            lines: order.lines,
+            at: order.at
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(order) == encoder.encode(synthesized))
+        #expect(try JSONDecoder().decode(OrderPaid.self, from: encoder.encode(synthesized)) == order)
+    }
+
     @Test func valuesRoundTripThroughJSON() throws {
         let campaign = try everyShapeCampaign()
         let decoded = try JSONDecoder().decode(RewardCampaign.self, from: try JSONEncoder().encode(campaign))
