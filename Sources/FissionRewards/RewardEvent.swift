@@ -296,6 +296,20 @@ public struct OrderPaid: Hashable, Sendable, Codable {
     }
 }
 
+extension OrderPaid: CustomReflectable {
+    /// The order's fields, as `print`, `dump` and test failures show them.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "order": self.order, "buyer": self.buyer, "inviters": self.inviters, "kind": self.kind,
+                "buyerPaidOrderCount": self.buyerPaidOrderCount, "lines": self.lines, "at": self.at,
+            ],
+            displayStyle: .struct
+        )
+    }
+}
+
 extension OrderKind {
     /// A stable number for the event fingerprint (the raw value's text, hashed, is slower).
     var digestCode: UInt64 {

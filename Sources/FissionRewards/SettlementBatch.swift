@@ -4,9 +4,10 @@ public import FissionCore
 ///
 /// One ``Entry`` per event, in the batch's order: whether the event was settled now, had been
 /// settled before (a repeat, changing nothing) or was refused, and the transfers it made. The
-/// errors of refused events are in ``failures``. Nothing here names a member or a rule, so a batch
-/// costs no reference counting per event; read what a transfer did with ``Ledger/transfer(_:)``,
-/// or an event's whole outcome with ``Settlement/outcome(of:campaign:)``.
+/// errors of refused events are in ``failures``. An entry names no member or rule, so settling a
+/// batch builds nothing reference-counted per event (only a refused event's error, with its
+/// message); read what a transfer did with ``Ledger/transfer(_:)``, or an event's whole outcome
+/// with ``Settlement/outcome(of:campaign:)``.
 ///
 /// ```swift
 /// let batch = try settlement.settle(compact: events, campaign: "spring-2027")

@@ -6,7 +6,8 @@ import FissionCore
 // the settlement must never pay), a campaign that ends before it starts, a reward of zero, an order
 // whose lines overflow when summed. The encoded form is the one Swift synthesizes (a keyed
 // container with the properties' names), so data written before still decodes. The coding keys
-// are internal, not private: the synthesized `encode(to:)` in each type's own file uses them.
+// are internal, not private: the `encode(to:)` in each type's own file uses them (synthesized, or
+// for `OrderPaid`, whose fields live in one object, written out in the same form).
 
 /// Runs a validating initializer on decoded fields; its error becomes
 /// `DecodingError.dataCorrupted`, with the ``FissionError`` as the underlying error.

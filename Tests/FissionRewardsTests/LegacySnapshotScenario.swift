@@ -4,7 +4,7 @@ import FissionRewards
 // The scenario behind the version-1 snapshot fixture in `LegacySnapshotTests`: one campaign with
 // a held two-level commission and a mutual rule, and one event of each kind, with integer and
 // string ids. Changing it changes nothing in the fixture, which was written once by the code of
-// 974a304; the tests only replay these events against it.
+// 90d5fc2; the tests only replay these events against it.
 
 func legacyScenarioSettlement() throws -> Settlement {
     let commission = try RewardRule(

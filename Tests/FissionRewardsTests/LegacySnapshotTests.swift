@@ -8,7 +8,8 @@ import Testing
 // version, pin the format and the fingerprints together.
 
 /// `Settlement.snapshot()` of `legacyScenarioSettlement()` after `legacyScenarioEvents()`, written by
-/// the code of 974a304 (snapshot version 1), in hex.
+/// the code of 90d5fc2 (snapshot version 1, before `OrderPaid` kept its fields in one object and the
+/// compact batch call came), in hex.
 private let versionOneSnapshot: [UInt8] = {
     let hex = versionOneHex.joined()
     return stride(from: 0, to: hex.count, by: 2).map { offset in
