@@ -322,8 +322,12 @@ public struct EngineState: Sendable {
                 reason: "order \(order) was paid in \(record.paid.currency), refund is in \(amount.currency)"
             )
         }
-        guard amount.minorUnits > 0 else {
-            throw FissionError(code: .invalidAmount, reason: "a refund of \(amount) is not positive")
+        // An order that paid nothing is refunded in full by a refund of zero (Settlement does the same).
+        guard amount.minorUnits > 0 || (record.paid.minorUnits == 0 && amount.minorUnits == 0) else {
+            throw FissionError(
+                code: .invalidAmount,
+                reason: "a refund of \(amount) is not positive (only an order that paid nothing takes a refund of zero)"
+            )
         }
         let refunded = try record.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total of \(order)")
         guard refunded <= record.paid.minorUnits else {

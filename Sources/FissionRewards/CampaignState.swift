@@ -901,8 +901,13 @@ struct CampaignState: Sendable {
         var order = self.orders[Int(orderIndex)]
         let paid = Money(minorUnits: order.paid, currency: self.campaign.currency)
         try paid.requireSameCurrency(amount)
-        guard amount.minorUnits > 0 else {
-            throw FissionError(code: .invalidAmount, reason: "a refund of \(amount) is not positive")
+        // An order that paid nothing (coupons, balance) may still have earned fixed rewards: a refund
+        // of zero refunds it in full. Nothing but rewards moves, and each is undone once.
+        guard amount.minorUnits > 0 || (order.paid == 0 && amount.minorUnits == 0) else {
+            throw FissionError(
+                code: .invalidAmount,
+                reason: "a refund of \(amount) is not positive (only an order that paid nothing takes a refund of zero)"
+            )
         }
         let refunded = try order.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total")
         guard refunded <= order.paid else {
@@ -919,7 +924,9 @@ struct CampaignState: Sendable {
         for index in grants {
             let grant = self.orderGrants[index]
             // The cumulative share to undo, so rounding never drifts across partial refunds.
-            let target = grant.quantity.scaledDown(numerator: refunded, denominator: order.paid).quotient
+            let target =
+                order.paid == 0
+                ? grant.quantity : grant.quantity.scaledDown(numerator: refunded, denominator: order.paid).quotient
             let delta = target - grant.undone
             guard delta > 0 else { continue }
             let ruleRef = self.ruleRefs[Int(grant.ruleIndex)]

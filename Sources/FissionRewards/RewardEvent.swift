@@ -11,7 +11,8 @@ public enum RewardEvent: Hashable, Sendable, Codable {
     case memberRegistered(member: MemberID, inviter: MemberID?, at: Timestamp)
     /// An order was paid.
     case orderPaid(OrderPaid)
-    /// Part or all of a paid order was refunded.
+    /// Part or all of a paid order was refunded. An order that paid nothing (coupons, balance) is
+    /// refunded in full by an amount of zero: its fixed rewards are undone.
     case orderRefunded(order: OrderID, amount: Money, at: Timestamp)
     /// A friend helped a sharer (a mutual-benefit share).
     case helped(sharer: MemberID, helper: MemberID, at: Timestamp)

@@ -1,5 +1,6 @@
 import FissionCore
 import FissionRewards
+import Foundation
 
 // What the settlement tests share: one start time, yuan, a 30-day CNY campaign, a funded
 // settlement and a paid order of one line. Each file keeps its own campaign id.
@@ -61,4 +62,12 @@ func paidOrder(
             at: at(days: day)
         )
     )
+}
+
+/// The seeds a randomized suite runs: `ciCount` seeds from `base`, or as many as
+/// `FISSION_PROPERTY_SEEDS` says, for a long run by hand (Contributing.md):
+/// `FISSION_PROPERTY_SEEDS=2000 swift test --filter FissionRewardsTests`.
+func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
+    let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
+    return (0..<UInt64(max(count, 1))).map { base + $0 }
 }

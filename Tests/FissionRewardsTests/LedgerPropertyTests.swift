@@ -30,7 +30,7 @@ private struct ReferenceLedger {
 }
 
 struct LedgerPropertyTests {
-    static let seeds: [UInt64] = (0..<40).map { 0x1ED6_E400 + $0 }
+    static let seeds = propertySeeds(from: 0x1ED6_E400, ciCount: 40)
 
     @Test("Random operation streams keep the ledger equal to a reference model", arguments: seeds)
     func randomStreamsMatchTheReference(seed: UInt64) throws {
@@ -43,7 +43,8 @@ struct LedgerPropertyTests {
         let members: [MemberID] = ["m0", "m1", "m2"]
         let now = try Timestamp(millisecondsSinceEpoch: 0)
         var clock: Int64 = 0
-        var usedKeys: [TransferKey: (AccountKey, AccountKey, Int64, Bool)] = [:]
+        // What each key was first used for: a retry repeats it exactly (the hold's end included).
+        var usedKeys: [TransferKey: (AccountKey, AccountKey, Int64, Timestamp?)] = [:]
 
         for step in 0..<300 {
             let context = "seed \(seed) step \(step)"
@@ -82,7 +83,7 @@ struct LedgerPropertyTests {
                     )
                 }
                 if let earlier = usedKeys[key] {
-                    if earlier == (budget, wallet, amount, isHold) {
+                    if earlier == (budget, wallet, amount, holdUntil) {
                         #expect((try? result.get())?.isDuplicate == true, "\(context)")
                     } else {
                         #expect(
@@ -96,7 +97,7 @@ struct LedgerPropertyTests {
                     #expect(result.failureCode == .insufficientFunds, "\(context)")
                 } else {
                     let outcome = try result.get()
-                    usedKeys[key] = (budget, wallet, amount, isHold)
+                    usedKeys[key] = (budget, wallet, amount, holdUntil)
                     let id = outcome.transfers[0]
                     if isHold {
                         model.pendingOut[budget, default: 0] += amount

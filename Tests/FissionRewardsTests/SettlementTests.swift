@@ -299,6 +299,48 @@ struct SettlementTests {
         }
     }
 
+    @Test func anOrderThatPaidNothingIsRefundedInFullByZero() throws {
+        // Paid entirely with a coupon: no commission, but the fixed order reward is granted.
+        let bonus = try RewardRule(id: "order-bonus", shape: .orderFixed(.money(yuan(5))), holdDays: 7)
+        let commission = try RewardRule(
+            id: "distribution",
+            shape: .commission(levelRates: [.percent(10)], skuOverrides: [])
+        )
+        var settlement = try settlement([bonus, commission])
+        let paid = try settlement.settle(
+            try order("o1", buyer: "carol", inviters: ["bob"], paidYuan: 0),
+            id: "o1:paid",
+            campaign: campaignID
+        )
+        #expect(paid.grants.map(\.rule) == ["order-bonus"])
+        #expect(wallet(settlement, "carol").pending == 500)
+        #expect(throws: FissionError(code: .refundExceedsPayment)) {
+            try settlement.settle(
+                .orderRefunded(order: "o1", amount: yuan(1), at: at(days: 2)),
+                id: "r1",
+                campaign: campaignID
+            )
+        }
+        let refund = try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(0), at: at(days: 2)),
+            id: "r2",
+            campaign: campaignID
+        )
+        #expect(refund.reversals.count == 1)
+        #expect(wallet(settlement, "carol").total == 0)
+        #expect(settlement.refunded("o1", in: campaignID) == yuan(0))
+        // Again, under a new id: nothing is left to undo, and nothing moves.
+        let transfers = settlement.ledger.transferCount
+        let again = try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(0), at: at(days: 3)),
+            id: "r3",
+            campaign: campaignID
+        )
+        #expect(again.reversals.isEmpty && settlement.ledger.transferCount == transfers)
+        #expect(settlement.ledger.balance(of: .budget(campaignID, cny)).total == 100_000 * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
     @Test func badEventsChangeNothing() throws {
         let rule = try RewardRule(id: "distribution", shape: .commission(levelRates: [.percent(10)], skuOverrides: []))
         var settlement = try settlement([rule])

@@ -124,6 +124,41 @@ struct EngineCommandTests {
         #expect(wallet(await engine.state, "bob").pending == 500)
     }
 
+    @Test func anOrderThatPaidNothingIsRefundedInFullByZero() async throws {
+        let engine = try await seededEngine(.memory, coupon: true)
+        let coupon = LedgerUnit.coupon("c-10")
+        let paid = try await engine.submit(
+            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(0)]),
+            key: "o1:paid",
+            at: at(days: 1)
+        )
+        #expect(
+            paid.effects.contains {
+                if case .issueCoupon(to: "carol", type: "c-10", 1, _) = $0 { true } else { false }
+            },
+            "a fully discounted order still earns its fixed reward"
+        )
+        #expect(wallet(await engine.state, "carol", coupon).total == 1)
+        let refund = try await engine.submit(
+            .orderRefunded(order: "o1", amount: yuan(0)),
+            key: "o1:refund",
+            at: at(days: 2)
+        )
+        #expect(refund.effects.contains { if case .reversed = $0 { true } else { false } })
+        await #expect(throws: FissionError(code: .refundExceedsPayment)) {
+            try await engine.submit(.orderRefunded(order: "o1", amount: yuan(1)), key: "o1:refund-2", at: at(days: 2))
+        }
+        #expect(wallet(await engine.state, "carol", coupon).total == 0)
+        await #expect(throws: FissionError(code: .invalidAmount)) {
+            try await engine.submit(
+                .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(10)]),
+                key: "o2:paid",
+                at: at(days: 3)
+            )
+            try await engine.submit(.orderRefunded(order: "o2", amount: yuan(0)), key: "o2:refund", at: at(days: 3))
+        }
+    }
+
     @Test func pausedCampaignsEarnNothingUntilResumed() async throws {
         let engine = try await seededEngine(.memory)
         try await engine.submit(.pauseCampaign(spring), key: "pause", at: at(hours: 2))
