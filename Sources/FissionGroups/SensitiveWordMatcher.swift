@@ -374,11 +374,14 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
 
     @inline(__always)
     private func edge(from state: Int, on symbol: UInt16) -> Int32? {
+        // The edge, if any, is in `low..<high`. Halving keeps `middle` in the range when its symbol
+        // is not below the one sought: it may be that very edge (`high = middle` lost it, and with
+        // it every word below a state of more than 8 children whose edge fell on a midpoint).
         var low = Int(self.edgeStarts[state])
         var high = Int(self.edgeStarts[state + 1])
         while high - low > 8 {
             let middle = (low + high) / 2
-            if self.edgeSymbols[middle] < symbol { low = middle + 1 } else { high = middle }
+            if self.edgeSymbols[middle] < symbol { low = middle + 1 } else { high = middle + 1 }
         }
         while low < high {
             if self.edgeSymbols[low] == symbol { return self.edgeTargets[low] }

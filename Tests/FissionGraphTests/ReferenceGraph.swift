@@ -1,5 +1,6 @@
 import FissionCore
 import FissionGraph
+import Foundation
 
 /// The brute-force model the graph is checked against: a dictionary of parents and plain loops.
 ///
@@ -205,4 +206,11 @@ struct ReferenceGraph {
         }
         return nil
     }
+}
+
+/// The seeds a randomized suite runs: `ciCount` seeds from `base`, or as many as
+/// `FISSION_PROPERTY_SEEDS` says, for a long run by hand (Contributing.md).
+func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
+    let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
+    return (0..<UInt64(max(count, 1))).map { base + $0 }
 }

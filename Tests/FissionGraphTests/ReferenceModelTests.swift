@@ -15,7 +15,7 @@ struct ReferenceModelTests {
         BindingPolicy(moment: .firstOrder, scope: .newMembersOnly, duration: .protectionWindow(days: 1)),
     ]
 
-    @Test("random operations match the reference", arguments: Self.policies, [UInt64(1), 2, 3, 4])
+    @Test("random operations match the reference", arguments: Self.policies, propertySeeds(from: 1, ciCount: 4))
     func randomOperations(policy: BindingPolicy, seed: UInt64) throws {
         var random = SeededGenerator(seed: seed)
         var graph = try InviteGraph(policy: policy, maximumMemberCount: 120)

@@ -1,6 +1,7 @@
 import FissionCore
 import FissionGroups
 import FissionMembers
+import Foundation
 
 /// KOL (appointed), core, and everyone else ordinary.
 func makePolicy() throws -> LayeringPolicy {
@@ -67,4 +68,11 @@ struct DirectorySnapshot: Equatable {
         self.invitees = groups.map { group in everyone.map { directory.invitees(of: $0, into: group) } }
         self.directory = directory
     }
+}
+
+/// The seeds a randomized suite runs: `ciCount` seeds from `base`, or as many as
+/// `FISSION_PROPERTY_SEEDS` says, for a long run by hand (Contributing.md).
+func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
+    let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
+    return (0..<UInt64(max(count, 1))).map { base + $0 }
 }

@@ -5,7 +5,7 @@ import Testing
 
 /// Seeded random workloads checked against simple models. Every message names its seed.
 struct PropertyTests {
-    static let seeds: [UInt64] = [1, 2, 3, 4, 5, 6, 7, 8]
+    static let seeds = propertySeeds(from: 1, ciCount: 8)
 
     /// Two series (3 groups of capacity 2...4 that may grow to 5; one core group with a rule) and
     /// random joins, leaves, removals, moves, capacity changes and archiving.
