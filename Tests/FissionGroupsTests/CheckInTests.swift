@@ -201,7 +201,7 @@ struct CheckInTests {
 
     /// A random walk of check-ins and make-ups, some with a clock that went back: no day is ever
     /// recorded twice, so the longest streak never outgrows the distinct days.
-    @Test(arguments: [UInt64(1), 2, 3, 4])
+    @Test(arguments: propertySeeds(from: 1, ciCount: 4))
     func noDayIsRecordedTwiceWhateverTheClockSays(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
         var board = CheckInBoard(
