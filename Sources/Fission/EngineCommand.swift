@@ -21,6 +21,7 @@ public enum EngineCommand: Hashable, Sendable {
     /// later rebinding does not move the commission) and counts the buyer's paid orders.
     case orderPaid(order: OrderID, buyer: MemberID, kind: OrderKind, lines: [OrderPaid.Line])
     /// Part or all of a paid order was refunded: every campaign that settled it voids or reverses.
+    /// An order that paid nothing (coupons, balance) is refunded in full by an amount of zero.
     case orderRefunded(order: OrderID, amount: Money)
     /// Moves value into a campaign's budget from outside the ledger.
     case fundCampaign(CampaignID, amount: RewardAmount)

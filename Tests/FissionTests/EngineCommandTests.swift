@@ -149,12 +149,21 @@ struct EngineCommandTests {
             try await engine.submit(.orderRefunded(order: "o1", amount: yuan(1)), key: "o1:refund-2", at: at(days: 2))
         }
         #expect(wallet(await engine.state, "carol", coupon).total == 0)
+        // Again under a new key: nothing is left to undo.
+        let again = try await engine.submit(
+            .orderRefunded(order: "o1", amount: yuan(0)),
+            key: "o1:refund-again",
+            at: at(days: 2)
+        )
+        #expect(!again.effects.contains { if case .reversed = $0 { true } else { false } })
+        #expect(wallet(await engine.state, "carol", coupon).total == 0)
+        // A refund of zero of an order that paid something is refused.
+        try await engine.submit(
+            .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(10)]),
+            key: "o2:paid",
+            at: at(days: 3)
+        )
         await #expect(throws: FissionError(code: .invalidAmount)) {
-            try await engine.submit(
-                .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(10)]),
-                key: "o2:paid",
-                at: at(days: 3)
-            )
             try await engine.submit(.orderRefunded(order: "o2", amount: yuan(0)), key: "o2:refund", at: at(days: 3))
         }
     }
