@@ -322,20 +322,13 @@ public struct EngineState: Sendable {
                 reason: "order \(order) was paid in \(record.paid.currency), refund is in \(amount.currency)"
             )
         }
-        // An order that paid nothing is refunded in full by a refund of zero (Settlement does the same).
-        guard amount.minorUnits > 0 || (record.paid.minorUnits == 0 && amount.minorUnits == 0) else {
-            throw FissionError(
-                code: .invalidAmount,
-                reason: "a refund of \(amount) is not positive (only an order that paid nothing takes a refund of zero)"
-            )
-        }
-        let refunded = try record.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total of \(order)")
-        guard refunded <= record.paid.minorUnits else {
-            throw FissionError(
-                code: .refundExceedsPayment,
-                reason: "order \(order) paid \(record.paid); refunds would total \(refunded) minor units"
-            )
-        }
+        // The settlement's own rule, checked here before any campaign settles the refund.
+        let refunded = try OrderRefund.refundedTotal(
+            of: order,
+            paid: record.paid,
+            refunded: record.refundedMinorUnits,
+            adding: amount
+        )
         let event = RewardEvent.orderRefunded(order: order, amount: amount, at: now)
         // Refunds settle in every campaign that settled the order, paused or ended.
         for campaign in record.campaigns {

@@ -901,22 +901,14 @@ struct CampaignState: Sendable {
         var order = self.orders[Int(orderIndex)]
         let paid = Money(minorUnits: order.paid, currency: self.campaign.currency)
         try paid.requireSameCurrency(amount)
-        // An order that paid nothing (coupons, balance) may still have earned fixed rewards: a refund
-        // of zero refunds it in full. Nothing but rewards moves, and each is undone once.
-        guard amount.minorUnits > 0 || (order.paid == 0 && amount.minorUnits == 0) else {
-            throw FissionError(
-                code: .invalidAmount,
-                reason: "a refund of \(amount) is not positive (only an order that paid nothing takes a refund of zero)"
-            )
-        }
-        let refunded = try order.refundedMinorUnits.checkedAdding(amount.minorUnits, "refunded total")
-        guard refunded <= order.paid else {
-            throw FissionError(
-                code: .refundExceedsPayment,
-                reason: "order \(orderID) paid \(paid); refunds would total "
-                    + "\(Money(minorUnits: refunded, currency: self.campaign.currency))"
-            )
-        }
+        // An order that paid nothing takes a refund of zero, which undoes it in full (below: its
+        // share is 1). Nothing but rewards moves, and each is undone once.
+        let refunded = try OrderRefund.refundedTotal(
+            of: orderID,
+            paid: paid,
+            refunded: order.refundedMinorUnits,
+            adding: amount
+        )
         order.refundedMinorUnits = refunded
         let grants = Int(order.firstGrant)..<Int(order.firstGrant) + Int(order.grantCount)
         // Progress is kept aside and written back only once every ledger call has succeeded.

@@ -311,6 +311,46 @@ extension OrderPaid: CustomReflectable {
     }
 }
 
+/// The rule for a refund's amount, wherever an order's refunds are counted (the settlement's
+/// campaigns and the engine's order book): one rule, so the two never disagree.
+package enum OrderRefund {
+    /// The order's refunded total, in minor units, once `amount` is refunded.
+    ///
+    /// A refund is positive, except that an order that paid nothing (coupons, balance) takes a
+    /// refund of zero, which refunds it in full: it may still have earned fixed rewards.
+    ///
+    /// - Parameters:
+    ///   - order: The order, for the errors' messages.
+    ///   - paid: What the order paid; `amount` is in its currency (the caller checks).
+    ///   - refunded: Minor units refunded so far.
+    ///   - amount: The refund.
+    /// - Throws: ``FissionCore/FissionError/Code/invalidAmount`` for a refund that is not
+    ///   positive; ``FissionCore/FissionError/Code/refundExceedsPayment`` when the refunds would
+    ///   total more than was paid.
+    package static func refundedTotal(
+        of order: OrderID,
+        paid: Money,
+        refunded: Int64,
+        adding amount: Money
+    ) throws(FissionError) -> Int64 {
+        guard amount.minorUnits > 0 || (paid.minorUnits == 0 && amount.minorUnits == 0) else {
+            throw FissionError(
+                code: .invalidAmount,
+                reason: "a refund of \(amount) is not positive (only an order that paid nothing takes a refund of zero)"
+            )
+        }
+        let total = try refunded.checkedAdding(amount.minorUnits, "refunded total of \(order)")
+        guard total <= paid.minorUnits else {
+            throw FissionError(
+                code: .refundExceedsPayment,
+                reason: "order \(order) paid \(paid); refunds would total "
+                    + "\(Money(minorUnits: total, currency: paid.currency))"
+            )
+        }
+        return total
+    }
+}
+
 extension OrderKind {
     /// A stable number for the event fingerprint (the raw value's text, hashed, is slower).
     var digestCode: UInt64 {
