@@ -34,7 +34,7 @@ extension ByteWriter {
     /// Appends a length-prefixed byte blob.
     mutating func append(blob: [UInt8]) {
         self.append(UInt32(blob.count))
-        self.bytes.append(contentsOf: blob)
+        self.append(contentsOf: blob)
     }
 
     /// Appends a value as sorted-key JSON, for rare configuration payloads.

@@ -98,10 +98,15 @@ public struct RewardGrant: Hashable, Sendable {
 extension EngineOutcome {
     /// The stored form: the effects only (sequence and duplicate flag belong to the entry).
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 16 + self.effects.count * 48)
+        var writer = ByteWriter(capacity: 16 + self.effects.count * 64)
+        self.encode(into: &writer)
+        return writer.finish()
+    }
+
+    /// Appends the stored form to `writer`.
+    func encode(into writer: inout ByteWriter) {
         writer.append(UInt32(self.effects.count))
         for effect in self.effects { effect.encode(into: &writer) }
-        return writer.bytes
     }
 
     static func decode(_ bytes: [UInt8], sequence: Int64, isDuplicate: Bool) throws(FissionError) -> EngineOutcome {

@@ -53,7 +53,7 @@ extension EngineState {
             writer.append(string: name)
             writer.append(blob: slot.state.snapshot())
         }
-        return writer.bytes
+        return writer.finish()
     }
 
     /// Restores a state from ``snapshot()``.

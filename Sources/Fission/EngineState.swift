@@ -479,8 +479,12 @@ public struct EngineState: Sendable {
 
     /// The inviters an order's commission goes to, nearest first.
     private func commissionInviters(of buyer: MemberIndex) throws(FissionError) -> [MemberID] {
-        try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels).map {
-            self.graph.member(at: $0)
+        let ancestors = try self.graph.ancestors(of: buyer, upTo: RewardRule.maximumCommissionLevels)
+        // Array literals of the exact size: one allocation, where mapping grew the array twice.
+        switch ancestors.count {
+        case 0: return []
+        case 1: return [self.graph.member(at: ancestors[0])]
+        default: return [self.graph.member(at: ancestors[0]), self.graph.member(at: ancestors[1])]
         }
     }
 

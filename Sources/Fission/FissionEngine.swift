@@ -261,11 +261,14 @@ struct JournaledEngine: Sendable {
         /// to its entry's position. A batch of one has no repeats to find.
         var batchKeys = batch.count > 1 ? FingerprintIndex(capacity: batch.count) : nil
         let seed = batchKeys == nil ? 0 : Fingerprint.seed
+        // One writer for the batch: each command and outcome is written into its room and copied
+        // out at its exact size.
+        var writer = ByteWriter(capacity: 256)
         for (position, (key, command)) in batch.enumerated() {
-            var writer = ByteWriter(capacity: 64)
+            writer.removeAll()
             writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
             command.encode(into: &writer)
-            let digest = stableDigest(writer.bytes[8...])
+            let digest = writer.withUnsafeBytes { stableDigest($0[8...]) }
             let fingerprint = batchKeys == nil ? 0 : Fingerprint.of(key, seed: seed)
             if let earlier = batchKeys?.find(fingerprint, matching: { entries[Int($0)].idempotencyKey == key }) {
                 results.append(
@@ -304,18 +307,19 @@ struct JournaledEngine: Sendable {
                 }
                 continue
             }
-            withUnsafeBytes(of: applied.millisecondsSinceEpoch.littleEndian) { time in
-                for offset in 0..<8 { writer.bytes[offset] = time[offset] }
-            }
+            writer.overwrite(applied.millisecondsSinceEpoch, at: 0)
+            let commandBytes = writer.bytes
             let sequence = self.lastSequence + Int64(entries.count) + 1
             let outcome = EngineOutcome(sequence: sequence, isDuplicate: false, effects: effects)
+            writer.removeAll()
+            outcome.encode(into: &writer)
             entries.append(
                 JournalEntry(
                     sequence: sequence,
                     idempotencyKey: key,
                     payloadDigest: digest,
-                    command: writer.bytes,
-                    outcome: outcome.encoded(),
+                    command: commandBytes,
+                    outcome: writer.bytes,
                     transfers: self.transfers(after: transfersBefore)
                 )
             )

@@ -37,7 +37,7 @@ public struct MutualShareModel: CampaignModel {
                 writer.append(identifier: share)
                 writer.append(identifier: helper)
             }
-            return writer.bytes
+            return writer.finish()
         }
 
         /// Decodes what ``encoded()`` wrote.
@@ -151,7 +151,7 @@ public struct MutualShareModel: CampaignModel {
             writer.append(UInt32(share.helpers.count))
             for helper in share.helpers { writer.append(identifier: helper) }
         }
-        return writer.bytes
+        return writer.finish()
     }
 
     /// Restores the shares from ``snapshot()``.

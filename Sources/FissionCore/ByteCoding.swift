@@ -1,28 +1,91 @@
-/// Appends little-endian integers, strings and identifiers to a byte array: the writing half of
-/// the compact binary snapshots the value modules share.
-@_spi(FissionCoding) public struct ByteWriter {
-    /// What has been written.
-    public var bytes: [UInt8] = []
+/// Appends little-endian integers, strings and identifiers to a byte buffer: the writing half of
+/// the compact binary snapshots and journal entries the value modules share.
+///
+/// The writer owns its buffer, so it cannot be copied (two copies would write into one buffer),
+/// and it writes each integer with one store after one capacity check. Appending to an array a
+/// byte at a time checked the array's uniqueness and capacity for every byte, which was most of
+/// the cost of encoding a journal entry. Read the result with ``bytes`` or take it with
+/// ``finish()``; a writer that encodes many small values in turn starts again with
+/// ``removeAll()`` and reuses its room.
+@_spi(FissionCoding) public struct ByteWriter: ~Copyable {
+    /// The buffer: `written` bytes, then spare room up to `capacity`.
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var capacity: Int
+    @usableFromInline var written = 0
 
     /// Creates a writer that reserves `capacity` bytes up front.
     public init(capacity: Int) {
-        self.bytes.reserveCapacity(capacity)
+        self.capacity = Swift.max(capacity, 16)
+        self.base = .allocate(byteCount: self.capacity, alignment: 8)
+    }
+
+    deinit {
+        self.base.deallocate()
+    }
+
+    /// How many bytes have been written.
+    public var count: Int { self.written }
+
+    /// A copy of what has been written.
+    public var bytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: self.written) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                from: UnsafeRawBufferPointer(start: self.base, count: self.written)
+            )
+            initialized = self.written
+        }
+    }
+
+    /// What has been written; the writer is used up.
+    public consuming func finish() -> [UInt8] {
+        self.bytes
+    }
+
+    /// Forgets what has been written and keeps the room for what comes next.
+    public mutating func removeAll() {
+        self.written = 0
+    }
+
+    /// Calls `body` with the bytes written so far.
+    @inlinable
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try body(UnsafeRawBufferPointer(start: self.base, count: self.written))
+    }
+
+    /// Makes room for `byteCount` more bytes after what has been written.
+    @inlinable
+    mutating func reserveRoom(_ byteCount: Int) {
+        if self.capacity &- self.written < byteCount { self.grow(byteCount) }
+    }
+
+    @usableFromInline
+    mutating func grow(_ byteCount: Int) {
+        let target = Swift.max(self.written + byteCount, 2 * self.capacity)
+        let larger = UnsafeMutableRawPointer.allocate(byteCount: target, alignment: 8)
+        larger.copyMemory(from: self.base, byteCount: self.written)
+        self.base.deallocate()
+        self.base = larger
+        self.capacity = target
     }
 
     /// Appends one integer, little-endian.
     @inlinable
     public mutating func append<Value: FixedWidthInteger>(_ value: Value) {
-        withUnsafeBytes(of: value.littleEndian) { self.bytes.append(contentsOf: $0) }
+        Swift.withUnsafeBytes(of: value.littleEndian) { self.append(contentsOf: $0) }
     }
 
     // The integer types the snapshots and the journal write, without the generic path: a
-    // generic call that is not specialised appends a raw buffer through the sequence machinery
-    // and a `memcpy` call, many times the cost of appending the few bytes one by one (the
-    // journal encodes dozens of small integers per command).
+    // generic call that is not specialised appends a raw buffer through a `memcpy` call, many
+    // times the cost of the one store below (the journal encodes dozens of small integers per
+    // command).
 
     /// Appends one byte.
     @inlinable
-    public mutating func append(_ value: UInt8) { self.bytes.append(value) }
+    public mutating func append(_ value: UInt8) {
+        self.reserveRoom(1)
+        self.base.storeBytes(of: value, toByteOffset: self.written, as: UInt8.self)
+        self.written &+= 1
+    }
 
     /// Appends a `UInt16`, little-endian.
     @inlinable
@@ -46,20 +109,48 @@
     @inlinable
     public mutating func append(_ value: Int64) { self.appendLittleEndian(UInt64(bitPattern: value), byteCount: 8) }
 
+    /// Appends the low `byteCount` bytes of `value`, little-endian: several small fields packed
+    /// into one integer go in with one store.
+    @inlinable
+    public mutating func append(lowBytesOf value: UInt64, byteCount: Int) {
+        precondition((0...8).contains(byteCount), "a UInt64 has 8 bytes")
+        self.appendLittleEndian(value, byteCount: byteCount)
+    }
+
+    /// Writes all 8 bytes of `value` (little-endian) into the spare room and counts the first
+    /// `byteCount`: the rest stay spare, to be written over by the next append.
     @inlinable
     mutating func appendLittleEndian(_ value: UInt64, byteCount: Int) {
-        var remaining = value
-        for _ in 0..<byteCount {
-            self.bytes.append(UInt8(truncatingIfNeeded: remaining))
-            remaining >>= 8
-        }
+        self.reserveRoom(8)
+        self.base.storeBytes(of: value.littleEndian, toByteOffset: self.written, as: UInt64.self)
+        self.written &+= byteCount
+    }
+
+    /// Writes `value` (little-endian) over the 8 bytes already written at `offset`.
+    public mutating func overwrite(_ value: Int64, at offset: Int) {
+        precondition(offset >= 0 && offset + 8 <= self.written, "only written bytes can be overwritten")
+        self.base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Int64.self)
+    }
+
+    /// Appends raw bytes.
+    @inlinable
+    public mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        self.reserveRoom(bytes.count)
+        (self.base + self.written).copyMemory(from: source, byteCount: bytes.count)
+        self.written &+= bytes.count
+    }
+
+    /// Appends raw bytes.
+    public mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBytes { self.append(contentsOf: $0) }
     }
 
     /// Appends the integers of `array` without a count (the reader must know it).
     @inlinable
     public mutating func append<Value: FixedWidthInteger>(array: [Value]) {
         #if _endian(little)
-        array.withUnsafeBytes { self.bytes.append(contentsOf: $0) }
+        array.withUnsafeBytes { self.append(contentsOf: $0) }
         #else
         for value in array { self.append(value) }
         #endif
@@ -71,7 +162,7 @@
         self.append(UInt16(string.utf8.count))
         // From the contiguous UTF-8 buffer: a copy, where appending the UTF-8 view iterates it.
         var contiguous = string
-        contiguous.withUTF8 { self.bytes.append(contentsOf: $0) }
+        contiguous.withUTF8 { self.append(contentsOf: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends an identifier: a tag byte, then the integer or the string.

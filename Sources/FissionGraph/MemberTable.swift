@@ -95,7 +95,7 @@ struct MemberTable: Sendable {
                     for offset in 0..<length {
                         chunk[offset] = (self.runBase &+ Int64(index + offset)).littleEndian
                     }
-                    writer.bytes.append(
+                    writer.append(
                         contentsOf: UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: chunk[0..<length]))
                     )
                     index += length

@@ -7,13 +7,13 @@
 extension ByteWriter {
     /// Appends a currency: its code, then its minor-unit digits.
     package mutating func append(currency: Currency) {
-        // As `append(string: currency.code)` would, without making the string: the length, then
-        // the three letters.
-        self.append(UInt16(3))
-        self.append(UInt8(truncatingIfNeeded: currency.letters >> 16))
-        self.append(UInt8(truncatingIfNeeded: currency.letters >> 8))
-        self.append(UInt8(truncatingIfNeeded: currency.letters))
-        self.append(UInt8(currency.minorUnitDigits))
+        // As `append(string: currency.code)` would, without making the string: the length 3 in
+        // two bytes, then the three letters; then the digits. Six bytes in one store.
+        let letters = UInt64(currency.letters)
+        let packed: UInt64 =
+            3 | (letters >> 16 & 0xFF) << 16 | (letters >> 8 & 0xFF) << 24 | (letters & 0xFF) << 32
+            | UInt64(currency.minorUnitDigits) << 40
+        self.append(lowBytesOf: packed, byteCount: 6)
     }
 
     /// Appends an amount of money: minor units, then the currency.

@@ -16,13 +16,13 @@ extension Settlement {
     /// - Complexity: O(size of the state).
     public func snapshot() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + self.ledger.records.count * 96 + self.ledger.members.count * 10)
-        writer.bytes.append(contentsOf: Array("FSNS".utf8))
+        writer.append(contentsOf: Array("FSNS".utf8))
         writer.append(Self.snapshotVersion)
         self.ledger.write(to: &writer)
         writer.append(UInt32(self.states.count))
         for state in self.states { state.write(to: &writer) }
-        writer.bytes.append(contentsOf: Array("END.".utf8))
-        return writer.bytes
+        writer.append(contentsOf: Array("END.".utf8))
+        return writer.finish()
     }
 
     /// Restores a settlement from ``snapshot()`` output, checking it thoroughly.
