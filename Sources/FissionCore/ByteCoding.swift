@@ -141,6 +141,11 @@
         self.written &+= bytes.count
     }
 
+    /// Appends the UTF-8 bytes of a literal, such as a format's magic number, without a length.
+    public mutating func append(literal text: StaticString) {
+        text.withUTF8Buffer { self.append(contentsOf: UnsafeRawBufferPointer($0)) }
+    }
+
     /// Appends raw bytes.
     public mutating func append(contentsOf bytes: [UInt8]) {
         bytes.withUnsafeBytes { self.append(contentsOf: $0) }

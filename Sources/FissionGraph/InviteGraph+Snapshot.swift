@@ -14,7 +14,7 @@ extension InviteGraph {
     /// - Complexity: O(count + history).
     public func snapshot() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + self.count * 34 + self.table.strings.count * 24)
-        writer.append(contentsOf: Array("FSNG".utf8))
+        writer.append(literal: "FSNG")
         writer.append(Self.snapshotVersion)
         writer.append(self.policy.moment.rawValue)
         writer.append(self.policy.scope.rawValue)

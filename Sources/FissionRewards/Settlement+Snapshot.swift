@@ -16,12 +16,12 @@ extension Settlement {
     /// - Complexity: O(size of the state).
     public func snapshot() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + self.ledger.records.count * 96 + self.ledger.members.count * 10)
-        writer.append(contentsOf: Array("FSNS".utf8))
+        writer.append(literal: "FSNS")
         writer.append(Self.snapshotVersion)
         self.ledger.write(to: &writer)
         writer.append(UInt32(self.states.count))
         for state in self.states { state.write(to: &writer) }
-        writer.append(contentsOf: Array("END.".utf8))
+        writer.append(literal: "END.")
         return writer.finish()
     }
 

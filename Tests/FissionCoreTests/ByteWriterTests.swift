@@ -67,13 +67,14 @@ struct ByteWriterTests {
         writer.append(UInt16(513))
         writer.append(Int64.min)
         writer.append(string: "团购")
-        writer.append(identifier: try OrderID("SO-2026-0001"))
+        let order: OrderID = "SO-2026-0001"
+        writer.append(identifier: order)
         writer.append(array: [Int64(3), -4, 5])
         var reader = ByteReader(bytes: writer.finish())
         #expect(try reader.read() as UInt16 == 513)
         #expect(try reader.read() as Int64 == .min)
         #expect(try reader.readString() == "团购")
-        #expect(try reader.readIdentifier(OrderID.self) == (try OrderID("SO-2026-0001")))
+        #expect(try reader.readIdentifier(OrderID.self) == order)
         #expect(try reader.readArray(count: 3) as [Int64] == [3, -4, 5])
         #expect(reader.isAtEnd)
     }
