@@ -26,17 +26,17 @@ public enum EngineCommand: Hashable, Sendable {
     /// Moves value into a campaign's budget from outside the ledger.
     case fundCampaign(CampaignID, amount: RewardAmount)
     /// Publishes a reward campaign: from its start, registrations and orders earn under its rules.
-    case publishCampaign(RewardCampaign)
+    indirect case publishCampaign(RewardCampaign)
     /// Pauses a published campaign: while paused, nothing earns in it (refunds still apply).
     case pauseCampaign(CampaignID)
     /// Resumes a paused campaign.
     case resumeCampaign(CampaignID)
     /// Adds a series of groups that opens new groups as they fill.
-    case addGroupSeries(GroupSeries)
+    indirect case addGroupSeries(GroupSeries)
     /// Adds a group to a series.
-    case addGroup(CommunityGroup, series: GroupSeriesID)
+    indirect case addGroup(CommunityGroup, series: GroupSeriesID)
     /// Sets a group's moderation rules and strike policy (strikes recorded so far are dropped).
-    case setModeration(GroupID, rules: ModerationRules, policy: StrikePolicy)
+    indirect case setModeration(GroupID, rules: ModerationRules, policy: StrikePolicy)
     /// A registered member joined a group, or a series routes them to one.
     case joinGroup(MemberID, into: JoinTarget, invitedBy: MemberID?, channel: String?)
     /// A member left a group of their own accord.
