@@ -5,13 +5,17 @@ import FissionMembers
 @_spi(FissionCoding) import FissionRewards
 
 // The engine's snapshot: the concatenation of each value's own snapshot, in a fixed order.
-// Hot, large values (the graph) use their binary snapshots; the groups' values are Codable and
-// stored as sorted-key JSON; the engine's own tables are binary, sorted so equal states give
-// equal bytes.
+// Hot, large values (the graph, the settlement, the members) are binary; the groups' values are
+// Codable and stored as sorted-key JSON; the engine's own tables are binary, sorted so equal
+// states give equal bytes.
+//
+// Version 2 writes the registered members in binary. Version 1 wrote them as sorted-key JSON,
+// which took most of a checkpoint's and a reopening's time with many members (Decision 0020);
+// it is still read.
 
 extension EngineState {
     /// The snapshot format's version.
-    static var snapshotVersion: UInt32 { 1 }
+    static var snapshotVersion: UInt32 { 2 }
 
     /// The state's bytes.
     func snapshot() -> [UInt8] {
@@ -20,7 +24,9 @@ extension EngineState {
         writer.append(timestamp: self.clock)
         writer.append(blob: self.graph.snapshot())
         writer.append(blob: self.settlement.snapshot())
-        writer.append(json: self.registeredMembers.sorted { $0.id < $1.id })
+        let members = self.registeredMembers.sorted { $0.id < $1.id }
+        writer.append(UInt32(members.count))
+        for member in members { writer.append(member: member) }
         writer.append(json: self.groups)
         writer.append(json: self.checkIns)
         writer.append(
@@ -65,14 +71,23 @@ extension EngineState {
         self.init(configuration: configuration)
         var reader = ByteReader(bytes: bytes)
         let version: UInt32 = try reader.read()
-        guard version == Self.snapshotVersion else {
+        guard version == 1 || version == Self.snapshotVersion else {
             throw FissionError(code: .corruptSnapshot, reason: "engine snapshot version \(version) is unknown")
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())
         try Self.expect(self.graph.policy, configuration.bindingPolicy, "binding policy")
         self.settlement = try Settlement(snapshot: reader.readBlob())
-        try self.restoreMembers(try reader.readJSON([Member].self))
+        if version == 1 {
+            try self.restoreMembers(try reader.readJSON([Member].self))
+        } else {
+            // Each member takes at least 12 bytes, which bounds the count a corrupt file can claim.
+            let count = try reader.readCount(limit: reader.remaining / 12, "members")
+            var members: [Member] = []
+            members.reserveCapacity(count)
+            for _ in 0..<count { members.append(try reader.readMember()) }
+            try self.restoreMembers(members)
+        }
         self.groups = try reader.readJSON(GroupDirectory.self)
         try Self.expect(self.groups.policy, configuration.layeringPolicy, "layering policy")
         self.checkIns = try reader.readJSON(CheckInBoard.self)
@@ -179,4 +194,68 @@ extension EngineState {
 private struct ModeratorEntry: Codable {
     let group: GroupID
     let moderator: GroupModerator
+}
+
+// A member in binary: the id, the time they joined, their source, then a byte saying whether
+// tags, layer and risk signals follow (a member registered through the engine has the defaults).
+extension ByteWriter {
+    fileprivate mutating func append(member: Member) {
+        self.append(identifier: member.id)
+        self.append(timestamp: member.joinedAt)
+        self.append(optional: member.source.channel)
+        self.append(optional: member.source.invitedBy)
+        self.append(optional: member.source.group)
+        let hasDefaults = member.tags.isEmpty && member.layer == .ordinary && member.riskSignals == .none
+        self.append(bool: !hasDefaults)
+        guard !hasDefaults else { return }
+        self.append(UInt32(member.tags.count))
+        for tag in member.tags {
+            self.append(string: tag.category)
+            self.append(string: tag.value)
+        }
+        self.append(string: member.layer.name)
+        for hashes in [member.riskSignals.phoneHashes, member.riskSignals.deviceHashes] {
+            self.append(UInt32(hashes.count))
+            for hash in hashes { self.append(string: hash.hex) }
+        }
+    }
+}
+
+extension ByteReader {
+    fileprivate mutating func readMember() throws(FissionError) -> Member {
+        let id: MemberID = try self.readIdentifier()
+        let joinedAt = try self.readTimestamp()
+        do {
+            let source = try JoinSource(
+                channel: try self.readOptionalString(),
+                invitedBy: try self.readOptionalIdentifier(),
+                group: try self.readOptionalIdentifier()
+            )
+            guard try self.readBool() else { return Member(id: id, joinedAt: joinedAt, source: source) }
+            let tagCount = try self.readCount(limit: TagSet.maximumCount, "tags of a member")
+            var tags: [MemberTag] = []
+            for _ in 0..<tagCount { tags.append(try MemberTag(category: self.readString(), value: self.readString())) }
+            let layer = try Layer(self.readString())
+            var fingerprints: [[Fingerprint]] = []
+            for _ in 0..<2 {
+                let count = try self.readCount(limit: RiskSignals.maximumPerKind, "fingerprints of a member")
+                var hashes: [Fingerprint] = []
+                for _ in 0..<count { hashes.append(try Fingerprint(hex: self.readString())) }
+                fingerprints.append(hashes)
+            }
+            return Member(
+                id: id,
+                joinedAt: joinedAt,
+                source: source,
+                tags: try TagSet(tags),
+                layer: layer,
+                riskSignals: try RiskSignals(phoneHashes: fingerprints[0], deviceHashes: fingerprints[1])
+            )
+        } catch {
+            // A truncated or malformed read is already a corruption; a value the member types
+            // refuse (a bad name or fingerprint) becomes one here.
+            guard error.code != .corruptJournal && error.code != .corruptSnapshot else { throw error }
+            throw FissionError(code: .corruptSnapshot, reason: "member \(id) in the snapshot: \(error.reason)")
+        }
+    }
 }

@@ -2,11 +2,11 @@
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
 // Usage: fission-compare [--members N] [--rounds R] [--insert-only]
-//   [--suite all|graph|settle|groups|engine|engine-memory|store].
+//   [--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
 // --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5), groups (issue 3)
 // the engine or the SQLite store (issue 6); engine-memory runs only the in-memory engine cases,
-// for a profiler.
+// for a profiler, and engine-reopen only the reopening case.
 
 import CSQLite
 import FissionCore
@@ -37,7 +37,7 @@ while let argument = arguments.next() {
     default:
         note(
             "usage: fission-compare [--members N] [--rounds R] [--insert-only] "
-                + "[--suite all|graph|settle|groups|engine|engine-memory|store]\n"
+                + "[--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|store]\n"
         )
         exit(64)
     }
@@ -380,6 +380,9 @@ if !insertOnly && (suite == "all" || suite == "groups") {
 }
 if !insertOnly && (suite == "all" || suite == "engine" || suite == "engine-memory") {
     runEngineComparison(members: members, rounds: rounds, durable: suite != "engine-memory")
+}
+if !insertOnly && (suite == "all" || suite == "engine" || suite == "engine-reopen") {
+    runEngineReopen(members: members)
 }
 if !insertOnly && (suite == "all" || suite == "store") {
     runStoreComparison(rounds: rounds, batchEntries: 20_000, singleEntries: 300)
