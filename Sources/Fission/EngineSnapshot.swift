@@ -71,20 +71,31 @@ extension EngineState {
         self.init(configuration: configuration)
         var reader = ByteReader(bytes: bytes)
         let version: UInt32 = try reader.read()
-        guard version == 1 || version == Self.snapshotVersion else {
+        /// Version 1 wrote the members as JSON (Decision 0020).
+        let membersInJSON: Bool
+        switch version {
+        case 1: membersInJSON = true
+        case 2: membersInJSON = false
+        default:
             throw FissionError(code: .corruptSnapshot, reason: "engine snapshot version \(version) is unknown")
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())
         try Self.expect(self.graph.policy, configuration.bindingPolicy, "binding policy")
         self.settlement = try Settlement(snapshot: reader.readBlob())
-        if version == 1 {
+        if membersInJSON {
             try self.restoreMembers(try reader.readJSON([Member].self))
         } else {
-            // Each member takes at least 12 bytes, which bounds the count a corrupt file can claim.
-            let count = try reader.readCount(limit: reader.remaining / 12, "members")
+            // Exactly the graph's members: a corrupt count fails before anything is reserved.
+            let count: UInt32 = try reader.read()
+            guard count == self.graph.count else {
+                throw FissionError(
+                    code: .corruptSnapshot,
+                    reason: "the snapshot holds \(count) members; its graph holds \(self.graph.count)"
+                )
+            }
             var members: [Member] = []
-            members.reserveCapacity(count)
+            members.reserveCapacity(Int(count))
             for _ in 0..<count { members.append(try reader.readMember()) }
             try self.restoreMembers(members)
         }
@@ -224,8 +235,8 @@ extension ByteWriter {
 extension ByteReader {
     fileprivate mutating func readMember() throws(FissionError) -> Member {
         let id: MemberID = try self.readIdentifier()
-        let joinedAt = try self.readTimestamp()
         do {
+            let joinedAt = try self.readTimestamp()
             let source = try JoinSource(
                 channel: try self.readOptionalString(),
                 invitedBy: try self.readOptionalIdentifier(),
@@ -252,9 +263,8 @@ extension ByteReader {
                 riskSignals: try RiskSignals(phoneHashes: fingerprints[0], deviceHashes: fingerprints[1])
             )
         } catch {
-            // A truncated or malformed read is already a corruption; a value the member types
-            // refuse (a bad name or fingerprint) becomes one here.
-            guard error.code != .corruptJournal && error.code != .corruptSnapshot else { throw error }
+            // Whatever the read or the member types refused (a truncation, a flag byte, a count
+            // over a limit, a bad name or fingerprint), it is a corrupt snapshot at this member.
             throw FissionError(code: .corruptSnapshot, reason: "member \(id) in the snapshot: \(error.reason)")
         }
     }

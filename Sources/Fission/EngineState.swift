@@ -484,7 +484,8 @@ public struct EngineState: Sendable {
         switch ancestors.count {
         case 0: return []
         case 1: return [self.graph.member(at: ancestors[0])]
-        default: return [self.graph.member(at: ancestors[0]), self.graph.member(at: ancestors[1])]
+        case 2: return [self.graph.member(at: ancestors[0]), self.graph.member(at: ancestors[1])]
+        default: return ancestors.map { self.graph.member(at: $0) }
         }
     }
 

@@ -265,7 +265,7 @@ struct JournaledEngine: Sendable {
         // out at its exact size.
         var writer = ByteWriter(capacity: 256)
         for (position, (key, command)) in batch.enumerated() {
-            writer.removeAll()
+            writer.reset()
             writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
             command.encode(into: &writer)
             let digest = writer.withUnsafeBytes { stableDigest($0[8...]) }
@@ -311,7 +311,7 @@ struct JournaledEngine: Sendable {
             let commandBytes = writer.bytes
             let sequence = self.lastSequence + Int64(entries.count) + 1
             let outcome = EngineOutcome(sequence: sequence, isDuplicate: false, effects: effects)
-            writer.removeAll()
+            writer.reset()
             outcome.encode(into: &writer)
             entries.append(
                 JournalEntry(

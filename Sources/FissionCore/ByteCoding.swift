@@ -6,7 +6,7 @@
 /// byte at a time checked the array's uniqueness and capacity for every byte, which was most of
 /// the cost of encoding a journal entry. Read the result with ``bytes`` or take it with
 /// ``finish()``; a writer that encodes many small values in turn starts again with
-/// ``removeAll()`` and reuses its room.
+/// ``reset()`` and reuses its room.
 @_spi(FissionCoding) public struct ByteWriter: ~Copyable {
     /// The buffer: `written` bytes, then spare room up to `capacity`.
     @usableFromInline var base: UnsafeMutableRawPointer
@@ -26,7 +26,7 @@
     /// How many bytes have been written.
     public var count: Int { self.written }
 
-    /// A copy of what has been written.
+    /// A copy of what has been written: each access copies.
     public var bytes: [UInt8] {
         [UInt8](unsafeUninitializedCapacity: self.written) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(
@@ -42,7 +42,7 @@
     }
 
     /// Forgets what has been written and keeps the room for what comes next.
-    public mutating func removeAll() {
+    public mutating func reset() {
         self.written = 0
     }
 

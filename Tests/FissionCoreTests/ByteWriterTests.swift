@@ -50,10 +50,10 @@ struct ByteWriterTests {
         #expect(writer.finish() == expected)
     }
 
-    @Test func removeAllStartsAgainAndOverwriteReplacesWrittenBytesOnly() {
+    @Test func resetStartsAgainAndOverwriteReplacesWrittenBytesOnly() {
         var writer = ByteWriter(capacity: 16)
         writer.append(string: String(repeating: "x", count: 100))
-        writer.removeAll()
+        writer.reset()
         #expect(writer.count == 0)
         #expect(writer.bytes.isEmpty)
         writer.append(Int64(1))

@@ -1,3 +1,4 @@
+@_spi(FissionCoding) import FissionCore
 import Testing
 
 @testable import Fission
@@ -47,5 +48,41 @@ struct EngineSnapshotMemberTests {
         let error = #expect(throws: FissionError.self) { try EngineState(snapshot: bytes, configuration: .init()) }
         #expect(error?.code == .corruptSnapshot)
         #expect(error?.reason.contains("member") == true)
+    }
+
+    /// Where the members section starts (its count), and where the first member's flag byte is.
+    private func memberOffsets(_ bytes: [UInt8]) throws -> (count: Int, firstFlag: Int) {
+        var reader = ByteReader(bytes: bytes)
+        reader.offset = 12  // the version and the clock
+        for _ in 0..<2 { reader.offset += Int(try reader.read() as UInt32) }  // the graph and the settlement
+        let count = reader.offset
+        reader.offset += 4
+        _ = try reader.readIdentifier(MemberID.self)
+        reader.offset += 8  // joined at
+        if try reader.read() as UInt8 == 1 { _ = try reader.readString() }  // the channel
+        if try reader.read() as UInt8 == 1 { _ = try reader.readIdentifier(MemberID.self) }  // the inviter
+        if try reader.read() as UInt8 == 1 { _ = try reader.readIdentifier(GroupID.self) }  // the group
+        return (count, reader.offset)
+    }
+
+    @Test func aSpoiledMembersSectionIsACorruptSnapshotNamingWhatIsWrong() async throws {
+        let bytes = try await self.decoratedState().snapshot()
+        let offsets = try self.memberOffsets(bytes)
+        #expect(bytes[offsets.firstFlag] <= 1)
+        var cases: [(bytes: [UInt8], says: String)] = []
+        var wrongCount = bytes
+        wrongCount[offsets.count] &+= 1
+        cases.append((wrongCount, "members; its graph holds"))
+        var badFlag = bytes
+        badFlag[offsets.firstFlag] = 2
+        cases.append((badFlag, "member"))
+        cases.append((Array(bytes[..<(offsets.firstFlag - 3)]), "member"))
+        for (spoiled, says) in cases {
+            let error = #expect(throws: FissionError.self) {
+                try EngineState(snapshot: spoiled, configuration: .init())
+            }
+            #expect(error?.code == .corruptSnapshot)
+            #expect(error?.reason.contains(says) == true, "\(error?.reason ?? "")")
+        }
     }
 }

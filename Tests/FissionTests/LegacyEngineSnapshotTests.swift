@@ -152,6 +152,16 @@ private let versionOneHex = [
 ]
 
 struct LegacyEngineSnapshotTests {
+    /// Where the members section starts: after the version, the clock, and the graph's and the
+    /// settlement's snapshots (each a 4-byte little-endian length, then its bytes).
+    static func membersSectionStart(_ bytes: [UInt8]) -> Int {
+        var offset = 12
+        for _ in 0..<2 {
+            offset += 4 + bytes[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+        }
+        return offset
+    }
+
     @Test func aVersionOneSnapshotRestoresTheSameStateAndIsRewrittenAsTheCurrentVersion() async throws {
         #expect(versionOneSnapshot.prefix(4) == [1, 0, 0, 0], "the fixture is version 1")
         // The journal of the same scenario, with the old snapshot as the latest.
@@ -166,8 +176,18 @@ struct LegacyEngineSnapshotTests {
         // The next checkpoint writes the current version, which restores to the same state.
         try await engine.checkpoint()
         let rewritten = try #require(store.latestSnapshot())
-        #expect(rewritten.state.prefix(4) != versionOneSnapshot.prefix(4))
-        #expect(rewritten.state.count < versionOneSnapshot.count)
+        #expect(rewritten.state.prefix(4) == [2, 0, 0, 0])
         #expect(await fingerprint(try FissionEngine(store: store)) == expected)
+        // Only the version and the members section changed: the clock, the graph's and the
+        // settlement's snapshots before it, and everything after it, are the same bytes.
+        let membersStart = Self.membersSectionStart(versionOneSnapshot)
+        #expect(membersStart == Self.membersSectionStart(rewritten.state))
+        #expect(rewritten.state[4..<membersStart] == versionOneSnapshot[4..<membersStart])
+        let jsonLength = versionOneSnapshot[membersStart..<(membersStart + 4)].reversed().reduce(0) {
+            $0 << 8 | Int($1)
+        }
+        let after = versionOneSnapshot[(membersStart + 4 + jsonLength)...]
+        #expect(rewritten.state.suffix(after.count) == after)
+        #expect(rewritten.state.count < versionOneSnapshot.count)
     }
 }
