@@ -13,7 +13,7 @@ import Testing
 ///
 /// `FISSION_PROPERTY_SEEDS=N` runs N seeds (Contributing.md); CI runs a few.
 struct EnginePropertyTests {
-    static let seeds = engineSeeds(from: 7_100, ciCount: 6)
+    static let seeds = engineSeeds(from: 7_100, ciCount: 16)
 
     @Test(arguments: seeds) func batchesAndSingleCommandsAgreeAndReopenToTheSameState(seed: UInt64) async throws {
         var stream = EngineStream(seed: seed)
