@@ -160,3 +160,9 @@ func lightAdRules() throws -> AdRules {
         wordLikeTopLevelDomains: []
     )
 }
+
+/// The seeds to run: `ciCount` unless `FISSION_PROPERTY_SEEDS` says otherwise.
+func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
+    let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
+    return (0..<UInt64(max(count, 1))).map { base + $0 }
+}

@@ -1,5 +1,4 @@
 import Fission
-import Foundation
 import Testing
 
 /// Seeded random command streams through the whole engine: every kind of reward command, good
@@ -13,7 +12,7 @@ import Testing
 ///
 /// `FISSION_PROPERTY_SEEDS=N` runs N seeds (Contributing.md); CI runs a few.
 struct EnginePropertyTests {
-    static let seeds = engineSeeds(from: 7_100, ciCount: 16)
+    static let seeds = propertySeeds(from: 7_100, ciCount: 16)
 
     @Test(arguments: seeds) func batchesAndSingleCommandsAgreeAndReopenToTheSameState(seed: UInt64) async throws {
         var stream = EngineStream(seed: seed)
@@ -99,12 +98,6 @@ struct EnginePropertyTests {
         #expect(refusals > 0 && retries > 0, "seed \(seed): a stream too tame")
         #expect(expected.transfers.count > transfersAfterSetup, "seed \(seed): nothing granted after the setup")
     }
-}
-
-/// The seeds to run: `ciCount` unless `FISSION_PROPERTY_SEEDS` says otherwise.
-func engineSeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
-    let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
-    return (0..<UInt64(max(count, 1))).map { base + $0 }
 }
 
 /// A seeded stream of engine commands over a small world: sixteen members (some never
