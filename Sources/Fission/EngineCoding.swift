@@ -91,8 +91,25 @@ extension ByteReader {
         return Int(count)
     }
 
+    /// A decoding fault. The engine reports it under the code of the bytes being read when it
+    /// reaches their boundary (``FissionError/decodingFault(as:in:)``): a journal entry's or a
+    /// snapshot's.
     static func corrupt(_ what: String) -> FissionError {
-        FissionError(code: .corruptJournal, reason: "the journal holds \(what)")
+        FissionError(code: .corruptJournal, reason: "unexpected bytes: \(what)")
+    }
+}
+
+extension FissionError {
+    /// This error as a fault in the bytes of `source`, reported under `code`.
+    ///
+    /// A reader's own faults name the code of whatever it usually reads (a truncation says
+    /// ``Code/corruptSnapshot``, an engine value's bad tag ``Code/corruptJournal``), whichever bytes
+    /// it was given; the engine calls this where it reads a journal entry or a snapshot, so the
+    /// host sees which one is corrupt and where. Other errors (a configuration mismatch) pass
+    /// through unchanged.
+    func decodingFault(as code: Code, in source: String) -> FissionError {
+        guard self.code == .corruptJournal || self.code == .corruptSnapshot else { return self }
+        return FissionError(code: code, reason: "\(source): \(self.reason)", file: self.file, line: self.line)
     }
 }
 

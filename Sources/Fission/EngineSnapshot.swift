@@ -68,6 +68,16 @@ extension EngineState {
     ///   ``FissionError/Code/configurationMismatch`` for a snapshot taken under another binding
     ///   policy, layering policy, check-in calendar or set of models than `configuration`'s.
     init(snapshot bytes: [UInt8], configuration: FissionEngine.Configuration) throws(FissionError) {
+        do {
+            try self.init(restoring: bytes, configuration: configuration)
+        } catch {
+            // The clock, the groups and the check-ins decode with the journal's readers: a fault
+            // there is still the snapshot's.
+            throw error.decodingFault(as: .corruptSnapshot, in: "engine snapshot")
+        }
+    }
+
+    private init(restoring bytes: [UInt8], configuration: FissionEngine.Configuration) throws(FissionError) {
         self.init(configuration: configuration)
         var reader = ByteReader(bytes: bytes)
         let version: UInt32 = try reader.read()

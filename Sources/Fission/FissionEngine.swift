@@ -132,8 +132,9 @@ public actor FissionEngine {
     ///   under another binding policy, layering policy, check-in calendar or set of models;
     ///   ``FissionError/Code/journalMismatch`` if replaying a journal entry does not give the
     ///   outcome and transfers stored with it (the store was written by another configuration or
-    ///   another version of the rules); ``FissionError/Code/corruptJournal`` or
-    ///   ``FissionError/Code/corruptSnapshot`` for bytes that do not decode.
+    ///   another version of the rules); ``FissionError/Code/corruptJournal`` for a journal entry
+    ///   that does not decode (its reason names the entry), ``FissionError/Code/corruptSnapshot``
+    ///   for a snapshot that does not.
     public init(store: any FissionStore, configuration: Configuration = Configuration()) throws(FissionError) {
         try configuration.validate()
         self.store = store
@@ -364,7 +365,11 @@ struct JournaledEngine: Sendable {
         // before the latest snapshot.
         guard let entry = try Self.storeCall({ try self.store.entry(forKey: key) }) else { return nil }
         guard entry.payloadDigest == digest else { return .failure(Self.conflict(key)) }
-        return .success(try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true))
+        do {
+            return .success(try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true))
+        } catch {
+            throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)'s outcome")
+        }
     }
 
     func transfers(after count: Int) -> [Transfer] {
@@ -427,13 +432,7 @@ struct JournaledEngine: Sendable {
                 reason: "entry \(entry.sequence) follows \(self.lastSequence): the journal has a gap"
             )
         }
-        var reader = ByteReader(bytes: entry.command)
-        let time: Int64 = try reader.read()
-        let applied = try reader.readTimestamp(at: time)
-        let command = try EngineCommand.decode(from: &reader)
-        guard reader.isAtEnd, stableDigest(entry.command[8...]) == entry.payloadDigest else {
-            throw ByteReader.corrupt("entry \(entry.sequence)'s command does not match its digest")
-        }
+        let (applied, command) = try Self.decodeCommand(of: entry)
         let transfersBefore = self.state.settlement.ledger.transferCount
         let effects: [EngineEffect]
         do {
@@ -454,6 +453,23 @@ struct JournaledEngine: Sendable {
             )
         }
         self.lastSequence = entry.sequence
+    }
+
+    /// The time and command a journal entry holds; a fault is ``FissionError/Code/corruptJournal``
+    /// naming the entry.
+    private static func decodeCommand(of entry: JournalEntry) throws(FissionError) -> (Timestamp, EngineCommand) {
+        do throws(FissionError) {
+            var reader = ByteReader(bytes: entry.command)
+            let time: Int64 = try reader.read()
+            let applied = try reader.readTimestamp(at: time)
+            let command = try EngineCommand.decode(from: &reader)
+            guard reader.isAtEnd, stableDigest(entry.command[8...]) == entry.payloadDigest else {
+                throw FissionError(code: .corruptJournal, reason: "the command does not match its digest")
+            }
+            return (applied, command)
+        } catch {
+            throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)")
+        }
     }
 
     // MARK: - Errors
@@ -501,6 +517,7 @@ extension FissionError.Code {
     /// An engine configuration no engine can run with (a snapshot interval below 1, two models
     /// with one name).
     public static let invalidConfiguration = Self("invalidConfiguration")
-    /// Journal bytes that do not decode.
+    /// Journal bytes that do not decode: an entry's command or stored outcome, or a command that
+    /// does not match its payload digest. The reason names the entry.
     public static let corruptJournal = Self("corruptJournal")
 }

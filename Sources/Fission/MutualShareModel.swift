@@ -42,6 +42,14 @@ public struct MutualShareModel: CampaignModel {
 
         /// Decodes what ``encoded()`` wrote.
         public init(encoded bytes: [UInt8]) throws(FissionError) {
+            do {
+                try self.init(reading: bytes)
+            } catch {
+                throw error.decodingFault(as: .corruptJournal, in: "mutual-share command")
+            }
+        }
+
+        private init(reading bytes: [UInt8]) throws(FissionError) {
             var reader = ByteReader(bytes: bytes)
             let tag: UInt8 = try reader.read()
             switch tag {
