@@ -247,6 +247,9 @@ struct CampaignState: Sendable {
     var orders = SegmentedArray<OrderRecord>()
     var orderGrants = SegmentedArray<OrderGrant>()
 
+    /// How this campaign fingerprints events: for life, since retries are compared with what it
+    /// settled. Campaigns restored from a version-1 snapshot keep the double-round scheme.
+    var digestScheme = DigestScheme.singleRound
     /// Settled events: the ledger's event index of each (the settlement's ``SettledIndex`` finds them).
     var processedEvents: [Int32] = []
     var processed = SegmentedArray<Processed>()

@@ -25,9 +25,24 @@ public enum RewardEvent: Hashable, Sendable, Codable {
         }
     }
 
-    /// A fingerprint that is the same for equal events in every process.
-    var digest: UInt64 {
-        var hasher = DigestHasher()
+    /// A fingerprint that is the same for equal events in every process, under `scheme`.
+    @inline(__always)
+    func digest(_ scheme: DigestScheme) -> UInt64 {
+        switch scheme {
+        case .singleRound:
+            var hasher = SingleRoundDigestHasher()
+            self.combine(into: &hasher)
+            return hasher.value
+        case .doubleRound:
+            var hasher = DoubleRoundDigestHasher()
+            self.combine(into: &hasher)
+            return hasher.value
+        }
+    }
+
+    /// Feeds the event's words to `hasher`, the same words for every scheme.
+    @inline(__always)
+    func combine<Hasher: DigestHashing>(into hasher: inout Hasher) {
         switch self {
         case .memberRegistered(let member, let inviter, let at):
             hasher.combine(1 as UInt64)
@@ -61,26 +76,25 @@ public enum RewardEvent: Hashable, Sendable, Codable {
             hasher.combine(helper)
             hasher.combine(at.millisecondsSinceEpoch)
         }
-        return hasher.value
     }
 }
 
-/// A deterministic 64-bit fingerprint of an event, the same in every process, a word at a time.
-///
-/// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
-/// equal after a restart (a snapshot keeps the fingerprints). Each word goes through a
-/// multiply-xorshift round, so every input bit reaches the result. It is not cryptographic.
-struct DigestHasher {
-    private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
+/// How a campaign fingerprints the events it settles (Decision 0021). A campaign keeps its scheme
+/// for life, because its settled events' fingerprints are compared with their retries'.
+enum DigestScheme: UInt8, Sendable {
+    /// Two multiply-xorshift rounds per word: campaigns restored from a version-1 settlement
+    /// snapshot, whose fingerprints were made this way.
+    case doubleRound = 0
+    /// One multiply-xorshift round per word: every campaign added since version 2.
+    case singleRound = 1
+}
 
-    @inline(__always)
-    mutating func combine(_ word: UInt64) {
-        var state = (self.value ^ word) &* 0x9E37_79B9_7F4A_7C15
-        state ^= state >> 32
-        state = state &* 0xD6E8_FEB8_6659_FD93
-        self.value = state ^ (state >> 29)
-    }
+/// What an event's words are fed to.
+protocol DigestHashing {
+    mutating func combine(_ word: UInt64)
+}
 
+extension DigestHashing {
     @inline(__always)
     mutating func combine(_ value: Int64) { self.combine(UInt64(bitPattern: value)) }
 
@@ -136,6 +150,41 @@ struct DigestHasher {
         self.combine(3 as UInt64)
         self.combine(letters >> 16 | (letters >> 8 & 0xFF) << 8 | (letters & 0xFF) << 16)
         self.combine(Int64(money.currency.minorUnitDigits))
+    }
+}
+
+/// Deterministic 64-bit fingerprints of events, the same in every process, a word at a time.
+///
+/// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
+/// equal after a restart (a snapshot keeps the fingerprints). Each round is a bijection of the
+/// value for a given word and of the word for a given value, so two events that differ in one word
+/// never share a fingerprint; otherwise they share one by chance, about once in 2^64. It
+/// is not cryptographic.
+///
+/// The fingerprint of ``DigestScheme/doubleRound``: two multiplications and two xorshifts per word.
+/// Kept for the campaigns that version-1 snapshots hold.
+struct DoubleRoundDigestHasher: DigestHashing {
+    private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
+
+    @inline(__always)
+    mutating func combine(_ word: UInt64) {
+        var state = (self.value ^ word) &* 0x9E37_79B9_7F4A_7C15
+        state ^= state >> 32
+        state = state &* 0xD6E8_FEB8_6659_FD93
+        self.value = state ^ (state >> 29)
+    }
+}
+
+/// The fingerprint of ``DigestScheme/singleRound``: one multiplication and one xorshift per word.
+/// A settled event's retry is fingerprinted and little else, and the chain of rounds, each waiting
+/// on the one before, was most of a repeat's time; this round is half as long (Decision 0021).
+struct SingleRoundDigestHasher: DigestHashing {
+    private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
+
+    @inline(__always)
+    mutating func combine(_ word: UInt64) {
+        let product = (self.value ^ word) &* 0x9E37_79B9_7F4A_7C15
+        self.value = product ^ (product >> 32)
     }
 }
 

@@ -1,8 +1,9 @@
 @_spi(FissionCoding) public import FissionCore
 
 extension Settlement {
-    /// The snapshot format's version; ``init(snapshot:)`` reads this version only.
-    public static var snapshotVersion: UInt32 { 1 }
+    /// The snapshot format's version, which ``snapshot()`` writes. ``init(snapshot:)`` also reads
+    /// version 1, whose campaigns keep fingerprinting events as they did then (Decision 0021).
+    public static var snapshotVersion: UInt32 { 2 }
 
     /// The whole settlement as compact binary: the ledger (ids, units, accounts, every transfer),
     /// the campaigns with their rules, and each campaign's state (registrations, counters, orders,
@@ -20,7 +21,10 @@ extension Settlement {
         writer.append(Self.snapshotVersion)
         self.ledger.write(to: &writer)
         writer.append(UInt32(self.states.count))
-        for state in self.states { state.write(to: &writer) }
+        for state in self.states {
+            writer.append(state.digestScheme.rawValue)
+            state.write(to: &writer)
+        }
         writer.append(literal: "END.")
         return writer.finish()
     }
@@ -36,17 +40,27 @@ extension Settlement {
         var reader = ByteReader(bytes: bytes)
         guard try reader.readBytes(4) == Array("FSNS".utf8) else { throw corrupt("not a Settlement snapshot") }
         let version: UInt32 = try reader.read()
-        guard version == Self.snapshotVersion else { throw corrupt("snapshot version \(version) is not 1") }
+        guard version == 1 || version == Self.snapshotVersion else {
+            throw corrupt("snapshot version \(version) is unknown; this version of Fission reads 1 and 2")
+        }
         self.ledger = try Ledger(reading: &reader)
         let campaignCount: UInt32 = try reader.read()
         guard campaignCount <= UInt32(reader.remaining) else { throw corrupt("campaign count \(campaignCount)") }
         for _ in 0..<campaignCount {
+            // Version 1 wrote no scheme: its fingerprints are double-round.
+            var scheme = DigestScheme.doubleRound
+            if version >= 2 {
+                let raw: UInt8 = try reader.read()
+                guard let read = DigestScheme(rawValue: raw) else { throw corrupt("fingerprint scheme \(raw)") }
+                scheme = read
+            }
             let campaign = try readCampaign(&reader)
             guard self.campaignIndex.find(campaign.id) == nil,
                 let ledgerCampaign = self.ledger.campaignIDs.find(campaign.id)
             else { throw corrupt("campaign \(campaign.id) is repeated or unknown to the ledger") }
             var state = CampaignState(campaign: campaign, ledger: &self.ledger)
             guard state.ledgerCampaign == ledgerCampaign else { throw corrupt("campaign \(campaign.id) index") }
+            state.digestScheme = scheme
             try state.read(from: &reader, ledger: self.ledger)
             for (position, event) in state.processedEvents.enumerated() {
                 self.settled.insert(event, campaign: Int32(self.states.count), position: Int32(position))

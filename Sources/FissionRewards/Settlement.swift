@@ -182,7 +182,9 @@ public struct Settlement: Sendable {
         batch.withUnsafeBufferPointer { items in
             for index in items.indices {
                 do throws(FissionError) {
-                    let settled = try self.settle(items[index].event, id: items[index].id, stateIndex: stateIndex)
+                    // One copy of the pair: each `items[index].x` would copy the whole pair.
+                    let item = items[index]
+                    let settled = try self.settle(item.event, id: item.id, stateIndex: stateIndex)
                     result.append(settled.processed, isDuplicate: settled.isDuplicate)
                 } catch {
                     result.appendFailure(error, at: index)
@@ -196,11 +198,11 @@ public struct Settlement: Sendable {
     /// its record. For a new event, `scratch` holds what it did until the next event.
     @inline(__always)
     private mutating func settle(
-        _ event: RewardEvent,
+        _ event: borrowing RewardEvent,
         id: EventID,
         stateIndex: Int
     ) throws(FissionError) -> (processed: Processed, isDuplicate: Bool) {
-        let digest = event.digest
+        let digest = event.digest(self.states[stateIndex].digestScheme)
         let knownEvent = self.ledger.events.find(id)
         if let knownEvent, let position = self.settled.find(knownEvent, campaign: Int32(stateIndex)) {
             let earlier = self.states[stateIndex].processed[Int(position)]

@@ -5,8 +5,10 @@ import Testing
 
 // A settled event's digest is stored in settlement snapshots and compared when the event comes
 // again: a different digest for the same event after an upgrade would turn every retry of an
-// event settled before it into an idempotency conflict. These values were computed by the code
-// as of ebc3384 (2026-12-05); any change to `RewardEvent.digest` must keep them.
+// event settled before it into an idempotency conflict. A campaign keeps the scheme it started
+// with (Decision 0021); each scheme's values are pinned here: the double-round ones were computed
+// by the code as of ebc3384 (2026-12-05), the single-round ones by the commit that added the
+// scheme. Any change to either must keep them.
 struct EventDigestTests {
     @Test func digestsStayTheSameAcrossVersions() throws {
         let at = try Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
@@ -29,10 +31,62 @@ struct EventDigestTests {
             .orderRefunded(order: 5, amount: Money(minorUnits: 100, currency: .usd), at: at),
             .helped(sharer: "s", helper: "12345678", at: at),
         ]
-        let expected: [UInt64] = [
+        let doubleRound: [UInt64] = [
             12_166_044_618_535_335_351, 17_365_177_840_750_166_355, 14_205_812_798_035_637_331,
             16_165_277_912_767_564_815,
         ]
-        #expect(events.map(\.digest) == expected)
+        #expect(events.map { $0.digest(.doubleRound) } == doubleRound)
+        let singleRound: [UInt64] = [
+            15_063_172_278_182_745_719, 8_658_022_784_664_990_867, 2_827_263_168_792_309_668,
+            13_950_258_563_195_268_229,
+        ]
+        #expect(events.map { $0.digest(.singleRound) } == singleRound)
+    }
+
+    /// Events one field apart, and the same fields in another arrangement, never share a digest.
+    @Test(arguments: [DigestScheme.doubleRound, .singleRound])
+    func eventsThatDifferAnywhereHaveDifferentDigests(_ scheme: DigestScheme) throws {
+        let at = try Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        func paid(
+            order: OrderID = 1,
+            buyer: MemberID = 2,
+            inviters: [MemberID] = [3, 4],
+            count: Int64 = 1,
+            lines: [(SKUID, Int64, Int64)] = [(1, 1, 500)],
+            at offset: Int64 = 0
+        ) throws -> RewardEvent {
+            .orderPaid(
+                try OrderPaid(
+                    order: order,
+                    buyer: buyer,
+                    inviters: inviters,
+                    buyerPaidOrderCount: count,
+                    lines: lines.map {
+                        .init(sku: $0.0, quantity: $0.1, netPaid: Money(minorUnits: $0.2, currency: .cny))
+                    },
+                    at: try Timestamp(millisecondsSinceEpoch: at.millisecondsSinceEpoch + offset)
+                )
+            )
+        }
+        var events: [RewardEvent] = [
+            try paid(), try paid(order: 2), try paid(order: "1"), try paid(buyer: 9), try paid(inviters: [3]),
+            try paid(inviters: [4, 3]), try paid(inviters: [3, 5]), try paid(inviters: []), try paid(count: 2),
+            try paid(lines: [(1, 1, 501)]), try paid(lines: [(1, 2, 500)]), try paid(lines: [(2, 1, 500)]),
+            try paid(lines: [(1, 1, 500), (1, 1, 500)]), try paid(at: 1), try paid(at: -1),
+            .memberRegistered(member: 1, inviter: nil, at: at), .memberRegistered(member: 1, inviter: 2, at: at),
+            .memberRegistered(member: 2, inviter: 1, at: at), .memberRegistered(member: "1", inviter: nil, at: at),
+            .orderRefunded(order: 1, amount: Money(minorUnits: 500, currency: .cny), at: at),
+            .orderRefunded(order: 1, amount: Money(minorUnits: 500, currency: .usd), at: at),
+            .helped(sharer: 1, helper: 2, at: at), .helped(sharer: 2, helper: 1, at: at),
+        ]
+        // Strings of every length around two word boundaries, and order ids of every single bit (1 and 2 are above).
+        for length in 1...17 {
+            events.append(
+                .memberRegistered(member: try MemberID(String(repeating: "a", count: length)), inviter: nil, at: at)
+            )
+        }
+        for bit in 2..<64 { events.append(try paid(order: OrderID(Int64(bitPattern: 1 << UInt64(bit))))) }
+        #expect(Set(events).count == events.count, "the events are distinct")
+        #expect(Set(events.map { $0.digest(scheme) }).count == events.count)
     }
 }

@@ -1,6 +1,7 @@
 import FissionCore
-import FissionRewards
 import Testing
+
+@testable import FissionRewards
 
 // A settlement snapshot keeps each settled event's fingerprint. A host upgrading Fission restores
 // the snapshots an earlier version wrote, and its retries of events settled before the upgrade must
@@ -59,7 +60,17 @@ struct LegacySnapshotTests {
         #expect(versionOneSnapshot[4] == 1, "the fixture is version 1")
         var restored = try Settlement(snapshot: versionOneSnapshot)
         #expect(restored.ledger.audit().isEmpty)
-        #expect(restored.snapshot() == versionOneSnapshot, "it writes the same bytes back")
+        // It writes version 2: the same bytes, and its one campaign's fingerprint scheme (0, the
+        // double round of version 1) before the campaign.
+        let rewritten = restored.snapshot()
+        #expect(rewritten.count == versionOneSnapshot.count + 1)
+        #expect(rewritten[4] == 2)
+        let scheme = try #require(rewritten.indices.dropFirst(8).first { rewritten[$0] != versionOneSnapshot[$0] })
+        #expect(rewritten[scheme] == 0)
+        var withoutScheme = rewritten
+        withoutScheme.remove(at: scheme)
+        withoutScheme[4] = 1
+        #expect(withoutScheme == versionOneSnapshot)
 
         // The same events, settled afresh, give what the restored settlement remembers.
         var fresh = try legacyScenarioSettlement()
@@ -70,7 +81,11 @@ struct LegacySnapshotTests {
             #expect(again.isDuplicate, "\(item.id) is a repeat, not a conflict")
             #expect(again.grants == first.grants && again.reversals == first.reversals)
         }
-        #expect(fresh.snapshot() == versionOneSnapshot, "today's code writes the same bytes for the same events")
+        // Today's code makes the same ledger for the same events; only its campaign fingerprints
+        // them the new way (scheme 1), so the settled events' fingerprints differ.
+        #expect(fresh.ledger.transfers(limit: 100) == restored.ledger.transfers(limit: 100))
+        let today = fresh.snapshot()
+        #expect(today.count == rewritten.count && today[scheme] == 1)
         // A different payload under a settled id is still a conflict.
         #expect(throws: FissionError(code: .idempotencyConflict)) {
             try restored.settle(
@@ -84,5 +99,30 @@ struct LegacySnapshotTests {
         _ = try restored.settle(carol, id: "reg-carol", campaign: "legacy")
         var reopened = try Settlement(snapshot: restored.snapshot())
         #expect(try reopened.settle(carol, id: "reg-carol", campaign: "legacy").isDuplicate)
+        // The campaign keeps the version-1 fingerprints through a version-2 snapshot: events
+        // settled before the upgrade are still repeats.
+        for item in events {
+            #expect(try reopened.settle(item.event, id: item.id, campaign: "legacy").isDuplicate, "\(item.id)")
+        }
+    }
+
+    /// A campaign added after the upgrade fingerprints the new way, beside one that keeps the old
+    /// way, and a snapshot keeps each campaign's scheme.
+    @Test func aCampaignAddedAfterAnUpgradeUsesTheNewFingerprints() throws {
+        var settlement = try Settlement(snapshot: versionOneSnapshot)
+        let rule = try RewardRule(id: "invite", shape: .inviteFixed(.money(yuan(5))))
+        try settlement.addCampaign(thirtyDayCampaign("summer", [rule]))
+        try settlement.fund("summer", amount: .money(yuan(100)), id: "fund-summer", at: start)
+        let dora = RewardEvent.memberRegistered(member: "dora", inviter: "bob", at: at(days: 2))
+        #expect(try settlement.settle(dora, id: "reg-dora", campaign: "summer").grants.count == 1)
+        let bytes = settlement.snapshot()
+        var reopened = try Settlement(snapshot: bytes)
+        #expect(reopened == settlement)
+        #expect(try reopened.settle(dora, id: "reg-dora", campaign: "summer").isDuplicate)
+        for item in try legacyScenarioEvents() {
+            #expect(try reopened.settle(item.event, id: item.id, campaign: "legacy").isDuplicate, "\(item.id)")
+        }
+        #expect(settlement.states.map(\.digestScheme) == [.doubleRound, .singleRound])
+        #expect(reopened.states.map(\.digestScheme) == [.doubleRound, .singleRound])
     }
 }

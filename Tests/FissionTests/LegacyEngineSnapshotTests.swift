@@ -1,4 +1,5 @@
 import Fission
+import FissionRewards
 import Testing
 
 // An engine snapshot holds the whole state. A host upgrading Fission opens a store whose latest
@@ -154,12 +155,23 @@ private let versionOneHex = [
 struct LegacyEngineSnapshotTests {
     /// Where the members section starts: after the version, the clock, and the graph's and the
     /// settlement's snapshots (each a 4-byte little-endian length, then its bytes).
-    static func membersSectionStart(_ bytes: [UInt8]) -> Int {
+    static func membersSectionStart(_ bytes: [UInt8]) -> Int { Self.blobStart(2, of: bytes) }
+
+    /// Where the `index`th length-prefixed snapshot after the version and the clock starts
+    /// (0 is the graph's, 1 the settlement's).
+    static func blobStart(_ index: Int, of bytes: [UInt8]) -> Int {
         var offset = 12
-        for _ in 0..<2 {
-            offset += 4 + bytes[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
-        }
+        for _ in 0..<index { offset += 4 + Self.length(at: offset, of: bytes) }
         return offset
+    }
+
+    static func length(at offset: Int, of bytes: [UInt8]) -> Int {
+        bytes[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+    }
+
+    /// The bytes of the length-prefixed snapshot at `offset`.
+    static func blob(at offset: Int, of bytes: [UInt8]) -> [UInt8] {
+        Array(bytes[(offset + 4)..<(offset + 4 + Self.length(at: offset, of: bytes))])
     }
 
     @Test func aVersionOneSnapshotRestoresTheSameStateAndIsRewrittenAsTheCurrentVersion() async throws {
@@ -178,16 +190,24 @@ struct LegacyEngineSnapshotTests {
         let rewritten = try #require(store.latestSnapshot())
         #expect(rewritten.state.prefix(4) == [2, 0, 0, 0])
         #expect(await fingerprint(try FissionEngine(store: store)) == expected)
-        // Only the version and the members section changed: the clock, the graph's and the
-        // settlement's snapshots before it, and everything after it, are the same bytes.
+        // Only the version, the settlement's snapshot and the members section changed: the clock
+        // and the graph's snapshot before them, and everything after, are the same bytes.
+        let settlementStart = Self.blobStart(1, of: versionOneSnapshot)
+        #expect(settlementStart == Self.blobStart(1, of: rewritten.state))
+        #expect(rewritten.state[4..<settlementStart] == versionOneSnapshot[4..<settlementStart])
+        // The settlement's snapshot is its version 2, holding the same state, with one campaign
+        // that keeps the fingerprints of version 1 (Decision 0021).
+        let oldSettlement = Self.blob(at: settlementStart, of: versionOneSnapshot)
+        let newSettlement = Self.blob(at: settlementStart, of: rewritten.state)
+        #expect(oldSettlement[4] == 1 && newSettlement[4] == 2)
+        #expect(newSettlement.count == oldSettlement.count + 1)
+        #expect(try Settlement(snapshot: newSettlement) == Settlement(snapshot: oldSettlement))
         let membersStart = Self.membersSectionStart(versionOneSnapshot)
-        #expect(membersStart == Self.membersSectionStart(rewritten.state))
-        #expect(rewritten.state[4..<membersStart] == versionOneSnapshot[4..<membersStart])
-        let jsonLength = versionOneSnapshot[membersStart..<(membersStart + 4)].reversed().reduce(0) {
-            $0 << 8 | Int($1)
-        }
+        #expect(Self.membersSectionStart(rewritten.state) == membersStart + 1)
+        let jsonLength = Self.length(at: membersStart, of: versionOneSnapshot)
         let after = versionOneSnapshot[(membersStart + 4 + jsonLength)...]
         #expect(rewritten.state.suffix(after.count) == after)
+        #expect(rewritten.state[(membersStart + 1)...].count > after.count, "the members section is there")
         #expect(rewritten.state.count < versionOneSnapshot.count)
     }
 }
