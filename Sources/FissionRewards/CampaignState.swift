@@ -249,7 +249,7 @@ struct CampaignState: Sendable {
 
     /// How this campaign fingerprints events: for life, since retries are compared with what it
     /// settled. Campaigns restored from a version-1 snapshot keep the double-round scheme.
-    var digestScheme = DigestScheme.singleRound
+    var digestScheme = DigestScheme.foldedMultiply
     /// Settled events: the ledger's event index of each (the settlement's ``SettledIndex`` finds them).
     var processedEvents: [Int32] = []
     var processed = SegmentedArray<Processed>()

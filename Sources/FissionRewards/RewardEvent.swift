@@ -29,8 +29,8 @@ public enum RewardEvent: Hashable, Sendable, Codable {
     @inline(__always)
     func digest(_ scheme: DigestScheme) -> UInt64 {
         switch scheme {
-        case .singleRound:
-            var hasher = SingleRoundDigestHasher()
+        case .foldedMultiply:
+            var hasher = FoldedMultiplyDigestHasher()
             self.combine(into: &hasher)
             return hasher.value
         case .doubleRound:
@@ -85,8 +85,9 @@ enum DigestScheme: UInt8, Sendable {
     /// Two multiply-xorshift rounds per word: campaigns restored from a version-1 settlement
     /// snapshot, whose fingerprints were made this way.
     case doubleRound = 0
-    /// One multiply-xorshift round per word: every campaign added since version 2.
-    case singleRound = 1
+    /// One full-width multiplication per word, its halves folded together, in two chains: every
+    /// campaign added since version 2.
+    case foldedMultiply = 1
 }
 
 /// What an event's words are fed to.
@@ -156,13 +157,12 @@ extension DigestHashing {
 /// Deterministic 64-bit fingerprints of events, the same in every process, a word at a time.
 ///
 /// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
-/// equal after a restart (a snapshot keeps the fingerprints). Each round is a bijection of the
-/// value for a given word and of the word for a given value, so two events that differ in one word
-/// never share a fingerprint; otherwise they share one by chance, about once in 2^64. It
-/// is not cryptographic.
+/// equal after a restart (a snapshot keeps the fingerprints). Two different events share a
+/// fingerprint by chance, about once in 2^64. It is not cryptographic.
 ///
-/// The fingerprint of ``DigestScheme/doubleRound``: two multiplications and two xorshifts per word.
-/// Kept for the campaigns that version-1 snapshots hold.
+/// The fingerprint of ``DigestScheme/doubleRound``: two multiplications and two xorshifts per word,
+/// each round a bijection, so events one word apart never share a fingerprint. Kept for the
+/// campaigns that version-1 snapshots hold.
 struct DoubleRoundDigestHasher: DigestHashing {
     private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
 
@@ -175,17 +175,33 @@ struct DoubleRoundDigestHasher: DigestHashing {
     }
 }
 
-/// The fingerprint of ``DigestScheme/singleRound``: one multiplication and one xorshift per word.
+/// The fingerprint of ``DigestScheme/foldedMultiply``: one full-width multiplication per word,
+/// its two halves folded together with an xor, the words alternating between two chains.
+///
 /// A settled event's retry is fingerprinted and little else, and the chain of rounds, each waiting
-/// on the one before, was most of a repeat's time; this round is half as long (Decision 0021).
-struct SingleRoundDigestHasher: DigestHashing {
-    private(set) var value: UInt64 = 0x243F_6A88_85A3_08D3
+/// on the one before, was most of a repeat's time: two chains run side by side and each round is
+/// half as long as version 1's (Decision 0021). Unlike a 64-bit multiplication followed by a shift,
+/// the fold spreads a difference in a word's top bit over the whole result, so no pair of
+/// differences in neighbouring words cancels out by construction.
+struct FoldedMultiplyDigestHasher: DigestHashing {
+    /// The chain the next word goes to, and the other one.
+    private var next: UInt64 = 0x243F_6A88_85A3_08D3
+    private var other: UInt64 = 0x1319_8A2E_0370_7344
+
+    @inline(__always)
+    private static func fold(_ input: UInt64) -> UInt64 {
+        let product = input.multipliedFullWidth(by: 0x9E37_79B9_7F4A_7C15)
+        return product.high ^ product.low
+    }
 
     @inline(__always)
     mutating func combine(_ word: UInt64) {
-        let product = (self.value ^ word) &* 0x9E37_79B9_7F4A_7C15
-        self.value = product ^ (product >> 32)
+        // The chains swap roles after each word, without a branch: word i goes to chain i % 2.
+        (self.next, self.other) = (self.other, Self.fold(self.next ^ word))
     }
+
+    /// Both chains, joined.
+    var value: UInt64 { Self.fold(self.next ^ Self.fold(self.other ^ 0xA409_3822_299F_31D0)) }
 }
 
 /// A paid order, as the host reports it.

@@ -122,7 +122,7 @@ struct LegacySnapshotTests {
         for item in try legacyScenarioEvents() {
             #expect(try reopened.settle(item.event, id: item.id, campaign: "legacy").isDuplicate, "\(item.id)")
         }
-        #expect(settlement.states.map(\.digestScheme) == [.doubleRound, .singleRound])
-        #expect(reopened.states.map(\.digestScheme) == [.doubleRound, .singleRound])
+        #expect(settlement.states.map(\.digestScheme) == [.doubleRound, .foldedMultiply])
+        #expect(reopened.states.map(\.digestScheme) == [.doubleRound, .foldedMultiply])
     }
 }
