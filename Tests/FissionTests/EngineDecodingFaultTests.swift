@@ -7,6 +7,26 @@ import Testing
 /// A fault in stored bytes is reported as the kind of bytes it is in: a journal entry's as
 /// `corruptJournal` naming the entry, a snapshot's as `corruptSnapshot`, whichever reader found it.
 struct EngineDecodingFaultTests {
+    /// The seeded scenario's journal in a new store, entry `index` spoiled by `spoil`, with the
+    /// engine's snapshot of the whole journal if `checkpointed`; and the entry as it was.
+    private func seededStore(
+        spoiling index: Int,
+        checkpointed: Bool = false,
+        _ spoil: (JournalEntry) -> JournalEntry
+    ) async throws -> (InMemoryStore, JournalEntry) {
+        let engine = try await seededEngine(.memory)
+        var entries = try engine.store.entries(after: 0, limit: 100)
+        let victim = entries[index]
+        entries[index] = spoil(victim)
+        let store = InMemoryStore()
+        try store.append(entries, expectingLastSequence: 0)
+        if checkpointed {
+            try await engine.checkpoint()
+            try store.saveSnapshot(try #require(try engine.store.latestSnapshot()))
+        }
+        return (store, victim)
+    }
+
     @Test func aSnapshotWithAClockOutOfRangeIsACorruptSnapshot() async throws {
         let state = try await runScenario(on: InMemoryStore(), moderated: false).state
         var bytes = state.snapshot()
@@ -32,19 +52,9 @@ struct EngineDecodingFaultTests {
     }
 
     @Test func aTruncatedJournalEntryIsACorruptJournalNamingTheEntry() async throws {
-        let engine = try await seededEngine(.memory)
-        var entries = try engine.store.entries(after: 0, limit: 100)
-        let victim = entries[5]
-        entries[5] = JournalEntry(
-            sequence: victim.sequence,
-            idempotencyKey: victim.idempotencyKey,
-            payloadDigest: victim.payloadDigest,
-            command: Array(victim.command.prefix(10)),
-            outcome: victim.outcome,
-            transfers: victim.transfers
-        )
-        let store = InMemoryStore()
-        try store.append(entries, expectingLastSequence: 0)
+        let (store, victim) = try await self.seededStore(spoiling: 5) {
+            $0.replacing(command: Array($0.command.prefix(10)))
+        }
         let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
         // The byte reader calls a truncation a corrupt snapshot; this one is in the journal.
         #expect(error?.code == .corruptJournal)
@@ -52,42 +62,20 @@ struct EngineDecodingFaultTests {
     }
 
     @Test func aJournalEntryWhoseCommandDoesNotMatchItsDigestIsACorruptJournal() async throws {
-        let engine = try await seededEngine(.memory)
-        var entries = try engine.store.entries(after: 0, limit: 100)
-        let victim = entries[2]
-        entries[2] = JournalEntry(
-            sequence: victim.sequence,
-            idempotencyKey: victim.idempotencyKey,
-            payloadDigest: victim.payloadDigest &+ 1,
-            command: victim.command,
-            outcome: victim.outcome,
-            transfers: victim.transfers
-        )
-        let store = InMemoryStore()
-        try store.append(entries, expectingLastSequence: 0)
+        let (store, victim) = try await self.seededStore(spoiling: 2) {
+            $0.replacing(payloadDigest: $0.payloadDigest &+ 1)
+        }
         let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
         #expect(error?.code == .corruptJournal)
         #expect(error?.reason == "journal entry \(victim.sequence): the command does not match its digest")
     }
 
     @Test func aRetryWhoseStoredOutcomeIsTruncatedIsACorruptJournal() async throws {
-        let engine = try await seededEngine(.memory)
-        try await engine.checkpoint()
         // A store whose journal holds a spoiled outcome behind a good snapshot: opening needs no
         // replay, and the retry reads the outcome back.
-        var entries = try engine.store.entries(after: 0, limit: 100)
-        let victim = entries[4]
-        entries[4] = JournalEntry(
-            sequence: victim.sequence,
-            idempotencyKey: victim.idempotencyKey,
-            payloadDigest: victim.payloadDigest,
-            command: victim.command,
-            outcome: [9, 0],
-            transfers: victim.transfers
-        )
-        let store = InMemoryStore()
-        try store.append(entries, expectingLastSequence: 0)
-        try store.saveSnapshot(try #require(try engine.store.latestSnapshot()))
+        let (store, victim) = try await self.seededStore(spoiling: 4, checkpointed: true) {
+            $0.replacing(outcome: [9, 0])
+        }
         let reopened = try FissionEngine(store: store)
         let step = try seedCommands()[4]
         #expect(step.key == victim.idempotencyKey)
@@ -97,6 +85,6 @@ struct EngineDecodingFaultTests {
         #expect(error?.code == .corruptJournal)
         let reason = error?.reason ?? ""
         #expect(reason.hasPrefix("journal entry \(victim.sequence)'s outcome: "), "\(reason)")
-        #expect(await reopened.lastSequence == Int64(entries.count))
+        #expect(await reopened.lastSequence == Int64(try seedCommands().count))
     }
 }

@@ -166,3 +166,17 @@ func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
     let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
     return (0..<UInt64(max(count, 1))).map { base + $0 }
 }
+
+extension JournalEntry {
+    /// This entry with some of its fields replaced, as a damaged store would hold it.
+    func replacing(payloadDigest: UInt64? = nil, command: [UInt8]? = nil, outcome: [UInt8]? = nil) -> JournalEntry {
+        JournalEntry(
+            sequence: self.sequence,
+            idempotencyKey: self.idempotencyKey,
+            payloadDigest: payloadDigest ?? self.payloadDigest,
+            command: command ?? self.command,
+            outcome: outcome ?? self.outcome,
+            transfers: self.transfers
+        )
+    }
+}

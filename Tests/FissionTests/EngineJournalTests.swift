@@ -229,15 +229,7 @@ struct EnginePersistenceTests {
         // Copy the journal, altering one stored outcome.
         let entries = try engine.store.entries(after: 0, limit: 100)
         var altered = entries
-        let victim = altered[5]
-        altered[5] = JournalEntry(
-            sequence: victim.sequence,
-            idempotencyKey: victim.idempotencyKey,
-            payloadDigest: victim.payloadDigest,
-            command: victim.command,
-            outcome: [0, 0, 0, 0],
-            transfers: victim.transfers
-        )
+        altered[5] = altered[5].replacing(outcome: [0, 0, 0, 0])
         try store.append(altered, expectingLastSequence: 0)
         let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
         #expect(error?.code == .journalMismatch)
