@@ -288,7 +288,25 @@ struct JournaledEngine: Sendable {
                 )
                 continue
             }
-            if let stored = try self.storedOutcome(for: key, digest: digest) {
+            let stored: Result<EngineOutcome, FissionError>?
+            do {
+                stored = try self.storedOutcome(for: key, digest: digest)
+            } catch where error.code == .corruptJournal {
+                // The key's entry is there but its outcome does not decode: this command fails,
+                // and the batch goes on.
+                results.append(.failure(error))
+                continue
+            } catch {
+                // The store could not be read. Commands of this batch applied so far are not
+                // stored: take the committed state back now (or leave it empty, never ahead of
+                // the store, if that read fails too).
+                if !accepted.isEmpty {
+                    self.needsRebuild = true
+                    try? self.rebuild()
+                }
+                throw error
+            }
+            if let stored {
                 results.append(stored)
                 continue
             }

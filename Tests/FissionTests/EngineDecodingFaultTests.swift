@@ -1,4 +1,5 @@
 import FissionStorage
+import Synchronization
 import Testing
 
 @testable import Fission
@@ -87,4 +88,79 @@ struct EngineDecodingFaultTests {
         #expect(reason.hasPrefix("journal entry \(victim.sequence)'s outcome: "), "\(reason)")
         #expect(await reopened.lastSequence == Int64(try seedCommands().count))
     }
+
+    @Test func aBatchWithAnUnreadableRetryFailsThatCommandAndCommitsTheRest() async throws {
+        let (store, victim) = try await self.seededStore(spoiling: 4, checkpointed: true) {
+            $0.replacing(outcome: [9, 0])
+        }
+        let engine = try FissionEngine(store: store)
+        let retry = try seedCommands()[4]
+        let dave: (key: EventID, command: EngineCommand) = (
+            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
+        )
+        let results = try await engine.submit(batch: [dave, retry], at: at(hours: 2))
+        #expect(try results[0].get().sequence == victim.sequence + 3)
+        #expect(throws: FissionError(code: .corruptJournal)) { try results[1].get() }
+        // What the engine shows is what the store holds.
+        #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
+    }
+
+    @Test func aStoreThatCannotBeReadMidBatchLeavesTheStateAsCommitted() async throws {
+        let store = ReadFailingStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        let before = await fingerprint(engine)
+        let dave: (key: EventID, command: EngineCommand) = (
+            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
+        )
+        let erin: (key: EventID, command: EngineCommand) = (
+            "reg-erin", .registerMember("erin", invitedBy: "carol", campaign: nil, channel: nil)
+        )
+        // The batch applies dave, then cannot look erin's key up.
+        store.failKeyLookup(after: 1)
+        let error = await #expect(throws: FissionError.self) {
+            try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        }
+        #expect(error?.code == .storeCallFailed)
+        #expect(await fingerprint(engine) == before, "dave was applied but not stored")
+        // Nothing of the batch was committed, so it applies in full when resubmitted.
+        let results = try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        #expect(results.allSatisfy { (try? $0.get().isDuplicate) == false })
+        #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
+    }
+}
+
+/// An in-memory store whose key lookups fail on demand, as a store whose connection drops would.
+private final class ReadFailingStore: FissionStore, Sendable {
+    private let wrapped = InMemoryStore()
+    /// How many more key lookups succeed before they fail; `nil` for never.
+    private let lookupsLeft = Mutex<Int?>(nil)
+
+    func failKeyLookup(after successes: Int) { self.lookupsLeft.withLock { $0 = successes } }
+
+    var maximumPageSize: Int { self.wrapped.maximumPageSize }
+    func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws {
+        try self.wrapped.append(entries, expectingLastSequence: expectingLastSequence)
+    }
+    func lastSequence() throws -> Int64 { self.wrapped.lastSequence() }
+    func entry(forKey key: EventID) throws -> JournalEntry? {
+        let fails = self.lookupsLeft.withLock { left -> Bool in
+            guard let remaining = left else { return false }
+            if remaining == 0 {
+                left = nil
+                return true
+            }
+            left = remaining - 1
+            return false
+        }
+        if fails { throw ConnectionLost() }
+        return self.wrapped.entry(forKey: key)
+    }
+    func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
+        try self.wrapped.entries(after: sequence, limit: limit)
+    }
+    func saveSnapshot(_ snapshot: StoreSnapshot) throws { try self.wrapped.saveSnapshot(snapshot) }
+    func latestSnapshot() throws -> StoreSnapshot? { self.wrapped.latestSnapshot() }
+
+    struct ConnectionLost: Error {}
 }
