@@ -113,7 +113,17 @@ struct ModelSlot: Sendable {
         payload: [UInt8],
         context: CampaignModelContext
     ) throws(FissionError) -> CampaignModelStep {
-        let command = try Model.Command(encoded: payload)
+        let command: Model.Command
+        do {
+            command = try Model.Command(encoded: payload)
+        } catch {
+            // A host's payload, not stored bytes (a journaled one that stops decoding is a
+            // journal mismatch on replay).
+            throw FissionError(
+                code: .invalidModelCommand,
+                reason: "the payload is not a \(Model.name) command: \(error.reason)"
+            )
+        }
         return try model.apply(command, context: context)
     }
 }

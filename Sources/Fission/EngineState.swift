@@ -509,6 +509,9 @@ extension FissionError.Code {
     public static let invalidCampaignState = Self("invalidCampaignState")
     /// A model command for a campaign model the engine was not configured with.
     public static let unknownModel = Self("unknownModel")
+    /// A model command whose payload does not decode as the model's command (a
+    /// ``ModelCommand`` built by hand rather than by ``EngineCommand/model(_:of:)``).
+    public static let invalidModelCommand = Self("invalidModelCommand")
     /// A campaign model returned a step the engine cannot apply (two settlements in one campaign).
     public static let invalidModelStep = Self("invalidModelStep")
 }

@@ -291,7 +291,7 @@ struct JournaledEngine: Sendable {
             let stored: Result<EngineOutcome, FissionError>?
             do {
                 stored = try self.storedOutcome(for: key, digest: digest)
-            } catch where error.code == .corruptJournal {
+            } catch let error where error.code == .corruptJournal {
                 // The key's entry is there but its outcome does not decode: this command fails,
                 // and the batch goes on.
                 results.append(.failure(error))

@@ -89,6 +89,24 @@ struct EngineDecodingFaultTests {
         #expect(await reopened.lastSequence == Int64(try seedCommands().count))
     }
 
+    @Test func aModelPayloadThatDoesNotDecodeIsAnInvalidCommandNotACorruptJournal() async throws {
+        let engine = try await seededEngine(.memory)
+        let before = await fingerprint(engine)
+        for payload: [UInt8] in [[7], [], [2, 1]] {
+            let error = await #expect(throws: FissionError.self) {
+                try await engine.submit(
+                    .model(ModelCommand(model: MutualShareModel.name, payload: payload)),
+                    key: "bad-share",
+                    at: at(hours: 2)
+                )
+            }
+            #expect(error?.code == .invalidModelCommand)
+            #expect(error?.reason.hasPrefix("the payload is not a mutual-share command: ") == true)
+        }
+        #expect(await fingerprint(engine) == before)
+        #expect(await engine.lastSequence == Int64(try seedCommands().count))
+    }
+
     @Test func aBatchWithAnUnreadableRetryFailsThatCommandAndCommitsTheRest() async throws {
         let (store, victim) = try await self.seededStore(spoiling: 4, checkpointed: true) {
             $0.replacing(outcome: [9, 0])
