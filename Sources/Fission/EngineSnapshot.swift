@@ -87,7 +87,7 @@ extension EngineState {
         case 1: membersInJSON = true
         case 2: membersInJSON = false
         default:
-            throw FissionError(code: .corruptSnapshot, reason: "engine snapshot version \(version) is unknown")
+            throw FissionError(code: .corruptSnapshot, reason: "version \(version) is unknown")
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())

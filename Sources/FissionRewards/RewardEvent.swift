@@ -86,8 +86,9 @@ enum DigestScheme: UInt8, Sendable {
     /// snapshot, whose fingerprints were made this way.
     case doubleRound = 0
     /// One full-width multiplication per word, its halves folded together, in two chains: every
-    /// campaign added since version 2.
-    case foldedMultiply = 1
+    /// campaign added since version 2. (Byte 1 is never used: an unreleased build wrote it for
+    /// another scheme.)
+    case foldedMultiply = 2
 }
 
 /// What an event's words are fed to.
@@ -157,8 +158,9 @@ extension DigestHashing {
 /// Deterministic 64-bit fingerprints of events, the same in every process, a word at a time.
 ///
 /// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
-/// equal after a restart (a snapshot keeps the fingerprints). Two different events share a
-/// fingerprint by chance, about once in 2^64. It is not cryptographic.
+/// equal after a restart (a snapshot keeps the fingerprints). Two unrelated events share a
+/// fingerprint about once in 2^64; pairs built to differ in chosen bits can do much better (see
+/// the schemes). It is not cryptographic: it tells a retry from a reused id, not from an attacker.
 ///
 /// The fingerprint of ``DigestScheme/doubleRound``: two multiplications and two xorshifts per word,
 /// each round a bijection, so events one word apart never share a fingerprint. Kept for the
@@ -180,9 +182,11 @@ struct DoubleRoundDigestHasher: DigestHashing {
 ///
 /// A settled event's retry is fingerprinted and little else, and the chain of rounds, each waiting
 /// on the one before, was most of a repeat's time: two chains run side by side and each round is
-/// half as long as version 1's (Decision 0021). Unlike a 64-bit multiplication followed by a shift,
-/// the fold spreads a difference in a word's top bit over the whole result, so no pair of
-/// differences in neighbouring words cancels out by construction.
+/// half as long as version 1's (Decision 0021). With a 64-bit multiplication followed by a shift,
+/// a difference in a word's top bit reaches known bits whatever the state, and a chosen difference
+/// in the chain's next word cancels it every time; through the fold's high half the difference
+/// depends on the state, so such a pair cancels only by chance (about once in 2^20 for the
+/// likeliest pair).
 struct FoldedMultiplyDigestHasher: DigestHashing {
     /// The chain the next word goes to, and the other one.
     private var next: UInt64 = 0x243F_6A88_85A3_08D3

@@ -43,7 +43,7 @@ struct EventDigestTests {
         #expect(events.map { $0.digest(.foldedMultiply) } == foldedMultiply)
     }
 
-    /// Events one field apart, and the same fields in another arrangement, never share a digest.
+    /// Events one field apart, and the same fields in another arrangement, have distinct digests.
     @Test(arguments: [DigestScheme.doubleRound, .foldedMultiply])
     func eventsThatDifferAnywhereHaveDifferentDigests(_ scheme: DigestScheme) throws {
         let at = try Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
