@@ -3,7 +3,8 @@ import Fission
 import Foundation
 
 // Writes the seed corpora the fuzz targets start from: valid graph, settlement and engine
-// snapshots, and the journal bytes of every command of the engine scenario.
+// snapshots (today's, and the version-1 fixtures of the legacy tests), and the journal bytes of
+// every command of the engine scenario.
 //
 // Usage: fuzz-seeds <folder>   (creates <folder>/graph, <folder>/settlement, <folder>/engine)
 
@@ -44,4 +45,29 @@ if let snapshot = store.latestSnapshot() { try write([0] + snapshot.state, "engi
 for entry in try store.entries(after: 0, limit: store.maximumPageSize) {
     try write([1] + entry.command, "engine", "entry-\(entry.sequence)-\(entry.idempotencyKey)")
 }
+// Snapshots an earlier version wrote (version 1 of each), so the older read paths are fuzzed too.
+// The bytes are the legacy tests' fixtures, read from their source files: one copy of each.
+func versionOneFixture(_ testFile: String) throws -> [UInt8] {
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let source = try String(contentsOf: repository.appendingPathComponent(testFile), encoding: .utf8)
+    guard let start = source.range(of: "private let versionOneHex = [") else {
+        throw FixtureMissing(file: testFile)
+    }
+    let list = source[start.upperBound...].prefix { $0 != "]" }
+    let hex = list.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+    var bytes: [UInt8] = []
+    var index = hex.startIndex
+    while index < hex.endIndex {
+        let next = hex.index(index, offsetBy: 2)
+        guard let byte = UInt8(hex[index..<next], radix: 16) else { throw FixtureMissing(file: testFile) }
+        bytes.append(byte)
+        index = next
+    }
+    guard !bytes.isEmpty else { throw FixtureMissing(file: testFile) }
+    return bytes
+}
+struct FixtureMissing: Error { let file: String }
+try write(versionOneFixture("Tests/FissionRewardsTests/LegacySnapshotTests.swift"), "settlement", "version-1")
+try write([0] + versionOneFixture("Tests/FissionTests/LegacyEngineSnapshotTests.swift"), "engine", "snapshot-version-1")
 print("fuzz-seeds: wrote seeds to \(root.path)")
