@@ -117,11 +117,11 @@ struct ModelSlot: Sendable {
         do {
             command = try Model.Command(encoded: payload)
         } catch {
-            // A host's payload, not stored bytes (a journaled one that stops decoding is a
-            // journal mismatch on replay).
+            // A host's payload, not stored bytes: a journaled one that no longer decodes (a
+            // model whose command format changed) makes replay fail with journalMismatch.
             throw FissionError(
                 code: .invalidModelCommand,
-                reason: "the payload is not a \(Model.name) command: \(error.reason)"
+                reason: "the payload does not decode: \(error.reason)"
             )
         }
         return try model.apply(command, context: context)

@@ -184,9 +184,15 @@ public actor FissionEngine {
     /// leaves no trace. A key repeated within the batch is a retry of the first.
     ///
     /// - Returns: One result per command, in order.
-    /// - Throws: ``FissionError/Code/storeCallFailed`` when the append failed: none of the batch may
-    ///   be committed, or all of it; resubmit the batch with the same keys.
-    ///   ``FissionError/Code/storeConflict`` after ``maximumConflictRetries`` lost races.
+    /// A retry whose stored outcome cannot be decoded fails on its own with
+    /// ``FissionError/Code/corruptJournal``; the rest of the batch goes on.
+    ///
+    /// - Throws: ``FissionError/Code/storeCallFailed`` (or the store's own ``FissionError``) when
+    ///   the store failed. If reading the batch's keys failed, nothing was applied or committed; if
+    ///   the append failed, none of the batch may be committed, or all of it. Resubmit the batch
+    ///   with the same keys. ``FissionError/Code/storeConflict`` after ``maximumConflictRetries``
+    ///   lost races, with nothing of the batch committed. In every case ``state`` is the committed
+    ///   state afterwards.
     public func submit(
         batch: [(key: EventID, command: EngineCommand)],
         at now: Timestamp
@@ -194,6 +200,9 @@ public actor FissionEngine {
         for _ in 0..<Self.maximumConflictRetries {
             if let results = try self.core.attempt(batch, at: now) { return results }
         }
+        // The last attempt applied the batch in memory and could not append it: show the
+        // committed state again (or none, if the store cannot be read; the next call retries).
+        try? self.core.rebuildIfNeeded()
         throw FissionError(
             code: .storeConflict,
             reason: "other writers appended first \(Self.maximumConflictRetries) times in a row"
@@ -270,6 +279,15 @@ struct JournaledEngine: Sendable {
         // One writer for the batch: each command and outcome is written into its room and copied
         // out at its exact size.
         var writer = ByteWriter(capacity: 256)
+        // Every key's entry, read before anything is applied: the store is the one place every
+        // key is (this engine's, other engines', those from before the latest snapshot), and a
+        // store that cannot be read fails the batch with the state untouched. Another writer
+        // appending in between is caught by the append's expected sequence.
+        var storedEntries: [JournalEntry?] = []
+        storedEntries.reserveCapacity(batch.count)
+        for item in batch {
+            storedEntries.append(try Self.storeCall { try self.store.entry(forKey: item.key) })
+        }
         for (position, (key, command)) in batch.enumerated() {
             writer.reset()
             writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
@@ -288,26 +306,9 @@ struct JournaledEngine: Sendable {
                 )
                 continue
             }
-            let stored: Result<EngineOutcome, FissionError>?
-            do {
-                stored = try self.storedOutcome(for: key, digest: digest)
-            } catch let error where error.code == .corruptJournal {
-                // The key's entry is there but its outcome does not decode: this command fails,
-                // and the batch goes on.
-                results.append(.failure(error))
-                continue
-            } catch {
-                // The store could not be read. Commands of this batch applied so far are not
-                // stored: take the committed state back now (or leave it empty, never ahead of
-                // the store, if that read fails too).
-                if !accepted.isEmpty {
-                    self.needsRebuild = true
-                    try? self.rebuild()
-                }
-                throw error
-            }
-            if let stored {
-                results.append(stored)
+            if let entry = storedEntries[position] {
+                // A retry (or a reused key): an outcome that does not decode fails this command only.
+                results.append(Result { () throws(FissionError) in try Self.storedOutcome(of: entry, digest: digest) })
                 continue
             }
             let transfersBefore = self.state.settlement.ledger.transferCount
@@ -374,17 +375,15 @@ struct JournaledEngine: Sendable {
         return results
     }
 
-    /// The stored outcome of a key already in the journal, or `nil` for a new key.
-    func storedOutcome(
-        for key: EventID,
-        digest: UInt64
-    ) throws(FissionError) -> Result<EngineOutcome, FissionError>? {
-        // The store is the one place every key is: this engine's, other engines', and those from
-        // before the latest snapshot.
-        guard let entry = try Self.storeCall({ try self.store.entry(forKey: key) }) else { return nil }
-        guard entry.payloadDigest == digest else { return .failure(Self.conflict(key)) }
+    /// The outcome stored with `entry`, as a retry of its command sees it.
+    ///
+    /// - Throws: ``FissionError/Code/idempotencyConflict`` if the entry's payload is not the
+    ///   command's (`digest`); ``FissionError/Code/corruptJournal`` naming the entry if its outcome
+    ///   does not decode.
+    static func storedOutcome(of entry: JournalEntry, digest: UInt64) throws(FissionError) -> EngineOutcome {
+        guard entry.payloadDigest == digest else { throw Self.conflict(entry.idempotencyKey) }
         do {
-            return .success(try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true))
+            return try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true)
         } catch {
             throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)'s outcome")
         }

@@ -101,7 +101,7 @@ struct EngineDecodingFaultTests {
                 )
             }
             #expect(error?.code == .invalidModelCommand)
-            #expect(error?.reason.hasPrefix("the payload is not a mutual-share command: ") == true)
+            #expect(error?.reason.hasPrefix("the payload does not decode: mutual-share command: ") == true)
         }
         #expect(await fingerprint(engine) == before)
         #expect(await engine.lastSequence == Int64(try seedCommands().count))
@@ -117,8 +117,10 @@ struct EngineDecodingFaultTests {
             "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
         )
         let results = try await engine.submit(batch: [dave, retry], at: at(hours: 2))
-        #expect(try results[0].get().sequence == victim.sequence + 3)
-        #expect(throws: FissionError(code: .corruptJournal)) { try results[1].get() }
+        #expect(try results[0].get().sequence == Int64(try seedCommands().count) + 1)
+        let error = #expect(throws: FissionError.self) { try results[1].get() }
+        #expect(error?.code == .corruptJournal)
+        #expect(error?.reason.hasPrefix("journal entry \(victim.sequence)'s outcome: ") == true)
         // What the engine shows is what the store holds.
         #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
     }
@@ -134,13 +136,13 @@ struct EngineDecodingFaultTests {
         let erin: (key: EventID, command: EngineCommand) = (
             "reg-erin", .registerMember("erin", invitedBy: "carol", campaign: nil, channel: nil)
         )
-        // The batch applies dave, then cannot look erin's key up.
+        // The batch cannot look erin's key up (the engine reads every key before applying any).
         store.failKeyLookup(after: 1)
         let error = await #expect(throws: FissionError.self) {
             try await engine.submit(batch: [dave, erin], at: at(hours: 2))
         }
         #expect(error?.code == .storeCallFailed)
-        #expect(await fingerprint(engine) == before, "dave was applied but not stored")
+        #expect(await fingerprint(engine) == before, "nothing of the batch is shown")
         // Nothing of the batch was committed, so it applies in full when resubmitted.
         let results = try await engine.submit(batch: [dave, erin], at: at(hours: 2))
         #expect(results.allSatisfy { (try? $0.get().isDuplicate) == false })
@@ -148,16 +150,50 @@ struct EngineDecodingFaultTests {
     }
 }
 
-/// An in-memory store whose key lookups fail on demand, as a store whose connection drops would.
+extension EngineDecodingFaultTests {
+    @Test func anEngineThatLosesEveryRaceShowsTheCommittedState() async throws {
+        let store = ReadFailingStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        let before = await fingerprint(engine)
+        store.loseEveryRace(true)
+        let error = await #expect(throws: FissionError.self) {
+            try await engine.submit(
+                .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil),
+                key: "reg-dave",
+                at: at(hours: 2)
+            )
+        }
+        #expect(error?.code == .storeConflict)
+        #expect(await fingerprint(engine) == before, "dave was applied in memory, never stored")
+        store.loseEveryRace(false)
+        #expect(
+            try await engine.submit(
+                .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil),
+                key: "reg-dave",
+                at: at(hours: 2)
+            ).isDuplicate == false
+        )
+        #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
+    }
+}
+
+/// An in-memory store whose key lookups fail on demand, as a store whose connection drops would,
+/// and whose appends can be made to lose every race, as if other engines always appended first.
 private final class ReadFailingStore: FissionStore, Sendable {
     private let wrapped = InMemoryStore()
     /// How many more key lookups succeed before they fail; `nil` for never.
     private let lookupsLeft = Mutex<Int?>(nil)
+    private let appendsConflict = Mutex(false)
 
     func failKeyLookup(after successes: Int) { self.lookupsLeft.withLock { $0 = successes } }
+    func loseEveryRace(_ lose: Bool) { self.appendsConflict.withLock { $0 = lose } }
 
     var maximumPageSize: Int { self.wrapped.maximumPageSize }
     func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws {
+        if self.appendsConflict.withLock({ $0 }) {
+            throw FissionError(code: .storeConflict, reason: "another writer appended first")
+        }
         try self.wrapped.append(entries, expectingLastSequence: expectingLastSequence)
     }
     func lastSequence() throws -> Int64 { self.wrapped.lastSequence() }
