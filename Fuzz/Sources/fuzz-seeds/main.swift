@@ -46,28 +46,48 @@ for entry in try store.entries(after: 0, limit: store.maximumPageSize) {
     try write([1] + entry.command, "engine", "entry-\(entry.sequence)-\(entry.idempotencyKey)")
 }
 // Snapshots an earlier version wrote (version 1 of each), so the older read paths are fuzzed too.
-// The bytes are the legacy tests' fixtures, read from their source files: one copy of each.
+// The bytes are the legacy tests' fixtures, read from their source files: one copy of each. Any
+// change to those files' layout fails here loudly, and so does a fixture that no longer decodes.
+struct FixtureUnreadable: Error, CustomStringConvertible {
+    let file: String
+    let why: String
+    var description: String { "\(self.file): \(self.why)" }
+}
+
 func versionOneFixture(_ testFile: String) throws -> [UInt8] {
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let source = try String(contentsOf: repository.appendingPathComponent(testFile), encoding: .utf8)
-    guard let start = source.range(of: "private let versionOneHex = [") else {
-        throw FixtureMissing(file: testFile)
-    }
-    let list = source[start.upperBound...].prefix { $0 != "]" }
-    let hex = list.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+    let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+    guard let start = lines.firstIndex(where: { $0 == "private let versionOneHex = [" }),
+        let end = lines[start...].firstIndex(where: { $0 == "]" })
+    else { throw FixtureUnreadable(file: testFile, why: "no `private let versionOneHex = [` ... `]` block") }
     var bytes: [UInt8] = []
-    var index = hex.startIndex
-    while index < hex.endIndex {
-        let next = hex.index(index, offsetBy: 2)
-        guard let byte = UInt8(hex[index..<next], radix: 16) else { throw FixtureMissing(file: testFile) }
-        bytes.append(byte)
-        index = next
+    for line in lines[(start + 1)..<end] {
+        // Each line is one quoted run of hex digits and a comma, nothing else.
+        let text = line.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("\""), text.hasSuffix("\","), text.count >= 3 else {
+            throw FixtureUnreadable(file: testFile, why: "a line of the hex block is not a quoted string: \(text)")
+        }
+        let digits = Array(text.dropFirst().dropLast(2).utf8)
+        guard digits.count % 2 == 0 else { throw FixtureUnreadable(file: testFile, why: "odd hex line: \(text)") }
+        for pair in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[pair..<(pair + 2)], as: UTF8.self), radix: 16) else {
+                throw FixtureUnreadable(file: testFile, why: "not hex: \(text)")
+            }
+            bytes.append(byte)
+        }
     }
-    guard !bytes.isEmpty else { throw FixtureMissing(file: testFile) }
+    guard !bytes.isEmpty else { throw FixtureUnreadable(file: testFile, why: "an empty hex block") }
     return bytes
 }
-struct FixtureMissing: Error { let file: String }
-try write(versionOneFixture("Tests/FissionRewardsTests/LegacySnapshotTests.swift"), "settlement", "version-1")
-try write([0] + versionOneFixture("Tests/FissionTests/LegacyEngineSnapshotTests.swift"), "engine", "snapshot-version-1")
+
+let settlementV1 = try versionOneFixture("Tests/FissionRewardsTests/LegacySnapshotTests.swift")
+_ = try Settlement(snapshot: settlementV1)
+try write(settlementV1, "settlement", "version-1")
+let engineV1 = try versionOneFixture("Tests/FissionTests/LegacyEngineSnapshotTests.swift")
+let legacyStore = InMemoryStore()
+try legacyStore.saveSnapshot(StoreSnapshot(sequence: 0, state: engineV1))
+_ = try FissionEngine(store: legacyStore)
+try write([0] + engineV1, "engine", "snapshot-version-1")
 print("fuzz-seeds: wrote seeds to \(root.path)")
