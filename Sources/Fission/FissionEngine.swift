@@ -183,10 +183,10 @@ public actor FissionEngine {
     /// Each command succeeds or fails on its own, as ``submit(_:key:at:)`` would; a failed one
     /// leaves no trace. A key repeated within the batch is a retry of the first.
     ///
-    /// - Returns: One result per command, in order.
     /// A retry whose stored outcome cannot be decoded fails on its own with
     /// ``FissionError/Code/corruptJournal``; the rest of the batch goes on.
     ///
+    /// - Returns: One result per command, in order.
     /// - Throws: ``FissionError/Code/storeCallFailed`` (or the store's own ``FissionError``) when
     ///   the store failed. If reading the batch's keys failed, nothing was applied or committed; if
     ///   the append failed, none of the batch may be committed, or all of it. Resubmit the batch
