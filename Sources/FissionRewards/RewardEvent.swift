@@ -91,7 +91,15 @@ enum DigestScheme: UInt8, Sendable {
     case foldedMultiply = 2
 }
 
-/// What an event's words are fed to.
+/// Deterministic 64-bit fingerprints of events, the same in every process, a word at a time.
+///
+/// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
+/// equal after a restart (a snapshot keeps the fingerprints). Two unrelated events share a
+/// fingerprint about once in 2^64; pairs built to differ in chosen bits can do much better (see
+/// the schemes). It is not cryptographic: it tells a retry from a reused id, not from an attacker.
+///
+/// An event's words are fed to one of these (``RewardEvent/combine(into:)``), which each scheme
+/// implements.
 protocol DigestHashing {
     mutating func combine(_ word: UInt64)
 }
@@ -155,13 +163,6 @@ extension DigestHashing {
     }
 }
 
-/// Deterministic 64-bit fingerprints of events, the same in every process, a word at a time.
-///
-/// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
-/// equal after a restart (a snapshot keeps the fingerprints). Two unrelated events share a
-/// fingerprint about once in 2^64; pairs built to differ in chosen bits can do much better (see
-/// the schemes). It is not cryptographic: it tells a retry from a reused id, not from an attacker.
-///
 /// The fingerprint of ``DigestScheme/doubleRound``: two multiplications and two xorshifts per word,
 /// each round a bijection, so events one word apart never share a fingerprint. Kept for the
 /// campaigns that version-1 snapshots hold.
