@@ -95,8 +95,8 @@ enum DigestScheme: UInt8, Sendable {
 ///
 /// Swift's `Hasher` is seeded per process, so it cannot fingerprint a payload that must compare
 /// equal after a restart (a snapshot keeps the fingerprints). Two unrelated events share a
-/// fingerprint about once in 2^64; pairs built to differ in chosen bits can do much better (see
-/// the schemes). It is not cryptographic: it tells a retry from a reused id, not from an attacker.
+/// fingerprint about once in 2^64; pairs built to differ in chosen bits collide far more often
+/// (see the schemes). It is not cryptographic: it tells a retry from a reused id, not from an attacker.
 ///
 /// An event's words are fed to one of these (``RewardEvent/combine(into:)``), which each scheme
 /// implements.
