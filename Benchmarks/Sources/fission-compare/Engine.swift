@@ -12,20 +12,7 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
     let campaign: CampaignID = 1
     let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
     let paidAt = try! start.adding(days: 1)
-    let definition = try! RewardCampaign(
-        id: campaign,
-        startsAt: start,
-        endsAt: try! start.adding(days: 60),
-        offset: .chinaStandardTime,
-        currency: .cny,
-        rules: [
-            try! RewardRule(
-                id: 1,
-                shape: .commission(levelRates: [try! .percent(10), try! .percent(5)], skuOverrides: []),
-                holdDays: 7
-            )
-        ]
-    )
+    let definition = engineBenchmarkCampaign(campaign, from: start, rules: [engineBenchmarkCommission(id: 1)])
     let budget = try! RewardAmount.money(Money(minorUnits: Int64(orders) * 10_000, currency: .cny))
     // A seeded forest: member i was invited by a member who joined before (member 0 by nobody).
     var generator = SeededGenerator(seed: 6)
@@ -202,4 +189,25 @@ func processCPUNanoseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// The engine benchmarks' campaign: 60 days from `start`, in CNY, China Standard Time.
+func engineBenchmarkCampaign(_ id: CampaignID, from start: Timestamp, rules: [RewardRule]) -> RewardCampaign {
+    try! RewardCampaign(
+        id: id,
+        startsAt: start,
+        endsAt: try! start.adding(days: 60),
+        offset: .chinaStandardTime,
+        currency: .cny,
+        rules: rules
+    )
+}
+
+/// 10% to the first-level inviter and 5% to the second, held for 7 days.
+func engineBenchmarkCommission(id: RuleID) -> RewardRule {
+    try! RewardRule(
+        id: id,
+        shape: .commission(levelRates: [try! .percent(10), try! .percent(5)], skuOverrides: []),
+        holdDays: 7
+    )
 }

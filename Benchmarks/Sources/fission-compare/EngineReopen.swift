@@ -13,19 +13,12 @@ func runEngineReopen(members: Int) {
     let orders = memberCount / 10
     let campaign: CampaignID = 1
     let start = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
-    let definition = try! RewardCampaign(
-        id: campaign,
-        startsAt: start,
-        endsAt: try! start.adding(days: 60),
-        offset: .chinaStandardTime,
-        currency: .cny,
+    let definition = engineBenchmarkCampaign(
+        campaign,
+        from: start,
         rules: [
             try! RewardRule(id: 1, shape: .inviteFixed(.money(Money(minorUnits: 100, currency: .cny)))),
-            try! RewardRule(
-                id: 2,
-                shape: .commission(levelRates: [try! .percent(10), try! .percent(5)], skuOverrides: []),
-                holdDays: 7
-            ),
+            engineBenchmarkCommission(id: 2),
         ]
     )
     var generator = SeededGenerator(seed: 11)

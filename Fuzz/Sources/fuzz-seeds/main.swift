@@ -45,47 +45,14 @@ if let snapshot = store.latestSnapshot() { try write([0] + snapshot.state, "engi
 for entry in try store.entries(after: 0, limit: store.maximumPageSize) {
     try write([1] + entry.command, "engine", "entry-\(entry.sequence)-\(entry.idempotencyKey)")
 }
-// Snapshots an earlier version wrote (version 1 of each), so the older read paths are fuzzed too.
-// The bytes are the legacy tests' fixtures, read from their source files: one copy of each. Any
-// change to those files' layout fails here loudly, and so does a fixture that no longer decodes.
-struct FixtureUnreadable: Error, CustomStringConvertible {
-    let file: String
-    let why: String
-    var description: String { "\(self.file): \(self.why)" }
-}
-
-func versionOneFixture(_ testFile: String) throws -> [UInt8] {
-    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let source = try String(contentsOf: repository.appendingPathComponent(testFile), encoding: .utf8)
-    let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
-    guard let start = lines.firstIndex(where: { $0 == "private let versionOneHex = [" }),
-        let end = lines[start...].firstIndex(where: { $0 == "]" })
-    else { throw FixtureUnreadable(file: testFile, why: "no `private let versionOneHex = [` ... `]` block") }
-    var bytes: [UInt8] = []
-    for line in lines[(start + 1)..<end] {
-        // Each line is one quoted run of hex digits and a comma, nothing else.
-        let text = line.trimmingCharacters(in: .whitespaces)
-        guard text.hasPrefix("\""), text.hasSuffix("\","), text.count >= 3 else {
-            throw FixtureUnreadable(file: testFile, why: "a line of the hex block is not a quoted string: \(text)")
-        }
-        let digits = Array(text.dropFirst().dropLast(2).utf8)
-        guard digits.count % 2 == 0 else { throw FixtureUnreadable(file: testFile, why: "odd hex line: \(text)") }
-        for pair in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[pair..<(pair + 2)], as: UTF8.self), radix: 16) else {
-                throw FixtureUnreadable(file: testFile, why: "not hex: \(text)")
-            }
-            bytes.append(byte)
-        }
-    }
-    guard !bytes.isEmpty else { throw FixtureUnreadable(file: testFile, why: "an empty hex block") }
-    return bytes
-}
-
-let settlementV1 = try versionOneFixture("Tests/FissionRewardsTests/LegacySnapshotTests.swift")
+// Snapshots an earlier version wrote (version 1 of each), so the older read paths are fuzzed too:
+// the legacy tests' fixtures, checked to decode first.
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/Fixtures")
+let settlementV1 = Array(try Data(contentsOf: fixtures.appendingPathComponent("settlement-snapshot-v1.bin")))
 _ = try Settlement(snapshot: settlementV1)
 try write(settlementV1, "settlement", "version-1")
-let engineV1 = try versionOneFixture("Tests/FissionTests/LegacyEngineSnapshotTests.swift")
+let engineV1 = Array(try Data(contentsOf: fixtures.appendingPathComponent("engine-snapshot-v1.bin")))
 let legacyStore = InMemoryStore()
 try legacyStore.saveSnapshot(StoreSnapshot(sequence: 0, state: engineV1))
 _ = try FissionEngine(store: legacyStore)
