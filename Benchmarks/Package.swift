@@ -16,6 +16,8 @@ let package = Package(
     targets: [
         // The system SQLite through its C API, the `sqlite` peer of fission-compare.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // glibc's allocator statistics, for the engine's heap held per command.
+        .systemLibrary(name: "CMallocInfo", path: "Sources/CMallocInfo"),
         // Seeded inputs and the raw-array floor kernels, shared by the benchmarks and fission-compare.
         .target(
             name: "GraphWorkload",
@@ -80,6 +82,7 @@ let package = Package(
         .executableTarget(
             name: "fission-compare",
             dependencies: [
+                "CMallocInfo",
                 "CSQLite",
                 "GraphWorkload",
                 "GroupsWorkload",

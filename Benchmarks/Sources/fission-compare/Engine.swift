@@ -1,3 +1,4 @@
+import CMallocInfo
 import Dispatch
 import Fission
 import FissionSQLite
@@ -70,7 +71,9 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
         var best = UInt64.max
         var bestCPU = UInt64.max
         for _ in 0..<rounds {
+            checkEngine = nil
             let engine = makeEngine()
+            let heapBefore = heapBytesInUse()
             let usage = ProcessUsage.now()
             let cpuBegan = processCPUNanoseconds()
             let began = nanoseconds()
@@ -87,6 +90,10 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
             best = min(best, nanoseconds() - began)
             bestCPU = min(bestCPU, processCPUNanoseconds() - cpuBegan)
             ProcessUsage.now().since(usage).printLine()
+            note(
+                "fission-compare:   heap held after the round: "
+                    + "\(format(Double(heapBytesInUse() - heapBefore) / Double(orders), decimals: 0)) bytes per command"
+            )
             checkEngine = engine
         }
         let perCommand = Double(best) / Double(orders)
@@ -181,6 +188,12 @@ func blocking<Value: Sendable>(_ body: @escaping @Sendable () async -> Value) ->
     }
     done.wait()
     return result!
+}
+
+/// Bytes the process's allocator has handed out and not had back (glibc's `mallinfo2`): the
+/// difference across a round is what the engine and its store keep per command.
+func heapBytesInUse() -> Int {
+    Int(fission_heap_bytes_in_use())
 }
 
 /// The CPU time all of the process's threads have used. On a shared machine another process's
