@@ -11,12 +11,27 @@
 // time; the hold's end.
 
 extension ByteWriter {
+    /// Appends a 32-bit count, then each transfer.
+    package mutating func append(transfers: [Transfer]) {
+        precondition(transfers.count <= Int(UInt32.max), "\(transfers.count) transfers in one list")
+        self.append(UInt32(transfers.count))
+        // Through a buffer, into a function inlined here: about 130 instructions a transfer fewer
+        // than iterating the array in the store's module. Each transfer is still copied once
+        // (about 420 instructions); reading its fields through a pointer instead copied the key
+        // and the owners one by one, which cost more.
+        transfers.withUnsafeBufferPointer { transfers in
+            for index in transfers.indices { self.append(transfer: transfers[index]) }
+        }
+    }
+
     /// Appends a transfer in the layout above.
-    package mutating func append(transfer: Transfer) {
+    @inline(__always)
+    package mutating func append(transfer: borrowing Transfer) {
         self.append(transfer.id.rawValue)
         let (kind, resolved) = Self.kindCode(transfer.kind)
         var flags = kind
-        if let key = transfer.key {
+        let key = transfer.key
+        if let key {
             flags |= 1 << 3
             if key.rule != nil { flags |= 1 << 4 }
             if key.beneficiary != nil { flags |= 1 << 5 }
@@ -25,7 +40,7 @@ extension ByteWriter {
         if transfer.holdUntil != nil { flags |= 1 << 7 }
         self.append(flags)
         if let resolved { self.append(resolved.rawValue) }
-        if let key = transfer.key {
+        if let key {
             self.append(key.operation.rawValue)
             self.append(identifier: key.campaign)
             if let rule = key.rule { self.append(identifier: rule) }
@@ -72,6 +87,18 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    /// Reads a list written by `ByteWriter.append(transfers:)`.
+    package mutating func readTransfers(corrupt: (String) -> FissionError) throws(FissionError) -> [Transfer] {
+        let count = Int(try self.read() as UInt32)
+        // Each transfer takes at least 40 bytes: a count past what is left is damage, not a reason
+        // to reserve room for four billion.
+        guard count <= self.remaining / 40 else { throw corrupt("\(count) transfers in \(self.remaining) bytes") }
+        var transfers: [Transfer] = []
+        transfers.reserveCapacity(count)
+        for _ in 0..<count { transfers.append(try self.readTransfer(corrupt: corrupt)) }
+        return transfers
+    }
+
     /// Reads a transfer written by `ByteWriter.append(transfer:)`.
     ///
     /// - Parameter corrupt: makes the caller's error from a description of what is wrong.

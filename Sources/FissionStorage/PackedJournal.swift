@@ -11,8 +11,8 @@
 /// values when read.
 ///
 /// An entry's bytes: its idempotency key, its payload digest, its command and its outcome (each a
-/// 32-bit count, then the bytes), then a 32-bit count of transfers and each transfer
-/// (`ByteWriter.append(transfer:)`). Its sequence is its position + 1.
+/// 32-bit count, then the bytes), then its transfers (`ByteWriter.append(transfers:)`). Its
+/// sequence is its position + 1.
 struct PackedJournal: Sendable {
     /// The room each page reserves.
     static let pageSize = 1 << 20
@@ -39,8 +39,7 @@ struct PackedJournal: Sendable {
         writer.append(contentsOf: entry.command)
         writer.append(UInt32(entry.outcome.count))
         writer.append(contentsOf: entry.outcome)
-        writer.append(UInt32(entry.transfers.count))
-        for transfer in entry.transfers { writer.append(transfer: transfer) }
+        writer.append(transfers: entry.transfers)
         let size = writer.count
         precondition(size <= Int(UInt32.max), "a journal entry of \(size) bytes")
         if let last = self.pages.last, last.capacity - last.count >= size {
@@ -71,12 +70,7 @@ struct PackedJournal: Sendable {
             let digest: UInt64 = try reader.read()
             let command = try reader.readBytes(Int(try reader.read() as UInt32))
             let outcome = try reader.readBytes(Int(try reader.read() as UInt32))
-            let transferCount = Int(try reader.read() as UInt32)
-            var transfers: [Transfer] = []
-            transfers.reserveCapacity(transferCount)
-            for _ in 0..<transferCount {
-                transfers.append(try reader.readTransfer { FissionError(code: .corruptSnapshot, reason: $0) })
-            }
+            let transfers = try reader.readTransfers { FissionError(code: .corruptSnapshot, reason: $0) }
             guard reader.offset == end else {
                 throw FissionError(code: .corruptSnapshot, reason: "\(end - reader.offset) bytes left over")
             }
