@@ -59,7 +59,7 @@ extension ByteWriter {
         if let holdUntil = transfer.holdUntil { self.append(holdUntil.millisecondsSinceEpoch) }
     }
 
-    private mutating func append(owner: AccountOwner) {
+    mutating func append(owner: AccountOwner) {
         switch owner {
         case .budget(let campaign):
             self.append(UInt8(0))
@@ -75,7 +75,7 @@ extension ByteWriter {
         }
     }
 
-    private static func kindCode(_ kind: TransferKind) -> (UInt8, TransferID?) {
+    static func kindCode(_ kind: TransferKind) -> (UInt8, TransferID?) {
         switch kind {
         case .posted: (0, nil)
         case .pending: (1, nil)
@@ -86,7 +86,91 @@ extension ByteWriter {
     }
 }
 
+/// What a store checks of an encoded transfer, read without making the transfer: its id, its kind
+/// and the transfer it resolves, and where its key's bytes are.
+package struct TransferShape: Sendable {
+    /// The transfer's id.
+    package let id: TransferID
+    /// 0 posted, 1 pending, 2 posts a pending transfer, 3 voids one, 4 reverses a transfer.
+    package let kindCode: UInt8
+    /// The transfer a post, void or reversal resolves.
+    package let resolved: TransferID?
+    /// The key's presence bits of the flags byte (a key, its rule, its beneficiary), 0 for none.
+    /// Two keys are equal exactly when these bits and ``keyBytes`` are.
+    package let keyFlags: UInt8
+    /// The offsets of the key's bytes in the reader's bytes (empty without a key).
+    package let keyBytes: Range<Int>
+
+    /// Whether the transfer posts a pending transfer.
+    package var postsPending: Bool { self.kindCode == 2 }
+}
+
 extension ByteReader {
+    /// Reads past a transfer written by `ByteWriter.append(transfer:)`, returning its
+    /// ``TransferShape`` without making any identifier or the transfer.
+    ///
+    /// - Throws: `corrupt`'s error for bytes that run out or a tag that does not exist.
+    package mutating func scanTransfer(corrupt: (String) -> FissionError) throws(FissionError) -> TransferShape {
+        let id = TransferID(rawValue: try self.read())
+        let flags: UInt8 = try self.read()
+        let kindCode = flags & 0b111
+        guard kindCode <= 4 else { throw corrupt("transfer \(id): kind \(kindCode)") }
+        let resolved: TransferID? = kindCode >= 2 ? TransferID(rawValue: try self.read()) : nil
+        let keyFlags = flags & 0b0011_1000
+        let keyStart = self.offset
+        if flags & 1 << 3 != 0 {
+            try self.skip(1, corrupt)
+            try self.skipIdentifier(corrupt)
+            if flags & 1 << 4 != 0 { try self.skipIdentifier(corrupt) }
+            if flags & 1 << 5 != 0 { try self.skipIdentifier(corrupt) }
+            try self.skipIdentifier(corrupt)
+            try self.skip(4, corrupt)
+        }
+        let keyEnd = self.offset
+        for _ in 0..<2 {
+            let owner: UInt8 = try self.read()
+            guard owner <= 3 else { throw corrupt("transfer \(id): account owner tag \(owner)") }
+            if owner < 3 { try self.skipIdentifier(corrupt) }
+        }
+        let unit: UInt8 = try self.read()
+        switch unit {
+        case 0:
+            let length: UInt16 = try self.read()
+            try self.skip(Int(length) + 1, corrupt)
+        case 2, 3, 4: try self.skipIdentifier(corrupt)
+        case 1, 5, 6: break
+        default: throw corrupt("transfer \(id): ledger unit tag \(unit)")
+        }
+        try self.skip(8, corrupt)  // amount
+        try self.skipIdentifier(corrupt)  // the reason's command
+        if flags & 1 << 6 != 0 { try self.skipIdentifier(corrupt) }
+        try self.skip(4 + 8, corrupt)  // rule version, time
+        if flags & 1 << 7 != 0 { try self.skip(8, corrupt) }
+        return TransferShape(
+            id: id,
+            kindCode: kindCode,
+            resolved: resolved,
+            keyFlags: keyFlags,
+            keyBytes: keyStart..<keyEnd
+        )
+    }
+
+    private mutating func skip(_ count: Int, _ corrupt: (String) -> FissionError) throws(FissionError) {
+        guard count <= self.remaining else { throw corrupt("truncated at byte \(self.offset)") }
+        self.offset += count
+    }
+
+    private mutating func skipIdentifier(_ corrupt: (String) -> FissionError) throws(FissionError) {
+        let tag: UInt8 = try self.read()
+        switch tag {
+        case 0: try self.skip(8, corrupt)
+        case 1:
+            let length: UInt16 = try self.read()
+            try self.skip(Int(length), corrupt)
+        default: throw corrupt("identifier tag \(tag) at byte \(self.offset - 1)")
+        }
+    }
+
     /// Reads a list written by `ByteWriter.append(transfers:)`.
     package mutating func readTransfers(corrupt: (String) -> FissionError) throws(FissionError) -> [Transfer] {
         let count = Int(try self.read() as UInt32)
@@ -182,5 +266,54 @@ extension ByteReader {
         } catch {
             throw corrupt("transfer \(id): time \(milliseconds) out of range")
         }
+    }
+}
+
+extension Ledger {
+    /// Appends the transfers after the first `count` as `ByteWriter.append(transfers:)` would
+    /// write ``transfers(after:limit:)``'s, byte for byte, without making the transfers: each
+    /// field is written from the record and the id tables. The engine journals a command's
+    /// transfers this way.
+    package func encodeTransfers(after count: Int, into writer: inout ByteWriter) {
+        let start = max(count, 0)
+        let end = self.records.count
+        writer.append(UInt32(max(end - start, 0)))
+        guard start < end else { return }
+        for index in start..<end { self.encodeTransfer(index, into: &writer) }
+    }
+
+    private func encodeTransfer(_ index: Int, into writer: inout ByteWriter) {
+        let record = self.records[index]
+        writer.append(Int64(index) + 1)
+        let (kind, resolved) = ByteWriter.kindCode(self.kind(of: record))
+        var flags = kind
+        if record.hasKey {
+            flags |= 1 << 3
+            if record.key.rule >= 0 { flags |= 1 << 4 }
+            if record.key.beneficiary >= 0 { flags |= 1 << 5 }
+        }
+        if record.reasonRule >= 0 { flags |= 1 << 6 }
+        if record.holdUntil != Self.noHold { flags |= 1 << 7 }
+        writer.append(flags)
+        if let resolved { writer.append(resolved.rawValue) }
+        if record.hasKey {
+            let key = record.key
+            // As `expand(_:)` reads an operation.
+            writer.append((TransferKey.Operation(rawValue: key.operation) ?? .grant).rawValue)
+            writer.append(identifier: self.campaignIDs[key.campaign])
+            if key.rule >= 0 { writer.append(identifier: self.ruleIDs[key.rule]) }
+            if key.beneficiary >= 0 { writer.append(identifier: self.members[key.beneficiary]) }
+            writer.append(identifier: self.events[key.source])
+            writer.append(key.part)
+        }
+        writer.append(owner: self.accounts[Int(record.debit)].owner)
+        writer.append(owner: self.accounts[Int(record.credit)].owner)
+        writer.append(unit: self.accounts[Int(record.debit)].unit)
+        writer.append(record.amount)
+        writer.append(identifier: self.events[record.command])
+        if record.reasonRule >= 0 { writer.append(identifier: self.ruleIDs[record.reasonRule]) }
+        writer.append(record.ruleVersion)
+        writer.append(record.at)
+        if record.holdUntil != Self.noHold { writer.append(record.holdUntil) }
     }
 }

@@ -412,7 +412,9 @@ final class StoreConnection {
             let last = try self.lastSequence()
             try self.checkLast(last, expecting: expectingLastSequence)
             // Every sequence and transfer id is checked before the first row is written.
-            var transfers: [TransferRow] = []
+            // Each entry's transfers, rebuilt once from the entry's binary form (each access to
+            // `JournalEntry.transfers` rebuilds them).
+            var transfers: [(entry: Int64, transfer: Transfer)] = []
             var nextTransfer: Int64?
             for (offset, entry) in entries.enumerated() {
                 let expected = last + Int64(offset) + 1
@@ -422,7 +424,7 @@ final class StoreConnection {
                         reason: "entry \(entry.sequence) where \(expected) was next"
                     )
                 }
-                for (position, transfer) in entry.transfers.enumerated() {
+                for transfer in entry.transfers {
                     let next: Int64
                     if let known = nextTransfer {
                         next = known
@@ -430,7 +432,7 @@ final class StoreConnection {
                         next = try self.integer(self.lastTransfer, doing: "reading the last transfer") + 1
                     }
                     try self.check(transfer, next: next, entry: entry.sequence)
-                    transfers.append(TransferRow(entry: offset, transfer: position))
+                    transfers.append((entry.sequence, transfer))
                     nextTransfer = next + 1
                 }
             }
@@ -448,30 +450,12 @@ final class StoreConnection {
                 single: self.insertTransfer,
                 doing: "inserting transfers",
                 bind: { row, statement, slot in
-                    let entry = entries[transfers[row].entry]
-                    TransferColumns.bind(
-                        entry.transfers[transfers[row].transfer],
-                        entry: entry.sequence,
-                        to: statement,
-                        row: slot
-                    )
+                    TransferColumns.bind(transfers[row].transfer, entry: transfers[row].entry, to: statement, row: slot)
                 },
-                failure: { row, result, message in
-                    self.transferFailure(
-                        entries[transfers[row].entry].transfers[transfers[row].transfer],
-                        result,
-                        message
-                    )
-                }
+                failure: { row, result, message in self.transferFailure(transfers[row].transfer, result, message) }
             )
             try self.checkEnds(last: last + Int64(entries.count), lastTransfer: nextTransfer.map { $0 - 1 })
         }
-    }
-
-    /// Where a transfer to insert is: `entries[entry].transfers[transfer]`.
-    private struct TransferRow {
-        let entry: Int
-        let transfer: Int
     }
 
     /// Inserts rows `0..<count`, ``SQLiteSchema/rowsPerInsert`` to a statement and the rest one

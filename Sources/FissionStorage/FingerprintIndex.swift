@@ -143,6 +143,22 @@ public import FissionRewards
         return Self.finish(state)
     }
 
+    /// The fingerprint of a tag and a run of bytes (an encoded transfer key and its presence bits).
+    static func of(tag: UInt8, bytes raw: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
+        var state = Self.mix(seed, UInt64(tag) | UInt64(raw.count) << 8)
+        var offset = 0
+        while offset + 8 <= raw.count {
+            state = Self.mix(state, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+            offset += 8
+        }
+        if offset < raw.count {
+            var tail: UInt64 = 0
+            for (shift, byte) in raw[offset...].enumerated() { tail |= UInt64(byte) << (shift * 8) }
+            state = Self.mix(state, tail)
+        }
+        return Self.finish(state)
+    }
+
     @inlinable
     static func combine<Kind>(_ state: UInt64, _ identifier: Identifier<Kind>) -> UInt64 {
         switch identifier.value {

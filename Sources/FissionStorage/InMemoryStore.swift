@@ -134,9 +134,13 @@ private struct JournalState: ~Copyable {
 
     /// Checks every rule for `batch`, whose first entry goes at position `first`, and indexes its
     /// keys, noting each insertion in ``undoLog``.
+    ///
+    /// Transfers are checked in their encoded form (``JournalEntry/transferBytes``): their ids,
+    /// the pending transfers they post, and their keys as bytes, which are equal exactly when the
+    /// keys are. No transfer is rebuilt.
     private mutating func index(_ batch: [JournalEntry], from first: Int) throws(FissionError) {
         var transfers = 0
-        for entry in batch { transfers += entry.transfers.count }
+        for entry in batch { transfers += entry.transferCount }
         self.keyIndex.reserve(batch.count)
         self.transferKeyIndex.reserve(transfers)
         var nextTransfer = self.transferCount + 1
@@ -161,62 +165,101 @@ private struct JournalState: ~Copyable {
                 )
             }
             self.undoLog.append(.key(slot: keySlot))
-            // Through a buffer pointer, so each check reads the field it needs instead of copying
-            // the whole transfer (two accounts, a key and a reason, with their identifiers).
-            try batch[offset].transfers.withUnsafeBufferPointer { transfers throws(FissionError) in
-                for index in transfers.indices {
-                    let id = transfers[index].id
-                    guard id.rawValue == nextTransfer else {
-                        throw FissionError(
-                            code: id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
-                            reason: "transfer \(id) where #\(nextTransfer) was next"
-                        )
-                    }
-                    if let transferKey = transfers[index].key {
-                        precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
-                        try self.indexTransferKey(
-                            transferKey,
-                            at: UInt64(position) << 32 | UInt64(index),
-                            batch: batch,
-                            first: first,
-                            journal: journal
-                        )
-                    }
-                    if case .postPending(let pending) = transfers[index].kind {
-                        guard self.postedPendings.insert(pending).inserted else {
-                            throw FissionError(
-                                code: .duplicateTransfer,
-                                reason: "pending transfer \(pending) was posted already"
-                            )
-                        }
-                        self.undoLog.append(.posting(pending))
-                    }
-                    nextTransfer += 1
-                    self.transferCount += 1
+            var reader = ByteReader(bytes: batch[offset].transferBytes)
+            let count = Int(try reader.read() as UInt32)
+            for index in 0..<count {
+                let shape = try reader.scanTransfer { FissionError(code: .invalidJournal, reason: $0) }
+                guard shape.id.rawValue == nextTransfer else {
+                    throw FissionError(
+                        code: shape.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
+                        reason: "transfer \(shape.id) where #\(nextTransfer) was next"
+                    )
                 }
+                if shape.keyFlags != 0 {
+                    precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
+                    try self.indexTransferKey(
+                        shape,
+                        of: batch[offset],
+                        at: UInt64(position) << 32 | UInt64(index),
+                        batch: batch,
+                        first: first,
+                        journal: journal
+                    )
+                }
+                if shape.postsPending, let pending = shape.resolved {
+                    guard self.postedPendings.insert(pending).inserted else {
+                        throw FissionError(
+                            code: .duplicateTransfer,
+                            reason: "pending transfer \(pending) was posted already"
+                        )
+                    }
+                    self.undoLog.append(.posting(pending))
+                }
+                nextTransfer += 1
+                self.transferCount += 1
             }
         }
     }
 
+    /// Indexes the key of a transfer of `entry` (`shape`, read from its bytes), at `location`.
     private mutating func indexTransferKey(
-        _ key: TransferKey,
+        _ shape: TransferShape,
+        of entry: JournalEntry,
         at location: UInt64,
         batch: [JournalEntry],
         first: Int,
         journal: PackedJournal
     ) throws(FissionError) {
-        let slot = self.transferKeyIndex.insert(Fingerprint.of(key, seed: self.seed), position: location) {
-            let position = Int($0 >> 32)
-            let index = Int($0 & 0xFFFF_FFFF)
-            let stored =
-                position >= first
-                ? batch[position - first].transfers[index].key : journal.entry(at: position).transfers[index].key
-            return stored == key
+        let slot = entry.transferBytes.withUnsafeBytes { bytes in
+            self.transferKeyIndex.insert(
+                Fingerprint.of(
+                    tag: shape.keyFlags,
+                    bytes: UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes]),
+                    seed: self.seed
+                ),
+                position: location
+            ) {
+                let position = Int($0 >> 32)
+                let index = Int($0 & 0xFFFF_FFFF)
+                if position >= first {
+                    return Self.transfer(index, of: batch[position - first], hasKeyOf: shape, in: bytes)
+                }
+                return journal.transfer(index, at: position, hasKeyOf: shape, in: bytes)
+            }
         }
         guard let slot else {
-            throw FissionError(code: .duplicateTransfer, reason: "transfer key \(key) is already stored")
+            // Rebuilt only to name the key in the error.
+            let key = entry.transfers[Int(location & 0xFFFF_FFFF)].key
+            throw FissionError(
+                code: .duplicateTransfer,
+                reason: "transfer key \(key.map(String.init(describing:)) ?? "-") is already stored"
+            )
         }
         self.undoLog.append(.transferKey(slot: slot))
+    }
+
+    /// Whether transfer `index` of `entry` has the key of `shape` (its bytes in `bytes`).
+    private static func transfer(
+        _ index: Int,
+        of entry: JournalEntry,
+        hasKeyOf shape: TransferShape,
+        in bytes: UnsafeRawBufferPointer
+    ) -> Bool {
+        var reader = ByteReader(bytes: entry.transferBytes)
+        do {
+            reader.offset = 4
+            var stored = try reader.scanTransfer(corrupt: PackedJournal.corrupt)
+            for _ in 0..<index { stored = try reader.scanTransfer(corrupt: PackedJournal.corrupt) }
+            guard stored.keyFlags == shape.keyFlags else { return false }
+            return entry.transferBytes.withUnsafeBytes { own in
+                UnsafeRawBufferPointer(rebasing: own[stored.keyBytes]).elementsEqual(
+                    UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
+                )
+            }
+        } catch {
+            // This entry's bytes were scanned before it was indexed.
+            preconditionFailure("an indexed entry's transfers do not read back: \(error.reason)")
+        }
     }
 
     /// Undoes the insertions ``index(_:from:)`` made, from the latest back.

@@ -1,5 +1,5 @@
-public import FissionCore
-public import FissionRewards
+@_spi(FissionCoding) public import FissionCore
+@_spi(FissionCoding) public import FissionRewards
 
 /// One accepted command as a store keeps it: what came in, what it produced, and its place in
 /// the journal.
@@ -20,7 +20,23 @@ public struct JournalEntry: Hashable, Sendable {
     /// The encoded outcome, returned as it is when the host retries the key.
     public let outcome: [UInt8]
     /// The ledger transfers the command made, in ledger order; often empty.
-    public let transfers: [Transfer]
+    ///
+    /// An entry keeps its transfers in a compact binary form (about 140 bytes a transfer, where a
+    /// `Transfer` value takes 304), and this property rebuilds them on each access: read it once
+    /// into a local when you need it more than once. Equal entries have equal transfers, and
+    /// entries with equal transfers compare equal, as before.
+    public var transfers: [Transfer] {
+        var reader = ByteReader(bytes: self.transferBytes)
+        do {
+            return try reader.readTransfers { FissionError(code: .corruptSnapshot, reason: $0) }
+        } catch {
+            // Only ``init(sequence:idempotencyKey:payloadDigest:command:outcome:transfers:)`` and
+            // the engine write these bytes, from transfers: failing to read them is a bug.
+            preconditionFailure("journal entry \(self.sequence): its transfers do not read back: \(error.reason)")
+        }
+    }
+    /// The transfers as `ByteWriter.append(transfers:)` writes them: a 32-bit count, then each.
+    package let transferBytes: [UInt8]
 
     /// Creates an entry.
     ///
@@ -44,7 +60,31 @@ public struct JournalEntry: Hashable, Sendable {
         self.payloadDigest = payloadDigest
         self.command = command
         self.outcome = outcome
-        self.transfers = transfers
+        var writer = ByteWriter(capacity: 16 + 160 * transfers.count)
+        writer.append(transfers: transfers)
+        self.transferBytes = writer.finish()
+    }
+
+    /// Creates an entry from transfers already encoded (`Ledger.encodeTransfers(after:into:)`).
+    package init(
+        sequence: Int64,
+        idempotencyKey: EventID,
+        payloadDigest: UInt64,
+        command: [UInt8],
+        outcome: [UInt8],
+        transferBytes: [UInt8]
+    ) {
+        self.sequence = sequence
+        self.idempotencyKey = idempotencyKey
+        self.payloadDigest = payloadDigest
+        self.command = command
+        self.outcome = outcome
+        self.transferBytes = transferBytes
+    }
+
+    /// How many transfers the entry holds, read from its bytes.
+    package var transferCount: Int {
+        self.transferBytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
     }
 }
 

@@ -11,8 +11,8 @@
 /// values when read.
 ///
 /// An entry's bytes: its idempotency key, its payload digest, its command and its outcome (each a
-/// 32-bit count, then the bytes), then its transfers (`ByteWriter.append(transfers:)`). Its
-/// sequence is its position + 1.
+/// 32-bit count, then the bytes), then its transfers as the entry holds them
+/// (``JournalEntry/transferBytes``). Its sequence is its position + 1.
 struct PackedJournal: Sendable {
     /// The room each page reserves.
     static let pageSize = 1 << 20
@@ -39,7 +39,7 @@ struct PackedJournal: Sendable {
         writer.append(contentsOf: entry.command)
         writer.append(UInt32(entry.outcome.count))
         writer.append(contentsOf: entry.outcome)
-        writer.append(transfers: entry.transfers)
+        writer.append(contentsOf: entry.transferBytes)
         let size = writer.count
         precondition(size <= Int(UInt32.max), "a journal entry of \(size) bytes")
         if let last = self.pages.last, last.capacity - last.count >= size {
@@ -70,19 +70,46 @@ struct PackedJournal: Sendable {
             let digest: UInt64 = try reader.read()
             let command = try reader.readBytes(Int(try reader.read() as UInt32))
             let outcome = try reader.readBytes(Int(try reader.read() as UInt32))
-            let transfers = try reader.readTransfers { FissionError(code: .corruptSnapshot, reason: $0) }
-            guard reader.offset == end else {
-                throw FissionError(code: .corruptSnapshot, reason: "\(end - reader.offset) bytes left over")
-            }
+            let transferBytes = try reader.readBytes(end - reader.offset)
             return JournalEntry(
                 sequence: Int64(position) + 1,
                 idempotencyKey: key,
                 payloadDigest: digest,
                 command: command,
                 outcome: outcome,
-                transfers: transfers
+                transferBytes: transferBytes
             )
         }
+    }
+
+    /// Whether transfer `index` of the entry at `position` has this key (`keyFlags` and the bytes
+    /// of `shape`'s key in `bytes`), read without rebuilding the entry.
+    func transfer(
+        _ index: Int,
+        at position: Int,
+        hasKeyOf shape: TransferShape,
+        in bytes: UnsafeRawBufferPointer
+    ) -> Bool {
+        var reader = self.reader(at: position)
+        return Self.reading(position) { () throws(FissionError) in
+            _ = try reader.readIdentifier() as EventID
+            reader.offset += 8
+            reader.offset += Int(try reader.read() as UInt32)
+            reader.offset += Int(try reader.read() as UInt32)
+            reader.offset += 4
+            var stored = try reader.scanTransfer(corrupt: Self.corrupt)
+            for _ in 0..<index { stored = try reader.scanTransfer(corrupt: Self.corrupt) }
+            guard stored.keyFlags == shape.keyFlags else { return false }
+            return reader.bytes.withUnsafeBytes { page in
+                UnsafeRawBufferPointer(rebasing: page[stored.keyBytes]).elementsEqual(
+                    UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
+                )
+            }
+        }
+    }
+
+    static func corrupt(_ reason: String) -> FissionError {
+        FissionError(code: .corruptSnapshot, reason: reason)
     }
 
     private func reader(at position: Int) -> ByteReader {
