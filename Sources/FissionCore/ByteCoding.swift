@@ -177,8 +177,11 @@
     public mutating func append<Kind>(identifier: Identifier<Kind>) {
         switch identifier.value {
         case .integer(let integer):
-            self.append(UInt8(0))
-            self.append(integer)
+            // The tag and the integer with one capacity check: 9 bytes, written as two stores.
+            self.reserveRoom(16)
+            self.base.storeBytes(of: 0 as UInt8, toByteOffset: self.written, as: UInt8.self)
+            self.base.storeBytes(of: integer.littleEndian, toByteOffset: self.written &+ 1, as: Int64.self)
+            self.written &+= 9
         case .string(let string):
             self.append(UInt8(1))
             self.append(string: string)

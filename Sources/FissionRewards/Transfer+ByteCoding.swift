@@ -105,72 +105,146 @@ package struct TransferShape: Sendable {
     package var postsPending: Bool { self.kindCode == 2 }
 }
 
-extension ByteReader {
-    /// Reads past a transfer written by `ByteWriter.append(transfer:)`, returning its
-    /// ``TransferShape`` without making any identifier or the transfer.
+extension TransferShape {
+    /// Reads past the transfer at `offset` in `bytes` (as `ByteWriter.append(transfer:)` wrote
+    /// it), moving `offset` to the byte after it, and returns its shape without making any
+    /// identifier or the transfer. Over raw bytes, with every bound checked: through `ByteReader`
+    /// each small read was a call into another module, about 1,200 instructions a transfer.
     ///
     /// - Throws: `corrupt`'s error for bytes that run out or a tag that does not exist.
-    package mutating func scanTransfer(corrupt: (String) -> FissionError) throws(FissionError) -> TransferShape {
-        let id = TransferID(rawValue: try self.read())
-        let flags: UInt8 = try self.read()
+    @inline(__always)
+    package static func scan(
+        _ bytes: UnsafeRawBufferPointer,
+        at offset: inout Int,
+        corrupt: (String) -> FissionError
+    ) throws(FissionError) -> TransferShape {
+        do {
+            return try Self.scan(bytes, at: &offset)
+        } catch {
+            throw corrupt(error.reason)
+        }
+    }
+
+    @inline(__always)
+    private static func scan(
+        _ bytes: UnsafeRawBufferPointer,
+        at offset: inout Int
+    ) throws(FissionError) -> TransferShape {
+        var cursor = ScanCursor(bytes: bytes, offset: offset)
+        let id = TransferID(rawValue: try cursor.int64())
+        let flags = try cursor.byte()
         let kindCode = flags & 0b111
-        guard kindCode <= 4 else { throw corrupt("transfer \(id): kind \(kindCode)") }
-        let resolved: TransferID? = kindCode >= 2 ? TransferID(rawValue: try self.read()) : nil
-        let keyFlags = flags & 0b0011_1000
-        let keyStart = self.offset
+        guard kindCode <= 4 else { throw ScanCursor.corrupt("transfer \(id): kind \(kindCode)") }
+        let resolved: TransferID? = kindCode >= 2 ? TransferID(rawValue: try cursor.int64()) : nil
+        let keyStart = cursor.offset
         if flags & 1 << 3 != 0 {
-            try self.skip(1, corrupt)
-            try self.skipIdentifier(corrupt)
-            if flags & 1 << 4 != 0 { try self.skipIdentifier(corrupt) }
-            if flags & 1 << 5 != 0 { try self.skipIdentifier(corrupt) }
-            try self.skipIdentifier(corrupt)
-            try self.skip(4, corrupt)
+            try cursor.skip(1)
+            try cursor.skipIdentifier()
+            if flags & 1 << 4 != 0 { try cursor.skipIdentifier() }
+            if flags & 1 << 5 != 0 { try cursor.skipIdentifier() }
+            try cursor.skipIdentifier()
+            try cursor.skip(4)
         }
-        let keyEnd = self.offset
+        let keyEnd = cursor.offset
         for _ in 0..<2 {
-            let owner: UInt8 = try self.read()
-            guard owner <= 3 else { throw corrupt("transfer \(id): account owner tag \(owner)") }
-            if owner < 3 { try self.skipIdentifier(corrupt) }
+            let owner = try cursor.byte()
+            guard owner <= 3 else { throw ScanCursor.corrupt("transfer \(id): account owner tag \(owner)") }
+            if owner < 3 { try cursor.skipIdentifier() }
         }
-        let unit: UInt8 = try self.read()
+        let unit = try cursor.byte()
         switch unit {
-        case 0:
-            let length: UInt16 = try self.read()
-            try self.skip(Int(length) + 1, corrupt)
-        case 2, 3, 4: try self.skipIdentifier(corrupt)
+        case 0: try cursor.skip(try cursor.length() + 1)
+        case 2, 3, 4: try cursor.skipIdentifier()
         case 1, 5, 6: break
-        default: throw corrupt("transfer \(id): ledger unit tag \(unit)")
+        default: throw ScanCursor.corrupt("transfer \(id): ledger unit tag \(unit)")
         }
-        try self.skip(8, corrupt)  // amount
-        try self.skipIdentifier(corrupt)  // the reason's command
-        if flags & 1 << 6 != 0 { try self.skipIdentifier(corrupt) }
-        try self.skip(4 + 8, corrupt)  // rule version, time
-        if flags & 1 << 7 != 0 { try self.skip(8, corrupt) }
+        try cursor.skip(8)  // amount
+        try cursor.skipIdentifier()  // the reason's command
+        if flags & 1 << 6 != 0 { try cursor.skipIdentifier() }
+        try cursor.skip(4 + 8)  // rule version, time
+        if flags & 1 << 7 != 0 { try cursor.skip(8) }
+        offset = cursor.offset
         return TransferShape(
             id: id,
             kindCode: kindCode,
             resolved: resolved,
-            keyFlags: keyFlags,
+            keyFlags: flags & 0b0011_1000,
             keyBytes: keyStart..<keyEnd
         )
     }
 
-    private mutating func skip(_ count: Int, _ corrupt: (String) -> FissionError) throws(FissionError) {
-        guard count <= self.remaining else { throw corrupt("truncated at byte \(self.offset)") }
-        self.offset += count
+    /// The shape of transfer `index` of a list written by `ByteWriter.append(transfers:)` that
+    /// starts at `offset` in `bytes`.
+    package static func scan(
+        _ bytes: UnsafeRawBufferPointer,
+        transfer index: Int,
+        ofListAt offset: Int,
+        corrupt: (String) -> FissionError
+    ) throws(FissionError) -> TransferShape {
+        var cursor = offset + 4
+        var shape = try Self.scan(bytes, at: &cursor, corrupt: corrupt)
+        for _ in 0..<index { shape = try Self.scan(bytes, at: &cursor, corrupt: corrupt) }
+        return shape
+    }
+}
+
+/// A position in bytes being scanned, each read bounds-checked. A struct with inlined methods:
+/// nested functions capturing the position made every access a dynamic exclusivity check.
+private struct ScanCursor {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int
+
+    /// The cursor's errors; ``TransferShape/scan(_:at:corrupt:)`` turns them into its caller's.
+    static func corrupt(_ reason: String) -> FissionError {
+        FissionError(code: .corruptSnapshot, reason: reason)
     }
 
-    private mutating func skipIdentifier(_ corrupt: (String) -> FissionError) throws(FissionError) {
-        let tag: UInt8 = try self.read()
-        switch tag {
-        case 0: try self.skip(8, corrupt)
-        case 1:
-            let length: UInt16 = try self.read()
-            try self.skip(Int(length), corrupt)
-        default: throw corrupt("identifier tag \(tag) at byte \(self.offset - 1)")
+    @inline(__always)
+    func need(_ count: Int) throws(FissionError) {
+        guard count >= 0, count <= self.bytes.count &- self.offset else {
+            throw Self.corrupt("truncated at byte \(self.offset)")
         }
     }
 
+    @inline(__always)
+    mutating func byte() throws(FissionError) -> UInt8 {
+        try self.need(1)
+        defer { self.offset &+= 1 }
+        return self.bytes.load(fromByteOffset: self.offset, as: UInt8.self)
+    }
+
+    @inline(__always)
+    mutating func int64() throws(FissionError) -> Int64 {
+        try self.need(8)
+        defer { self.offset &+= 8 }
+        return Int64(littleEndian: self.bytes.loadUnaligned(fromByteOffset: self.offset, as: Int64.self))
+    }
+
+    @inline(__always)
+    mutating func length() throws(FissionError) -> Int {
+        try self.need(2)
+        defer { self.offset &+= 2 }
+        return Int(UInt16(littleEndian: self.bytes.loadUnaligned(fromByteOffset: self.offset, as: UInt16.self)))
+    }
+
+    @inline(__always)
+    mutating func skip(_ count: Int) throws(FissionError) {
+        try self.need(count)
+        self.offset &+= count
+    }
+
+    @inline(__always)
+    mutating func skipIdentifier() throws(FissionError) {
+        let tag = try self.byte()
+        switch tag {
+        case 0: try self.skip(8)
+        case 1: try self.skip(try self.length())
+        default: throw Self.corrupt("identifier tag \(tag) at byte \(self.offset - 1)")
+        }
+    }
+}
+
+extension ByteReader {
     /// Reads a list written by `ByteWriter.append(transfers:)`.
     package mutating func readTransfers(corrupt: (String) -> FissionError) throws(FissionError) -> [Transfer] {
         let count = Int(try self.read() as UInt32)

@@ -165,66 +165,75 @@ private struct JournalState: ~Copyable {
                 )
             }
             self.undoLog.append(.key(slot: keySlot))
-            var reader = ByteReader(bytes: batch[offset].transferBytes)
-            let count = Int(try reader.read() as UInt32)
-            for index in 0..<count {
-                let shape = try reader.scanTransfer { FissionError(code: .invalidJournal, reason: $0) }
-                guard shape.id.rawValue == nextTransfer else {
-                    throw FissionError(
-                        code: shape.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
-                        reason: "transfer \(shape.id) where #\(nextTransfer) was next"
-                    )
-                }
-                if shape.keyFlags != 0 {
-                    precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
-                    try self.indexTransferKey(
-                        shape,
-                        of: batch[offset],
-                        at: UInt64(position) << 32 | UInt64(index),
-                        batch: batch,
-                        first: first,
-                        journal: journal
-                    )
-                }
-                if shape.postsPending, let pending = shape.resolved {
-                    guard self.postedPendings.insert(pending).inserted else {
+            try batch[offset].transferBytes.withUnsafeBufferPointer { buffer throws(FissionError) in
+                let bytes = UnsafeRawBufferPointer(buffer)
+                var cursor = 4
+                guard bytes.count >= cursor else { throw Self.corrupt("no transfer count") }
+                let count = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+                for index in 0..<count {
+                    let shape = try TransferShape.scan(bytes, at: &cursor, corrupt: Self.corrupt)
+                    guard shape.id.rawValue == nextTransfer else {
                         throw FissionError(
-                            code: .duplicateTransfer,
-                            reason: "pending transfer \(pending) was posted already"
+                            code: shape.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
+                            reason: "transfer \(shape.id) where #\(nextTransfer) was next"
                         )
                     }
-                    self.undoLog.append(.posting(pending))
+                    if shape.keyFlags != 0 {
+                        precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
+                        try self.indexTransferKey(
+                            shape,
+                            bytes: UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes]),
+                            of: batch[offset],
+                            at: UInt64(position) << 32 | UInt64(index),
+                            batch: batch,
+                            first: first,
+                            journal: journal
+                        )
+                    }
+                    if shape.postsPending, let pending = shape.resolved {
+                        guard self.postedPendings.insert(pending).inserted else {
+                            throw FissionError(
+                                code: .duplicateTransfer,
+                                reason: "pending transfer \(pending) was posted already"
+                            )
+                        }
+                        self.undoLog.append(.posting(pending))
+                    }
+                    nextTransfer += 1
+                    self.transferCount += 1
                 }
-                nextTransfer += 1
-                self.transferCount += 1
             }
         }
     }
 
-    /// Indexes the key of a transfer of `entry` (`shape`, read from its bytes), at `location`.
+    /// An entry whose transfers do not scan (only a bug can make one: entries encode their own).
+    private static func corrupt(_ reason: String) -> FissionError {
+        FissionError(code: .invalidJournal, reason: "a journal entry's transfers do not read: \(reason)")
+    }
+
+    /// Indexes the key of a transfer of `entry` (`shape`, its key's bytes `keyBytes`) at `location`.
     private mutating func indexTransferKey(
         _ shape: TransferShape,
+        bytes keyBytes: UnsafeRawBufferPointer,
         of entry: JournalEntry,
         at location: UInt64,
         batch: [JournalEntry],
         first: Int,
         journal: PackedJournal
     ) throws(FissionError) {
-        let slot = entry.transferBytes.withUnsafeBytes { bytes in
-            self.transferKeyIndex.insert(
-                Fingerprint.of(
-                    tag: shape.keyFlags,
-                    bytes: UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes]),
-                    seed: self.seed
-                ),
-                position: location
-            ) {
-                let position = Int($0 >> 32)
-                let index = Int($0 & 0xFFFF_FFFF)
-                if position >= first {
-                    return Self.transfer(index, of: batch[position - first], hasKeyOf: shape, in: bytes)
-                }
-                return journal.transfer(index, at: position, hasKeyOf: shape, in: bytes)
+        let fingerprint = Fingerprint.of(tag: shape.keyFlags, bytes: keyBytes, seed: self.seed)
+        let slot = self.transferKeyIndex.insert(fingerprint, position: location) {
+            let position = Int($0 >> 32)
+            let index = Int($0 & 0xFFFF_FFFF)
+            guard position >= first else {
+                return journal.transfer(index, at: position, hasKey: shape, bytes: keyBytes)
+            }
+            return batch[position - first].transferBytes.withUnsafeBytes { bytes in
+                // Scanned already when its entry was indexed, so it reads.
+                guard let stored = try? TransferShape.scan(bytes, transfer: index, ofListAt: 0, corrupt: Self.corrupt)
+                else { return false }
+                return stored.keyFlags == shape.keyFlags
+                    && UnsafeRawBufferPointer(rebasing: bytes[stored.keyBytes]).elementsEqual(keyBytes)
             }
         }
         guard let slot else {
@@ -236,30 +245,6 @@ private struct JournalState: ~Copyable {
             )
         }
         self.undoLog.append(.transferKey(slot: slot))
-    }
-
-    /// Whether transfer `index` of `entry` has the key of `shape` (its bytes in `bytes`).
-    private static func transfer(
-        _ index: Int,
-        of entry: JournalEntry,
-        hasKeyOf shape: TransferShape,
-        in bytes: UnsafeRawBufferPointer
-    ) -> Bool {
-        var reader = ByteReader(bytes: entry.transferBytes)
-        do {
-            reader.offset = 4
-            var stored = try reader.scanTransfer(corrupt: PackedJournal.corrupt)
-            for _ in 0..<index { stored = try reader.scanTransfer(corrupt: PackedJournal.corrupt) }
-            guard stored.keyFlags == shape.keyFlags else { return false }
-            return entry.transferBytes.withUnsafeBytes { own in
-                UnsafeRawBufferPointer(rebasing: own[stored.keyBytes]).elementsEqual(
-                    UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
-                )
-            }
-        } catch {
-            // This entry's bytes were scanned before it was indexed.
-            preconditionFailure("an indexed entry's transfers do not read back: \(error.reason)")
-        }
     }
 
     /// Undoes the insertions ``index(_:from:)`` made, from the latest back.

@@ -82,28 +82,29 @@ struct PackedJournal: Sendable {
         }
     }
 
-    /// Whether transfer `index` of the entry at `position` has this key (`keyFlags` and the bytes
-    /// of `shape`'s key in `bytes`), read without rebuilding the entry.
+    /// Whether transfer `index` of the entry at `position` has the key `shape` describes, whose
+    /// bytes are `keyBytes`; read without rebuilding the entry.
     func transfer(
         _ index: Int,
         at position: Int,
-        hasKeyOf shape: TransferShape,
-        in bytes: UnsafeRawBufferPointer
+        hasKey shape: TransferShape,
+        bytes keyBytes: UnsafeRawBufferPointer
     ) -> Bool {
-        var reader = self.reader(at: position)
-        return Self.reading(position) { () throws(FissionError) in
-            _ = try reader.readIdentifier() as EventID
-            reader.offset += 8
-            reader.offset += Int(try reader.read() as UInt32)
-            reader.offset += Int(try reader.read() as UInt32)
-            reader.offset += 4
-            var stored = try reader.scanTransfer(corrupt: Self.corrupt)
-            for _ in 0..<index { stored = try reader.scanTransfer(corrupt: Self.corrupt) }
-            guard stored.keyFlags == shape.keyFlags else { return false }
-            return reader.bytes.withUnsafeBytes { page in
-                UnsafeRawBufferPointer(rebasing: page[stored.keyBytes]).elementsEqual(
-                    UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
-                )
+        let location = self.locations[position]
+        return self.pages[Int(location.page)].withUnsafeBytes { page in
+            Self.reading(position) { () throws(FissionError) in
+                let entry = UnsafeRawBufferPointer(rebasing: page[Int(location.start)..<Int(location.end)])
+                // Past the key (a tag, then 8 bytes or a 16-bit length and the bytes), the digest,
+                // and the command and outcome (each a 32-bit count and the bytes).
+                var offset = entry[0] == 0 ? 9 : 3 + Int(UInt16(entry[1]) | UInt16(entry[2]) << 8)
+                offset += 8
+                for _ in 0..<2 {
+                    offset +=
+                        4 + Int(UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+                }
+                let stored = try TransferShape.scan(entry, transfer: index, ofListAt: offset, corrupt: Self.corrupt)
+                return stored.keyFlags == shape.keyFlags
+                    && UnsafeRawBufferPointer(rebasing: entry[stored.keyBytes]).elementsEqual(keyBytes)
             }
         }
     }
