@@ -94,6 +94,16 @@ struct TransferCodingTests {
         FissionError(code: .corruptSnapshot, reason: reason)
     }
 
+    static func kindName(_ kind: TransferKind) -> String {
+        switch kind {
+        case .posted: "posted"
+        case .pending: "pending"
+        case .postPending: "postPending"
+        case .voidPending: "voidPending"
+        case .reversal: "reversal"
+        }
+    }
+
     @Test func everyShapeReadsBackEqual() throws {
         let transfers = Self.transfers
         // Each shape actually differs from the others, so equality below is not trivially met.
@@ -193,5 +203,175 @@ struct TransferCodingTests {
         #expect(throws: FissionError(code: .corruptSnapshot, reason: "transfer #2: amount 0")) {
             try reader.readTransfer(corrupt: Self.corrupt)
         }
+    }
+}
+
+/// The two other readers and writers of the binary form: a ledger writes its transfers straight
+/// from its records (the engine's journal), and a store scans them without rebuilding them.
+@Suite("Transfer bytes from the ledger, and scanned")
+struct TransferBytesTests {
+    /// A ledger with every kind a settlement makes: fundings, held grants to integer and string
+    /// members, a posting, a void and a reversal, in two units.
+    static func ledger() throws -> Ledger {
+        var ledger = Ledger()
+        let money = LedgerUnit.money(.cny)
+        let points = LedgerUnit.points
+        let at = TransferCodingTests.at
+        for unit in [money, points] {
+            try ledger.transfer(
+                key: TransferKey(.funding, campaign: "spring", source: unit == money ? 1 : 2),
+                debit: .outside(unit),
+                credit: .budget("spring", unit),
+                amount: 10_000,
+                reason: TransferReason(command: unit == money ? 1 : 2),
+                at: at
+            )
+        }
+        var held: [TransferID] = []
+        for (index, member) in [MemberID(7), "member-8", 9].enumerated() {
+            let outcome = try ledger.transfer(
+                key: TransferKey(
+                    .grant,
+                    campaign: "spring",
+                    rule: "commission",
+                    beneficiary: member,
+                    source: "order-1"
+                ),
+                debit: .budget("spring", money),
+                credit: .wallet(member, money),
+                amount: Int64(100 + index),
+                holdUntil: try at.adding(days: 7),
+                reason: TransferReason(command: "order-1", rule: "commission", ruleVersion: 2),
+                at: at
+            )
+            held.append(try #require(outcome.first))
+        }
+        try ledger.transfer(
+            key: TransferKey(.grant, campaign: "spring", beneficiary: 7, source: 3),
+            debit: .budget("spring", points),
+            credit: .wallet(7, points),
+            amount: 5,
+            reason: TransferReason(command: 3),
+            at: at
+        )
+        try ledger.post(held[0], reason: TransferReason(command: 4), at: try at.adding(days: 8))
+        try ledger.void(held[1], reason: TransferReason(command: 5), at: try at.adding(days: 8))
+        try ledger.reverse(
+            try #require(ledger.transfers(limit: 20).last { $0.kind == .posted && $0.unit == points }?.id),
+            amount: 2,
+            key: TransferKey(.reversal, campaign: "spring", beneficiary: 7, source: "refund-1"),
+            reason: TransferReason(command: "refund-1"),
+            at: try at.adding(days: 9)
+        )
+        return ledger
+    }
+
+    @Test func aLedgerWritesTheBytesItsTransfersEncodeTo() throws {
+        let ledger = try Self.ledger()
+        let transfers = ledger.transfers(limit: 50)
+        #expect(Set(transfers.map { TransferCodingTests.kindName($0.kind) }).count == 5)
+        for start in [0, 2, transfers.count - 1, transfers.count] {
+            var direct = ByteWriter(capacity: 64)
+            ledger.encodeTransfers(after: start, into: &direct)
+            var values = ByteWriter(capacity: 64)
+            values.append(transfers: Array(transfers[start...]))
+            let fromRecords = direct.finish()
+            let fromValues = values.finish()
+            #expect(fromRecords == fromValues, "from transfer \(start)")
+        }
+    }
+
+    @Test func aScanFindsWhatReadingFinds() throws {
+        let transfers = try Self.ledger().transfers(limit: 50) + TransferCodingTests.transfers
+        var writer = ByteWriter(capacity: 64)
+        writer.append(transfers: transfers)
+        let bytes = writer.finish()
+        var shapes: [TransferShape] = []
+        try bytes.withUnsafeBytes { raw in
+            var offset = 4
+            for _ in transfers {
+                shapes.append(try TransferShape.scan(raw, at: &offset, corrupt: TransferCodingTests.corrupt))
+            }
+            #expect(offset == raw.count)
+            for index in [0, 3, transfers.count - 1] {
+                let one = try TransferShape.scan(
+                    raw,
+                    transfer: index,
+                    ofListAt: 0,
+                    corrupt: TransferCodingTests.corrupt
+                )
+                #expect(one.keyBytes == shapes[index].keyBytes)
+            }
+        }
+        for (shape, transfer) in zip(shapes, transfers) {
+            #expect(shape.id == transfer.id)
+            #expect((shape.keyFlags != 0) == (transfer.key != nil))
+            switch transfer.kind {
+            case .postPending(let pending): #expect(shape.postsPending && shape.resolved == pending)
+            case .voidPending(let pending), .reversal(let pending):
+                #expect(!shape.postsPending && shape.resolved == pending)
+            case .posted, .pending: #expect(!shape.postsPending && shape.resolved == nil)
+            }
+        }
+        // Two keys are equal exactly when their presence bits and bytes are.
+        for (left, leftShape) in zip(transfers, shapes) {
+            for (right, rightShape) in zip(transfers, shapes) {
+                let sameBytes =
+                    leftShape.keyFlags == rightShape.keyFlags
+                    && bytes[leftShape.keyBytes].elementsEqual(bytes[rightShape.keyBytes])
+                #expect(sameBytes == (left.key == right.key), "\(left.id) and \(right.id)")
+            }
+        }
+    }
+
+    @Test func keysWithTheSameBytesInAnotherPlaceDiffer() throws {
+        // One identifier as the rule in one key and as the beneficiary in the other: the same
+        // bytes, told apart by the presence bits.
+        let asRule = TransferKey(.grant, campaign: 1, rule: 5, source: 9)
+        let asBeneficiary = TransferKey(.grant, campaign: 1, beneficiary: 5, source: 9)
+        var writer = ByteWriter(capacity: 64)
+        writer.append(transfers: [
+            TransferCodingTests.funding.replacing(key: asRule),
+            TransferCodingTests.funding.replacing(key: asBeneficiary),
+        ])
+        let bytes = writer.finish()
+        try bytes.withUnsafeBytes { raw in
+            var offset = 4
+            let first = try TransferShape.scan(raw, at: &offset, corrupt: TransferCodingTests.corrupt)
+            let second = try TransferShape.scan(raw, at: &offset, corrupt: TransferCodingTests.corrupt)
+            #expect(bytes[first.keyBytes].elementsEqual(bytes[second.keyBytes]))
+            #expect(first.keyFlags != second.keyFlags)
+        }
+    }
+
+    @Test func everyTruncationOfAScanThrows() throws {
+        var writer = ByteWriter(capacity: 64)
+        writer.append(transfers: [TransferCodingTests.transfers[7]])
+        let bytes = writer.finish()
+        for length in 4..<bytes.count {
+            Array(bytes[0..<length]).withUnsafeBytes { raw in
+                var offset = 4
+                #expect(throws: FissionError.self) {
+                    try TransferShape.scan(raw, at: &offset, corrupt: TransferCodingTests.corrupt)
+                }
+            }
+        }
+    }
+}
+
+extension Transfer {
+    /// This transfer with another key.
+    func replacing(key: TransferKey?) -> Transfer {
+        Transfer(
+            id: self.id,
+            key: key,
+            kind: self.kind,
+            debit: self.debit,
+            credit: self.credit,
+            amount: self.amount,
+            reason: self.reason,
+            at: self.at,
+            holdUntil: self.holdUntil
+        )
     }
 }
