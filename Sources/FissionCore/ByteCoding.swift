@@ -51,7 +51,7 @@
     }
 
     /// Makes room for `byteCount` more bytes after what has been written.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserveRoom(_ byteCount: Int) {
         if self.capacity &- self.written < byteCount { self.grow(byteCount) }
     }
@@ -78,7 +78,7 @@
     // command).
 
     /// Appends one byte.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: UInt8) {
         self.reserveRoom(1)
         self.base.storeBytes(of: value, toByteOffset: self.written, as: UInt8.self)
@@ -86,25 +86,25 @@
     }
 
     /// Appends a `UInt16`, little-endian.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: UInt16) { self.appendLittleEndian(UInt64(value), byteCount: 2) }
 
     /// Appends a `UInt32`, little-endian.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: UInt32) { self.appendLittleEndian(UInt64(value), byteCount: 4) }
 
     /// Appends an `Int32`, little-endian.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: Int32) {
         self.appendLittleEndian(UInt64(UInt32(bitPattern: value)), byteCount: 4)
     }
 
     /// Appends a `UInt64`, little-endian.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: UInt64) { self.appendLittleEndian(value, byteCount: 8) }
 
     /// Appends an `Int64`, little-endian.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(_ value: Int64) { self.appendLittleEndian(UInt64(bitPattern: value), byteCount: 8) }
 
     /// Appends the low `byteCount` bytes of `value`, little-endian: several small fields packed
@@ -117,7 +117,7 @@
 
     /// Writes all 8 bytes of `value` (little-endian) into the spare room and counts the first
     /// `byteCount`: the rest stay spare, to be written over by the next append.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func appendLittleEndian(_ value: UInt64, byteCount: Int) {
         self.reserveRoom(8)
         self.base.storeBytes(of: value.littleEndian, toByteOffset: self.written, as: UInt64.self)

@@ -59,6 +59,7 @@ extension ByteWriter {
         if let holdUntil = transfer.holdUntil { self.append(holdUntil.millisecondsSinceEpoch) }
     }
 
+    @inline(__always)
     mutating func append(owner: AccountOwner) {
         switch owner {
         case .budget(let campaign):
