@@ -53,6 +53,25 @@ public import FissionRewards
         }
     }
 
+    /// Reads the first slot of each fingerprint, so that inserting or finding them next finds
+    /// the slots in the cache.
+    ///
+    /// In a table bigger than the cache each slot is a miss. Inserting keys one at a time takes
+    /// the misses one after another, each behind the work of checking a key; this loop does
+    /// nothing else, so the processor has many of them in flight at once. Call it after
+    /// ``reserve(_:)``: growing moves the slots. Returns a value made from what it read, which
+    /// the caller keeps so the reads are not optimised away.
+    public func touch(_ fingerprints: [UInt64]) -> UInt64 {
+        let mask = self.slots.count - 1
+        return self.slots.withUnsafeBufferPointer { slots in
+            var gathered: UInt64 = 0
+            for fingerprint in fingerprints {
+                gathered &+= slots[Int(truncatingIfNeeded: fingerprint) & mask].position
+            }
+            return gathered
+        }
+    }
+
     /// Stores `position` under `fingerprint` unless a stored position's key `matches`.
     ///
     /// - Returns: The slot used, for ``undoInsertion(at:)``; `nil` if a matching key is stored

@@ -88,6 +88,13 @@ private struct JournalState: ~Copyable {
     var journal = PackedJournal()
     /// Scratch room for one entry's bytes.
     var writer = ByteWriter(capacity: 1_024)
+    /// One append's key fingerprints, transfer shapes and transfer-key fingerprints, in order;
+    /// kept to reuse their storage.
+    var keyPrints: [UInt64] = []
+    var shapes: [TransferShape] = []
+    var transferPrints: [UInt64] = []
+    /// What ``FingerprintIndex/touch(_:)`` read, kept so its reads stay.
+    var warmth: UInt64 = 0
     /// Idempotency keys: the position of their entry.
     var keyIndex = FingerprintIndex()
     /// Transfer keys: the entry's position in the high 32 bits, the transfer's in the low 32.
@@ -139,11 +146,40 @@ private struct JournalState: ~Copyable {
     /// the pending transfers they post, and their keys as bytes, which are equal exactly when the
     /// keys are. No transfer is rebuilt.
     private mutating func index(_ batch: [JournalEntry], from first: Int) throws(FissionError) {
-        var transfers = 0
-        for entry in batch { transfers += entry.transferCount }
+        // First every key's fingerprint and every transfer's shape, then one pass that reads each
+        // fingerprint's slot, then the checks and insertions: at 1M entries the indexes are tens
+        // of megabytes, and reading the slots in a loop of their own overlaps their cache misses.
+        self.keyPrints.removeAll(keepingCapacity: true)
+        self.shapes.removeAll(keepingCapacity: true)
+        self.transferPrints.removeAll(keepingCapacity: true)
+        for entry in batch {
+            self.keyPrints.append(Fingerprint.of(entry.idempotencyKey, seed: self.seed))
+            try entry.transferBytes.withUnsafeBufferPointer { buffer throws(FissionError) in
+                let bytes = UnsafeRawBufferPointer(buffer)
+                var cursor = 4
+                guard bytes.count >= cursor else { throw Self.corrupt("no transfer count") }
+                let count = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+                for _ in 0..<count {
+                    let shape = try TransferShape.scan(bytes, at: &cursor, corrupt: Self.corrupt)
+                    self.shapes.append(shape)
+                    if shape.keyFlags != 0 {
+                        self.transferPrints.append(
+                            Fingerprint.of(
+                                tag: shape.keyFlags,
+                                bytes: UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes]),
+                                seed: self.seed
+                            )
+                        )
+                    }
+                }
+            }
+        }
         self.keyIndex.reserve(batch.count)
-        self.transferKeyIndex.reserve(transfers)
+        self.transferKeyIndex.reserve(self.shapes.count)
+        self.warmth = self.keyIndex.touch(self.keyPrints) &+ self.transferKeyIndex.touch(self.transferPrints)
         var nextTransfer = self.transferCount + 1
+        var nextShape = 0
+        var nextTransferPrint = 0
         // A copy (sharing its storage) that the key comparisons read while the indexes change.
         let journal = self.journal
         for offset in batch.indices {
@@ -153,7 +189,7 @@ private struct JournalState: ~Copyable {
                 throw FissionError(code: .invalidJournal, reason: "entry \(sequence) where \(position + 1) was next")
             }
             let key = batch[offset].idempotencyKey
-            let keySlot = self.keyIndex.insert(Fingerprint.of(key, seed: self.seed), position: UInt64(position)) {
+            let keySlot = self.keyIndex.insert(self.keyPrints[offset], position: UInt64(position)) {
                 let candidate = Int($0)
                 return candidate >= first
                     ? batch[candidate - first].idempotencyKey == key : journal.key(at: candidate) == key
@@ -165,43 +201,40 @@ private struct JournalState: ~Copyable {
                 )
             }
             self.undoLog.append(.key(slot: keySlot))
-            try batch[offset].transferBytes.withUnsafeBufferPointer { buffer throws(FissionError) in
-                let bytes = UnsafeRawBufferPointer(buffer)
-                var cursor = 4
-                guard bytes.count >= cursor else { throw Self.corrupt("no transfer count") }
-                let count = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
-                for index in 0..<count {
-                    let shape = try TransferShape.scan(bytes, at: &cursor, corrupt: Self.corrupt)
-                    guard shape.id.rawValue == nextTransfer else {
-                        throw FissionError(
-                            code: shape.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
-                            reason: "transfer \(shape.id) where #\(nextTransfer) was next"
-                        )
-                    }
-                    if shape.keyFlags != 0 {
-                        precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
-                        try self.indexTransferKey(
-                            shape,
-                            bytes: UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes]),
-                            of: batch[offset],
-                            at: UInt64(position) << 32 | UInt64(index),
-                            batch: batch,
-                            first: first,
-                            journal: journal
-                        )
-                    }
-                    if shape.postsPending, let pending = shape.resolved {
-                        guard self.postedPendings.insert(pending).inserted else {
-                            throw FissionError(
-                                code: .duplicateTransfer,
-                                reason: "pending transfer \(pending) was posted already"
-                            )
-                        }
-                        self.undoLog.append(.posting(pending))
-                    }
-                    nextTransfer += 1
-                    self.transferCount += 1
+            let count = batch[offset].transferCount
+            for index in 0..<count {
+                let shape = self.shapes[nextShape]
+                nextShape += 1
+                guard shape.id.rawValue == nextTransfer else {
+                    throw FissionError(
+                        code: shape.id.rawValue < nextTransfer ? .duplicateTransfer : .invalidJournal,
+                        reason: "transfer \(shape.id) where #\(nextTransfer) was next"
+                    )
                 }
+                if shape.keyFlags != 0 {
+                    precondition(position <= UInt32.max && index <= UInt32.max, "a journal past 2^32 entries")
+                    try self.indexTransferKey(
+                        shape,
+                        fingerprint: self.transferPrints[nextTransferPrint],
+                        of: batch[offset],
+                        at: UInt64(position) << 32 | UInt64(index),
+                        batch: batch,
+                        first: first,
+                        journal: journal
+                    )
+                    nextTransferPrint += 1
+                }
+                if shape.postsPending, let pending = shape.resolved {
+                    guard self.postedPendings.insert(pending).inserted else {
+                        throw FissionError(
+                            code: .duplicateTransfer,
+                            reason: "pending transfer \(pending) was posted already"
+                        )
+                    }
+                    self.undoLog.append(.posting(pending))
+                }
+                nextTransfer += 1
+                self.transferCount += 1
             }
         }
     }
@@ -211,29 +244,32 @@ private struct JournalState: ~Copyable {
         FissionError(code: .invalidJournal, reason: "a journal entry's transfers do not read: \(reason)")
     }
 
-    /// Indexes the key of a transfer of `entry` (`shape`, its key's bytes `keyBytes`) at `location`.
+    /// Indexes the key of a transfer of `entry` (`shape`, filed under `fingerprint`) at `location`.
     private mutating func indexTransferKey(
         _ shape: TransferShape,
-        bytes keyBytes: UnsafeRawBufferPointer,
+        fingerprint: UInt64,
         of entry: JournalEntry,
         at location: UInt64,
         batch: [JournalEntry],
         first: Int,
         journal: PackedJournal
     ) throws(FissionError) {
-        let fingerprint = Fingerprint.of(tag: shape.keyFlags, bytes: keyBytes, seed: self.seed)
-        let slot = self.transferKeyIndex.insert(fingerprint, position: location) {
-            let position = Int($0 >> 32)
-            let index = Int($0 & 0xFFFF_FFFF)
-            guard position >= first else {
-                return journal.transfer(index, at: position, hasKey: shape, bytes: keyBytes)
-            }
-            return batch[position - first].transferBytes.withUnsafeBytes { bytes in
-                // Scanned already when its entry was indexed, so it reads.
-                guard let stored = try? TransferShape.scan(bytes, transfer: index, ofListAt: 0, corrupt: Self.corrupt)
-                else { return false }
-                return stored.keyFlags == shape.keyFlags
-                    && UnsafeRawBufferPointer(rebasing: bytes[stored.keyBytes]).elementsEqual(keyBytes)
+        let slot = entry.transferBytes.withUnsafeBytes { bytes in
+            let keyBytes = UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
+            return self.transferKeyIndex.insert(fingerprint, position: location) {
+                let position = Int($0 >> 32)
+                let index = Int($0 & 0xFFFF_FFFF)
+                guard position >= first else {
+                    return journal.transfer(index, at: position, hasKey: shape, bytes: keyBytes)
+                }
+                return batch[position - first].transferBytes.withUnsafeBytes { bytes in
+                    // Scanned already in this append, so it reads.
+                    guard
+                        let stored = try? TransferShape.scan(bytes, transfer: index, ofListAt: 0, corrupt: Self.corrupt)
+                    else { return false }
+                    return stored.keyFlags == shape.keyFlags
+                        && UnsafeRawBufferPointer(rebasing: bytes[stored.keyBytes]).elementsEqual(keyBytes)
+                }
             }
         }
         guard let slot else {
