@@ -7,8 +7,13 @@
 // Layout: the id; one byte of flags (bits 0 to 2 the kind, bit 3 a key, bit 4 the key's rule,
 // bit 5 the key's beneficiary, bit 6 the reason's rule, bit 7 a hold); the resolved transfer for
 // the kinds that resolve one; the key (operation, campaign, rule, beneficiary, source, part); the
-// debit and credit owners; the unit; the amount; the reason (command, rule, rule version); the
-// time; the hold's end.
+// debit and credit owners; the debit's unit, then the credit's (one byte, 255, when it is the same,
+// as it always is in a ledger); the amount; the reason (command, rule, rule version); the time; the
+// hold's end.
+//
+// The form is lossless: any `Transfer` reads back equal, including values no ledger makes (a
+// host can decode any transfer from JSON), and two transfers are equal exactly when their bytes
+// are. So reading checks the form's own structure (tags, lengths), never the values' ranges.
 
 extension ByteWriter {
     /// Appends a 32-bit count, then each transfer.
@@ -50,7 +55,12 @@ extension ByteWriter {
         }
         self.append(owner: transfer.debit.owner)
         self.append(owner: transfer.credit.owner)
-        self.append(unit: transfer.unit)
+        self.append(unit: transfer.debit.unit)
+        if transfer.credit.unit == transfer.debit.unit {
+            self.append(Self.sameUnit)
+        } else {
+            self.append(unit: transfer.credit.unit)
+        }
         self.append(transfer.amount)
         self.append(identifier: transfer.reason.command)
         if let rule = transfer.reason.rule { self.append(identifier: rule) }
@@ -60,6 +70,9 @@ extension ByteWriter {
     }
 
     @inline(__always)
+    /// In place of the credit's unit: the debit's.
+    static var sameUnit: UInt8 { 255 }
+
     mutating func append(owner: AccountOwner) {
         switch owner {
         case .budget(let campaign):
@@ -152,13 +165,8 @@ extension TransferShape {
             guard owner <= 3 else { throw ScanCursor.corrupt("transfer \(id): account owner tag \(owner)") }
             if owner < 3 { try cursor.skipIdentifier() }
         }
-        let unit = try cursor.byte()
-        switch unit {
-        case 0: try cursor.skip(try cursor.length() + 1)
-        case 2, 3, 4: try cursor.skipIdentifier()
-        case 1, 5, 6: break
-        default: throw ScanCursor.corrupt("transfer \(id): ledger unit tag \(unit)")
-        }
+        try cursor.skipUnit(of: id, allowingSame: false)
+        try cursor.skipUnit(of: id, allowingSame: true)
         try cursor.skip(8)  // amount
         try cursor.skipIdentifier()  // the reason's command
         if flags & 1 << 6 != 0 { try cursor.skipIdentifier() }
@@ -234,6 +242,20 @@ private struct ScanCursor {
         self.offset &+= count
     }
 
+    /// Skips a unit written by `ByteWriter.append(unit:)`, or the one byte that says the credit's
+    /// unit is the debit's.
+    @inline(__always)
+    mutating func skipUnit(of id: TransferID, allowingSame: Bool) throws(FissionError) {
+        let unit = try self.byte()
+        switch unit {
+        case 0: try self.skip(try self.length() + 1)
+        case 2, 3, 4: try self.skipIdentifier()
+        case 1, 5, 6: break
+        case ByteWriter.sameUnit where allowingSame: break
+        default: throw Self.corrupt("transfer \(id): ledger unit tag \(unit)")
+        }
+    }
+
     @inline(__always)
     mutating func skipIdentifier() throws(FissionError) {
         let tag = try self.byte()
@@ -249,9 +271,10 @@ extension ByteReader {
     /// Reads a list written by `ByteWriter.append(transfers:)`.
     package mutating func readTransfers(corrupt: (String) -> FissionError) throws(FissionError) -> [Transfer] {
         let count = Int(try self.read() as UInt32)
-        // Each transfer takes at least 40 bytes: a count past what is left is damage, not a reason
-        // to reserve room for four billion.
-        guard count <= self.remaining / 40 else { throw corrupt("\(count) transfers in \(self.remaining) bytes") }
+        // Each transfer takes at least 34 bytes (id, flags, two owners, two unit bytes, amount, an
+        // integer command, rule version, time): a count past what is left is damage, not a
+        // reason to reserve room for four billion.
+        guard count <= self.remaining / 34 else { throw corrupt("\(count) transfers in \(self.remaining) bytes") }
         var transfers: [Transfer] = []
         transfers.reserveCapacity(count)
         for _ in 0..<count { transfers.append(try self.readTransfer(corrupt: corrupt)) }
@@ -261,9 +284,10 @@ extension ByteReader {
     /// Reads a transfer written by `ByteWriter.append(transfer:)`.
     ///
     /// - Parameter corrupt: makes the caller's error from a description of what is wrong.
-    /// - Throws: `corrupt`'s error for a kind, operation or owner tag that does not exist, an
-    ///   amount that is not positive or a time out of range; the reader's own error for bytes that
-    ///   run out or an identifier that is not valid.
+    /// Values are read as they were written, with no range checks (see the layout above).
+    ///
+    /// - Throws: `corrupt`'s error for a kind, operation, owner or unit tag that does not exist;
+    ///   the reader's own error for bytes that run out or an identifier that is not valid.
     package mutating func readTransfer(corrupt: (String) -> FissionError) throws(FissionError) -> Transfer {
         let id = TransferID(rawValue: try self.read())
         let flags: UInt8 = try self.read()
@@ -297,19 +321,26 @@ extension ByteReader {
         let debit = try self.readOwner(of: id, corrupt: corrupt)
         let credit = try self.readOwner(of: id, corrupt: corrupt)
         let unit = try self.readUnit(corrupt: corrupt)
+        let creditUnit: LedgerUnit
+        if self.remaining > 0, self.bytes[self.offset] == ByteWriter.sameUnit {
+            self.offset += 1
+            creditUnit = unit
+        } else {
+            creditUnit = try self.readUnit(corrupt: corrupt)
+        }
         let amount: Int64 = try self.read()
-        guard amount > 0 else { throw corrupt("transfer \(id): amount \(amount)") }
         let command: EventID = try self.readIdentifier()
         let reasonRule: RuleID? = flags & 1 << 6 != 0 ? try self.readIdentifier() : nil
         let reason = TransferReason(command: command, rule: reasonRule, ruleVersion: try self.read())
-        let at = try self.readTime(of: id, corrupt: corrupt)
-        let holdUntil = flags & 1 << 7 != 0 ? try self.readTime(of: id, corrupt: corrupt) : nil
+        // Times as they were, in range or not: a ledger's hold can end past `Timestamp.latest`.
+        let at = Timestamp(unchecked: try self.read())
+        let holdUntil = flags & 1 << 7 != 0 ? Timestamp(unchecked: try self.read()) : nil
         return Transfer(
             id: id,
             key: key,
             kind: kind,
             debit: AccountKey(debit, unit),
-            credit: AccountKey(credit, unit),
+            credit: AccountKey(credit, creditUnit),
             amount: amount,
             reason: reason,
             at: at,
@@ -331,17 +362,6 @@ extension ByteReader {
         }
     }
 
-    private mutating func readTime(
-        of id: TransferID,
-        corrupt: (String) -> FissionError
-    ) throws(FissionError) -> Timestamp {
-        let milliseconds: Int64 = try self.read()
-        do {
-            return try Timestamp(millisecondsSinceEpoch: milliseconds)
-        } catch {
-            throw corrupt("transfer \(id): time \(milliseconds) out of range")
-        }
-    }
 }
 
 extension Ledger {
@@ -383,7 +403,15 @@ extension Ledger {
         }
         writer.append(owner: self.accounts[Int(record.debit)].owner)
         writer.append(owner: self.accounts[Int(record.credit)].owner)
-        writer.append(unit: self.accounts[Int(record.debit)].unit)
+        let unit = self.accounts[Int(record.debit)].unit
+        writer.append(unit: unit)
+        // A ledger refuses a transfer between units, so this is the one byte, but it is checked as
+        // `append(transfer:)` checks it, and the bytes stay the same as encoding the value.
+        if self.accounts[Int(record.credit)].unit == unit {
+            writer.append(ByteWriter.sameUnit)
+        } else {
+            writer.append(unit: self.accounts[Int(record.credit)].unit)
+        }
         writer.append(record.amount)
         writer.append(identifier: self.events[record.command])
         if record.reasonRule >= 0 { writer.append(identifier: self.ruleIDs[record.reasonRule]) }

@@ -30,8 +30,8 @@ public struct JournalEntry: Hashable, Sendable {
         do {
             return try reader.readTransfers { FissionError(code: .corruptSnapshot, reason: $0) }
         } catch {
-            // Only ``init(sequence:idempotencyKey:payloadDigest:command:outcome:transfers:)`` and
-            // the engine write these bytes, from transfers: failing to read them is a bug.
+            // The bytes were written from transfers, by the initialiser or by the engine's ledger,
+            // in a form that reads back any transfer: failing to read them is a bug in Fission.
             preconditionFailure("journal entry \(self.sequence): its transfers do not read back: \(error.reason)")
         }
     }
@@ -84,7 +84,9 @@ public struct JournalEntry: Hashable, Sendable {
 
     /// How many transfers the entry holds, read from its bytes.
     package var transferCount: Int {
-        self.transferBytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+        self.transferBytes.withUnsafeBytes { bytes in
+            bytes.count < 4 ? 0 : Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+        }
     }
 }
 

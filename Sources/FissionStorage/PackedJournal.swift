@@ -42,7 +42,8 @@ struct PackedJournal: Sendable {
         writer.append(contentsOf: entry.transferBytes)
         let size = writer.count
         precondition(size <= Int(UInt32.max), "a journal entry of \(size) bytes")
-        if let last = self.pages.last, last.capacity - last.count >= size {
+        // Offsets are 32-bit: a page is used only as far as they reach.
+        if let last = self.pages.last, last.capacity - last.count >= size, last.count + size <= Int(UInt32.max) {
             // Room in the current page.
         } else {
             var page: [UInt8] = []

@@ -3,9 +3,9 @@ import Testing
 
 @_spi(FissionCoding) @testable import FissionRewards
 
-/// The binary form of a transfer (`ByteWriter.append(transfer:)`), which the in-memory store keeps
-/// its journal's transfers in: every shape a ledger makes reads back equal, and damaged bytes are
-/// an error, never a different transfer or a crash.
+/// The binary form of a transfer (`ByteWriter.append(transfer:)`), which journal entries keep
+/// their transfers in: every transfer reads back equal, including values no ledger makes, and
+/// damaged structure is an error, never a different transfer or a crash.
 @Suite("Transfer byte coding")
 struct TransferCodingTests {
     static let at = try! Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
@@ -190,19 +190,51 @@ struct TransferCodingTests {
         #expect(owner?.reason.contains("owner tag 4") == true)
     }
 
-    @Test func aTransferThatIsNotPositiveIsRefused() throws {
-        let transfer = Self.funding
-        var bytes = Self.encoded([transfer])
-        // The amount is the 8 bytes before the reason's command (tag and integer), rule version
-        // and time: 9 + 4 + 8 = 21 bytes from the end, since this transfer has no rule in its reason
-        // and no hold.
-        let amount = bytes.count - 21 - 8
-        #expect(bytes[amount..<amount + 8].elementsEqual(withUnsafeBytes(of: transfer.amount.littleEndian, Array.init)))
-        for position in amount..<amount + 8 { bytes[position] = 0 }
-        var reader = ByteReader(bytes: bytes)
-        #expect(throws: FissionError(code: .corruptSnapshot, reason: "transfer #2: amount 0")) {
-            try reader.readTransfer(corrupt: Self.corrupt)
+    /// Values no ledger makes, which a host can still build (decoding a transfer from JSON): a
+    /// non-positive amount, times past the accepted range, a credit in another unit.
+    static var unusual: [Transfer] {
+        let beyond = Timestamp(unchecked: Timestamp.latest.millisecondsSinceEpoch + 86_400_000)
+        return [
+            Self.funding.replacing(amount: 0),
+            Self.funding.replacing(amount: Int64.min),
+            Self.funding.replacing(at: beyond, holdUntil: Timestamp(unchecked: Int64.max)),
+            Self.funding.replacing(at: Timestamp(unchecked: Int64.min), holdUntil: nil),
+            Transfer(
+                id: TransferID(rawValue: 9),
+                key: nil,
+                kind: .posted,
+                debit: .outside(.points),
+                credit: .wallet(7, .coupon(Self.stringSKU)),
+                amount: 3,
+                reason: TransferReason(command: 1),
+                at: Self.at,
+                holdUntil: nil
+            ),
+        ]
+    }
+
+    @Test func valuesNoLedgerMakesReadBackEqual() throws {
+        let transfers = Self.unusual
+        #expect(Set(transfers).count == transfers.count)
+        var reader = ByteReader(bytes: Self.encoded(transfers))
+        for transfer in transfers {
+            #expect(try reader.readTransfer(corrupt: Self.corrupt) == transfer)
         }
+        #expect(reader.isAtEnd)
+        // Another credit unit is not the debit's: the two transfers differ only there.
+        let sameUnit = Self.funding
+        let otherUnit = Transfer(
+            id: sameUnit.id,
+            key: sameUnit.key,
+            kind: sameUnit.kind,
+            debit: sameUnit.debit,
+            credit: .budget(1, .points),
+            amount: sameUnit.amount,
+            reason: sameUnit.reason,
+            at: sameUnit.at,
+            holdUntil: sameUnit.holdUntil
+        )
+        #expect(Self.encoded([sameUnit]) != Self.encoded([otherUnit]))
     }
 }
 
@@ -282,7 +314,8 @@ struct TransferBytesTests {
     }
 
     @Test func aScanFindsWhatReadingFinds() throws {
-        let transfers = try Self.ledger().transfers(limit: 50) + TransferCodingTests.transfers
+        let transfers =
+            try Self.ledger().transfers(limit: 50) + TransferCodingTests.transfers + TransferCodingTests.unusual
         var writer = ByteWriter(capacity: 64)
         writer.append(transfers: transfers)
         let bytes = writer.finish()
@@ -360,6 +393,36 @@ struct TransferBytesTests {
 }
 
 extension Transfer {
+    /// This transfer with another amount.
+    func replacing(amount: Int64) -> Transfer {
+        Transfer(
+            id: self.id,
+            key: self.key,
+            kind: self.kind,
+            debit: self.debit,
+            credit: self.credit,
+            amount: amount,
+            reason: self.reason,
+            at: self.at,
+            holdUntil: self.holdUntil
+        )
+    }
+
+    /// This transfer at other times.
+    func replacing(at: Timestamp, holdUntil: Timestamp?) -> Transfer {
+        Transfer(
+            id: self.id,
+            key: self.key,
+            kind: self.kind,
+            debit: self.debit,
+            credit: self.credit,
+            amount: self.amount,
+            reason: self.reason,
+            at: at,
+            holdUntil: holdUntil
+        )
+    }
+
     /// This transfer with another key.
     func replacing(key: TransferKey?) -> Transfer {
         Transfer(

@@ -74,6 +74,26 @@ struct JournalEntryBytesTests {
         #expect(Self.entry(1, key: "a", transfers: []).transfers.isEmpty)
     }
 
+    @Test func anyTransferAHostBuildsReadsBack() throws {
+        // Values no ledger makes (a host can decode any transfer from JSON): an amount of 0, a
+        // hold past the accepted range, a credit in another unit.
+        let base = try Self.ledger(grants: []).transfers(limit: 1)[0]
+        let odd = Transfer(
+            id: base.id,
+            key: base.key,
+            kind: .pending,
+            debit: base.debit,
+            credit: .wallet(3, .points),
+            amount: 0,
+            reason: base.reason,
+            at: base.at,
+            holdUntil: Timestamp(unchecked: Timestamp.latest.millisecondsSinceEpoch + 1)
+        )
+        let entry = Self.entry(1, key: "a", transfers: [odd])
+        #expect(entry.transfers == [odd])
+        #expect(entry != Self.entry(1, key: "a", transfers: [base]))
+    }
+
     @Test func theStoreTellsApartKeysWithTheSameBytes() throws {
         // The identifier 5 as the rule, then as the beneficiary: the same bytes in each key.
         let asRule = TransferKey(.grant, campaign: 1, rule: 5, source: 9)
