@@ -182,6 +182,20 @@ extension TransferShape {
         )
     }
 
+    /// Whether transfer `index` of the list at `offset` in `bytes` has this shape's key, whose
+    /// bytes are `keyBytes`: the same presence bits and the same bytes.
+    package func isKey(
+        ofTransfer index: Int,
+        inListAt offset: Int,
+        of bytes: UnsafeRawBufferPointer,
+        keyBytes: UnsafeRawBufferPointer,
+        corrupt: (String) -> FissionError
+    ) throws(FissionError) -> Bool {
+        let stored = try Self.scan(bytes, transfer: index, ofListAt: offset, corrupt: corrupt)
+        return stored.keyFlags == self.keyFlags
+            && UnsafeRawBufferPointer(rebasing: bytes[stored.keyBytes]).elementsEqual(keyBytes)
+    }
+
     /// The shape of transfer `index` of a list written by `ByteWriter.append(transfers:)` that
     /// starts at `offset` in `bytes`.
     package static func scan(

@@ -268,11 +268,14 @@ private struct JournalState: ~Copyable {
                 }
                 return batch[position - first].transferBytes.withUnsafeBytes { bytes in
                     // Scanned already in this append, so it reads.
-                    guard
-                        let stored = try? TransferShape.scan(bytes, transfer: index, ofListAt: 0, corrupt: Self.corrupt)
-                    else { return false }
-                    return stored.keyFlags == shape.keyFlags
-                        && UnsafeRawBufferPointer(rebasing: bytes[stored.keyBytes]).elementsEqual(keyBytes)
+                    (try? shape.isKey(
+                        ofTransfer: index,
+                        inListAt: 0,
+                        of: bytes,
+                        keyBytes: keyBytes,
+                        corrupt: Self.corrupt
+                    ))
+                        ?? false
                 }
             }
         }

@@ -103,9 +103,13 @@ struct PackedJournal: Sendable {
                     offset +=
                         4 + Int(UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
                 }
-                let stored = try TransferShape.scan(entry, transfer: index, ofListAt: offset, corrupt: Self.corrupt)
-                return stored.keyFlags == shape.keyFlags
-                    && UnsafeRawBufferPointer(rebasing: entry[stored.keyBytes]).elementsEqual(keyBytes)
+                return try shape.isKey(
+                    ofTransfer: index,
+                    inListAt: offset,
+                    of: entry,
+                    keyBytes: keyBytes,
+                    corrupt: Self.corrupt
+                )
             }
         }
     }

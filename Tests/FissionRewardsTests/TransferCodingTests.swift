@@ -104,15 +104,21 @@ struct TransferCodingTests {
         }
     }
 
-    @Test func everyShapeReadsBackEqual() throws {
-        let transfers = Self.transfers
-        // Each shape actually differs from the others, so equality below is not trivially met.
-        #expect(Set(transfers).count == transfers.count)
+    /// Encodes `transfers` one after another and expects each to read back equal, and nothing
+    /// after them.
+    static func expectReadBackEqual(_ transfers: [Transfer]) throws {
         var reader = ByteReader(bytes: Self.encoded(transfers))
         for transfer in transfers {
             #expect(try reader.readTransfer(corrupt: Self.corrupt) == transfer)
         }
         #expect(reader.isAtEnd)
+    }
+
+    @Test func everyShapeReadsBackEqual() throws {
+        let transfers = Self.transfers
+        // Each shape actually differs from the others, so equality below is not trivially met.
+        #expect(Set(transfers).count == transfers.count)
+        try Self.expectReadBackEqual(transfers)
     }
 
     @Test func aLedgersOwnTransfersReadBackEqual() throws {
@@ -144,11 +150,7 @@ struct TransferCodingTests {
         )
         let transfers = ledger.transfers(after: nil, limit: 10)
         #expect(transfers.count == 3)
-        var reader = ByteReader(bytes: Self.encoded(transfers))
-        for transfer in transfers {
-            #expect(try reader.readTransfer(corrupt: Self.corrupt) == transfer)
-        }
-        #expect(reader.isAtEnd)
+        try Self.expectReadBackEqual(transfers)
     }
 
     @Test func everyTruncationThrows() throws {
@@ -198,7 +200,7 @@ struct TransferCodingTests {
             Self.funding.replacing(amount: 0),
             Self.funding.replacing(amount: Int64.min),
             Self.funding.replacing(at: beyond, holdUntil: Timestamp(unchecked: Int64.max)),
-            Self.funding.replacing(at: Timestamp(unchecked: Int64.min), holdUntil: nil),
+            Self.funding.replacing(at: Timestamp(unchecked: Int64.min)),
             Transfer(
                 id: TransferID(rawValue: 9),
                 key: nil,
@@ -216,25 +218,10 @@ struct TransferCodingTests {
     @Test func valuesNoLedgerMakesReadBackEqual() throws {
         let transfers = Self.unusual
         #expect(Set(transfers).count == transfers.count)
-        var reader = ByteReader(bytes: Self.encoded(transfers))
-        for transfer in transfers {
-            #expect(try reader.readTransfer(corrupt: Self.corrupt) == transfer)
-        }
-        #expect(reader.isAtEnd)
+        try Self.expectReadBackEqual(transfers)
         // Another credit unit is not the debit's: the two transfers differ only there.
-        let sameUnit = Self.funding
-        let otherUnit = Transfer(
-            id: sameUnit.id,
-            key: sameUnit.key,
-            kind: sameUnit.kind,
-            debit: sameUnit.debit,
-            credit: .budget(1, .points),
-            amount: sameUnit.amount,
-            reason: sameUnit.reason,
-            at: sameUnit.at,
-            holdUntil: sameUnit.holdUntil
-        )
-        #expect(Self.encoded([sameUnit]) != Self.encoded([otherUnit]))
+        let otherUnit = Self.funding.replacing(credit: .budget(1, .points))
+        #expect(Self.encoded([Self.funding]) != Self.encoded([otherUnit]))
     }
 }
 
@@ -393,48 +380,24 @@ struct TransferBytesTests {
 }
 
 extension Transfer {
-    /// This transfer with another amount.
-    func replacing(amount: Int64) -> Transfer {
+    /// This transfer with the given fields changed (a double optional's `nil` keeps the field).
+    func replacing(
+        key: TransferKey?? = nil,
+        credit: AccountKey? = nil,
+        amount: Int64? = nil,
+        at: Timestamp? = nil,
+        holdUntil: Timestamp?? = nil
+    ) -> Transfer {
         Transfer(
             id: self.id,
-            key: self.key,
+            key: key ?? self.key,
             kind: self.kind,
             debit: self.debit,
-            credit: self.credit,
-            amount: amount,
+            credit: credit ?? self.credit,
+            amount: amount ?? self.amount,
             reason: self.reason,
-            at: self.at,
-            holdUntil: self.holdUntil
-        )
-    }
-
-    /// This transfer at other times.
-    func replacing(at: Timestamp, holdUntil: Timestamp?) -> Transfer {
-        Transfer(
-            id: self.id,
-            key: self.key,
-            kind: self.kind,
-            debit: self.debit,
-            credit: self.credit,
-            amount: self.amount,
-            reason: self.reason,
-            at: at,
-            holdUntil: holdUntil
-        )
-    }
-
-    /// This transfer with another key.
-    func replacing(key: TransferKey?) -> Transfer {
-        Transfer(
-            id: self.id,
-            key: key,
-            kind: self.kind,
-            debit: self.debit,
-            credit: self.credit,
-            amount: self.amount,
-            reason: self.reason,
-            at: self.at,
-            holdUntil: self.holdUntil
+            at: at ?? self.at,
+            holdUntil: holdUntil ?? self.holdUntil
         )
     }
 }
