@@ -292,11 +292,13 @@ struct JournaledEngine: Sendable {
         // key is (this engine's, other engines', those from before the latest snapshot), and a
         // store that cannot be read fails the batch with the state untouched. Another writer
         // appending in between is caught by the append's expected sequence.
-        var storedEntries: [JournalEntry?] = []
-        storedEntries.reserveCapacity(batch.count)
-        for position in 0..<batch.count {
-            let key = batch.key(position)
-            storedEntries.append(try Self.storeCall { try self.store.entry(forKey: key) })
+        let keys = (0..<batch.count).map { batch.key($0) }
+        let storedEntries = try Self.storeCall { try self.store.entries(forKeys: keys) }
+        guard storedEntries.count == keys.count else {
+            throw FissionError(
+                code: .storeCallFailed,
+                reason: "the store returned \(storedEntries.count) entries for \(keys.count) keys"
+            )
         }
         for position in 0..<batch.count {
             let key = batch.key(position)

@@ -190,6 +190,7 @@ package enum SQLiteSchema {
     // MARK: - Statements, each prepared once per connection
 
     static let beginWrite = "BEGIN IMMEDIATE"
+    static let beginRead = "BEGIN DEFERRED"
     static let commit = "COMMIT"
     static let rollback = "ROLLBACK"
     static let lastSequence = "SELECT ifnull(max(sequence), 0) FROM journal"

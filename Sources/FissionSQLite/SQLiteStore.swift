@@ -173,6 +173,15 @@ public final class SQLiteStore: FissionStore {
         }
     }
 
+    /// The entries with these keys, in order, `nil` for a key not in the journal: one read
+    /// transaction for all of them, where each lookup on its own opens and closes one.
+    public func entries(forKeys keys: [EventID]) throws(FissionError) -> [JournalEntry?] {
+        try self.connection.withLock { (connection) throws(FissionError) in
+            let connection = try Self.open(connection, path: self.path)
+            return try connection.entries(forKeys: keys)
+        }
+    }
+
     /// Entries in journal order, starting after `sequence`, with their transfers.
     ///
     /// - Throws: ``FissionError/Code/invalidPageSize`` for a `limit` outside 1...``maximumPageSize``.
@@ -218,6 +227,7 @@ public final class SQLiteStore: FissionStore {
 final class StoreConnection {
     let connection: Connection
     private let beginWrite: Statement
+    private let beginRead: Statement
     private let commit: Statement
     private let rollback: Statement
     private let lastSequenceStatement: Statement
@@ -252,6 +262,7 @@ final class StoreConnection {
         let database = connection.database
         self.connection = connection
         self.beginWrite = try Statement(SQLiteSchema.beginWrite, database: database)
+        self.beginRead = try Statement(SQLiteSchema.beginRead, database: database)
         self.commit = try Statement(SQLiteSchema.commit, database: database)
         self.rollback = try Statement(SQLiteSchema.rollback, database: database)
         self.lastSequenceStatement = try Statement(SQLiteSchema.lastSequence, database: database)
@@ -676,6 +687,24 @@ final class StoreConnection {
         }
         guard let header else { return nil }
         return try self.withTransfers([header]).first
+    }
+
+    func entries(forKeys keys: [EventID]) throws(FissionError) -> [JournalEntry?] {
+        guard keys.count > 1 else { return try keys.map { (key) throws(FissionError) in try self.entry(forKey: key) } }
+        try self.run(self.beginRead, doing: "reading \(keys.count) keys: starting a read")
+        do {
+            var found: [JournalEntry?] = []
+            found.reserveCapacity(keys.count)
+            for key in keys { found.append(try self.entry(forKey: key)) }
+            try self.run(self.commit, doing: "reading \(keys.count) keys: ending the read")
+            return found
+        } catch {
+            if self.connection.isInTransaction {
+                _ = self.rollback.stepCode()
+                self.rollback.reset()
+            }
+            throw error
+        }
     }
 
     func entries(after sequence: Int64, limit: Int) throws(FissionError) -> [JournalEntry] {

@@ -66,6 +66,14 @@ public protocol FissionStore: AnyObject, Sendable {
     /// The entry with this idempotency key, or `nil`.
     func entry(forKey key: EventID) throws -> JournalEntry?
 
+    /// The entries with these idempotency keys, in the keys' order: `nil` for a key not in the
+    /// journal (a key may repeat). The engine reads every key of a batch with one call.
+    ///
+    /// A default implementation calls ``entry(forKey:)`` for each key; a store that reads many
+    /// keys faster at once implements it (the SQLite store reads them in one read transaction,
+    /// the in-memory store under one lock).
+    func entries(forKeys keys: [EventID]) throws -> [JournalEntry?]
+
     /// Entries in journal order, starting after `sequence`.
     ///
     /// - Parameters:
@@ -83,6 +91,13 @@ public protocol FissionStore: AnyObject, Sendable {
 
     /// The snapshot with the highest sequence, or `nil` if none was saved.
     func latestSnapshot() throws -> StoreSnapshot?
+}
+
+extension FissionStore {
+    /// Calls ``entry(forKey:)`` for each key.
+    public func entries(forKeys keys: [EventID]) throws -> [JournalEntry?] {
+        try keys.map { try self.entry(forKey: $0) }
+    }
 }
 
 extension FissionError.Code {

@@ -41,6 +41,18 @@ public final class InMemoryStore: FissionStore {
         self.state.withLock { state in state.position(of: key).map { state.journal.entry(at: $0) } }
     }
 
+    /// The entries with these keys, in order, `nil` for a key not in the journal; under one lock,
+    /// with the index slots read in one pass first so their cache misses overlap.
+    public func entries(forKeys keys: [EventID]) -> [JournalEntry?] {
+        self.state.withLock { state in
+            let prints = keys.map { Fingerprint.of($0, seed: state.seed) }
+            state.warmth = state.keyIndex.touch(prints)
+            return keys.indices.map { index in
+                state.position(of: keys[index], fingerprint: prints[index]).map { state.journal.entry(at: $0) }
+            }
+        }
+    }
+
     /// Entries in journal order, starting after `sequence`.
     ///
     /// - Throws: ``FissionError/Code/invalidPageSize`` for a `limit` outside 1...``maximumPageSize``.
@@ -114,7 +126,11 @@ private struct JournalState: ~Copyable {
     }
 
     func position(of key: EventID) -> Int? {
-        let found = self.keyIndex.find(Fingerprint.of(key, seed: self.seed)) { position in
+        self.position(of: key, fingerprint: Fingerprint.of(key, seed: self.seed))
+    }
+
+    func position(of key: EventID, fingerprint: UInt64) -> Int? {
+        let found = self.keyIndex.find(fingerprint) { position in
             self.journal.key(at: Int(position)) == key
         }
         return found.map { Int($0) }

@@ -39,7 +39,8 @@ public enum StoreCheck: String, CaseIterable, Sendable, CustomStringConvertible 
     case paging
     /// A page limit outside 1...maximumPageSize is refused (`invalidPageSize`).
     case invalidPageSize
-    /// Every entry is found by its key; a key never appended, or refused, is not.
+    /// Every entry is found by its key, one at a time and many at once; a key never appended, or
+    /// refused, is not.
     case entryByKey
     /// Snapshots: none at first, the highest sequence wins, the same sequence replaces, past the
     /// end and negative are refused.
@@ -583,6 +584,16 @@ private struct Probe: Sendable {
         }
         try self.expect(try store.entry(forKey: "never-appended"), nil, "the entry for a key never appended")
         try self.expect(try store.entry(forKey: 999_999), nil, "the entry for an integer key never appended")
+        // Many keys at once: the same answers, in the keys' order, a key asked twice answered twice.
+        let asked: [EventID] = [
+            entries[3].idempotencyKey, "never-appended", entries[0].idempotencyKey, 999_999, entries[3].idempotencyKey,
+        ]
+        try self.expect(
+            try store.entries(forKeys: asked),
+            [entries[3], nil, entries[0], nil, entries[3]],
+            "the entries for keys \(asked)"
+        )
+        try self.expect(try store.entries(forKeys: []), [], "the entries for no keys")
         let refused = self.entry(6, key: "refused", [self.fixtures.main(7)])
         try self.expectRefused(store, [refused], expecting: 5, .invalidJournal, "an entry whose transfer skips #6")
         try self.expect(try store.entry(forKey: "refused"), nil, "the key of a refused entry")

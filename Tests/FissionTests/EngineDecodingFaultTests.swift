@@ -151,6 +151,30 @@ struct EngineDecodingFaultTests {
 }
 
 extension EngineDecodingFaultTests {
+    @Test func aStoreThatAnswersTooFewKeysFailsTheBatchUntouched() async throws {
+        let store = ReadFailingStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        let before = await fingerprint(engine)
+        let dave: (key: EventID, command: EngineCommand) = (
+            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
+        )
+        let erin: (key: EventID, command: EngineCommand) = (
+            "reg-erin", .registerMember("erin", invitedBy: "carol", campaign: nil, channel: nil)
+        )
+        store.dropAnAnswer(true)
+        let error = await #expect(throws: FissionError.self) {
+            try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        }
+        #expect(error?.code == .storeCallFailed)
+        #expect(error?.reason == "the store returned 1 entries for 2 keys")
+        #expect(await fingerprint(engine) == before)
+        store.dropAnAnswer(false)
+        let results = try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        #expect(results.allSatisfy { (try? $0.get().isDuplicate) == false })
+        #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
+    }
+
     @Test func anEngineThatLosesEveryRaceShowsTheCommittedState() async throws {
         let store = ReadFailingStore()
         let engine = try FissionEngine(store: store)
@@ -179,14 +203,17 @@ extension EngineDecodingFaultTests {
 }
 
 /// An in-memory store whose key lookups fail on demand, as a store whose connection drops would,
-/// and whose appends can be made to lose every race, as if other engines always appended first.
+/// whose appends can be made to lose every race, as if other engines always appended first, and
+/// which can answer a batch's keys one short, as a broken host store might.
 private final class ReadFailingStore: FissionStore, Sendable {
     private let wrapped = InMemoryStore()
     /// How many more key lookups succeed before they fail; `nil` for never.
     private let lookupsLeft = Mutex<Int?>(nil)
     private let appendsConflict = Mutex(false)
+    private let dropsAnAnswer = Mutex(false)
 
     func failKeyLookup(after successes: Int) { self.lookupsLeft.withLock { $0 = successes } }
+    func dropAnAnswer(_ drop: Bool) { self.dropsAnAnswer.withLock { $0 = drop } }
     func loseEveryRace(_ lose: Bool) { self.appendsConflict.withLock { $0 = lose } }
 
     var maximumPageSize: Int { self.wrapped.maximumPageSize }
@@ -209,6 +236,11 @@ private final class ReadFailingStore: FissionStore, Sendable {
         }
         if fails { throw ConnectionLost() }
         return self.wrapped.entry(forKey: key)
+    }
+    /// One at a time, so a lookup set to fail fails here too; one answer short when set.
+    func entries(forKeys keys: [EventID]) throws -> [JournalEntry?] {
+        let found = try keys.map { try self.entry(forKey: $0) }
+        return self.dropsAnAnswer.withLock { $0 } ? Array(found.dropLast()) : found
     }
     func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
         try self.wrapped.entries(after: sequence, limit: limit)
