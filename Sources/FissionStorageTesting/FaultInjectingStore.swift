@@ -74,6 +74,11 @@ public final class FaultInjectingStore: FissionStore {
     /// Forwards the call.
     public func entry(forKey key: EventID) throws -> JournalEntry? { try self.wrapped.entry(forKey: key) }
 
+    /// Forwards the call, so the wrapped store answers the keys its own way.
+    public func entries(forKeys keys: [EventID]) throws -> [JournalEntry?] {
+        try self.wrapped.entries(forKeys: keys)
+    }
+
     /// Forwards the call.
     public func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
         try self.wrapped.entries(after: sequence, limit: limit)
