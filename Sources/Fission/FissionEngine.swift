@@ -301,7 +301,7 @@ struct JournaledEngine: Sendable {
             )
         }
         for position in 0..<batch.count {
-            let key = batch.key(position)
+            let key = keys[position]
             let command = batch.command(position)
             writer.reset()
             writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time

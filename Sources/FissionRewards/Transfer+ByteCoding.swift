@@ -1,8 +1,8 @@
 @_spi(FissionCoding) package import FissionCore
 
-// The binary form of a transfer, for stores that keep transfers as bytes (the in-memory store's
-// journal). A transfer is about 140 bytes this way, against 304 as a `Transfer` value plus the
-// array that holds it.
+// The binary form of a transfer, in which journal entries keep their transfers (and the in-memory
+// store keeps them as they are). A transfer is about 140 bytes this way, against 304 as a
+// `Transfer` value plus the array that holds it.
 //
 // Layout: the id; one byte of flags (bits 0 to 2 the kind, bit 3 a key, bit 4 the key's rule,
 // bit 5 the key's beneficiary, bit 6 the reason's rule, bit 7 a hold); the resolved transfer for
@@ -14,6 +14,19 @@
 // The form is lossless: any `Transfer` reads back equal, including values no ledger makes (a
 // host can decode any transfer from JSON), and two transfers are equal exactly when their bytes
 // are. So reading checks the form's own structure (tags, lengths), never the values' ranges.
+
+/// The flags byte's bits, shared by the writers, the reader and the scan.
+private enum Flag {
+    /// Bits 0 to 2: the kind (``ByteWriter/kindCode(_:)``).
+    static let kind: UInt8 = 0b111
+    static let key: UInt8 = 1 << 3
+    static let keyRule: UInt8 = 1 << 4
+    static let keyBeneficiary: UInt8 = 1 << 5
+    static let reasonRule: UInt8 = 1 << 6
+    static let hold: UInt8 = 1 << 7
+    /// The bits that say which parts a key has: with the key's bytes, its identity.
+    static let keyParts: UInt8 = key | keyRule | keyBeneficiary
+}
 
 extension ByteWriter {
     /// Appends a 32-bit count, then each transfer.
@@ -37,12 +50,12 @@ extension ByteWriter {
         var flags = kind
         let key = transfer.key
         if let key {
-            flags |= 1 << 3
-            if key.rule != nil { flags |= 1 << 4 }
-            if key.beneficiary != nil { flags |= 1 << 5 }
+            flags |= Flag.key
+            if key.rule != nil { flags |= Flag.keyRule }
+            if key.beneficiary != nil { flags |= Flag.keyBeneficiary }
         }
-        if transfer.reason.rule != nil { flags |= 1 << 6 }
-        if transfer.holdUntil != nil { flags |= 1 << 7 }
+        if transfer.reason.rule != nil { flags |= Flag.reasonRule }
+        if transfer.holdUntil != nil { flags |= Flag.hold }
         self.append(flags)
         if let resolved { self.append(resolved.rawValue) }
         if let key {
@@ -69,10 +82,10 @@ extension ByteWriter {
         if let holdUntil = transfer.holdUntil { self.append(holdUntil.millisecondsSinceEpoch) }
     }
 
-    @inline(__always)
     /// In place of the credit's unit: the debit's.
     static var sameUnit: UInt8 { 255 }
 
+    @inline(__always)
     mutating func append(owner: AccountOwner) {
         switch owner {
         case .budget(let campaign):
@@ -147,15 +160,15 @@ extension TransferShape {
         var cursor = ScanCursor(bytes: bytes, offset: offset)
         let id = TransferID(rawValue: try cursor.int64())
         let flags = try cursor.byte()
-        let kindCode = flags & 0b111
+        let kindCode = flags & Flag.kind
         guard kindCode <= 4 else { throw ScanCursor.corrupt("transfer \(id): kind \(kindCode)") }
         let resolved: TransferID? = kindCode >= 2 ? TransferID(rawValue: try cursor.int64()) : nil
         let keyStart = cursor.offset
-        if flags & 1 << 3 != 0 {
+        if flags & Flag.key != 0 {
             try cursor.skip(1)
             try cursor.skipIdentifier()
-            if flags & 1 << 4 != 0 { try cursor.skipIdentifier() }
-            if flags & 1 << 5 != 0 { try cursor.skipIdentifier() }
+            if flags & Flag.keyRule != 0 { try cursor.skipIdentifier() }
+            if flags & Flag.keyBeneficiary != 0 { try cursor.skipIdentifier() }
             try cursor.skipIdentifier()
             try cursor.skip(4)
         }
@@ -169,15 +182,15 @@ extension TransferShape {
         try cursor.skipUnit(of: id, allowingSame: true)
         try cursor.skip(8)  // amount
         try cursor.skipIdentifier()  // the reason's command
-        if flags & 1 << 6 != 0 { try cursor.skipIdentifier() }
+        if flags & Flag.reasonRule != 0 { try cursor.skipIdentifier() }
         try cursor.skip(4 + 8)  // rule version, time
-        if flags & 1 << 7 != 0 { try cursor.skip(8) }
+        if flags & Flag.hold != 0 { try cursor.skip(8) }
         offset = cursor.offset
         return TransferShape(
             id: id,
             kindCode: kindCode,
             resolved: resolved,
-            keyFlags: flags & 0b0011_1000,
+            keyFlags: flags & Flag.keyParts,
             keyBytes: keyStart..<keyEnd
         )
     }
@@ -295,18 +308,17 @@ extension ByteReader {
         return transfers
     }
 
-    /// Reads a transfer written by `ByteWriter.append(transfer:)`.
+    /// Reads a transfer written by `ByteWriter.append(transfer:)`. Values are read as they were
+    /// written, with no range checks (see the layout above).
     ///
     /// - Parameter corrupt: makes the caller's error from a description of what is wrong.
-    /// Values are read as they were written, with no range checks (see the layout above).
-    ///
     /// - Throws: `corrupt`'s error for a kind, operation, owner or unit tag that does not exist;
     ///   the reader's own error for bytes that run out or an identifier that is not valid.
     package mutating func readTransfer(corrupt: (String) -> FissionError) throws(FissionError) -> Transfer {
         let id = TransferID(rawValue: try self.read())
         let flags: UInt8 = try self.read()
         let kind: TransferKind
-        switch flags & 0b111 {
+        switch flags & Flag.kind {
         case 0: kind = .posted
         case 1: kind = .pending
         case 2: kind = .postPending(TransferID(rawValue: try self.read()))
@@ -315,14 +327,14 @@ extension ByteReader {
         case let code: throw corrupt("transfer \(id): kind \(code)")
         }
         var key: TransferKey?
-        if flags & 1 << 3 != 0 {
+        if flags & Flag.key != 0 {
             let code: UInt8 = try self.read()
             guard let operation = TransferKey.Operation(rawValue: code) else {
                 throw corrupt("transfer \(id): key operation \(code)")
             }
             let campaign: CampaignID = try self.readIdentifier()
-            let rule: RuleID? = flags & 1 << 4 != 0 ? try self.readIdentifier() : nil
-            let beneficiary: MemberID? = flags & 1 << 5 != 0 ? try self.readIdentifier() : nil
+            let rule: RuleID? = flags & Flag.keyRule != 0 ? try self.readIdentifier() : nil
+            let beneficiary: MemberID? = flags & Flag.keyBeneficiary != 0 ? try self.readIdentifier() : nil
             key = TransferKey(
                 operation,
                 campaign: campaign,
@@ -344,11 +356,11 @@ extension ByteReader {
         }
         let amount: Int64 = try self.read()
         let command: EventID = try self.readIdentifier()
-        let reasonRule: RuleID? = flags & 1 << 6 != 0 ? try self.readIdentifier() : nil
+        let reasonRule: RuleID? = flags & Flag.reasonRule != 0 ? try self.readIdentifier() : nil
         let reason = TransferReason(command: command, rule: reasonRule, ruleVersion: try self.read())
         // Times as they were, in range or not: a ledger's hold can end past `Timestamp.latest`.
         let at = Timestamp(unchecked: try self.read())
-        let holdUntil = flags & 1 << 7 != 0 ? Timestamp(unchecked: try self.read()) : nil
+        let holdUntil = flags & Flag.hold != 0 ? Timestamp(unchecked: try self.read()) : nil
         return Transfer(
             id: id,
             key: key,
@@ -375,7 +387,6 @@ extension ByteReader {
         default: throw corrupt("transfer \(id): account owner tag \(tag)")
         }
     }
-
 }
 
 extension Ledger {
@@ -397,12 +408,12 @@ extension Ledger {
         let (kind, resolved) = ByteWriter.kindCode(self.kind(of: record))
         var flags = kind
         if record.hasKey {
-            flags |= 1 << 3
-            if record.key.rule >= 0 { flags |= 1 << 4 }
-            if record.key.beneficiary >= 0 { flags |= 1 << 5 }
+            flags |= Flag.key
+            if record.key.rule >= 0 { flags |= Flag.keyRule }
+            if record.key.beneficiary >= 0 { flags |= Flag.keyBeneficiary }
         }
-        if record.reasonRule >= 0 { flags |= 1 << 6 }
-        if record.holdUntil != Self.noHold { flags |= 1 << 7 }
+        if record.reasonRule >= 0 { flags |= Flag.reasonRule }
+        if record.holdUntil != Self.noHold { flags |= Flag.hold }
         writer.append(flags)
         if let resolved { writer.append(resolved.rawValue) }
         if record.hasKey {

@@ -164,7 +164,25 @@ public import FissionRewards
 
     /// The fingerprint of a tag and a run of bytes (an encoded transfer key and its presence bits).
     static func of(tag: UInt8, bytes raw: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
-        var state = Self.mix(seed, UInt64(tag) | UInt64(raw.count) << 8)
+        Self.finish(Self.mix(Self.mix(seed, UInt64(tag) | UInt64(raw.count) << 8), bytes: raw))
+    }
+
+    @inlinable
+    static func combine<Kind>(_ state: UInt64, _ identifier: Identifier<Kind>) -> UInt64 {
+        switch identifier.value {
+        case .integer(let integer):
+            return Self.mix(Self.mix(state, 0), UInt64(bitPattern: integer))
+        case .string(var string):
+            return string.withUTF8 { bytes in
+                Self.mix(Self.mix(state, 1 | UInt64(bytes.count) << 8), bytes: UnsafeRawBufferPointer(bytes))
+            }
+        }
+    }
+
+    /// Bytes into the state, eight at a time, the last few as one word.
+    @inlinable
+    static func mix(_ state: UInt64, bytes raw: UnsafeRawBufferPointer) -> UInt64 {
+        var state = state
         var offset = 0
         while offset + 8 <= raw.count {
             state = Self.mix(state, UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
@@ -175,34 +193,7 @@ public import FissionRewards
             for (shift, byte) in raw[offset...].enumerated() { tail |= UInt64(byte) << (shift * 8) }
             state = Self.mix(state, tail)
         }
-        return Self.finish(state)
-    }
-
-    @inlinable
-    static func combine<Kind>(_ state: UInt64, _ identifier: Identifier<Kind>) -> UInt64 {
-        switch identifier.value {
-        case .integer(let integer):
-            return Self.mix(Self.mix(state, 0), UInt64(bitPattern: integer))
-        case .string(var string):
-            return string.withUTF8 { bytes in
-                var state = Self.mix(state, 1 | UInt64(bytes.count) << 8)
-                let raw = UnsafeRawBufferPointer(bytes)
-                var offset = 0
-                while offset + 8 <= raw.count {
-                    state = Self.mix(
-                        state,
-                        UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-                    )
-                    offset += 8
-                }
-                if offset < raw.count {
-                    var tail: UInt64 = 0
-                    for (shift, byte) in raw[offset...].enumerated() { tail |= UInt64(byte) << (shift * 8) }
-                    state = Self.mix(state, tail)
-                }
-                return state
-            }
-        }
+        return state
     }
 
     /// One word into the state: a multiply and a rotation, so every input bit reaches every bit.

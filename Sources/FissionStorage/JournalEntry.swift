@@ -55,14 +55,16 @@ public struct JournalEntry: Hashable, Sendable {
         outcome: [UInt8],
         transfers: [Transfer]
     ) {
-        self.sequence = sequence
-        self.idempotencyKey = idempotencyKey
-        self.payloadDigest = payloadDigest
-        self.command = command
-        self.outcome = outcome
         var writer = ByteWriter(capacity: 16 + 160 * transfers.count)
         writer.append(transfers: transfers)
-        self.transferBytes = writer.finish()
+        self.init(
+            sequence: sequence,
+            idempotencyKey: idempotencyKey,
+            payloadDigest: payloadDigest,
+            command: command,
+            outcome: outcome,
+            transferBytes: writer.finish()
+        )
     }
 
     /// Creates an entry from transfers already encoded (`Ledger.encodeTransfers(after:into:)`).

@@ -17,10 +17,11 @@ struct PackedJournal: Sendable {
     /// The room each page reserves.
     static let pageSize = 1 << 20
 
-    /// Where an entry's bytes are.
+    /// Where an entry's bytes are, and where its transfers start among them.
     private struct Location: Sendable {
         let page: UInt32
         let start: UInt32
+        let transfers: UInt32
         let end: UInt32
     }
 
@@ -39,6 +40,7 @@ struct PackedJournal: Sendable {
         writer.append(contentsOf: entry.command)
         writer.append(UInt32(entry.outcome.count))
         writer.append(contentsOf: entry.outcome)
+        let transfers = writer.count
         writer.append(contentsOf: entry.transferBytes)
         let size = writer.count
         precondition(size <= Int(UInt32.max), "a journal entry of \(size) bytes")
@@ -53,7 +55,14 @@ struct PackedJournal: Sendable {
         let page = self.pages.count - 1
         let start = self.pages[page].count
         writer.withUnsafeBytes { self.pages[page].append(contentsOf: $0) }
-        self.locations.append(Location(page: UInt32(page), start: UInt32(start), end: UInt32(start + size)))
+        self.locations.append(
+            Location(
+                page: UInt32(page),
+                start: UInt32(start),
+                transfers: UInt32(start + transfers),
+                end: UInt32(start + size)
+            )
+        )
     }
 
     /// The idempotency key of the entry at `position`, read without rebuilding the entry.
@@ -65,13 +74,16 @@ struct PackedJournal: Sendable {
     /// The entry at `position`, rebuilt.
     func entry(at position: Int) -> JournalEntry {
         var reader = self.reader(at: position)
-        let end = Int(self.locations[position].end)
+        let location = self.locations[position]
         return Self.reading(position) { () throws(FissionError) in
             let key: EventID = try reader.readIdentifier()
             let digest: UInt64 = try reader.read()
             let command = try reader.readBytes(Int(try reader.read() as UInt32))
             let outcome = try reader.readBytes(Int(try reader.read() as UInt32))
-            let transferBytes = try reader.readBytes(end - reader.offset)
+            guard reader.offset == Int(location.transfers) else {
+                throw FissionError(code: .corruptSnapshot, reason: "the transfers do not start where they were written")
+            }
+            let transferBytes = try reader.readBytes(Int(location.end - location.transfers))
             return JournalEntry(
                 sequence: Int64(position) + 1,
                 idempotencyKey: key,
@@ -94,19 +106,10 @@ struct PackedJournal: Sendable {
         let location = self.locations[position]
         return self.pages[Int(location.page)].withUnsafeBytes { page in
             Self.reading(position) { () throws(FissionError) in
-                let entry = UnsafeRawBufferPointer(rebasing: page[Int(location.start)..<Int(location.end)])
-                // Past the key (a tag, then 8 bytes or a 16-bit length and the bytes), the digest,
-                // and the command and outcome (each a 32-bit count and the bytes).
-                var offset = entry[0] == 0 ? 9 : 3 + Int(UInt16(entry[1]) | UInt16(entry[2]) << 8)
-                offset += 8
-                for _ in 0..<2 {
-                    offset +=
-                        4 + Int(UInt32(littleEndian: entry.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-                }
-                return try shape.isKey(
+                try shape.isKey(
                     ofTransfer: index,
-                    inListAt: offset,
-                    of: entry,
+                    inListAt: 0,
+                    of: UnsafeRawBufferPointer(rebasing: page[Int(location.transfers)..<Int(location.end)]),
                     keyBytes: keyBytes,
                     corrupt: Self.corrupt
                 )

@@ -8,6 +8,14 @@ import Testing
 /// A fault in stored bytes is reported as the kind of bytes it is in: a journal entry's as
 /// `corruptJournal` naming the entry, a snapshot's as `corruptSnapshot`, whichever reader found it.
 struct EngineDecodingFaultTests {
+    /// A command that registers `member`, invited by the seeded scenario's carol, keyed `reg-<member>`.
+    static func registering(_ member: MemberID) -> (key: EventID, command: EngineCommand) {
+        (
+            EventID(stringLiteral: "reg-\(member)"),
+            .registerMember(member, invitedBy: "carol", campaign: nil, channel: nil)
+        )
+    }
+
     /// The seeded scenario's journal in a new store, entry `index` spoiled by `spoil`, with the
     /// engine's snapshot of the whole journal if `checkpointed`; and the entry as it was.
     private func seededStore(
@@ -113,9 +121,7 @@ struct EngineDecodingFaultTests {
         }
         let engine = try FissionEngine(store: store)
         let retry = try seedCommands()[4]
-        let dave: (key: EventID, command: EngineCommand) = (
-            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
-        )
+        let dave = Self.registering("dave")
         let results = try await engine.submit(batch: [dave, retry], at: at(hours: 2))
         #expect(try results[0].get().sequence == Int64(try seedCommands().count) + 1)
         let error = #expect(throws: FissionError.self) { try results[1].get() }
@@ -130,12 +136,8 @@ struct EngineDecodingFaultTests {
         let engine = try FissionEngine(store: store)
         try await seed(engine)
         let before = await fingerprint(engine)
-        let dave: (key: EventID, command: EngineCommand) = (
-            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
-        )
-        let erin: (key: EventID, command: EngineCommand) = (
-            "reg-erin", .registerMember("erin", invitedBy: "carol", campaign: nil, channel: nil)
-        )
+        let dave = Self.registering("dave")
+        let erin = Self.registering("erin")
         // The batch cannot look erin's key up (the engine reads every key before applying any).
         store.failKeyLookup(after: 1)
         let error = await #expect(throws: FissionError.self) {
@@ -156,12 +158,8 @@ extension EngineDecodingFaultTests {
         let engine = try FissionEngine(store: store)
         try await seed(engine)
         let before = await fingerprint(engine)
-        let dave: (key: EventID, command: EngineCommand) = (
-            "reg-dave", .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil)
-        )
-        let erin: (key: EventID, command: EngineCommand) = (
-            "reg-erin", .registerMember("erin", invitedBy: "carol", campaign: nil, channel: nil)
-        )
+        let dave = Self.registering("dave")
+        let erin = Self.registering("erin")
         store.dropAnAnswer(true)
         let error = await #expect(throws: FissionError.self) {
             try await engine.submit(batch: [dave, erin], at: at(hours: 2))
