@@ -191,8 +191,11 @@ public actor FissionEngine {
     ///   the store failed. If reading the batch's keys failed, nothing was applied or committed; if
     ///   the append failed, none of the batch may be committed, or all of it. Resubmit the batch
     ///   with the same keys. ``FissionError/Code/storeConflict`` after ``maximumConflictRetries``
-    ///   lost races, with nothing of the batch committed. In every case ``state`` is the committed
-    ///   state afterwards.
+    ///   lost races, with nothing of the batch committed. ``FissionError/Code/journalMismatch``,
+    ///   with nothing of the batch committed, when a command that failed after changing part of the
+    ///   state made the engine rebuild it and one the batch had accepted earlier no longer applied
+    ///   (a campaign model that breaks its determinism contract). In every case ``state`` is the
+    ///   committed state afterwards.
     public func submit(
         batch: [(key: EventID, command: EngineCommand)],
         at now: Timestamp
@@ -341,7 +344,20 @@ struct JournaledEngine: Sendable {
                         return nil
                     }
                     for index in accepted {
-                        _ = try? self.state.apply(batch.command(index), key: batch.key(index), at: applied)
+                        do {
+                            _ = try self.state.apply(batch.command(index), key: batch.key(index), at: applied)
+                        } catch {
+                            // It applied on this same state a moment ago: a model that breaks the
+                            // determinism contract. Commit none of the batch, rather than an entry
+                            // the state does not reflect.
+                            self.needsRebuild = true
+                            try? self.rebuild()
+                            throw FissionError(
+                                code: .journalMismatch,
+                                reason: "command \(batch.key(index)) of the batch applied once and not again "
+                                    + "on the same state: \(error)"
+                            )
+                        }
                     }
                 }
                 continue

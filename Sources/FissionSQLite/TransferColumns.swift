@@ -111,16 +111,10 @@ enum TransferColumns {
             throw corrupt("reason without a command")
         }
         let reason = TransferReason(command: command, rule: try row.identifier(20), ruleVersion: ruleVersion)
-        let at: Timestamp
-        let holdUntil: Timestamp?
-        do {
-            at = try Timestamp(millisecondsSinceEpoch: row.int64(22))
-            holdUntil = try row.optionalInt64(23).map { (milliseconds) throws(FissionError) in
-                try Timestamp(millisecondsSinceEpoch: milliseconds)
-            }
-        } catch {
-            throw corrupt(error.reason)
-        }
+        // Unchecked, as the journal's binary form reads them: a settlement adds hold days without a
+        // range check, so a hold may end after `Timestamp.latest`, and what was stored reads back.
+        let at = Timestamp(unchecked: row.int64(22))
+        let holdUntil = row.optionalInt64(23).map { Timestamp(unchecked: $0) }
         var fields: [String: any Sendable] = [
             "id": id, "kind": kind, "debit": debit, "credit": credit, "amount": row.int64(18), "reason": reason,
             "at": at,

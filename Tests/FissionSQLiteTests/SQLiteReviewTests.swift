@@ -58,6 +58,32 @@ struct SQLiteReviewTests {
         return (ledger, try #require(pending.first))
     }
 
+    @Test("a hold that ends after Timestamp.latest reads back as written")
+    func holdPastTheLatestInstant() throws {
+        // A settlement adds a campaign's hold days to the order's time without a range check, so
+        // an order paid in the last days of year 9999 holds its grant past `Timestamp.latest`. The
+        // store must give such a transfer back, or the journal could not be replayed.
+        let directory = TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.file("late-hold.sqlite"))
+        var ledger = Ledger()
+        try Self.fund(&ledger, "fund")
+        let holdUntil = Timestamp(unchecked: Timestamp.latest.millisecondsSinceEpoch + 7 * 86_400_000)
+        try ledger.transfer(
+            key: TransferKey(.grant, campaign: 1, rule: 1, beneficiary: 1, source: "late-order"),
+            debit: .budget(1, Self.unit),
+            credit: .wallet(1, Self.unit),
+            amount: 10,
+            holdUntil: holdUntil,
+            reason: Self.reason,
+            at: .latest
+        )
+        let entries = try Self.entries(of: ledger, from: 1, firstSequence: 1)
+        try store.append(entries, expectingLastSequence: 0)
+        let read = try store.entries(after: 0, limit: 10)
+        #expect(read == entries)
+        #expect(read.last?.transfers.first?.holdUntil == holdUntil)
+    }
+
     @Test("a transfer key granted again in the second 32-row transfer insert: duplicateTransfer, nothing written")
     func duplicateTransferKeyInChunk() throws {
         let directory = TemporaryDirectory()
