@@ -288,9 +288,9 @@ struct JournaledEngine: Sendable {
         /// to its entry's position. A batch of one has no repeats to find.
         var batchKeys = batch.count > 1 ? FingerprintIndex(capacity: batch.count) : nil
         let seed = batchKeys == nil ? 0 : Fingerprint.seed
-        // One writer for the batch: each command and outcome is written into its room and copied
-        // out at its exact size.
-        var writer = ByteWriter(capacity: 256)
+        // One writer for the batch: each accepted command's entry body (command, outcome,
+        // transfers) is written into its room and copied out once, at its exact size.
+        var writer = ByteWriter(capacity: 1_024)
         // Every key's entry, read before anything is applied: the store is the one place every
         // key is (this engine's, other engines', those from before the latest snapshot), and a
         // store that cannot be read fails the batch with the state untouched. Another writer
@@ -306,10 +306,13 @@ struct JournaledEngine: Sendable {
         for position in 0..<batch.count {
             let key = keys[position]
             let command = batch.command(position)
+            // The entry's body (`JournalEntry.body`): the command's count and the time, both
+            // written over below, then the command. The digest covers the command after the time.
             writer.reset()
-            writer.append(self.state.clock.millisecondsSinceEpoch)  // replaced below by the applied time
+            writer.append(UInt32(0))
+            writer.append(self.state.clock.millisecondsSinceEpoch)
             command.encode(into: &writer)
-            let digest = writer.withUnsafeBytes { stableDigest($0[8...]) }
+            let digest = writer.withUnsafeBytes { stableDigest($0[12...]) }
             let fingerprint = batchKeys == nil ? 0 : Fingerprint.of(key, seed: seed)
             if let earlier = batchKeys?.find(fingerprint, matching: { entries[Int($0)].idempotencyKey == key }) {
                 results.append(
@@ -362,27 +365,20 @@ struct JournaledEngine: Sendable {
                 }
                 continue
             }
-            writer.overwrite(applied.millisecondsSinceEpoch, at: 0)
-            let commandBytes = writer.bytes
+            writer.overwrite(UInt32(writer.count - 4), at: 0)
+            writer.overwrite(applied.millisecondsSinceEpoch, at: 4)
             let sequence = self.lastSequence + Int64(entries.count) + 1
             let outcome = EngineOutcome(sequence: sequence, isDuplicate: false, effects: effects)
-            writer.reset()
+            let outcomeStart = writer.count
+            writer.append(UInt32(0))
             outcome.encode(into: &writer)
-            let outcomeBytes = writer.bytes
+            writer.overwrite(UInt32(writer.count - outcomeStart - 4), at: outcomeStart)
             // The transfers straight from the ledger's records into the entry's binary form:
             // making `Transfer` values only for the store to encode them cost about 2,400
             // instructions a command.
-            writer.reset()
             self.state.settlement.ledger.encodeTransfers(after: transfersBefore, into: &writer)
             entries.append(
-                JournalEntry(
-                    sequence: sequence,
-                    idempotencyKey: key,
-                    payloadDigest: digest,
-                    command: commandBytes,
-                    outcome: outcomeBytes,
-                    transferBytes: writer.bytes
-                )
+                JournalEntry(sequence: sequence, idempotencyKey: key, payloadDigest: digest, body: writer.bytes)
             )
             _ = batchKeys?.insert(fingerprint, position: UInt64(entries.count - 1)) { _ in false }
             accepted.append(position)
@@ -475,14 +471,14 @@ struct JournaledEngine: Sendable {
                 reason: "entry \(entry.sequence) (\(entry.idempotencyKey)) no longer applies: \(error)"
             )
         }
-        let outcome = EngineOutcome(sequence: entry.sequence, effects: effects).encoded()
-        var transfers = ByteWriter(capacity: entry.transferBytes.count)
-        self.state.settlement.ledger.encodeTransfers(after: transfersBefore, into: &transfers)
-        // Transfers are equal exactly when their encodings are.
-        let sameTransfers = transfers.withUnsafeBytes { made in
-            entry.transferBytes.withUnsafeBytes { stored in made.elementsEqual(stored) }
-        }
-        guard outcome == entry.outcome, sameTransfers else {
+        // Compared as bytes: transfers, like outcomes, are equal exactly when their encodings are.
+        var writer = ByteWriter(capacity: entry.body.count)
+        EngineOutcome(sequence: entry.sequence, effects: effects).encode(into: &writer)
+        let sameOutcome = writer.withUnsafeBytes { made in entry.withOutcomeBytes { made.elementsEqual($0) } }
+        writer.reset()
+        self.state.settlement.ledger.encodeTransfers(after: transfersBefore, into: &writer)
+        let sameTransfers = writer.withUnsafeBytes { made in entry.withTransferBytes { made.elementsEqual($0) } }
+        guard sameOutcome, sameTransfers else {
             self.needsRebuild = true
             throw FissionError(
                 code: .journalMismatch,
@@ -496,11 +492,12 @@ struct JournaledEngine: Sendable {
     /// naming the entry.
     private static func decodeCommand(of entry: JournalEntry) throws(FissionError) -> (Timestamp, EngineCommand) {
         do throws(FissionError) {
-            var reader = ByteReader(bytes: entry.command)
+            let bytes = entry.command
+            var reader = ByteReader(bytes: bytes)
             let time: Int64 = try reader.read()
             let applied = try reader.readTimestamp(at: time)
             let command = try EngineCommand.decode(from: &reader)
-            guard reader.isAtEnd, stableDigest(entry.command[8...]) == entry.payloadDigest else {
+            guard reader.isAtEnd, stableDigest(bytes[8...]) == entry.payloadDigest else {
                 throw FissionError(code: .corruptJournal, reason: "the command does not match its digest")
             }
             return (applied, command)

@@ -130,6 +130,13 @@
         self.base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: Int64.self)
     }
 
+    /// Writes `value` (little-endian) over the 4 bytes already written at `offset`: a count
+    /// written before what it counts.
+    public mutating func overwrite(_ value: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= self.written, "only written bytes can be overwritten")
+        self.base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+
     /// Appends raw bytes.
     @inlinable
     public mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {

@@ -159,7 +159,7 @@ private struct JournalState: ~Copyable {
     /// Checks every rule for `batch`, whose first entry goes at position `first`, and indexes its
     /// keys, noting each insertion in ``undoLog``.
     ///
-    /// Transfers are checked in their encoded form (``JournalEntry/transferBytes``): their ids,
+    /// Transfers are checked in their encoded form (``JournalEntry/withTransferBytes(_:)``): their ids,
     /// the pending transfers they post, and their keys as bytes, which are equal exactly when the
     /// keys are. No transfer is rebuilt.
     private mutating func index(_ batch: [JournalEntry], from first: Int) throws(FissionError) {
@@ -171,8 +171,7 @@ private struct JournalState: ~Copyable {
         self.transferPrints.removeAll(keepingCapacity: true)
         for entry in batch {
             self.keyPrints.append(Fingerprint.of(entry.idempotencyKey, seed: self.seed))
-            try entry.transferBytes.withUnsafeBufferPointer { buffer throws(FissionError) in
-                let bytes = UnsafeRawBufferPointer(buffer)
+            try entry.withTransferBytes { (bytes) throws(FissionError) in
                 var cursor = 4
                 guard bytes.count >= cursor else { throw Self.corrupt("no transfer count") }
                 let count = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
@@ -274,7 +273,7 @@ private struct JournalState: ~Copyable {
         first: Int,
         journal: PackedJournal
     ) throws(FissionError) {
-        let slot = entry.transferBytes.withUnsafeBytes { bytes in
+        let slot = entry.withTransferBytes { bytes in
             let keyBytes = UnsafeRawBufferPointer(rebasing: bytes[shape.keyBytes])
             return self.transferKeyIndex.insert(fingerprint, position: location) {
                 let position = Int($0 >> 32)
@@ -282,7 +281,7 @@ private struct JournalState: ~Copyable {
                 guard position >= first else {
                     return journal.transfer(index, at: position, hasKey: shape, bytes: keyBytes)
                 }
-                return batch[position - first].transferBytes.withUnsafeBytes { bytes in
+                return batch[position - first].withTransferBytes { bytes in
                     // Scanned already in this append, so it reads.
                     (try? shape.isKey(
                         ofTransfer: index,

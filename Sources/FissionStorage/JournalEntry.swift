@@ -7,6 +7,12 @@
 /// The engine writes an entry for every command it accepts, in the same atomic write as the
 /// ledger transfers the command made. A store treats ``command`` and ``outcome`` as opaque bytes:
 /// their format belongs to the engine.
+///
+/// An entry keeps its command, its outcome and its transfers in one byte array (its transfers in
+/// a compact binary form, about 140 bytes a transfer where a `Transfer` value takes 304), so
+/// ``command``, ``outcome`` and ``transfers`` each build a new array on every access: read one
+/// into a local when you need it more than once. Entries compare equal exactly when their fields
+/// do.
 public struct JournalEntry: Hashable, Sendable {
     /// The entry's position: 1 for the first entry of a journal, then 2, 3 ... without gaps.
     public let sequence: Int64
@@ -15,18 +21,27 @@ public struct JournalEntry: Hashable, Sendable {
     /// A digest of the command's payload, so a reused key with another payload is recognised
     /// without decoding ``command``.
     public let payloadDigest: UInt64
-    /// The encoded command, in the engine's format.
-    public let command: [UInt8]
-    /// The encoded outcome, returned as it is when the host retries the key.
-    public let outcome: [UInt8]
-    /// The ledger transfers the command made, in ledger order; often empty.
-    ///
-    /// An entry keeps its transfers in a compact binary form (about 140 bytes a transfer, where a
-    /// `Transfer` value takes 304), and this property rebuilds them on each access: read it once
-    /// into a local when you need it more than once. Equal entries have equal transfers, and
-    /// entries with equal transfers compare equal, as before.
+    /// The command, the outcome and the transfers, each after a 32-bit count: the command's
+    /// bytes, the outcome's bytes, then the transfers as `ByteWriter.append(transfers:)` writes
+    /// them. The in-memory store keeps these bytes as they are.
+    package let body: [UInt8]
+    /// Where the outcome's count starts in ``body``.
+    private let outcomeStart: UInt32
+    /// Where the transfers' count starts in ``body``.
+    private let transfersStart: UInt32
+
+    /// The encoded command, in the engine's format. Each access copies it out of the entry.
+    public var command: [UInt8] { Array(self.body[4..<Int(self.outcomeStart)]) }
+
+    /// The encoded outcome, returned as it is when the host retries the key. Each access copies
+    /// it out of the entry.
+    public var outcome: [UInt8] { Array(self.body[Int(self.outcomeStart) + 4..<Int(self.transfersStart)]) }
+
+    /// The ledger transfers the command made, in ledger order; often empty. Each access rebuilds
+    /// them from the entry's bytes.
     public var transfers: [Transfer] {
-        var reader = ByteReader(bytes: self.transferBytes)
+        var reader = ByteReader(bytes: self.body)
+        reader.offset = Int(self.transfersStart)
         do {
             return try reader.readTransfers { FissionError(code: .corruptSnapshot, reason: $0) }
         } catch {
@@ -35,8 +50,6 @@ public struct JournalEntry: Hashable, Sendable {
             preconditionFailure("journal entry \(self.sequence): its transfers do not read back: \(error.reason)")
         }
     }
-    /// The transfers as `ByteWriter.append(transfers:)` writes them: a 32-bit count, then each.
-    package let transferBytes: [UInt8]
 
     /// Creates an entry.
     ///
@@ -55,39 +68,83 @@ public struct JournalEntry: Hashable, Sendable {
         outcome: [UInt8],
         transfers: [Transfer]
     ) {
-        var writer = ByteWriter(capacity: 16 + 160 * transfers.count)
+        precondition(
+            command.count <= Int(UInt32.max) && outcome.count <= Int(UInt32.max),
+            "a journal entry's command and outcome are each at most 4 GiB"
+        )
+        var writer = ByteWriter(capacity: 16 + command.count + outcome.count + 160 * transfers.count)
+        writer.append(UInt32(command.count))
+        writer.append(contentsOf: command)
+        writer.append(UInt32(outcome.count))
+        writer.append(contentsOf: outcome)
         writer.append(transfers: transfers)
         self.init(
             sequence: sequence,
             idempotencyKey: idempotencyKey,
             payloadDigest: payloadDigest,
-            command: command,
-            outcome: outcome,
-            transferBytes: writer.finish()
+            body: writer.finish()
         )
     }
 
-    /// Creates an entry from transfers already encoded (`Ledger.encodeTransfers(after:into:)`).
-    package init(
-        sequence: Int64,
-        idempotencyKey: EventID,
-        payloadDigest: UInt64,
-        command: [UInt8],
-        outcome: [UInt8],
-        transferBytes: [UInt8]
-    ) {
+    /// Creates an entry from its ``body``, written in one go (the engine writes the command, the
+    /// outcome and `Ledger.encodeTransfers(after:into:)`'s bytes into one buffer).
+    package init(sequence: Int64, idempotencyKey: EventID, payloadDigest: UInt64, body: [UInt8]) {
+        let (outcomeStart, transfersStart) = body.withUnsafeBytes { bytes in
+            // Only Fission writes bodies, so a malformed one is a bug in Fission.
+            precondition(bytes.count >= 12 && bytes.count <= Int(UInt32.max), "a journal entry's body is malformed")
+            let outcomeStart = 4 + Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+            precondition(outcomeStart <= bytes.count - 8, "a journal entry's body is malformed")
+            let transfersStart =
+                outcomeStart + 4
+                + Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: outcomeStart, as: UInt32.self)))
+            precondition(transfersStart <= bytes.count - 4, "a journal entry's body is malformed")
+            return (UInt32(outcomeStart), UInt32(transfersStart))
+        }
         self.sequence = sequence
         self.idempotencyKey = idempotencyKey
         self.payloadDigest = payloadDigest
-        self.command = command
-        self.outcome = outcome
-        self.transferBytes = transferBytes
+        self.body = body
+        self.outcomeStart = outcomeStart
+        self.transfersStart = transfersStart
+    }
+
+    /// Where the transfers' count starts in ``body``: the transfers run from there to its end.
+    package var transferBytesStart: Int { Int(self.transfersStart) }
+
+    /// Calls `body` with the command's bytes.
+    package func withCommandBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try self.withBytes(4..<Int(self.outcomeStart), body)
+    }
+
+    /// Calls `body` with the outcome's bytes.
+    package func withOutcomeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try self.withBytes(Int(self.outcomeStart) + 4..<Int(self.transfersStart), body)
+    }
+
+    /// Calls `body` with the transfers' bytes: a 32-bit count, then each transfer.
+    package func withTransferBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try self.withBytes(Int(self.transfersStart)..<self.body.count, body)
+    }
+
+    private func withBytes<Result, Failure: Error>(
+        _ range: Range<Int>,
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try self.body.withUnsafeBufferPointer { (buffer) throws(Failure) in
+            try body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[range]))
+        }
     }
 
     /// How many transfers the entry holds, read from its bytes.
     package var transferCount: Int {
-        self.transferBytes.withUnsafeBytes { bytes in
-            bytes.count < 4 ? 0 : Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+        self.body.withUnsafeBytes { bytes in
+            Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(self.transfersStart), as: UInt32.self)))
         }
     }
 }

@@ -10,9 +10,9 @@
 /// gets a page of its own size), so appending never copies what is stored. Entries are rebuilt as
 /// values when read.
 ///
-/// An entry's bytes: its idempotency key, its payload digest, its command and its outcome (each a
-/// 32-bit count, then the bytes), then its transfers as the entry holds them
-/// (``JournalEntry/transferBytes``). Its sequence is its position + 1.
+/// An entry's bytes: its idempotency key, its payload digest, then its ``JournalEntry/body`` as it
+/// is (its command and its outcome, each a 32-bit count and the bytes, then its transfers). Its
+/// sequence is its position + 1.
 struct PackedJournal: Sendable {
     /// The room each page reserves.
     static let pageSize = 1 << 20
@@ -31,18 +31,13 @@ struct PackedJournal: Sendable {
     /// How many entries are stored.
     var count: Int { self.locations.count }
 
-    /// Stores `entry` as the next one; `writer` is scratch room for its bytes.
+    /// Stores `entry` as the next one; `writer` is scratch room for its header.
     mutating func append(_ entry: JournalEntry, writer: inout ByteWriter) {
         writer.reset()
         writer.append(identifier: entry.idempotencyKey)
         writer.append(entry.payloadDigest)
-        writer.append(UInt32(entry.command.count))
-        writer.append(contentsOf: entry.command)
-        writer.append(UInt32(entry.outcome.count))
-        writer.append(contentsOf: entry.outcome)
-        let transfers = writer.count
-        writer.append(contentsOf: entry.transferBytes)
-        let size = writer.count
+        let header = writer.count
+        let size = header + entry.body.count
         precondition(size <= Int(UInt32.max), "a journal entry of \(size) bytes")
         // Offsets are 32-bit: a page is used only as far as they reach.
         if let last = self.pages.last, last.capacity - last.count >= size, last.count + size <= Int(UInt32.max) {
@@ -55,11 +50,12 @@ struct PackedJournal: Sendable {
         let page = self.pages.count - 1
         let start = self.pages[page].count
         writer.withUnsafeBytes { self.pages[page].append(contentsOf: $0) }
+        self.pages[page].append(contentsOf: entry.body)
         self.locations.append(
             Location(
                 page: UInt32(page),
                 start: UInt32(start),
-                transfers: UInt32(start + transfers),
+                transfers: UInt32(start + header + entry.transferBytesStart),
                 end: UInt32(start + size)
             )
         )
@@ -78,20 +74,8 @@ struct PackedJournal: Sendable {
         return Self.reading(position) { () throws(FissionError) in
             let key: EventID = try reader.readIdentifier()
             let digest: UInt64 = try reader.read()
-            let command = try reader.readBytes(Int(try reader.read() as UInt32))
-            let outcome = try reader.readBytes(Int(try reader.read() as UInt32))
-            guard reader.offset == Int(location.transfers) else {
-                throw FissionError(code: .corruptSnapshot, reason: "the transfers do not start where they were written")
-            }
-            let transferBytes = try reader.readBytes(Int(location.end - location.transfers))
-            return JournalEntry(
-                sequence: Int64(position) + 1,
-                idempotencyKey: key,
-                payloadDigest: digest,
-                command: command,
-                outcome: outcome,
-                transferBytes: transferBytes
-            )
+            let body = try reader.readBytes(Int(location.end) - reader.offset)
+            return JournalEntry(sequence: Int64(position) + 1, idempotencyKey: key, payloadDigest: digest, body: body)
         }
     }
 

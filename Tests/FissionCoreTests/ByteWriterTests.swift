@@ -58,8 +58,10 @@ struct ByteWriterTests {
         #expect(writer.bytes.isEmpty)
         writer.append(Int64(1))
         writer.append(UInt8(9))
-        writer.overwrite(-2, at: 0)
+        writer.overwrite(Int64(-2), at: 0)
         #expect(writer.bytes == Self.littleEndian(UInt64(bitPattern: -2), count: 8) + [9])
+        writer.overwrite(UInt32(0x0102_0304), at: 5)
+        #expect(writer.bytes == Self.littleEndian(UInt64(bitPattern: -2), count: 5) + [4, 3, 2, 1])
     }
 
     @Test func whatIsWrittenReadsBack() throws {

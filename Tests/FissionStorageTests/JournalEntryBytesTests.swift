@@ -56,22 +56,49 @@ struct JournalEntryBytesTests {
         let entry = Self.entry(1, key: "a", transfers: transfers)
         #expect(entry.transfers == transfers)
         #expect(entry.transferCount == 3)
-        // The engine's way: the ledger writes the bytes from its records.
+        // The engine's way: the command and the outcome, each after its count, then the ledger
+        // writes the transfers' bytes from its records, all into one body.
         var writer = ByteWriter(capacity: 64)
+        writer.append(UInt32(1))
+        writer.append(UInt8(1))
+        writer.append(UInt32(1))
+        writer.append(UInt8(2))
         ledger.encodeTransfers(after: 0, into: &writer)
-        let fromLedger = JournalEntry(
-            sequence: 1,
-            idempotencyKey: "a",
-            payloadDigest: 1,
-            command: [1],
-            outcome: [2],
-            transferBytes: writer.finish()
-        )
+        let fromLedger = JournalEntry(sequence: 1, idempotencyKey: "a", payloadDigest: 1, body: writer.finish())
+        #expect(fromLedger.command == [1])
+        #expect(fromLedger.outcome == [2])
         #expect(fromLedger == entry)
         #expect(fromLedger.hashValue == entry.hashValue)
         #expect(fromLedger.transfers == transfers)
         #expect(Self.entry(1, key: "a", transfers: Array(transfers.dropLast())) != entry)
         #expect(Self.entry(1, key: "a", transfers: []).transfers.isEmpty)
+    }
+
+    @Test func commandAndOutcomeReadBackWhateverTheirLengths() throws {
+        let transfers = try Self.ledger(grants: []).transfers(limit: 1)
+        let store = InMemoryStore()
+        var written: [JournalEntry] = []
+        let cases: [([UInt8], [UInt8])] = [
+            ([], []), ([7], []), ([], [8]), (Array(0...255), Array(repeating: 9, count: 70_000)),
+        ]
+        for (index, (command, outcome)) in cases.enumerated() {
+            let entry = JournalEntry(
+                sequence: Int64(index) + 1,
+                idempotencyKey: EventID(Int64(index)),
+                payloadDigest: UInt64(index),
+                command: command,
+                outcome: outcome,
+                transfers: index == 3 ? transfers : []
+            )
+            #expect(entry.command == command)
+            #expect(entry.outcome == outcome)
+            #expect(entry.transfers == (index == 3 ? transfers : []))
+            written.append(entry)
+        }
+        // The command's bytes and the outcome's are told apart by their counts, not their sum.
+        #expect(written[1] != written[2])
+        try store.append(written, expectingLastSequence: 0)
+        #expect(try store.entries(after: 0, limit: 10) == written)
     }
 
     @Test func anyTransferAHostBuildsReadsBack() throws {
