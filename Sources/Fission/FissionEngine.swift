@@ -346,19 +346,20 @@ struct JournaledEngine: Sendable {
                         self.needsRebuild = true
                         return nil
                     }
-                    for index in accepted {
+                    // Each must give its entry again: it did on this same state a moment ago, so
+                    // anything else is a campaign model that breaks the determinism contract.
+                    // Then none of the batch is committed, rather than an entry the state does
+                    // not reflect.
+                    for (entry, index) in zip(entries, accepted) {
                         do {
-                            _ = try self.state.apply(batch.command(index), key: batch.key(index), at: applied)
+                            try self.apply(batch.command(index), at: applied, matching: entry)
                         } catch {
-                            // It applied on this same state a moment ago: a model that breaks the
-                            // determinism contract. Commit none of the batch, rather than an entry
-                            // the state does not reflect.
                             self.needsRebuild = true
                             try? self.rebuild()
                             throw FissionError(
                                 code: .journalMismatch,
-                                reason: "command \(batch.key(index)) of the batch applied once and not again "
-                                    + "on the same state: \(error)"
+                                reason: "command \(batch.key(index)) of the batch, applied again after a rebuild, "
+                                    + "did not give what it gave the first time: \(error.reason)"
                             )
                         }
                     }
@@ -460,18 +461,32 @@ struct JournaledEngine: Sendable {
             )
         }
         let (applied, command) = try Self.decodeCommand(of: entry)
-        let transfersBefore = self.state.settlement.ledger.transferCount
-        let effects: [EngineEffect]
         do {
-            effects = try self.state.apply(command, key: entry.idempotencyKey, at: applied)
+            try self.apply(command, at: applied, matching: entry)
         } catch {
             self.needsRebuild = true
             throw FissionError(
                 code: .journalMismatch,
-                reason: "entry \(entry.sequence) (\(entry.idempotencyKey)) no longer applies: \(error)"
+                reason: "replaying entry \(entry.sequence) (\(entry.idempotencyKey)): \(error.reason)"
             )
         }
-        // Compared as bytes: transfers, like outcomes, are equal exactly when their encodings are.
+        self.lastSequence = entry.sequence
+    }
+
+    /// Applies `command` (the command of `entry`) at `applied` and checks that it gives the
+    /// entry's outcome and transfers, compared as bytes: transfers, like outcomes, are equal
+    /// exactly when their encodings are.
+    ///
+    /// - Throws: The command's own error if it no longer applies; ``FissionError/Code/journalMismatch``
+    ///   if it gives another outcome or other transfers. Either way the state may have changed:
+    ///   the caller rebuilds it.
+    private mutating func apply(
+        _ command: EngineCommand,
+        at applied: Timestamp,
+        matching entry: JournalEntry
+    ) throws(FissionError) {
+        let transfersBefore = self.state.settlement.ledger.transferCount
+        let effects = try self.state.apply(command, key: entry.idempotencyKey, at: applied)
         var writer = ByteWriter(capacity: entry.body.count)
         EngineOutcome(sequence: entry.sequence, effects: effects).encode(into: &writer)
         let sameOutcome = writer.withUnsafeBytes { made in entry.withOutcomeBytes { made.elementsEqual($0) } }
@@ -479,13 +494,8 @@ struct JournaledEngine: Sendable {
         self.state.settlement.ledger.encodeTransfers(after: transfersBefore, into: &writer)
         let sameTransfers = writer.withUnsafeBytes { made in entry.withTransferBytes { made.elementsEqual($0) } }
         guard sameOutcome, sameTransfers else {
-            self.needsRebuild = true
-            throw FissionError(
-                code: .journalMismatch,
-                reason: "replaying entry \(entry.sequence) (\(entry.idempotencyKey)) gave another outcome than stored"
-            )
+            throw FissionError(code: .journalMismatch, reason: "it gave another outcome than stored")
         }
-        self.lastSequence = entry.sequence
     }
 
     /// The time and command a journal entry holds; a fault is ``FissionError/Code/corruptJournal``

@@ -57,6 +57,59 @@ struct ForgetfulModel: CampaignModel {
     }
 }
 
+/// Another model that breaks the contract: `.vary` names bob as the helper the first time this
+/// process applies it and carol every later time, so applying it again gives other transfers
+/// without throwing; `.poison` is ``ForgetfulModel``'s.
+struct DriftingModel: CampaignModel {
+    enum Command: CampaignModelCommand {
+        case vary
+        case poison
+
+        func encoded() -> [UInt8] { [self == .vary ? 1 : 2] }
+
+        init(encoded bytes: [UInt8]) throws(FissionError) {
+            switch bytes {
+            case [1]: self = .vary
+            case [2]: self = .poison
+            default: throw FissionError(code: .corruptJournal, reason: "no such command")
+            }
+        }
+    }
+
+    static let name = "drifting"
+    /// How many times `.vary` was applied in this process.
+    static let applications = Mutex(0)
+
+    var applied = 0
+
+    init() {}
+
+    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
+        self.applied += 1
+        let event: RewardEvent
+        switch command {
+        case .vary:
+            let count = Self.applications.withLock { count in
+                count += 1
+                return count
+            }
+            event = .helped(sharer: "alice", helper: count == 1 ? "bob" : "carol", at: context.now)
+        case .poison:
+            event = .memberRegistered(member: "alice", inviter: nil, at: context.now)
+        }
+        return CampaignModelStep(rewardEvents: [ModelRewardEvent(campaign: spring, event: event)])
+    }
+
+    func snapshot() -> [UInt8] { [UInt8(truncatingIfNeeded: self.applied)] }
+
+    init(snapshot bytes: [UInt8]) throws(FissionError) {
+        guard let first = bytes.first, bytes.count == 1 else {
+            throw FissionError(code: .corruptSnapshot, reason: "one byte expected")
+        }
+        self.applied = Int(first)
+    }
+}
+
 struct EngineReapplyTests {
     /// When a command in a batch poisons the state, the engine rebuilds the committed state and
     /// applies the batch's earlier commands again. If one of them no longer applies (a model that
@@ -81,5 +134,34 @@ struct EngineReapplyTests {
         #expect(store.lastSequence() == sequence)
         #expect(await engine.state.model(ForgetfulModel.self)?.applied == 0)
         #expect(await fingerprint(engine) == before)
+    }
+
+    /// The same, for an earlier command that applies again without throwing but with other
+    /// transfers: committing its first entry would journal a grant to bob while the state holds one
+    /// to carol, and the store could no longer be opened.
+    @Test func aBatchWhoseEarlierCommandAppliesDifferentlyCommitsNothing() async throws {
+        let store = InMemoryStore()
+        let configuration = FissionEngine.Configuration(models: [DriftingModel.self])
+        let engine = try FissionEngine(store: store, configuration: configuration)
+        try await seed(engine)
+        let before = await fingerprint(engine)
+        let sequence = store.lastSequence()
+        let error = await #expect(throws: FissionError.self) {
+            try await engine.submit(
+                batch: [
+                    ("vary", .model(.vary, of: DriftingModel.self)),
+                    ("poison", .model(.poison, of: DriftingModel.self)),
+                ],
+                at: at(days: 1)
+            )
+        }
+        #expect(error?.code == .journalMismatch)
+        #expect(error?.reason.contains("vary") == true, "\(error?.reason ?? "")")
+        #expect(store.lastSequence() == sequence)
+        #expect(await fingerprint(engine) == before)
+        #expect(wallet(await engine.state, "carol", .points).creditsPosted == 0)
+        // The store still opens, to the same state.
+        let reopened = try FissionEngine(store: store, configuration: configuration)
+        #expect(await fingerprint(reopened) == before)
     }
 }
