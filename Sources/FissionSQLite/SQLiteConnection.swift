@@ -67,20 +67,32 @@ final class Statement {
         )
     }
 
-    /// Binds bytes as a BLOB; an empty array binds an empty BLOB, never NULL.
-    func bind(_ index: Int32, blob: [UInt8]) {
-        if blob.isEmpty {
-            sqlite3_bind_zeroblob(self.handle, index, 0)
+    /// Binds bytes as a BLOB; no bytes bind an empty BLOB, never NULL.
+    ///
+    /// - Throws: ``FissionError/Code/storeFailure`` for more bytes than SQLite stores in one value
+    ///   (`SQLITE_MAX_LENGTH`, 1,000,000,000 bytes in its standard build), instead of the NULL
+    ///   SQLite would bind then.
+    func bind(_ index: Int32, blob: UnsafeRawBufferPointer, doing what: @autoclosure () -> String) throws(FissionError)
+    {
+        let result: Int32
+        if let base = blob.baseAddress, !blob.isEmpty {
+            result = sqlite3_bind_blob64(
+                self.handle,
+                index,
+                base,
+                sqlite3_uint64(blob.count),
+                fission_sqlite_transient()
+            )
         } else {
-            blob.withUnsafeBytes { bytes in
-                _ = sqlite3_bind_blob(
-                    self.handle,
-                    index,
-                    bytes.baseAddress,
-                    Int32(bytes.count),
-                    fission_sqlite_transient()
-                )
-            }
+            result = sqlite3_bind_zeroblob(self.handle, index, 0)
+        }
+        guard result == SQLITE_OK else {
+            let limit = sqlite3_limit(sqlite3_db_handle(self.handle), SQLITE_LIMIT_LENGTH, -1)
+            throw FissionError(
+                code: .storeFailure,
+                reason: "\(what()): \(blob.count) bytes in one value; this SQLite stores at most \(limit) "
+                    + "(SQLite \(result): \(String(cString: sqlite3_errstr(result))))"
+            )
         }
     }
 
@@ -130,6 +142,13 @@ final class Statement {
         let count = Int(sqlite3_column_bytes(self.handle, column))
         guard count > 0, let bytes = sqlite3_column_blob(self.handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+
+    /// Appends a BLOB column's bytes to `bytes`, without an array of its own.
+    func appendBlob(_ column: Int32, to bytes: inout [UInt8]) {
+        let count = Int(sqlite3_column_bytes(self.handle, column))
+        guard count > 0, let blob = sqlite3_column_blob(self.handle, column) else { return }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: blob, count: count))
     }
 
     /// Reads an identifier stored by ``bind(_:identifier:)``, or `nil` for NULL.

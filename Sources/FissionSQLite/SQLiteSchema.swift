@@ -30,6 +30,7 @@ package enum SQLiteSchema {
         SchemaMigration(version: 1, statements: version1),
         SchemaMigration(version: 2, statements: version2),
         SchemaMigration(version: 3, statements: version3),
+        SchemaMigration(version: 4, statements: version4),
     ]
 
     /// The current schema version, kept in `PRAGMA user_version`.
@@ -184,8 +185,28 @@ package enum SQLiteSchema {
         """,
     ]
 
+    /// Version 4: a snapshot is kept in parts, so it may be bigger than one SQLite value.
+    //
+    // SQLite stores at most `SQLITE_MAX_LENGTH` bytes in a value (1,000,000,000 in its standard
+    // build), and an engine snapshot grows with the members (273 MB at 1M): `snapshots.state`
+    // keeps the first part, `snapshot_parts` the rest, numbered from 1. A version-3 snapshot is a
+    // snapshot of one part.
+    package static let version4: [String] = [
+        """
+        CREATE TABLE snapshot_parts (
+            sequence INTEGER NOT NULL REFERENCES snapshots (sequence),
+            part INTEGER NOT NULL CHECK (part >= 1),
+            bytes BLOB NOT NULL,
+            PRIMARY KEY (sequence, part)
+        ) STRICT, WITHOUT ROWID
+        """
+    ]
+
+    /// The most bytes of a snapshot in one value: 64 MiB.
+    package static let snapshotPartBytes = 64 << 20
+
     /// The tables a current store has.
-    package static let tables = ["journal", "transfers", "snapshots"]
+    package static let tables = ["journal", "transfers", "snapshots", "snapshot_parts"]
 
     // MARK: - Statements, each prepared once per connection
 
@@ -219,16 +240,24 @@ package enum SQLiteSchema {
     static let transfersOfEntries = """
         SELECT \(transferColumns) FROM transfers WHERE entry BETWEEN ?1 AND ?2 ORDER BY id
         """
-    static let latestSnapshot = "SELECT sequence, state FROM snapshots ORDER BY sequence DESC LIMIT 1"
+    /// The latest snapshot's sequence, its first part, and the length of the other parts.
+    static let latestSnapshot = """
+        SELECT sequence, state,
+            (SELECT ifnull(sum(length(bytes)), 0) FROM snapshot_parts WHERE snapshot_parts.sequence = snapshots.sequence)
+        FROM snapshots ORDER BY sequence DESC LIMIT 1
+        """
+    static let snapshotParts = "SELECT part, bytes FROM snapshot_parts WHERE sequence = ?1 ORDER BY part"
     static let insertSnapshot = "INSERT INTO snapshots (sequence, state) VALUES (?1, ?2)"
+    static let insertSnapshotPart = "INSERT INTO snapshot_parts (sequence, part, bytes) VALUES (?1, ?2, ?3)"
     // Only the latest snapshot is worth keeping: it can be large, and replay starts from it.
+    static let pruneSnapshotParts = "DELETE FROM snapshot_parts WHERE sequence <= ?1"
     static let pruneSnapshots = "DELETE FROM snapshots WHERE sequence <= ?1"
 
     /// Every statement the store runs after opening, for the test that reads them.
     package static let runtimeStatements: [String] = [
         beginWrite, commit, rollback, lastSequence, lastTransfer, insertEntry, insertEntryChunk, insertTransfer,
-        insertTransferChunk, entryForKey, entriesAfter, transfersOfEntries, latestSnapshot, insertSnapshot,
-        pruneSnapshots,
+        insertTransferChunk, entryForKey, entriesAfter, transfersOfEntries, latestSnapshot, snapshotParts,
+        insertSnapshot, insertSnapshotPart, pruneSnapshotParts, pruneSnapshots,
     ]
 
     /// `INSERT INTO journal` of `rows` rows: row `r` binds parameters `5r + 1 ... 5r + 5`.

@@ -104,11 +104,28 @@ public final class SQLiteStore: FissionStore {
         try self.init(path: path, options: options, migrations: SQLiteSchema.migrations)
     }
 
-    /// Opens the store with another schema history: for testing migrations.
-    package init(path: String, options: Options, migrations: [SchemaMigration]) throws(FissionError) {
+    /// Opens the store with another schema history (for testing migrations), with snapshots cut
+    /// into smaller parts than ``SQLiteSchema/snapshotPartBytes``, or with a lower limit than
+    /// SQLite's on the bytes of one value (`sqlite3_limit(SQLITE_LIMIT_LENGTH)`): for testing
+    /// snapshot parts and values too big to store.
+    package init(
+        path: String,
+        options: Options,
+        migrations: [SchemaMigration],
+        snapshotPartBytes: Int = SQLiteSchema.snapshotPartBytes,
+        maximumValueBytes: Int32? = nil
+    ) throws(FissionError) {
         self.path = path
         self.options = options
-        self.connection = Mutex(try StoreConnection(path: path, options: options, migrations: migrations))
+        self.connection = Mutex(
+            try StoreConnection(
+                path: path,
+                options: options,
+                migrations: migrations,
+                snapshotPartBytes: snapshotPartBytes,
+                maximumValueBytes: maximumValueBytes
+            )
+        )
     }
 
     /// Closes the connection. Later calls throw ``FissionError/Code/storeClosed``; closing twice
@@ -239,11 +256,45 @@ final class StoreConnection {
     private let entryForKey: Statement
     private let entriesAfter: Statement
     private let transfersOfEntries: Statement
-    private let latestSnapshotStatement: Statement
-    private let insertSnapshot: Statement
-    private let pruneSnapshots: Statement
+    /// The snapshot statements, prepared on the first snapshot call: a store opened with an
+    /// older schema history (to test migrations) has no `snapshot_parts` table to prepare them on.
+    private var preparedSnapshotStatements: SnapshotStatements?
+    /// The most bytes of a snapshot in one value (``SQLiteSchema/snapshotPartBytes``).
+    private let snapshotPartBytes: Int
 
-    init(path: String, options: SQLiteStore.Options, migrations: [SchemaMigration]) throws(FissionError) {
+    private struct SnapshotStatements {
+        let latest: Statement
+        let parts: Statement
+        let insert: Statement
+        let insertPart: Statement
+        let pruneParts: Statement
+        let prune: Statement
+
+        init(database: OpaquePointer) throws(FissionError) {
+            self.latest = try Statement(SQLiteSchema.latestSnapshot, database: database)
+            self.parts = try Statement(SQLiteSchema.snapshotParts, database: database)
+            self.insert = try Statement(SQLiteSchema.insertSnapshot, database: database)
+            self.insertPart = try Statement(SQLiteSchema.insertSnapshotPart, database: database)
+            self.pruneParts = try Statement(SQLiteSchema.pruneSnapshotParts, database: database)
+            self.prune = try Statement(SQLiteSchema.pruneSnapshots, database: database)
+        }
+    }
+
+    private func snapshotStatements() throws(FissionError) -> SnapshotStatements {
+        if let prepared = self.preparedSnapshotStatements { return prepared }
+        let prepared = try SnapshotStatements(database: self.connection.database)
+        self.preparedSnapshotStatements = prepared
+        return prepared
+    }
+
+    init(
+        path: String,
+        options: SQLiteStore.Options,
+        migrations: [SchemaMigration],
+        snapshotPartBytes: Int,
+        maximumValueBytes: Int32?
+    ) throws(FissionError) {
+        precondition(snapshotPartBytes > 0, "a snapshot part holds at least one byte")
         guard sqlite3_libversion_number() >= SQLiteStore.minimumSQLiteVersion else {
             throw FissionError(
                 code: .storeFailure,
@@ -257,6 +308,7 @@ final class StoreConnection {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         let connection = try Connection(path: path, flags: flags)
         sqlite3_busy_timeout(connection.database, options.busyTimeoutMilliseconds)
+        if let maximumValueBytes { sqlite3_limit(connection.database, SQLITE_LIMIT_LENGTH, maximumValueBytes) }
         try Self.prepareSchema(connection, path: path, options: options, migrations: migrations)
         try Self.guardLedger(connection, path: path)
         let database = connection.database
@@ -274,9 +326,7 @@ final class StoreConnection {
         self.entryForKey = try Statement(SQLiteSchema.entryForKey, database: database)
         self.entriesAfter = try Statement(SQLiteSchema.entriesAfter, database: database)
         self.transfersOfEntries = try Statement(SQLiteSchema.transfersOfEntries, database: database)
-        self.latestSnapshotStatement = try Statement(SQLiteSchema.latestSnapshot, database: database)
-        self.insertSnapshot = try Statement(SQLiteSchema.insertSnapshot, database: database)
-        self.pruneSnapshots = try Statement(SQLiteSchema.pruneSnapshots, database: database)
+        self.snapshotPartBytes = snapshotPartBytes
     }
 
     // MARK: Opening
@@ -452,7 +502,9 @@ final class StoreConnection {
                 chunk: self.insertEntryChunk,
                 single: self.insertEntry,
                 doing: "inserting entries",
-                bind: { row, statement, slot in Self.bind(entries[row], to: statement, row: slot) },
+                bind: { (row, statement, slot) throws(FissionError) in
+                    try Self.bind(entries[row], to: statement, row: slot)
+                },
                 failure: { row, result, message in self.entryFailure(entries[row], result, message) }
             )
             try self.insertRows(
@@ -480,13 +532,13 @@ final class StoreConnection {
         chunk: Statement,
         single: Statement,
         doing what: String,
-        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) -> Void,
+        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) throws(FissionError) -> Void,
         failure: (_ row: Int, _ result: Int32, _ message: String) -> FissionError
     ) throws(FissionError) {
         let perChunk = SQLiteSchema.rowsPerInsert
         var row = 0
         while count - row >= perChunk {
-            for slot in 0..<perChunk { bind(row + slot, chunk, Int32(slot)) }
+            for slot in 0..<perChunk { try bind(row + slot, chunk, Int32(slot)) }
             let result = chunk.stepCode()
             guard result == SQLITE_DONE else {
                 let error = storeError(
@@ -513,11 +565,11 @@ final class StoreConnection {
     private func insertRow(
         _ row: Int,
         _ statement: Statement,
-        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) -> Void,
+        bind: (_ row: Int, _ statement: Statement, _ slot: Int32) throws(FissionError) -> Void,
         failure: (_ row: Int, _ result: Int32, _ message: String) -> FissionError
     ) throws(FissionError) {
         defer { statement.reset() }
-        bind(row, statement, 0)
+        try bind(row, statement, 0)
         let result = statement.stepCode()
         guard result == SQLITE_DONE else {
             throw failure(row, result, String(cString: sqlite3_errmsg(self.connection.database)))
@@ -577,13 +629,17 @@ final class StoreConnection {
 
     /// Binds `entry` to the parameters of row `row` of an insert made by
     /// ``SQLiteSchema/insertEntries(rows:)``.
-    private static func bind(_ entry: JournalEntry, to statement: Statement, row: Int32) {
+    private static func bind(_ entry: JournalEntry, to statement: Statement, row: Int32) throws(FissionError) {
         let base = row * SQLiteSchema.entryParameters
         statement.bind(base + 1, entry.sequence)
         statement.bind(base + 2, identifier: entry.idempotencyKey)
         statement.bind(base + 3, Int64(bitPattern: entry.payloadDigest))
-        statement.bind(base + 4, blob: entry.command)
-        statement.bind(base + 5, blob: entry.outcome)
+        try entry.withCommandBytes { (bytes) throws(FissionError) in
+            try statement.bind(base + 4, blob: bytes, doing: "storing entry \(entry.sequence)'s command")
+        }
+        try entry.withOutcomeBytes { (bytes) throws(FissionError) in
+            try statement.bind(base + 5, blob: bytes, doing: "storing entry \(entry.sequence)'s outcome")
+        }
     }
 
     /// The contract's error for SQLite's refusal of `entry`.
@@ -656,12 +712,32 @@ final class StoreConnection {
                     reason: "snapshot at \(snapshot.sequence) is outside the journal (0...\(last))"
                 )
             }
-            if let latest = try self.latestSnapshot(), latest.sequence > snapshot.sequence { return }
-            self.pruneSnapshots.bind(1, snapshot.sequence)
-            try self.run(self.pruneSnapshots, doing: "dropping older snapshots")
-            self.insertSnapshot.bind(1, snapshot.sequence)
-            self.insertSnapshot.bind(2, blob: snapshot.state)
-            try self.run(self.insertSnapshot, doing: "saving the snapshot at \(snapshot.sequence)")
+            let statements = try self.snapshotStatements()
+            if let latest = try self.latestSnapshotSequence(statements), latest > snapshot.sequence { return }
+            statements.pruneParts.bind(1, snapshot.sequence)
+            try self.run(statements.pruneParts, doing: "dropping older snapshots' parts")
+            statements.prune.bind(1, snapshot.sequence)
+            try self.run(statements.prune, doing: "dropping older snapshots")
+            // The first part in `snapshots`, the others in `snapshot_parts` (schema version 4).
+            try snapshot.state.withUnsafeBufferPointer { (buffer) throws(FissionError) in
+                let state = UnsafeRawBufferPointer(buffer)
+                let size = self.snapshotPartBytes
+                let what = "saving the snapshot at \(snapshot.sequence)"
+                statements.insert.bind(1, snapshot.sequence)
+                try statements.insert.bind(2, blob: UnsafeRawBufferPointer(rebasing: state.prefix(size)), doing: what)
+                try self.run(statements.insert, doing: what)
+                var part: Int64 = 1
+                var start = size
+                while start < state.count {
+                    let bytes = UnsafeRawBufferPointer(rebasing: state[start..<min(start + size, state.count)])
+                    statements.insertPart.bind(1, snapshot.sequence)
+                    statements.insertPart.bind(2, part)
+                    try statements.insertPart.bind(3, blob: bytes, doing: "\(what): part \(part)")
+                    try self.run(statements.insertPart, doing: "\(what): part \(part)")
+                    part += 1
+                    start += size
+                }
+            }
         }
     }
 
@@ -722,10 +798,57 @@ final class StoreConnection {
     }
 
     func latestSnapshot() throws(FissionError) -> StoreSnapshot? {
-        let statement = self.latestSnapshotStatement
+        // One read transaction, so the parts are those of the snapshot just read.
+        let statements = try self.snapshotStatements()
+        try self.run(self.beginRead, doing: "reading the latest snapshot: starting a read")
+        do {
+            let snapshot = try self.readLatestSnapshot(statements)
+            try self.run(self.commit, doing: "reading the latest snapshot: ending the read")
+            return snapshot
+        } catch {
+            if self.connection.isInTransaction {
+                _ = self.rollback.stepCode()
+                self.rollback.reset()
+            }
+            throw error
+        }
+    }
+
+    private func latestSnapshotSequence(_ statements: SnapshotStatements) throws(FissionError) -> Int64? {
+        let statement = statements.latest
         defer { statement.reset() }
-        guard try statement.step(doing: "reading the latest snapshot") else { return nil }
-        return StoreSnapshot(sequence: statement.int64(0), state: statement.blob(1))
+        return try statement.step(doing: "reading the latest snapshot") ? statement.int64(0) : nil
+    }
+
+    private func readLatestSnapshot(_ statements: SnapshotStatements) throws(FissionError) -> StoreSnapshot? {
+        var state: [UInt8]
+        let sequence: Int64
+        let rest: Int64
+        do {
+            let statement = statements.latest
+            defer { statement.reset() }
+            guard try statement.step(doing: "reading the latest snapshot") else { return nil }
+            sequence = statement.int64(0)
+            state = statement.blob(1)
+            rest = statement.int64(2)
+        }
+        guard rest > 0 else { return StoreSnapshot(sequence: sequence, state: state) }
+        state.reserveCapacity(state.count + Int(rest))
+        let parts = statements.parts
+        defer { parts.reset() }
+        parts.bind(1, sequence)
+        var expected: Int64 = 1
+        while try parts.step(doing: "reading the snapshot at \(sequence): part \(expected)") {
+            guard parts.int64(0) == expected else {
+                throw FissionError(
+                    code: .corruptStore,
+                    reason: "the snapshot at \(sequence) has part \(parts.int64(0)) where part \(expected) was next"
+                )
+            }
+            parts.appendBlob(1, to: &state)
+            expected += 1
+        }
+        return StoreSnapshot(sequence: sequence, state: state)
     }
 
     private struct EntryHeader {

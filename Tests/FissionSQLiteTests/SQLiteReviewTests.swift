@@ -171,8 +171,9 @@ struct SQLiteReviewTests {
             let version1 = [SchemaMigration(version: 1, statements: SQLiteSchema.version1)]
             let store = try SQLiteStore(path: path, options: .init(), migrations: version1)
             try store.append(stored, expectingLastSequence: 0)
-            try store.saveSnapshot(StoreSnapshot(sequence: 3, state: [3]))
             store.close()
+            // A version-1 snapshot: one row of `snapshots`, as a version-1 store wrote it.
+            #expect(RawDatabase(path).execute("INSERT INTO snapshots (sequence, state) VALUES (3, x'03')") == nil)
         }
         for _ in 0..<2 {
             let store = try SQLiteStore(path: path)

@@ -1,0 +1,113 @@
+import FissionCore
+import FissionSQLite
+import FissionStorage
+import FissionStorageTesting
+import Testing
+
+/// Snapshots bigger than one SQLite value are kept in parts (schema version 4), and a value too
+/// big for SQLite is a typed error: SQLite binds NULL for it, and a count past `Int32.max` used to
+/// stop the process.
+@Suite("SQLiteStore snapshot parts and value sizes")
+struct SQLiteSnapshotPartsTests {
+    /// `count` bytes that differ from part to part, so parts out of order would not read back equal.
+    static func state(_ count: Int) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 1_000) }
+    }
+
+    @Test("a snapshot of several parts reads back whole; a later one replaces it and its parts")
+    func partsRoundTrip() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("parts.sqlite")
+        let store = try SQLiteStore(
+            path: path,
+            options: .init(),
+            migrations: SQLiteSchema.migrations,
+            snapshotPartBytes: 1_000
+        )
+        try store.append(DeterministicJournal.entries(seed: 3, through: 5), expectingLastSequence: 0)
+        let big = StoreSnapshot(sequence: 2, state: Self.state(10_500))
+        try store.saveSnapshot(big)
+        #expect(try store.query("SELECT count(*) FROM snapshot_parts") == ["10"])
+        #expect(try store.latestSnapshot() == big)
+        // Exactly one part, and none at all: no rows of parts.
+        for count in [1_000, 0] {
+            let snapshot = StoreSnapshot(sequence: count == 0 ? 5 : 4, state: Self.state(count))
+            try store.saveSnapshot(snapshot)
+            #expect(try store.query("SELECT count(*) FROM snapshot_parts") == ["0"])
+            #expect(try store.query("SELECT count(*) FROM snapshots") == ["1"])
+            #expect(try store.latestSnapshot() == snapshot)
+        }
+        // An older snapshot than the latest is not kept, and leaves the latest's parts alone.
+        try store.saveSnapshot(StoreSnapshot(sequence: 5, state: Self.state(2_500)))
+        try store.saveSnapshot(StoreSnapshot(sequence: 1, state: Self.state(3_000)))
+        #expect(try store.latestSnapshot() == StoreSnapshot(sequence: 5, state: Self.state(2_500)))
+        #expect(try store.query("SELECT count(*) FROM snapshot_parts") == ["2"])
+        store.close()
+        // Another store on the file, with the standard part size, reads the parts the same.
+        #expect(try SQLiteStore(path: path).latestSnapshot() == StoreSnapshot(sequence: 5, state: Self.state(2_500)))
+        #expect(try SQLiteStore(path: path).integrityCheck() == ["ok"])
+    }
+
+    @Test("a part missing from the middle of a snapshot is corruptStore, not a shorter snapshot")
+    func missingPart() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("missing-part.sqlite")
+        do {
+            let store = try SQLiteStore(
+                path: path,
+                options: .init(),
+                migrations: SQLiteSchema.migrations,
+                snapshotPartBytes: 100
+            )
+            try store.append(DeterministicJournal.entries(seed: 4, through: 2), expectingLastSequence: 0)
+            try store.saveSnapshot(StoreSnapshot(sequence: 2, state: Self.state(450)))
+            store.close()
+        }
+        #expect(RawDatabase(path).execute("DELETE FROM snapshot_parts WHERE part = 2") == nil)
+        let error = #expect(throws: FissionError.self) { try SQLiteStore(path: path).latestSnapshot() }
+        #expect(error?.code == .corruptStore)
+        #expect(error?.reason.contains("part 3 where part 2 was next") == true, "\(error?.reason ?? "")")
+    }
+
+    @Test("a command or a snapshot part over SQLite's value limit: storeFailure naming it, nothing written")
+    func valueOverTheLimit() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("too-big.sqlite")
+        let store = try SQLiteStore(
+            path: path,
+            options: .init(),
+            migrations: SQLiteSchema.migrations,
+            snapshotPartBytes: 10_000,
+            maximumValueBytes: 5_000
+        )
+        let journal = DeterministicJournal.entries(seed: 5, through: 3)
+        try store.append(Array(journal.prefix(2)), expectingLastSequence: 0)
+        let third = journal[2]
+        let big = JournalEntry(
+            sequence: third.sequence,
+            idempotencyKey: third.idempotencyKey,
+            payloadDigest: third.payloadDigest,
+            command: Self.state(6_000),
+            outcome: third.outcome,
+            transfers: third.transfers
+        )
+        let error = #expect(throws: FissionError.self) { try store.append([big], expectingLastSequence: 2) }
+        #expect(error?.code == .storeFailure)
+        #expect(error?.reason.contains("entry 3's command: 6000 bytes in one value") == true, "\(error?.reason ?? "")")
+        #expect(try store.lastSequence() == 2)
+        #expect(
+            try store.query("SELECT count(*) FROM transfers") == [
+                String(journal.prefix(2).map(\.transfers.count).reduce(0, +))
+            ]
+        )
+        // The same entry with a command that fits goes in.
+        try store.append([third], expectingLastSequence: 2)
+        // A snapshot whose parts exceed the limit: refused, the previous one kept.
+        try store.saveSnapshot(StoreSnapshot(sequence: 1, state: [1]))
+        let snapshotError = #expect(throws: FissionError.self) {
+            try store.saveSnapshot(StoreSnapshot(sequence: 3, state: Self.state(12_000)))
+        }
+        #expect(snapshotError?.code == .storeFailure)
+        #expect(try store.latestSnapshot() == StoreSnapshot(sequence: 1, state: [1]))
+    }
+}
