@@ -196,9 +196,13 @@
     }
 }
 
+/// A writer owns a raw buffer and is used by one task at a time: it is not `Sendable`.
+@available(*, unavailable)
+extension ByteWriter: Sendable {}
+
 /// Reads what a ``ByteWriter`` wrote, throwing ``FissionError/Code/corruptSnapshot`` on truncation
 /// or on a value that cannot be valid.
-@_spi(FissionCoding) public struct ByteReader {
+@_spi(FissionCoding) public struct ByteReader: Sendable {
     /// The bytes being read.
     public let bytes: [UInt8]
     /// The position of the next byte to read (settable so inlined reads can advance it).
