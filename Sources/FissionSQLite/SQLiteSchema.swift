@@ -185,13 +185,23 @@ package enum SQLiteSchema {
         """,
     ]
 
-    /// Version 4: a snapshot is kept in parts, so it may be bigger than one SQLite value.
+    /// Version 4: a snapshot is kept in parts, so it may be bigger than one SQLite value, and a
+    /// host's insert cannot add a transfer to an earlier entry.
     //
     // SQLite stores at most `SQLITE_MAX_LENGTH` bytes in a value (1,000,000,000 in its standard
     // build), and an engine snapshot grows with the members (273 MB at 1M): `snapshots.state`
     // keeps the first part, `snapshot_parts` the rest, numbered from 1. A version-3 snapshot is a
-    // snapshot of one part.
+    // snapshot of one part. The contiguity trigger checked a new transfer's id but not its entry,
+    // so a host's connection could file a transfer under an entry appended long before; the store
+    // reads an entry's transfers as a run of ids, and such a row changed what that entry read back
+    // as. Like the other triggers it is off on the store's own connection (which inserts a batch's
+    // entries before their transfers).
     package static let version4: [String] = [
+        """
+        CREATE TRIGGER transfers_of_last_entry BEFORE INSERT ON transfers
+        WHEN NEW.entry IS NOT (SELECT max(sequence) FROM journal)
+        BEGIN SELECT RAISE(ABORT, 'a transfer belongs to the last journal entry'); END
+        """,
         """
         CREATE TABLE snapshot_parts (
             sequence INTEGER NOT NULL REFERENCES snapshots (sequence),

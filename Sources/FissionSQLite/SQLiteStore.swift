@@ -883,10 +883,24 @@ final class StoreConnection {
         while try statement.step(doing: "reading the transfers of entries \(first.sequence)...\(last.sequence)") {
             transfers.append(try TransferColumns.read(statement))
         }
+        // The store writes each entry's transfers after the earlier entries', with ids that run
+        // on, so in id order they run entry by entry without gaps; a row out of that order was
+        // written by other SQL.
         var position = 0
-        return headers.map { header in
+        let entries = try headers.map { (header) throws(FissionError) in
             let start = position
-            while position < transfers.count, transfers[position].entry == header.sequence { position += 1 }
+            while position < transfers.count, transfers[position].entry == header.sequence {
+                if position > start,
+                    transfers[position].transfer.id.rawValue != transfers[position - 1].transfer.id.rawValue + 1
+                {
+                    throw FissionError(
+                        code: .corruptStore,
+                        reason: "entry \(header.sequence)'s transfers skip from \(transfers[position - 1].transfer.id) "
+                            + "to \(transfers[position].transfer.id): they were not written by the store"
+                    )
+                }
+                position += 1
+            }
             return JournalEntry(
                 sequence: header.sequence,
                 idempotencyKey: header.key,
@@ -896,6 +910,14 @@ final class StoreConnection {
                 transfers: transfers[start..<position].map(\.transfer)
             )
         }
+        guard position == transfers.count else {
+            throw FissionError(
+                code: .corruptStore,
+                reason: "transfer \(transfers[position].transfer.id) of entry \(transfers[position].entry) is stored "
+                    + "after transfers of later entries: the journal's transfers were not written by the store"
+            )
+        }
+        return entries
     }
 }
 

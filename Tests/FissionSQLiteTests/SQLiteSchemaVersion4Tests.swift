@@ -4,11 +4,12 @@ import FissionStorage
 import FissionStorageTesting
 import Testing
 
-/// Snapshots bigger than one SQLite value are kept in parts (schema version 4), and a value too
-/// big for SQLite is a typed error: SQLite binds NULL for it, and a count past `Int32.max` used to
-/// stop the process.
-@Suite("SQLiteStore snapshot parts and value sizes")
-struct SQLiteSnapshotPartsTests {
+/// Schema version 4: snapshots bigger than one SQLite value are kept in parts, and a value too big
+/// for SQLite is a typed error (SQLite binds NULL for it, and a count past `Int32.max` used to stop
+/// the process); a host's insert cannot file a transfer under an earlier entry, and a store where
+/// other SQL did reads as corrupt rather than as another journal.
+@Suite("SQLiteStore schema version 4: snapshot parts, value sizes, transfers of earlier entries")
+struct SQLiteSchemaVersion4Tests {
     /// `count` bytes that differ from part to part, so parts out of order would not read back equal.
     static func state(_ count: Int) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 1_000) }
@@ -109,5 +110,37 @@ struct SQLiteSnapshotPartsTests {
         }
         #expect(snapshotError?.code == .storeFailure)
         #expect(try store.latestSnapshot() == StoreSnapshot(sequence: 1, state: [1]))
+    }
+
+    /// A copy of the first keyed grant of `entry`'s lowest entry as the next transfer, under a
+    /// new source so no key collides.
+    static let lateTransfer = """
+        INSERT INTO transfers SELECT (SELECT max(id) + 1 FROM transfers), entry, kind, resolves, key_operation,
+            key_campaign, key_rule, key_beneficiary, 'late-source', key_part, debit_owner, debit_owner_id,
+            credit_owner, credit_owner_id, unit, unit_currency, unit_minor_digits, unit_sku, amount, command, rule,
+            rule_version, at, hold_until
+        FROM transfers WHERE key_operation IS NOT NULL AND kind IN ('posted', 'pending') ORDER BY id LIMIT 1
+        """
+
+    @Test("a transfer filed under an earlier entry: refused on a host's connection, corruptStore if already there")
+    func transferOfAnEarlierEntry() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("late-transfer.sqlite")
+        let journal = DeterministicJournal.entries(seed: 7, through: 40)
+        try SQLiteStore(path: path).append(journal, expectingLastSequence: 0)
+        let refusal = RawDatabase(path).execute(Self.lateTransfer)
+        #expect(refusal?.contains("a transfer belongs to the last journal entry") == true, "\(refusal ?? "allowed")")
+        #expect(try SQLiteStore(path: path).entries(after: 0, limit: 100) == journal)
+        // A store changed before version 4 had the trigger: reads refuse it instead of dropping
+        // the row from a page, or adding it to the entry read by its key.
+        #expect(RawDatabase(path).execute("DROP TRIGGER transfers_of_last_entry") == nil)
+        #expect(RawDatabase(path).execute(Self.lateTransfer) == nil)
+        let owner = try #require(RawDatabase(path).scalar("SELECT entry FROM transfers ORDER BY id DESC LIMIT 1"))
+        let store = try SQLiteStore(path: path)
+        let page = #expect(throws: FissionError.self) { try store.entries(after: 0, limit: 100) }
+        #expect(page?.code == .corruptStore)
+        let entry = try #require(journal.first { String($0.sequence) == owner })
+        let single = #expect(throws: FissionError.self) { try store.entry(forKey: entry.idempotencyKey) }
+        #expect(single?.code == .corruptStore)
     }
 }
