@@ -209,7 +209,7 @@ package enum SQLiteSchema {
             bytes BLOB NOT NULL,
             PRIMARY KEY (sequence, part)
         ) STRICT, WITHOUT ROWID
-        """
+        """,
     ]
 
     /// The most bytes of a snapshot in one value: 64 MiB.

@@ -283,7 +283,8 @@ struct SQLiteFaultTests {
         let granted = try #require(journal.flatMap(\.transfers).first { $0.key != nil })
         let raw = RawDatabase(path)
         let copy = """
-            INSERT INTO transfers SELECT (SELECT max(id) FROM transfers) + 1, entry, kind, resolves, key_operation, key_campaign, key_rule,
+            INSERT INTO transfers SELECT (SELECT max(id) FROM transfers) + 1, (SELECT max(sequence) FROM journal), kind,
+            resolves, key_operation, key_campaign, key_rule,
             key_beneficiary, key_source, key_part, debit_owner, debit_owner_id, credit_owner, credit_owner_id, unit,
             unit_currency, unit_minor_digits, unit_sku, amount, command, rule, rule_version, at, hold_until
             FROM transfers WHERE id = \(granted.id.rawValue)
