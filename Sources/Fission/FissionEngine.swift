@@ -226,7 +226,10 @@ public actor FissionEngine {
 
     /// Brings the engine up to the store's journal: replays what other engines appended.
     ///
-    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/journalMismatch``.
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/journalMismatch`` for
+    ///   an entry that does not replay to its stored outcome and transfers (an engine with another
+    ///   configuration, or a changed journal). The state is then left empty, never ahead of the
+    ///   store, and the next call rebuilds it.
     public func refresh() throws(FissionError) {
         try self.core.refresh()
     }
@@ -464,6 +467,10 @@ struct JournaledEngine: Sendable {
         do {
             try self.apply(command, at: applied, matching: entry)
         } catch {
+            // The entry changed the state, or part of it, without being one the state includes:
+            // leave the state empty, never ahead of the store, as a rebuild that fails does.
+            self.state = EngineState(configuration: self.configuration)
+            self.lastSequence = 0
             self.needsRebuild = true
             throw FissionError(
                 code: .journalMismatch,

@@ -69,8 +69,8 @@ public struct JournalEntry: Hashable, Sendable {
         transfers: [Transfer]
     ) {
         precondition(
-            command.count <= Int(UInt32.max) && outcome.count <= Int(UInt32.max),
-            "a journal entry's command and outcome are each at most 4 GiB"
+            command.count + outcome.count + 160 * transfers.count < Int(UInt32.max),
+            "a journal entry's command, outcome and transfers are less than 4 GiB together"
         )
         var writer = ByteWriter(capacity: 16 + command.count + outcome.count + 160 * transfers.count)
         writer.append(UInt32(command.count))

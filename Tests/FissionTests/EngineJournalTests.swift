@@ -235,6 +235,27 @@ struct EnginePersistenceTests {
         #expect(error?.code == .journalMismatch)
     }
 
+    @Test func anEntryThatFailsToReplayLeavesNoStateAheadOfTheStore() async throws {
+        // Another writer appends an entry this engine cannot replay (its outcome was altered).
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        let other = try await seededEngine(.memory)
+        try await other.submit(
+            .orderPaid(order: "o-1", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "paid",
+            at: at(days: 1)
+        )
+        let next = try #require(try other.store.entries(after: 7, limit: 1).first)
+        try store.append([next.replacing(outcome: [0, 0, 0, 0])], expectingLastSequence: 7)
+        let error = await #expect(throws: FissionError.self) { try await engine.refresh() }
+        #expect(error?.code == .journalMismatch)
+        // The order's grants were applied before the outcome was compared: none of it shows.
+        #expect(await engine.lastSequence == 0)
+        #expect(await engine.state.settlement.ledger.transferCount == 0)
+        #expect(await engine.state.registeredMembers.isEmpty)
+    }
+
     @Test(arguments: StoreKind.allCases) func aCheckpointRestoresTheSameStateAndReplaysOnlyWhatFollows(
         _ kind: StoreKind
     ) async throws {
