@@ -68,9 +68,10 @@ public struct JournalEntry: Hashable, Sendable {
         outcome: [UInt8],
         transfers: [Transfer]
     ) {
+        // The whole body is checked against 4 GiB when it is made; these counts come first.
         precondition(
-            command.count + outcome.count + 160 * transfers.count < Int(UInt32.max),
-            "a journal entry's command, outcome and transfers are less than 4 GiB together"
+            command.count <= Int(UInt32.max) && outcome.count <= Int(UInt32.max),
+            "a journal entry's command, outcome and transfers are at most 4 GiB together"
         )
         var writer = ByteWriter(capacity: 16 + command.count + outcome.count + 160 * transfers.count)
         writer.append(UInt32(command.count))
