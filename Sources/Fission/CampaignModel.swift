@@ -32,6 +32,14 @@ public protocol CampaignModelCommand: Hashable, Sendable {
 /// anything: when it throws, the state is unchanged. The rewards it asks for in
 /// ``CampaignModelStep/rewardEvents`` are settled by the engine after it returns, under the
 /// campaigns' rules.
+///
+/// The engine relies on the contract rather than paying to check it on every command. A model
+/// that breaks it can leave the engine's state ahead of its store (a change made before a throw
+/// stays in memory until the next rebuild) or make its journal fail to replay
+/// (``FissionError/Code/journalMismatch``). Debug builds check the first: a model that changes
+/// its state and then throws stops the process with an assertion naming it. When a later command
+/// of a batch forces a rebuild, the engine applies the batch's earlier commands again and commits
+/// none of the batch if one gives another result.
 public protocol CampaignModel: Sendable {
     /// The model's command.
     associatedtype Command: CampaignModelCommand
@@ -124,6 +132,23 @@ struct ModelSlot: Sendable {
                 reason: "the payload does not decode: \(error.reason)"
             )
         }
+        #if DEBUG
+        // The contract says a model that throws has not changed its state; the engine trusts it,
+        // since checking would cost a copy of the state per command. Debug builds check, so a
+        // model's own tests find a breach before it leaves the engine's memory ahead of its store.
+        let before = model
+        do {
+            return try model.apply(command, context: context)
+        } catch {
+            assert(
+                before.snapshot() == model.snapshot(),
+                "campaign model \(Model.name) changed its state and then threw \(error): "
+                    + "CampaignModel.apply(_:context:) must leave the state unchanged when it throws"
+            )
+            throw error
+        }
+        #else
         return try model.apply(command, context: context)
+        #endif
     }
 }

@@ -110,7 +110,47 @@ struct DriftingModel: CampaignModel {
     }
 }
 
+/// A model that breaks the contract the simplest way: it counts an attempt, then throws.
+struct StickyModel: CampaignModel {
+    struct Command: CampaignModelCommand {
+        func encoded() -> [UInt8] { [1] }
+        init() {}
+        init(encoded bytes: [UInt8]) throws(FissionError) {
+            guard bytes == [1] else { throw FissionError(code: .corruptJournal, reason: "no such command") }
+        }
+    }
+
+    static let name = "sticky"
+    var attempts = 0
+
+    init() {}
+
+    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
+        self.attempts += 1
+        throw FissionError(code: .invalidModelCommand, reason: "refused after counting")
+    }
+
+    func snapshot() -> [UInt8] { [UInt8(truncatingIfNeeded: self.attempts)] }
+
+    init(snapshot bytes: [UInt8]) throws(FissionError) {
+        guard let first = bytes.first, bytes.count == 1 else {
+            throw FissionError(code: .corruptSnapshot, reason: "one byte expected")
+        }
+        self.attempts = Int(first)
+    }
+}
+
 struct EngineReapplyTests {
+    #if DEBUG
+    /// The engine trusts a model not to change its state when it throws; a debug build checks.
+    @Test func aModelThatChangesItsStateAndThenThrowsStopsADebugBuild() async {
+        await #expect(processExitsWith: .failure) {
+            let engine = try FissionEngine(store: InMemoryStore(), configuration: .init(models: [StickyModel.self]))
+            _ = try? await engine.submit(.model(StickyModel.Command(), of: StickyModel.self), key: "f", at: at())
+        }
+    }
+    #endif
+
     /// When a command in a batch poisons the state, the engine rebuilds the committed state and
     /// applies the batch's earlier commands again. If one of them no longer applies (a model that
     /// breaks the contract), the engine must not commit an entry its state does not reflect.
