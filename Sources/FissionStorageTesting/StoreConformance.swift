@@ -42,6 +42,12 @@ public enum StoreCheck: String, CaseIterable, Sendable, CustomStringConvertible 
     /// Every entry is found by its key, one at a time and many at once; a key never appended, or
     /// refused, is not.
     case entryByKey
+    /// Odd but valid values read back equal: string keys that differ only in their Unicode
+    /// normalisation stay two keys, as do an integer id and a string id that spells it (`7` and
+    /// `"7"`), integer ids at `Int64`'s extremes, every ledger unit, transfer
+    /// keys that differ only in which optional part they lack, empty and multi-megabyte commands
+    /// and outcomes; a key asked for twice in one call is answered twice.
+    case oddValues
     /// Snapshots: none at first, the highest sequence wins, the same sequence replaces, past the
     /// end and negative are refused.
     case snapshots
@@ -133,6 +139,7 @@ public struct StoreConformance<Store: FissionStore>: Sendable {
         case .paging: try probe.paging(store)
         case .invalidPageSize: try probe.invalidPageSize(store)
         case .entryByKey: try probe.entryByKey(store)
+        case .oddValues: try probe.oddValues(store)
         case .snapshots: try probe.snapshots(store)
         case .reopenDurability:
             guard let reopen = self.reopen else {
@@ -599,6 +606,130 @@ private struct Probe: Sendable {
         try self.expect(try store.entry(forKey: "refused"), nil, "the key of a refused entry")
         try store.append([self.entry(6, key: "refused", [self.fixtures.main(6)])], expectingLastSequence: 5)
         try self.expect(try store.entry(forKey: "refused")?.sequence, 6, "a refused key appended later")
+    }
+
+    func oddValues(_ store: some FissionStore) throws {
+        // Precomposed and decomposed "é", and other strings a `String` comparison or a text
+        // collation would merge or mangle; then integers at the edges.
+        let strings = [
+            "\u{E9}", "e\u{301}", "\u{FEFF}bom", "a\u{2028}b", "\u{10FFFF}", "\u{200B}", " ", "7", "-0",
+            String(repeating: "é", count: 64),
+        ]
+        let integers: [Int64] = [.min, .max, 0, -1, 7]
+        let units: [LedgerUnit] = [
+            .money(try Currency(code: "XAU", minorUnitDigits: 0)), .points, .coupon("c-\u{E9}"), .gift(7),
+            .virtualGood("e\u{301}"), .cardDraw, .lotteryDraw,
+        ]
+        var ledger = Ledger()
+        var entries: [JournalEntry] = []
+        let ids: [Identifier<IdentifierKind.Event>] = try strings.map { try EventID($0) } + integers.map { EventID($0) }
+        for (index, id) in ids.enumerated() {
+            let unit = units[index % units.count]
+            /// The same host value as an identifier of another kind.
+            func same<Kind>(_: Kind.Type) throws -> Identifier<Kind> {
+                switch id.value {
+                case .integer(let integer): Identifier<Kind>(integer)
+                case .string(let string): try Identifier<Kind>(string)
+                }
+            }
+            let campaign = try same(IdentifierKind.Campaign.self)
+            let member = try same(IdentifierKind.Member.self)
+            let rule = try same(IdentifierKind.Rule.self)
+            let before = ledger.transferCount
+            try ledger.transfer(
+                key: TransferKey(.funding, campaign: campaign, source: id, part: .min),
+                debit: .outside(unit),
+                credit: .budget(campaign, unit),
+                amount: .max / 4,
+                reason: TransferReason(command: id, rule: rule, ruleVersion: .min),
+                at: .earliest
+            )
+            try ledger.transfer(
+                key: TransferKey(.grant, campaign: campaign, rule: rule, beneficiary: member, source: id, part: .max),
+                debit: .budget(campaign, unit),
+                credit: .wallet(member, unit),
+                amount: 1,
+                holdUntil: .latest,
+                reason: TransferReason(command: id, rule: rule, ruleVersion: -1),
+                at: .latest
+            )
+            entries.append(
+                JournalEntry(
+                    sequence: Int64(index) + 1,
+                    idempotencyKey: id,
+                    payloadDigest: UInt64(index),
+                    command: [UInt8(truncatingIfNeeded: index)],
+                    outcome: [],
+                    transfers: ledger.transfers(after: TransferID(rawValue: Int64(before)), limit: 2)
+                )
+            )
+        }
+        // Transfer keys that differ only in which optional part they lack, and a withdrawal.
+        let campaign: CampaignID = 1
+        let keys = [
+            TransferKey(.grant, campaign: campaign, rule: "x", source: "s"),
+            TransferKey(.grant, campaign: campaign, beneficiary: "x", source: "s"),
+            TransferKey(.grant, campaign: campaign, source: "s"),
+            TransferKey(.grant, campaign: campaign, rule: "x", beneficiary: "x", source: "s"),
+            TransferKey(.withdrawal, campaign: campaign, source: "s"),
+        ]
+        try ledger.transfer(
+            key: TransferKey(.funding, campaign: campaign, source: "odd-funding"),
+            debit: .outside(.points),
+            credit: .budget(campaign, .points),
+            amount: 100,
+            reason: TransferReason(command: "odd-funding"),
+            at: .earliest
+        )
+        for (index, key) in keys.enumerated() {
+            try ledger.transfer(
+                key: key,
+                debit: .budget(campaign, .points),
+                credit: .wallet(MemberID(Int64(index)), .points),
+                amount: 1,
+                reason: TransferReason(command: "odd-grant"),
+                at: .earliest
+            )
+        }
+        let grants = ledger.transfers(
+            after: TransferID(rawValue: Int64(ledger.transferCount - keys.count - 1)),
+            limit: 10
+        )
+        let large = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        entries.append(
+            JournalEntry(
+                sequence: Int64(entries.count) + 1,
+                idempotencyKey: "odd-keys",
+                payloadDigest: 1,
+                command: large,
+                outcome: Array(large.prefix(1 << 20)),
+                transfers: grants
+            )
+        )
+        entries.append(
+            JournalEntry(
+                sequence: Int64(entries.count) + 1,
+                idempotencyKey: "empty",
+                payloadDigest: 2,
+                command: [],
+                outcome: [],
+                transfers: []
+            )
+        )
+        try store.append(entries, expectingLastSequence: 0)
+        try self.expectJournal(store, entries, "entries with odd values")
+        for entry in entries {
+            try self.expect(
+                try store.entry(forKey: entry.idempotencyKey),
+                entry,
+                "the entry for key \(entry.idempotencyKey)"
+            )
+        }
+        try self.expect(
+            try store.entries(forKeys: [ids[1], ids[0], ids[1], "e"]),
+            [entries[1], entries[0], entries[1], nil],
+            "the entries for \"e\u{301}\", \"\u{E9}\", \"e\u{301}\" again and \"e\""
+        )
     }
 
     func snapshots(_ store: some FissionStore) throws {
