@@ -195,7 +195,8 @@ public actor FissionEngine {
     ///   with nothing of the batch committed, when a command that failed after changing part of the
     ///   state made the engine rebuild it and one the batch had accepted earlier no longer applied
     ///   (a campaign model that breaks its determinism contract). In every case ``state`` is the
-    ///   committed state afterwards.
+    ///   committed state afterwards, or empty when catching up with the store's journal found an
+    ///   entry that does not replay (``FissionError/Code/journalMismatch``; see ``refresh()``).
     public func submit(
         batch: [(key: EventID, command: EngineCommand)],
         at now: Timestamp
@@ -349,7 +350,9 @@ struct JournaledEngine: Sendable {
                         self.needsRebuild = true
                         return nil
                     }
-                    // Each must give its entry again: it did on this same state a moment ago, so
+                    // Each at `applied`, the time every command of the batch was applied at (the
+                    // clock only moves forward, and the batch has one `now`). Each must give its
+                    // entry again: it did on this same state a moment ago, so
                     // anything else is a campaign model that breaks the determinism contract.
                     // Then none of the batch is committed, rather than an entry the state does
                     // not reflect.

@@ -197,6 +197,9 @@ package enum SQLiteSchema {
     // as. Like the other triggers it is off on the store's own connection (which inserts a batch's
     // entries before their transfers).
     package static let version4: [String] = [
+        // How many parts follow the first: a missing last part then reads as damage, not as a
+        // shorter snapshot. A version-3 snapshot has none.
+        "ALTER TABLE snapshots ADD COLUMN parts INTEGER NOT NULL DEFAULT 0 CHECK (parts >= 0)",
         """
         CREATE TRIGGER transfers_of_last_entry BEFORE INSERT ON transfers
         WHEN NEW.entry IS NOT (SELECT max(sequence) FROM journal)
@@ -250,14 +253,17 @@ package enum SQLiteSchema {
     static let transfersOfEntries = """
         SELECT \(transferColumns) FROM transfers WHERE entry BETWEEN ?1 AND ?2 ORDER BY id
         """
-    /// The latest snapshot's sequence, its first part, and the length of the other parts.
+    static let latestSnapshotSequence = "SELECT max(sequence) FROM snapshots"
+    /// The latest snapshot's sequence, its first part, how many parts follow it as saved and as
+    /// stored, and their length.
     static let latestSnapshot = """
-        SELECT sequence, state,
+        SELECT sequence, state, parts,
+            (SELECT count(*) FROM snapshot_parts WHERE snapshot_parts.sequence = snapshots.sequence),
             (SELECT ifnull(sum(length(bytes)), 0) FROM snapshot_parts WHERE snapshot_parts.sequence = snapshots.sequence)
         FROM snapshots ORDER BY sequence DESC LIMIT 1
         """
     static let snapshotParts = "SELECT part, bytes FROM snapshot_parts WHERE sequence = ?1 ORDER BY part"
-    static let insertSnapshot = "INSERT INTO snapshots (sequence, state) VALUES (?1, ?2)"
+    static let insertSnapshot = "INSERT INTO snapshots (sequence, state, parts) VALUES (?1, ?2, ?3)"
     static let insertSnapshotPart = "INSERT INTO snapshot_parts (sequence, part, bytes) VALUES (?1, ?2, ?3)"
     // Only the latest snapshot is worth keeping: it can be large, and replay starts from it.
     static let pruneSnapshotParts = "DELETE FROM snapshot_parts WHERE sequence <= ?1"
@@ -266,7 +272,8 @@ package enum SQLiteSchema {
     /// Every statement the store runs after opening, for the test that reads them.
     package static let runtimeStatements: [String] = [
         beginWrite, commit, rollback, lastSequence, lastTransfer, insertEntry, insertEntryChunk, insertTransfer,
-        insertTransferChunk, entryForKey, entriesAfter, transfersOfEntries, latestSnapshot, snapshotParts,
+        insertTransferChunk, entryForKey, entriesAfter, transfersOfEntries, latestSnapshotSequence, latestSnapshot,
+        snapshotParts,
         insertSnapshot, insertSnapshotPart, pruneSnapshotParts, pruneSnapshots,
     ]
 

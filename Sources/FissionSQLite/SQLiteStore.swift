@@ -263,6 +263,7 @@ final class StoreConnection {
     private let snapshotPartBytes: Int
 
     private struct SnapshotStatements {
+        let latestSequence: Statement
         let latest: Statement
         let parts: Statement
         let insert: Statement
@@ -271,6 +272,7 @@ final class StoreConnection {
         let prune: Statement
 
         init(database: OpaquePointer) throws(FissionError) {
+            self.latestSequence = try Statement(SQLiteSchema.latestSnapshotSequence, database: database)
             self.latest = try Statement(SQLiteSchema.latestSnapshot, database: database)
             self.parts = try Statement(SQLiteSchema.snapshotParts, database: database)
             self.insert = try Statement(SQLiteSchema.insertSnapshot, database: database)
@@ -538,7 +540,13 @@ final class StoreConnection {
         let perChunk = SQLiteSchema.rowsPerInsert
         var row = 0
         while count - row >= perChunk {
-            for slot in 0..<perChunk { try bind(row + slot, chunk, Int32(slot)) }
+            do throws(FissionError) {
+                for slot in 0..<perChunk { try bind(row + slot, chunk, Int32(slot)) }
+            } catch {
+                // Drop the slots bound so far: SQLite keeps a copy of each bound value.
+                chunk.reset()
+                throw error
+            }
             let result = chunk.stepCode()
             guard result == SQLITE_DONE else {
                 let error = storeError(
@@ -723,8 +731,19 @@ final class StoreConnection {
                 let state = UnsafeRawBufferPointer(buffer)
                 let size = self.snapshotPartBytes
                 let what = "saving the snapshot at \(snapshot.sequence)"
+                let parts = state.count <= size ? 0 : (state.count - 1) / size
                 statements.insert.bind(1, snapshot.sequence)
-                try statements.insert.bind(2, blob: UnsafeRawBufferPointer(rebasing: state.prefix(size)), doing: what)
+                statements.insert.bind(3, Int64(parts))
+                do throws(FissionError) {
+                    try statements.insert.bind(
+                        2,
+                        blob: UnsafeRawBufferPointer(rebasing: state.prefix(size)),
+                        doing: what
+                    )
+                } catch {
+                    statements.insert.reset()
+                    throw error
+                }
                 try self.run(statements.insert, doing: what)
                 var part: Int64 = 1
                 var start = size
@@ -732,7 +751,12 @@ final class StoreConnection {
                     let bytes = UnsafeRawBufferPointer(rebasing: state[start..<min(start + size, state.count)])
                     statements.insertPart.bind(1, snapshot.sequence)
                     statements.insertPart.bind(2, part)
-                    try statements.insertPart.bind(3, blob: bytes, doing: "\(what): part \(part)")
+                    do throws(FissionError) {
+                        try statements.insertPart.bind(3, blob: bytes, doing: "\(what): part \(part)")
+                    } catch {
+                        statements.insertPart.reset()
+                        throw error
+                    }
                     try self.run(statements.insertPart, doing: "\(what): part \(part)")
                     part += 1
                     start += size
@@ -815,14 +839,19 @@ final class StoreConnection {
     }
 
     private func latestSnapshotSequence(_ statements: SnapshotStatements) throws(FissionError) -> Int64? {
-        let statement = statements.latest
+        let statement = statements.latestSequence
         defer { statement.reset() }
-        return try statement.step(doing: "reading the latest snapshot") ? statement.int64(0) : nil
+        guard try statement.step(doing: "reading the latest snapshot's sequence"), !statement.isNull(0) else {
+            return nil
+        }
+        return statement.int64(0)
     }
 
     private func readLatestSnapshot(_ statements: SnapshotStatements) throws(FissionError) -> StoreSnapshot? {
         var state: [UInt8]
         let sequence: Int64
+        let partCount: Int64
+        let storedParts: Int64
         let rest: Int64
         do {
             let statement = statements.latest
@@ -830,23 +859,33 @@ final class StoreConnection {
             guard try statement.step(doing: "reading the latest snapshot") else { return nil }
             sequence = statement.int64(0)
             state = statement.blob(1)
-            rest = statement.int64(2)
+            partCount = statement.int64(2)
+            storedParts = statement.int64(3)
+            rest = statement.int64(4)
         }
-        guard rest > 0 else { return StoreSnapshot(sequence: sequence, state: state) }
-        state.reserveCapacity(state.count + Int(rest))
-        let parts = statements.parts
-        defer { parts.reset() }
-        parts.bind(1, sequence)
-        var expected: Int64 = 1
-        while try parts.step(doing: "reading the snapshot at \(sequence): part \(expected)") {
-            guard parts.int64(0) == expected else {
-                throw FissionError(
-                    code: .corruptStore,
-                    reason: "the snapshot at \(sequence) has part \(parts.int64(0)) where part \(expected) was next"
-                )
+        // The parts as saved, the last one included: a part too many or too few is not the snapshot.
+        guard storedParts == partCount else {
+            throw FissionError(
+                code: .corruptStore,
+                reason: "the snapshot at \(sequence) was saved in \(partCount + 1) parts; \(storedParts + 1) are stored"
+            )
+        }
+        if partCount > 0 {
+            state.reserveCapacity(state.count + Int(rest))
+            let parts = statements.parts
+            defer { parts.reset() }
+            parts.bind(1, sequence)
+            var expected: Int64 = 1
+            while try parts.step(doing: "reading the snapshot at \(sequence): part \(expected)") {
+                guard parts.int64(0) == expected else {
+                    throw FissionError(
+                        code: .corruptStore,
+                        reason: "the snapshot at \(sequence) has part \(parts.int64(0)) where part \(expected) was next"
+                    )
+                }
+                parts.appendBlob(1, to: &state)
+                expected += 1
             }
-            parts.appendBlob(1, to: &state)
-            expected += 1
         }
         return StoreSnapshot(sequence: sequence, state: state)
     }
@@ -922,7 +961,8 @@ final class StoreConnection {
 }
 
 /// The store connection's authorizer: refuses to prepare an UPDATE or a DELETE of journal or
-/// transfer rows, and allows everything else (snapshot pruning deletes from `snapshots`).
+/// transfer rows, and allows everything else (snapshot pruning deletes from `snapshots` and
+/// `snapshot_parts`).
 private func refuseLedgerChanges(
     _: UnsafeMutableRawPointer?,
     _ action: Int32,

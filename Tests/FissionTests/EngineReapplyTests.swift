@@ -155,6 +155,7 @@ struct EngineReapplyTests {
     /// applies the batch's earlier commands again. If one of them no longer applies (a model that
     /// breaks the contract), the engine must not commit an entry its state does not reflect.
     @Test func aBatchWhoseEarlierCommandNoLongerAppliesCommitsNothing() async throws {
+        ForgetfulModel.applications.withLock { $0 = 0 }  // this test alone uses the model
         let store = InMemoryStore()
         let engine = try FissionEngine(store: store, configuration: .init(models: [ForgetfulModel.self]))
         try await seed(engine)
@@ -180,6 +181,7 @@ struct EngineReapplyTests {
     /// transfers: committing its first entry would journal a grant to bob while the state holds one
     /// to carol, and the store could no longer be opened.
     @Test func aBatchWhoseEarlierCommandAppliesDifferentlyCommitsNothing() async throws {
+        DriftingModel.applications.withLock { $0 = 0 }  // this test alone uses the model
         let store = InMemoryStore()
         let configuration = FissionEngine.Configuration(models: [DriftingModel.self])
         let engine = try FissionEngine(store: store, configuration: configuration)
