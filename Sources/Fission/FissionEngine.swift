@@ -122,6 +122,14 @@ public actor FissionEngine {
     public var state: EngineState { self.core.state }
     /// The sequence of the last journal entry the state includes.
     public var lastSequence: Int64 { self.core.lastSequence }
+    /// Why the latest automatic snapshot (``Configuration/snapshotInterval``) failed to save, or
+    /// `nil` if none has failed since one last saved.
+    ///
+    /// A snapshot that fails to save loses nothing: its commands are committed, and reopening
+    /// replays from the snapshot before. The engine tries again after another interval of
+    /// entries, and clears this when a snapshot, automatic or from ``checkpoint()``, saves. Watch
+    /// it in the host's health checks: while snapshots fail, reopening takes longer and longer.
+    public var automaticCheckpointFailure: FissionError? { self.core.automaticCheckpointFailure }
 
     /// Opens an engine on a store and restores its committed state.
     ///
@@ -245,6 +253,8 @@ struct JournaledEngine: Sendable {
     var lastSequence: Int64 = 0
     var needsRebuild = false
     var entriesSinceSnapshot = 0
+    /// Why the latest automatic snapshot failed to save; `nil` once one saves.
+    var automaticCheckpointFailure: FissionError?
 
     init(store: any FissionStore, configuration: FissionEngine.Configuration) {
         self.store = store
@@ -258,6 +268,7 @@ struct JournaledEngine: Sendable {
         let snapshot = StoreSnapshot(sequence: self.lastSequence, state: bytes)
         try Self.storeCall { try self.store.saveSnapshot(snapshot) }
         self.entriesSinceSnapshot = 0
+        self.automaticCheckpointFailure = nil
     }
 
     mutating func refresh() throws(FissionError) {
@@ -408,8 +419,15 @@ struct JournaledEngine: Sendable {
         self.lastSequence += Int64(entries.count)
         self.entriesSinceSnapshot += entries.count
         if let interval = self.configuration.snapshotInterval, self.entriesSinceSnapshot >= interval {
-            // The commands are committed; a snapshot that fails to save is only a lost shortcut.
-            try? self.checkpoint()
+            // The commands are committed; a snapshot that fails to save is only a lost shortcut,
+            // reported in `automaticCheckpointFailure` and tried again after another interval
+            // (not after every batch: making a snapshot takes time in proportion to the state).
+            do {
+                try self.checkpoint()
+            } catch {
+                self.automaticCheckpointFailure = error
+                self.entriesSinceSnapshot = 0
+            }
         }
         return results
     }

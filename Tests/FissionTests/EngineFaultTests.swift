@@ -80,6 +80,34 @@ struct EngineFaultTests {
         try await engine.submit(.advance, key: "a", at: at(days: 1))
         #expect(await engine.state.registeredMembers.count == 3)
     }
+
+    /// An automatic snapshot that fails to save loses nothing and is reported; the engine tries
+    /// again after another interval, and a snapshot that saves clears the report.
+    @Test func aFailedAutomaticSnapshotIsReportedAndTriedAgain() async throws {
+        let inner = InMemoryStore()
+        let store = FaultInjectingStore(wrapping: inner)
+        let engine = try FissionEngine(store: store, configuration: .init(snapshotInterval: 1))
+        try await seed(engine)
+        #expect(await engine.automaticCheckpointFailure == nil)
+        // The next command's append is write n + 1, its snapshot write n + 2.
+        store.failWrite(store.writeCount + 2)
+        let paid = try await engine.submit(
+            .orderPaid(order: "o-1", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "paid-1",
+            at: at(days: 1)
+        )
+        #expect(!paid.isDuplicate)
+        #expect(await engine.automaticCheckpointFailure?.code == .storeCallFailed)
+        #expect(inner.latestSnapshot()?.sequence == 7)
+        #expect(inner.lastSequence() == 8)
+        try await engine.submit(
+            .orderPaid(order: "o-2", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "paid-2",
+            at: at(days: 1)
+        )
+        #expect(await engine.automaticCheckpointFailure == nil)
+        #expect(inner.latestSnapshot()?.sequence == 9)
+    }
 }
 
 /// A store whose next append fails, and every call after it until `repair()`.
