@@ -453,10 +453,7 @@ final class StoreConnection {
             try body()
             try self.run(self.commit, doing: "\(what): committing")
         } catch {
-            if self.connection.isInTransaction {
-                _ = self.rollback.stepCode()
-                self.rollback.reset()
-            }
+            self.rollBackIfOpen()
             throw error
         }
     }
@@ -791,18 +788,31 @@ final class StoreConnection {
 
     func entries(forKeys keys: [EventID]) throws(FissionError) -> [JournalEntry?] {
         guard keys.count > 1 else { return try keys.map { (key) throws(FissionError) in try self.entry(forKey: key) } }
-        try self.run(self.beginRead, doing: "reading \(keys.count) keys: starting a read")
-        do {
+        return try self.read("reading \(keys.count) keys") { () throws(FissionError) in
             var found: [JournalEntry?] = []
             found.reserveCapacity(keys.count)
             for key in keys { found.append(try self.entry(forKey: key)) }
-            try self.run(self.commit, doing: "reading \(keys.count) keys: ending the read")
             return found
+        }
+    }
+
+    /// Ends the transaction a failed call left open, if any.
+    private func rollBackIfOpen() {
+        guard self.connection.isInTransaction else { return }
+        _ = self.rollback.stepCode()
+        self.rollback.reset()
+    }
+
+    /// Runs `body` in one read transaction (`BEGIN DEFERRED`), so everything it reads is of one
+    /// version of the file; ends it whether `body` returns or throws.
+    private func read<Value>(_ what: String, _ body: () throws(FissionError) -> Value) throws(FissionError) -> Value {
+        try self.run(self.beginRead, doing: "\(what): starting a read")
+        do {
+            let value = try body()
+            try self.run(self.commit, doing: "\(what): ending the read")
+            return value
         } catch {
-            if self.connection.isInTransaction {
-                _ = self.rollback.stepCode()
-                self.rollback.reset()
-            }
+            self.rollBackIfOpen()
             throw error
         }
     }
@@ -824,17 +834,8 @@ final class StoreConnection {
     func latestSnapshot() throws(FissionError) -> StoreSnapshot? {
         // One read transaction, so the parts are those of the snapshot just read.
         let statements = try self.snapshotStatements()
-        try self.run(self.beginRead, doing: "reading the latest snapshot: starting a read")
-        do {
-            let snapshot = try self.readLatestSnapshot(statements)
-            try self.run(self.commit, doing: "reading the latest snapshot: ending the read")
-            return snapshot
-        } catch {
-            if self.connection.isInTransaction {
-                _ = self.rollback.stepCode()
-                self.rollback.reset()
-            }
-            throw error
+        return try self.read("reading the latest snapshot") { () throws(FissionError) in
+            try self.readLatestSnapshot(statements)
         }
     }
 
