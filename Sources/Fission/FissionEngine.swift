@@ -363,10 +363,9 @@ struct JournaledEngine: Sendable {
                     }
                     // Each at `applied`, the time every command of the batch was applied at (the
                     // clock only moves forward, and the batch has one `now`). Each must give its
-                    // entry again: it did on this same state a moment ago, so
-                    // anything else is a campaign model that breaks the determinism contract.
-                    // Then none of the batch is committed, rather than an entry the state does
-                    // not reflect.
+                    // entry again, as it did on this same state a moment ago; anything else is a
+                    // campaign model that breaks the determinism contract, and then none of the
+                    // batch is committed rather than an entry the state does not reflect.
                     for (entry, index) in zip(entries, accepted) {
                         do {
                             try self.apply(batch.command(index), at: applied, matching: entry)
