@@ -41,7 +41,8 @@ struct EngineDecodingFaultTests {
         var bytes = state.snapshot()
         // The clock follows the 4-byte version: milliseconds, little-endian.
         withUnsafeBytes(of: Int64.max.littleEndian) { bytes.replaceSubrange(4..<12, with: $0) }
-        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: bytes, configuration: .init()) }
+        let spoiled = EngineState.sealedSnapshot(Array(bytes.dropLast(8)))  // behind a valid checksum
+        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: spoiled, configuration: .init()) }
         #expect(error?.code == .corruptSnapshot)
         #expect(error?.reason.hasPrefix("engine snapshot: ") == true, "\(error?.reason ?? "")")
         #expect(error?.reason.contains("timestamp") == true, "\(error?.reason ?? "")")
@@ -55,9 +56,29 @@ struct EngineDecodingFaultTests {
             bytes.indices.dropLast(groups.count - 1).first { Array(bytes[$0..<($0 + groups.count)]) == groups }
         )
         bytes[at] = UInt8(ascii: "x")
-        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: bytes, configuration: .init()) }
+        let spoiled = EngineState.sealedSnapshot(Array(bytes.dropLast(8)))  // behind a valid checksum
+        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: spoiled, configuration: .init()) }
         #expect(error?.code == .corruptSnapshot)
         #expect(error?.reason.contains("GroupDirectory") == true, "\(error?.reason ?? "")")
+    }
+
+    @Test func aSnapshotWithADamagedByteIsACorruptSnapshotEvenWhereTheByteStillDecodes() async throws {
+        let state = try await runScenario(on: InMemoryStore(), moderated: false).state
+        let bytes = state.snapshot()
+        #expect(try EngineState(snapshot: bytes, configuration: .init()).snapshot() == bytes)
+        // Any one byte, flipped: a clock one millisecond later still decodes, for one.
+        for offset in [4, bytes.count / 2, bytes.count - 9, bytes.count - 1] {
+            var damaged = bytes
+            damaged[offset] ^= 1
+            let error = #expect(throws: FissionError.self) {
+                try EngineState(snapshot: damaged, configuration: .init())
+            }
+            #expect(error?.code == .corruptSnapshot)
+            #expect(error?.reason.contains("checksum does not match") == true, "\(error?.reason ?? "")")
+        }
+        // Version 2, the same state without the checksum, still restores.
+        let versionTwo = [2, 0, 0, 0] + bytes.dropFirst(4).dropLast(8)
+        #expect(try EngineState(snapshot: Array(versionTwo), configuration: .init()).snapshot() == bytes)
     }
 
     @Test func aTruncatedJournalEntryIsACorruptJournalNamingTheEntry() async throws {

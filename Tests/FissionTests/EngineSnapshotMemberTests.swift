@@ -27,7 +27,7 @@ struct EngineSnapshotMemberTests {
         #expect(state.registeredMembers.contains { $0.source.channel != nil && $0.source.invitedBy != nil })
         #expect(state.registeredMembers.contains { !$0.tags.isEmpty })
         let bytes = state.snapshot()
-        #expect(bytes.prefix(4) == [2, 0, 0, 0])
+        #expect(bytes.prefix(4) == [3, 0, 0, 0])
         let restored = try EngineState(snapshot: bytes, configuration: .init())
         #expect(restored.registeredMembers == state.registeredMembers)
         #expect(restored.snapshot() == bytes)
@@ -45,7 +45,9 @@ struct EngineSnapshotMemberTests {
             }
         )
         bytes[at + 3] = 0x07
-        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: bytes, configuration: .init()) }
+        // Behind a valid checksum, so the members' own check is what refuses it.
+        let spoiled = EngineState.sealedSnapshot(Array(bytes.dropLast(8)))
+        let error = #expect(throws: FissionError.self) { try EngineState(snapshot: spoiled, configuration: .init()) }
         #expect(error?.code == .corruptSnapshot)
         #expect(error?.reason.contains("member") == true)
     }
@@ -78,8 +80,10 @@ struct EngineSnapshotMemberTests {
         cases.append((badFlag, "member"))
         cases.append((Array(bytes[..<(offsets.firstFlag - 3)]), "member"))
         for (spoiled, says) in cases {
+            // Behind a valid checksum, so the members' own checks are what refuse them.
+            let sealed = EngineState.sealedSnapshot(Array(spoiled.dropLast(spoiled.count == bytes.count ? 8 : 0)))
             let error = #expect(throws: FissionError.self) {
-                try EngineState(snapshot: spoiled, configuration: .init())
+                try EngineState(snapshot: sealed, configuration: .init())
             }
             #expect(error?.code == .corruptSnapshot)
             #expect(error?.reason.contains(says) == true, "\(error?.reason ?? "")")
