@@ -379,7 +379,7 @@ struct CampaignState: Sendable {
             let inviterRef = inviter.map { ledger.members.intern($0) } ?? -1
             let inviteCount =
                 try (inviterRef >= 0 ? self.inviteCount(of: inviterRef) : 0).checkedAdding(1, "invite count")
-            self.planRegistration(
+            try self.planRegistration(
                 member: invitee,
                 inviter: inviterRef,
                 inviteCount: inviteCount,
@@ -480,7 +480,7 @@ struct CampaignState: Sendable {
         inviteCount count: Int64,
         at: Timestamp,
         into plan: inout ScratchList<PlannedGrant>
-    ) {
+    ) throws(FissionError) {
         guard inviter >= 0 else { return }
         for (index, rule) in self.campaign.rules.enumerated() {
             let hold = self.holdUntil(rule, from: at)
@@ -533,7 +533,9 @@ struct CampaignState: Sendable {
                     )
                 }
                 if semantics == .retroactive {
-                    let topUp = progress.paidInvites * rate - progress.paidQuantity
+                    // Checked: a tier's amount times the invites paid can pass Int64.max.
+                    let topUp = try progress.paidInvites.checkedMultiplying(by: rate, "the ladder's top-up")
+                        .checkedSubtracting(progress.paidQuantity, "the ladder's top-up")
                     if topUp > 0 {
                         plan.append(
                             .init(

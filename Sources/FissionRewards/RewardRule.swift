@@ -256,7 +256,7 @@ public struct RewardRule: Hashable, Sendable, Codable {
                     )
                 }
             }
-        case .milestoneSplit(_, let weights):
+        case .milestoneSplit(let total, let weights):
             let milestones = weights.map(\.milestone)
             guard !weights.isEmpty, Set(milestones).count == milestones.count,
                 weights.allSatisfy({ $0.weight >= 0 }), weights.contains(where: { $0.weight > 0 })
@@ -264,6 +264,16 @@ public struct RewardRule: Hashable, Sendable, Codable {
                 throw FissionError(
                     code: .invalidRule,
                     reason: "milestone weights must name each milestone once, be non-negative and not all zero"
+                )
+            }
+            // The split settlement makes, made once here: weights that cannot split the total
+            // (their sum past Int64.max) would otherwise pay nothing, silently.
+            do {
+                _ = try splitExactly(total.quantity, weights: weights.map(\.weight))
+            } catch {
+                throw FissionError(
+                    code: .invalidRule,
+                    reason: "milestone weights cannot split the total: \(error.reason)"
                 )
             }
         case .ladder(_, let tiers, let semantics):
