@@ -89,36 +89,20 @@ struct EngineReapplyTests {
     #endif
 
     /// When a command in a batch poisons the state, the engine rebuilds the committed state and
-    /// applies the batch's earlier commands again. If one of them no longer applies (a model that
-    /// breaks the contract), the engine must not commit an entry its state does not reflect.
-    @Test func aBatchWhoseEarlierCommandNoLongerAppliesCommitsNothing() async throws {
-        ContractBreakingModel.onceApplications.withLock { $0 = 0 }  // this test alone applies `.once`
-        let store = InMemoryStore()
-        let engine = try FissionEngine(store: store, configuration: .init(models: [ContractBreakingModel.self]))
-        try await seed(engine)
-        let before = await fingerprint(engine)
-        let sequence = store.lastSequence()
-        let error = await #expect(throws: FissionError.self) {
-            try await engine.submit(
-                batch: [
-                    ("once", .model(.once, of: ContractBreakingModel.self)),
-                    ("poison", .model(.poison, of: ContractBreakingModel.self)),
-                ],
-                at: at(days: 1)
-            )
+    /// applies the batch's earlier commands again. If one of them no longer applies (`.once`), or
+    /// applies with other transfers (`.vary`: a grant to bob journaled while the state holds one to
+    /// carol, and a store that could no longer be opened), the engine must commit none of the
+    /// batch rather than an entry its state does not reflect.
+    @Test(arguments: [ContractBreakingModel.Command.once, .vary])
+    func aBatchWhoseEarlierCommandDoesNotApplyAgainAlikeCommitsNothing(
+        _ earlier: ContractBreakingModel.Command
+    ) async throws {
+        // Each argument alone applies its command.
+        if earlier == .once {
+            ContractBreakingModel.onceApplications.withLock { $0 = 0 }
+        } else {
+            ContractBreakingModel.varyApplications.withLock { $0 = 0 }
         }
-        #expect(error?.code == .journalMismatch)
-        #expect(error?.reason.contains("once") == true, "\(error?.reason ?? "")")
-        #expect(store.lastSequence() == sequence)
-        #expect(await engine.state.model(ContractBreakingModel.self)?.applied == 0)
-        #expect(await fingerprint(engine) == before)
-    }
-
-    /// The same, for an earlier command that applies again without throwing but with other
-    /// transfers: committing its first entry would journal a grant to bob while the state holds one
-    /// to carol, and the store could no longer be opened.
-    @Test func aBatchWhoseEarlierCommandAppliesDifferentlyCommitsNothing() async throws {
-        ContractBreakingModel.varyApplications.withLock { $0 = 0 }  // this test alone applies `.vary`
         let store = InMemoryStore()
         let configuration = FissionEngine.Configuration(models: [ContractBreakingModel.self])
         let engine = try FissionEngine(store: store, configuration: configuration)
@@ -128,15 +112,16 @@ struct EngineReapplyTests {
         let error = await #expect(throws: FissionError.self) {
             try await engine.submit(
                 batch: [
-                    ("vary", .model(.vary, of: ContractBreakingModel.self)),
+                    ("earlier", .model(earlier, of: ContractBreakingModel.self)),
                     ("poison", .model(.poison, of: ContractBreakingModel.self)),
                 ],
                 at: at(days: 1)
             )
         }
         #expect(error?.code == .journalMismatch)
-        #expect(error?.reason.contains("vary") == true, "\(error?.reason ?? "")")
+        #expect(error?.reason.contains("earlier") == true, "\(error?.reason ?? "")")
         #expect(store.lastSequence() == sequence)
+        #expect(await engine.state.model(ContractBreakingModel.self)?.applied == 0)
         #expect(await fingerprint(engine) == before)
         #expect(wallet(await engine.state, "carol", .points).creditsPosted == 0)
         // The store still opens, to the same state.
