@@ -71,7 +71,8 @@ final class Statement {
     ///
     /// - Throws: ``FissionError/Code/storeFailure`` for more bytes than SQLite stores in one value
     ///   (`SQLITE_MAX_LENGTH`, 1,000,000,000 bytes in its standard build), instead of the NULL
-    ///   SQLite would bind then.
+    ///   SQLite would bind then. The statement is reset first, dropping what was bound to it:
+    ///   SQLite keeps a copy of each bound value until then.
     func bind(_ index: Int32, blob: UnsafeRawBufferPointer, doing what: @autoclosure () -> String) throws(FissionError)
     {
         let result: Int32
@@ -87,6 +88,7 @@ final class Statement {
             result = sqlite3_bind_zeroblob(self.handle, index, 0)
         }
         guard result == SQLITE_OK else {
+            self.reset()
             let limit = sqlite3_limit(sqlite3_db_handle(self.handle), SQLITE_LIMIT_LENGTH, -1)
             throw FissionError(
                 code: .storeFailure,

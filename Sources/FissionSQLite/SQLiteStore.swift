@@ -537,13 +537,8 @@ final class StoreConnection {
         let perChunk = SQLiteSchema.rowsPerInsert
         var row = 0
         while count - row >= perChunk {
-            do throws(FissionError) {
-                for slot in 0..<perChunk { try bind(row + slot, chunk, Int32(slot)) }
-            } catch {
-                // Drop the slots bound so far: SQLite keeps a copy of each bound value.
-                chunk.reset()
-                throw error
-            }
+            // A bind that fails resets the statement, dropping the slots bound before it.
+            for slot in 0..<perChunk { try bind(row + slot, chunk, Int32(slot)) }
             let result = chunk.stepCode()
             guard result == SQLITE_DONE else {
                 let error = storeError(
@@ -731,16 +726,7 @@ final class StoreConnection {
                 let parts = state.count <= size ? 0 : (state.count - 1) / size
                 statements.insert.bind(1, snapshot.sequence)
                 statements.insert.bind(3, Int64(parts))
-                do throws(FissionError) {
-                    try statements.insert.bind(
-                        2,
-                        blob: UnsafeRawBufferPointer(rebasing: state.prefix(size)),
-                        doing: what
-                    )
-                } catch {
-                    statements.insert.reset()
-                    throw error
-                }
+                try statements.insert.bind(2, blob: UnsafeRawBufferPointer(rebasing: state.prefix(size)), doing: what)
                 try self.run(statements.insert, doing: what)
                 var part: Int64 = 1
                 var start = size
@@ -748,12 +734,7 @@ final class StoreConnection {
                     let bytes = UnsafeRawBufferPointer(rebasing: state[start..<min(start + size, state.count)])
                     statements.insertPart.bind(1, snapshot.sequence)
                     statements.insertPart.bind(2, part)
-                    do throws(FissionError) {
-                        try statements.insertPart.bind(3, blob: bytes, doing: "\(what): part \(part)")
-                    } catch {
-                        statements.insertPart.reset()
-                        throw error
-                    }
+                    try statements.insertPart.bind(3, blob: bytes, doing: "\(what): part \(part)")
                     try self.run(statements.insertPart, doing: "\(what): part \(part)")
                     part += 1
                     start += size

@@ -10,6 +10,18 @@ import Testing
 /// other SQL did reads as corrupt rather than as another journal.
 @Suite("SQLiteStore schema version 4: snapshot parts, value sizes, transfers of earlier entries")
 struct SQLiteSchemaVersion4Tests {
+    /// A store on `path` whose snapshots are cut into parts of `partBytes`, and whose SQLite stores
+    /// at most `maximumValueBytes` in one value when that is given.
+    static func store(_ path: String, partBytes: Int, maximumValueBytes: Int32? = nil) throws -> SQLiteStore {
+        try SQLiteStore(
+            path: path,
+            options: .init(),
+            migrations: SQLiteSchema.migrations,
+            snapshotPartBytes: partBytes,
+            maximumValueBytes: maximumValueBytes
+        )
+    }
+
     /// `count` bytes that differ from part to part, so parts out of order would not read back equal.
     static func state(_ count: Int) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 1_000) }
@@ -19,12 +31,7 @@ struct SQLiteSchemaVersion4Tests {
     func partsRoundTrip() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("parts.sqlite")
-        let store = try SQLiteStore(
-            path: path,
-            options: .init(),
-            migrations: SQLiteSchema.migrations,
-            snapshotPartBytes: 1_000
-        )
+        let store = try Self.store(path, partBytes: 1_000)
         try store.append(DeterministicJournal.entries(seed: 3, through: 5), expectingLastSequence: 0)
         let big = StoreSnapshot(sequence: 2, state: Self.state(10_500))
         try store.saveSnapshot(big)
@@ -55,12 +62,7 @@ struct SQLiteSchemaVersion4Tests {
             let directory = TemporaryDirectory()
             let path = directory.file("missing-part-\(missing).sqlite")
             do {
-                let store = try SQLiteStore(
-                    path: path,
-                    options: .init(),
-                    migrations: SQLiteSchema.migrations,
-                    snapshotPartBytes: 100
-                )
+                let store = try Self.store(path, partBytes: 100)
                 try store.append(DeterministicJournal.entries(seed: 4, through: 2), expectingLastSequence: 0)
                 try store.saveSnapshot(StoreSnapshot(sequence: 2, state: Self.state(450)))
                 #expect(try store.query("SELECT parts FROM snapshots") == ["4"])
@@ -77,13 +79,7 @@ struct SQLiteSchemaVersion4Tests {
     func valueOverTheLimit() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("too-big.sqlite")
-        let store = try SQLiteStore(
-            path: path,
-            options: .init(),
-            migrations: SQLiteSchema.migrations,
-            snapshotPartBytes: 10_000,
-            maximumValueBytes: 5_000
-        )
+        let store = try Self.store(path, partBytes: 10_000, maximumValueBytes: 5_000)
         let journal = DeterministicJournal.entries(seed: 5, through: 3)
         try store.append(Array(journal.prefix(2)), expectingLastSequence: 0)
         let third = journal[2]

@@ -16,6 +16,19 @@ struct EngineDecodingFaultTests {
         )
     }
 
+    /// A seeded engine on a store whose reads can be made to fail, and its state before anything
+    /// else.
+    fileprivate static func seededOnAFailingStore() async throws -> (ReadFailingStore, FissionEngine, StateFingerprint)
+    {
+        let store = ReadFailingStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        return (store, engine, await fingerprint(engine))
+    }
+
+    /// Dave and erin registering: the batch the store-fault tests submit.
+    static let daveAndErin = [registering("dave"), registering("erin")]
+
     /// The seeded scenario's journal in a new store, entry `index` spoiled by `spoil`, with the
     /// engine's snapshot of the whole journal if `checkpointed`; and the entry as it was.
     private func seededStore(
@@ -153,21 +166,16 @@ struct EngineDecodingFaultTests {
     }
 
     @Test func aStoreThatCannotBeReadMidBatchLeavesTheStateAsCommitted() async throws {
-        let store = ReadFailingStore()
-        let engine = try FissionEngine(store: store)
-        try await seed(engine)
-        let before = await fingerprint(engine)
-        let dave = Self.registering("dave")
-        let erin = Self.registering("erin")
+        let (store, engine, before) = try await Self.seededOnAFailingStore()
         // The batch cannot look erin's key up (the engine reads every key before applying any).
         store.failKeyLookup(after: 1)
         let error = await #expect(throws: FissionError.self) {
-            try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+            try await engine.submit(batch: Self.daveAndErin, at: at(hours: 2))
         }
         #expect(error?.code == .storeCallFailed)
         #expect(await fingerprint(engine) == before, "nothing of the batch is shown")
         // Nothing of the batch was committed, so it applies in full when resubmitted.
-        let results = try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        let results = try await engine.submit(batch: Self.daveAndErin, at: at(hours: 2))
         #expect(results.allSatisfy { (try? $0.get().isDuplicate) == false })
         #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
     }
@@ -175,30 +183,22 @@ struct EngineDecodingFaultTests {
 
 extension EngineDecodingFaultTests {
     @Test func aStoreThatAnswersTooFewKeysFailsTheBatchUntouched() async throws {
-        let store = ReadFailingStore()
-        let engine = try FissionEngine(store: store)
-        try await seed(engine)
-        let before = await fingerprint(engine)
-        let dave = Self.registering("dave")
-        let erin = Self.registering("erin")
+        let (store, engine, before) = try await Self.seededOnAFailingStore()
         store.dropAnAnswer(true)
         let error = await #expect(throws: FissionError.self) {
-            try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+            try await engine.submit(batch: Self.daveAndErin, at: at(hours: 2))
         }
         #expect(error?.code == .storeCallFailed)
         #expect(error?.reason == "the store returned 1 entries for 2 keys")
         #expect(await fingerprint(engine) == before)
         store.dropAnAnswer(false)
-        let results = try await engine.submit(batch: [dave, erin], at: at(hours: 2))
+        let results = try await engine.submit(batch: Self.daveAndErin, at: at(hours: 2))
         #expect(results.allSatisfy { (try? $0.get().isDuplicate) == false })
         #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
     }
 
     @Test func anEngineThatLosesEveryRaceShowsTheCommittedState() async throws {
-        let store = ReadFailingStore()
-        let engine = try FissionEngine(store: store)
-        try await seed(engine)
-        let before = await fingerprint(engine)
+        let (store, engine, before) = try await Self.seededOnAFailingStore()
         store.loseEveryRace(true)
         let error = await #expect(throws: FissionError.self) {
             try await engine.submit(
