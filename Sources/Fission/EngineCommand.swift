@@ -115,7 +115,9 @@ extension EngineCommand {
             writer.append(identifier: campaign)
             writer.append(amount: amount)
         case .publishCampaign(let campaign):
-            writer.append(UInt8(6))
+            // Tag 6 is a campaign published before settlement revisions existed: it settles under
+            // revision one whatever its JSON says. Later revisions have tag 20 (Decision 0027).
+            writer.append(UInt8(campaign.settlementRevision == .one ? 6 : 20))
             writer.append(json: campaign)
         case .pauseCampaign(let campaign):
             writer.append(UInt8(7))
@@ -213,7 +215,7 @@ extension EngineCommand {
         case 5:
             return .fundCampaign(try reader.readIdentifier(), amount: try reader.readAmount())
         case 6:
-            return .publishCampaign(try reader.readJSON(RewardCampaign.self))
+            return .publishCampaign(try reader.readJSON(RewardCampaign.self).settling(under: .one))
         case 7:
             return .pauseCampaign(try reader.readIdentifier())
         case 8:
@@ -264,6 +266,12 @@ extension EngineCommand {
             return .releaseHeldReward(TransferID(rawValue: try reader.read()))
         case 19:
             return .rejectHeldReward(TransferID(rawValue: try reader.read()))
+        case 20:
+            let campaign = try reader.readJSON(RewardCampaign.self)
+            guard campaign.settlementRevision > .one else {
+                throw ByteReader.corrupt("campaign \(campaign.id) under revision one with tag 20")
+            }
+            return .publishCampaign(campaign)
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

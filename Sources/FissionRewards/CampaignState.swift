@@ -48,7 +48,10 @@ struct OrderRecord: Sendable, Equatable {
 
 /// Ladder progress of one inviter under one rule.
 struct LadderProgress: Sendable, Equatable {
+    /// Invites the ladder priced: those it paid, and under ``SettlementRevision/two`` also those it
+    /// priced at 0; less, under revision two, those whose grant was rejected.
     var paidInvites: Int64 = 0
+    /// What the ladder granted them, top-ups included (less rejected grants, under revision two).
     var paidQuantity: Int64 = 0
 }
 
@@ -389,7 +392,12 @@ struct CampaignState: Sendable {
             try self.grant(event, source: source, at: at, order: -1, ledger: &ledger, scratch: &scratch)
             self.growMembers(to: ledger.members.count)
             self.members[Int(invitee)].inviter = inviterRef
-            if inviterRef >= 0 { self.members[Int(inviterRef)].inviteCount = inviteCount }
+            if inviterRef >= 0 {
+                self.members[Int(inviterRef)].inviteCount = inviteCount
+                if self.campaign.settlementRevision >= .two {
+                    self.countInvitesPricedAtZero(inviter: inviterRef, inviteCount: inviteCount)
+                }
+            }
         case .orderPaid(let order):
             try self.requireLive(order.at, id)
             guard self.orderIDs.find(order.order) == nil else {
@@ -556,6 +564,41 @@ struct CampaignState: Sendable {
         }
     }
 
+    /// Counts an invite toward each ladder that priced it at 0, so that reaching a paying tier of a
+    /// retroactive ladder reprices it too (revision two; revision one counted only paid invites).
+    private mutating func countInvitesPricedAtZero(inviter: Int32, inviteCount: Int64) {
+        for (index, rule) in self.campaign.rules.enumerated() {
+            guard case .ladder(_, let tiers, _) = rule.shape, Self.ladderRate(tiers, count: inviteCount) == 0 else {
+                continue
+            }
+            self.ladders[self.ladderPosition(rule: Int32(index), inviter: inviter)].paidInvites += 1
+        }
+    }
+
+    /// The position of `inviter`'s progress on ladder `rule`, made if new.
+    private mutating func ladderPosition(rule: Int32, inviter: Int32) -> Int {
+        let key = Self.pairKey(rule, inviter)
+        if let found = self.ladderKeys.find(key) { return Int(found) }
+        self.ladders.append(LadderProgress())
+        return Int(self.ladderKeys.append(key))
+    }
+
+    /// Takes a rejected ladder grant out of its ladder's progress, so that later top-ups do not
+    /// reprice it (revision two; under revision one a rejected grant kept counting).
+    ///
+    /// - Parameters:
+    ///   - rule: The grant's rule, by index.
+    ///   - inviter: Its beneficiary.
+    ///   - part: 0 for an invite's own grant, 1 for a top-up.
+    ///   - quantity: What the rejection voided.
+    mutating func forgetRejectedLadderGrant(rule: Int, inviter: Int32, part: Int32, quantity: Int64) {
+        guard self.campaign.settlementRevision >= .two, case .ladder = self.campaign.rules[rule].shape,
+            let found = self.ladderKeys.find(Self.pairKey(Int32(rule), inviter))
+        else { return }
+        if part == 0 { self.ladders[Int(found)].paidInvites -= 1 }
+        self.ladders[Int(found)].paidQuantity -= quantity
+    }
+
     // `mutating` though it only reads: called from `apply` as a non-mutating method it copied the
     // whole campaign state (a memcpy of several hundred bytes per order) to pass it as `self`, and
     // `@inline(__always)` did not take.
@@ -610,10 +653,13 @@ struct CampaignState: Sendable {
                 guard let buyer else { continue }
                 let inviter = self.inviter(of: buyer)
                 guard inviter >= 0 else { continue }
+                // Revision one paid the repurchase part on a 2nd order only; revision two on the
+                // first later order that earns it (`milestoneGranted` keeps it to one grant).
                 let milestone: Milestone? =
                     switch order.buyerPaidOrderCount {
                     case 1: .firstOrder
                     case 2: .repurchase
+                    case 3...: self.campaign.settlementRevision >= .two ? .repurchase : nil
                     default: nil
                     }
                 guard let milestone, !self.milestoneGranted(rule: Int32(index), invitee: buyer, milestone) else {
@@ -834,14 +880,7 @@ struct CampaignState: Sendable {
                     }
                 }
             case .ladder:
-                let key = Self.pairKey(planned.ruleIndex, planned.beneficiary)
-                let position: Int
-                if let found = self.ladderKeys.find(key) {
-                    position = Int(found)
-                } else {
-                    position = Int(self.ladderKeys.append(key))
-                    self.ladders.append(LadderProgress())
-                }
+                let position = self.ladderPosition(rule: planned.ruleIndex, inviter: planned.beneficiary)
                 if planned.part == 0 { self.ladders[position].paidInvites += 1 }
                 self.ladders[position].paidQuantity += planned.quantity
             default:

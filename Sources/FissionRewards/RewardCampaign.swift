@@ -4,6 +4,31 @@ public import FissionCore
 ///
 /// A campaign's budgets are ledger accounts (``AccountKey/budget(_:_:)``), one per unit it pays
 /// in; fund them with ``Settlement/fund(_:amount:id:at:)`` before events arrive.
+/// The revision of Fission's settlement arithmetic a campaign settles under, fixed when the campaign
+/// is built.
+///
+/// A settlement must grant the same for the same events in every later version of Fission: a
+/// journal replays to the outcomes it recorded, and a restored snapshot continues where it left
+/// off. So when a release changes what a rule grants, campaigns built before keep the old
+/// arithmetic (their revision), and campaigns built after get the new one (``latest``). Decision
+/// 0027 records why each revision exists.
+public enum SettlementRevision: UInt8, Hashable, Comparable, Sendable, Codable, CaseIterable {
+    /// How Fission settled until December 2026. Three rules pay less than their documentation says:
+    /// a retroactive ladder does not reprice invites its tier priced at 0, a rejected ladder grant
+    /// still counts toward later top-ups, and a milestone split pays its repurchase part only on a
+    /// buyer's 2nd paid order (not on a later one when the 2nd earned nothing).
+    case one = 1
+    /// Revision ``one`` with those three corrected: an invite priced at 0 counts toward a
+    /// retroactive ladder's repricing; rejecting a ladder grant takes it out of the ladder's count
+    /// and total; the repurchase part is paid on the first paid order after the first that earns it.
+    case two = 2
+
+    /// The revision campaigns are built with unless they say otherwise.
+    public static var latest: Self { .two }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
 public struct RewardCampaign: Hashable, Sendable, Codable {
     /// The most rules one campaign may have.
     public static var maximumRules: Int { 64 }
@@ -22,8 +47,14 @@ public struct RewardCampaign: Hashable, Sendable, Codable {
     public let currency: Currency
     /// The rules, applied in this order.
     public let rules: [RewardRule]
+    /// The settlement arithmetic the campaign's rules are paid by: ``SettlementRevision/latest``
+    /// unless the campaign was built by an earlier Fission (read from its journal or snapshot).
+    public private(set) var settlementRevision: SettlementRevision
 
     /// Creates a campaign.
+    ///
+    /// Leave `settlementRevision` at its default: an earlier revision exists so that campaigns
+    /// published before a correction keep settling as they did, not for new campaigns.
     ///
     /// - Throws: ``FissionError/Code/invalidRule`` if the window is empty, there are no rules or
     ///   more than ``maximumRules``, two rules share an id, or a money reward is in another currency
@@ -35,7 +66,8 @@ public struct RewardCampaign: Hashable, Sendable, Codable {
         endsAt: Timestamp,
         offset: UTCOffset,
         currency: Currency,
-        rules: [RewardRule]
+        rules: [RewardRule],
+        settlementRevision: SettlementRevision = .latest
     ) throws(FissionError) {
         guard startsAt < endsAt else {
             throw FissionError(
@@ -64,6 +96,15 @@ public struct RewardCampaign: Hashable, Sendable, Codable {
         self.offset = offset
         self.currency = currency
         self.rules = rules
+        self.settlementRevision = settlementRevision
+    }
+
+    /// This campaign under another settlement revision: how the engine reads a campaign its journal
+    /// recorded before revisions existed.
+    package func settling(under revision: SettlementRevision) -> Self {
+        var campaign = self
+        campaign.settlementRevision = revision
+        return campaign
     }
 
     /// Whether `instant` is inside the campaign's window.

@@ -2,8 +2,10 @@
 
 extension Settlement {
     /// The snapshot format's version, which ``snapshot()`` writes. ``init(snapshot:)`` also reads
-    /// version 1, whose campaigns keep fingerprinting events as they did then (Decision 0021).
-    public static var snapshotVersion: UInt32 { 2 }
+    /// versions 1 and 2: campaigns restored from version 1 keep fingerprinting events as they did
+    /// then (Decision 0021), and campaigns from either settle under ``SettlementRevision/one``
+    /// (Decision 0027).
+    public static var snapshotVersion: UInt32 { 3 }
 
     /// The whole settlement as compact binary: the ledger (ids, units, accounts, every transfer),
     /// the campaigns with their rules, and each campaign's state (registrations, counters, orders,
@@ -23,6 +25,7 @@ extension Settlement {
         writer.append(UInt32(self.states.count))
         for state in self.states {
             writer.append(state.digestScheme.rawValue)
+            writer.append(state.campaign.settlementRevision.rawValue)
             state.write(to: &writer)
         }
         writer.append(literal: "END.")
@@ -40,8 +43,8 @@ extension Settlement {
         var reader = ByteReader(bytes: bytes)
         guard try reader.readBytes(4) == Array("FSNS".utf8) else { throw corrupt("not a Settlement snapshot") }
         let version: UInt32 = try reader.read()
-        guard version == 1 || version == Self.snapshotVersion else {
-            throw corrupt("snapshot version \(version) is unknown; this version of Fission reads 1 and 2")
+        guard (1...Self.snapshotVersion).contains(version) else {
+            throw corrupt("snapshot version \(version) is unknown; this version of Fission reads 1 to 3")
         }
         self.ledger = try Ledger(reading: &reader)
         let campaignCount: UInt32 = try reader.read()
@@ -54,7 +57,14 @@ extension Settlement {
                 guard let read = DigestScheme(rawValue: raw) else { throw corrupt("fingerprint scheme \(raw)") }
                 scheme = read
             }
-            let campaign = try readCampaign(&reader)
+            // Versions 1 and 2 wrote no revision: their campaigns were built before revision two.
+            var revision = SettlementRevision.one
+            if version >= 3 {
+                let raw: UInt8 = try reader.read()
+                guard let read = SettlementRevision(rawValue: raw) else { throw corrupt("settlement revision \(raw)") }
+                revision = read
+            }
+            let campaign = try readCampaign(&reader).settling(under: revision)
             guard self.campaignIndex.find(campaign.id) == nil,
                 let ledgerCampaign = self.ledger.campaignIDs.find(campaign.id)
             else { throw corrupt("campaign \(campaign.id) is repeated or unknown to the ledger") }

@@ -302,6 +302,10 @@ public struct Settlement: Sendable {
     /// ``Ledger/Outcome/isDuplicate`` set. A later refund of the grant's order has nothing left to
     /// undo for it. Like a refund, a rejection does not give back the cap room the grant used.
     ///
+    /// In a campaign under ``SettlementRevision/two`` or later, a rejected ladder grant also leaves
+    /// the ladder's progress: a retroactive ladder's later top-ups do not reprice it (an invite's
+    /// own grant no longer counts as a paid invite, a top-up's amount no longer counts as paid).
+    ///
     /// - Parameters:
     ///   - grant: The pending transfer of the grant (``SettlementOutcome/Grant/transfer``).
     ///   - command: The host's id for the decision, recorded as the void's reason.
@@ -316,11 +320,25 @@ public struct Settlement: Sendable {
         at: Timestamp
     ) throws(FissionError) -> Ledger.Outcome {
         let held = try self.heldGrant(grant)
-        return try self.ledger.void(
+        let outcome = try self.ledger.void(
             grant,
             reason: TransferReason(command: command, rule: held.reason.rule, ruleVersion: held.reason.ruleVersion),
             at: at
         )
+        // A rejected ladder grant leaves its ladder's progress (revision two; nothing can fail here).
+        if !outcome.isDuplicate, let void = outcome.first, let key = held.key, let rule = key.rule,
+            let beneficiary = key.beneficiary, let stateIndex = self.campaignIndex.find(key.campaign),
+            let ruleIndex = self.states[Int(stateIndex)].ruleIndex[rule],
+            let inviter = self.ledger.members.find(beneficiary), let voided = self.ledger.transfer(void)
+        {
+            self.states[Int(stateIndex)].forgetRejectedLadderGrant(
+                rule: ruleIndex,
+                inviter: inviter,
+                part: key.part,
+                quantity: voided.amount
+            )
+        }
+        return outcome
     }
 
     /// The pending grant `id`, or the error that says why it is not one.

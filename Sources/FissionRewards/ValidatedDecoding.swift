@@ -66,11 +66,14 @@ extension RewardRule {
 
 extension RewardCampaign {
     enum CodingKeys: String, CodingKey {
-        case id, version, startsAt, endsAt, offset, currency, rules
+        case id, version, startsAt, endsAt, offset, currency, rules, settlementRevision
     }
 
     /// Decodes a campaign and checks it as
-    /// ``init(id:version:startsAt:endsAt:offset:currency:rules:)`` does.
+    /// ``init(id:version:startsAt:endsAt:offset:currency:rules:settlementRevision:)`` does.
+    ///
+    /// A campaign without `settlementRevision` (configuration written by hand, or before the field
+    /// existed) settles under ``SettlementRevision/latest``, as one built in code does.
     ///
     /// - Throws: `DecodingError.dataCorrupted` (the underlying ``FissionError`` says why) for a
     ///   campaign that ends before it starts, has no rules or too many, repeats a rule id, or pays
@@ -84,6 +87,8 @@ extension RewardCampaign {
         let offset = try container.decode(UTCOffset.self, forKey: .offset)
         let currency = try container.decode(Currency.self, forKey: .currency)
         let rules = try container.decode([RewardRule].self, forKey: .rules)
+        let revision =
+            try container.decodeIfPresent(SettlementRevision.self, forKey: .settlementRevision) ?? .latest
         self = try validated(at: container.codingPath) { () throws(FissionError) in
             try RewardCampaign(
                 id: id,
@@ -92,7 +97,8 @@ extension RewardCampaign {
                 endsAt: endsAt,
                 offset: offset,
                 currency: currency,
-                rules: rules
+                rules: rules,
+                settlementRevision: revision
             )
         }
     }

@@ -24,15 +24,16 @@ struct LegacySnapshotTests {
         #expect(versionOneSnapshot[4] == 1, "the fixture is version 1")
         var restored = try Settlement(snapshot: versionOneSnapshot)
         #expect(restored.ledger.audit().isEmpty)
-        // It writes version 2: the same bytes, and its one campaign's fingerprint scheme (0, the
-        // double round of version 1) before the campaign.
+        // It writes version 3: the same bytes, and before its one campaign the campaign's
+        // fingerprint scheme (0, the double round of version 1) and settlement revision (1).
         let rewritten = restored.snapshot()
-        #expect(rewritten.count == versionOneSnapshot.count + 1)
-        #expect(rewritten[4] == 2)
+        #expect(rewritten.count == versionOneSnapshot.count + 2)
+        #expect(rewritten[4] == 3)
         let scheme = try #require(rewritten.indices.dropFirst(8).first { rewritten[$0] != versionOneSnapshot[$0] })
-        #expect(rewritten[scheme] == 0)
+        #expect(rewritten[scheme] == 0 && rewritten[scheme + 1] == 1)
+        #expect(restored.campaign("legacy")?.settlementRevision == .one)
         var withoutScheme = rewritten
-        withoutScheme.remove(at: scheme)
+        withoutScheme.removeSubrange(scheme...(scheme + 1))
         withoutScheme[4] = 1
         #expect(withoutScheme == versionOneSnapshot)
 

@@ -298,7 +298,7 @@ struct SettlementSnapshotTests {
         let bytes = settlement.snapshot()
 
         #expect(throws: FissionError.self) { try Settlement(snapshot: Array("FSNG".utf8) + bytes.dropFirst(4)) }
-        for unknown: UInt8 in [0, 3, 255] {
+        for unknown: UInt8 in [0, 4, 255] {
             var version = bytes
             version[4] = unknown
             #expect(throws: FissionError.self) { try Settlement(snapshot: version) }

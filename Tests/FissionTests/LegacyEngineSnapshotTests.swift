@@ -59,15 +59,16 @@ struct LegacyEngineSnapshotTests {
         let settlementStart = Self.blobStart(1, of: versionOneSnapshot)
         #expect(settlementStart == Self.blobStart(1, of: rewritten.state))
         #expect(rewritten.state[4..<settlementStart] == versionOneSnapshot[4..<settlementStart])
-        // The settlement's snapshot is its version 2, holding the same state, with one campaign
-        // that keeps the fingerprints of version 1 (Decision 0021).
+        // The settlement's snapshot is its version 3, holding the same state, with one campaign
+        // that keeps the fingerprints of version 1 (Decision 0021) and settles under revision one
+        // (Decision 0027).
         let oldSettlement = Self.blob(at: settlementStart, of: versionOneSnapshot)
         let newSettlement = Self.blob(at: settlementStart, of: rewritten.state)
-        #expect(oldSettlement[4] == 1 && newSettlement[4] == 2)
-        #expect(newSettlement.count == oldSettlement.count + 1)
+        #expect(oldSettlement[4] == 1 && newSettlement[4] == 3)
+        #expect(newSettlement.count == oldSettlement.count + 2)
         #expect(try Settlement(snapshot: newSettlement) == Settlement(snapshot: oldSettlement))
         let membersStart = Self.membersSectionStart(versionOneSnapshot)
-        #expect(Self.membersSectionStart(rewritten.state) == membersStart + 1)
+        #expect(Self.membersSectionStart(rewritten.state) == membersStart + 2)
         let jsonLength = Self.length(at: membersStart, of: versionOneSnapshot)
         let after = versionOneSnapshot[(membersStart + 4 + jsonLength)...]
         #expect(rewritten.state.dropLast(8).suffix(after.count) == after)  // then version 3's checksum

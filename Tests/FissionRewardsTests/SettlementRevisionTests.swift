@@ -1,0 +1,303 @@
+import FissionCore
+import FissionRewards
+import Foundation
+import Testing
+
+// Settlement revisions (Decision 0027): a campaign built now settles under revision two, which
+// corrects three rules; a campaign built before keeps revision one's arithmetic, so that its
+// journal replays to what it recorded. Each correction is pinned under both revisions here.
+
+private let campaignID: CampaignID = "revised"
+
+private func settlement(
+    _ rules: [RewardRule],
+    revision: SettlementRevision,
+    budgetYuan: Int64 = 100_000
+) throws -> Settlement {
+    var settlement = Settlement()
+    try settlement.addCampaign(
+        RewardCampaign(
+            id: campaignID,
+            startsAt: start,
+            endsAt: at(days: 30),
+            offset: .chinaStandardTime,
+            currency: .cny,
+            rules: rules,
+            settlementRevision: revision
+        )
+    )
+    try settlement.fund(campaignID, amount: .money(yuan(budgetYuan)), id: "fund", at: start)
+    return settlement
+}
+
+/// Registers `count` friends of alice, numbered from `first`.
+@discardableResult
+private func invite(
+    _ count: Int,
+    from first: Int = 0,
+    into settlement: inout Settlement
+) throws -> [SettlementOutcome] {
+    try (first..<(first + count)).map { index in
+        try settlement.settle(
+            .memberRegistered(member: MemberID("friend-\(index)"), inviter: "alice", at: at(days: 1)),
+            id: EventID("register-\(index)"),
+            campaign: campaignID
+        )
+    }
+}
+
+private func alice(_ settlement: Settlement) -> AccountBalance {
+    settlement.ledger.balance(of: .wallet("alice", cny))
+}
+
+private func ladder(_ tiers: [RewardRule.LadderTier], holdDays: Int64 = 0) throws -> RewardRule {
+    try RewardRule(id: "ladder", shape: .ladder(unit: cny, tiers: tiers, semantics: .retroactive), holdDays: holdDays)
+}
+
+struct SettlementRevisionTests {
+    @Test("a campaign is built under the latest revision unless it names one")
+    func theDefaultIsTheLatest() throws {
+        let rule = try ladder([.init(fromCount: 1, amountEach: 100)])
+        let campaign = try RewardCampaign(
+            id: campaignID,
+            startsAt: start,
+            endsAt: at(days: 30),
+            offset: .chinaStandardTime,
+            currency: .cny,
+            rules: [rule]
+        )
+        #expect(campaign.settlementRevision == .latest)
+        #expect(SettlementRevision.latest == .two)
+        #expect(SettlementRevision.allCases.map(\.rawValue) == [1, 2])
+    }
+
+    @Test(
+        "a retroactive ladder whose first tier pays 0: revision two reprices the free invites",
+        arguments: [(SettlementRevision.one, Int64(20)), (.two, 100)]
+    )
+    func aFreeTierIsRepriced(revision: SettlementRevision, expectedYuan: Int64) throws {
+        var settlement = try settlement(
+            [try ladder([.init(fromCount: 1, amountEach: 0), .init(fromCount: 5, amountEach: 2_000)])],
+            revision: revision
+        )
+        try invite(4, into: &settlement)
+        #expect(alice(settlement).total == 0)
+        try invite(1, from: 4, into: &settlement)
+        #expect(alice(settlement).total == expectedYuan * 100)
+        // The 6th pays its own 20 and tops up nothing more under either revision.
+        try invite(1, from: 5, into: &settlement)
+        #expect(alice(settlement).total == (expectedYuan + 20) * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test(
+        "a rejected ladder grant: revision two leaves it out of later top-ups",
+        arguments: [(SettlementRevision.one, Int64(30 + 40 + 20)), (.two, 30 + 30 + 20)]
+    )
+    func aRejectedInviteIsNotRepriced(revision: SettlementRevision, expectedYuan: Int64) throws {
+        // Held for 7 days, so an operator can reject a grant.
+        var settlement = try settlement(
+            [try ladder([.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 5, amountEach: 2_000)], holdDays: 7)],
+            revision: revision
+        )
+        let outcomes = try invite(4, into: &settlement)
+        #expect(alice(settlement).total == 4_000)
+        // The second friend was a fake: their 10 goes back to the budget.
+        let fake = try #require(outcomes[1].grants.first)
+        try settlement.reject(fake.transfer, command: "reject-1", at: at(days: 2))
+        #expect(alice(settlement).total == 3_000)
+        // The 5th invite pays 20 and reprices the earlier paid invites to 20 each: three under
+        // revision two (30 more), four under revision one (40 more, the rejected one included).
+        try invite(1, from: 4, into: &settlement)
+        #expect(alice(settlement).total == expectedYuan * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test("a rejected top-up under revision two: the next invite tops the invites that stand up to their tier again")
+    func aRejectedTopUpUnderRevisionTwo() throws {
+        var settlement = try settlement(
+            [
+                try ladder(
+                    [
+                        .init(fromCount: 1, amountEach: 1_000), .init(fromCount: 5, amountEach: 2_000),
+                        .init(fromCount: 7, amountEach: 2_500),
+                    ],
+                    holdDays: 7
+                )
+            ],
+            revision: .two
+        )
+        try invite(4, into: &settlement)
+        let fifth = try #require(try invite(1, from: 4, into: &settlement).first)
+        let topUp = try #require(fifth.grants.first { $0.part == 1 })
+        #expect(topUp.amount.quantity == 4_000)
+        try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2))
+        // 40 + 20 left. The 6th invite: 20 of its own, and the five invites whose grants stand are
+        // topped up to 20 each again (the rejection took the top-up's amount out of what the
+        // ladder paid). To stop paying for an invite, reject the invite's own grant.
+        let sixth = try #require(try invite(1, from: 5, into: &settlement).first)
+        #expect(sixth.grants.map(\.amount.quantity) == [2_000, 4_000])
+        // Rejecting it again changes nothing.
+        let again = try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2))
+        #expect(again.isDuplicate)
+        #expect(alice(settlement).total == (40 + 20 + 20 + 40) * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test(
+        "the repurchase part when the 2nd order earns nothing: revision two pays it on the 3rd, once",
+        arguments: [(SettlementRevision.one, Int64(15 + 15)), (.two, 15 + 15 + 20)]
+    )
+    func repurchaseAfterAnExcludedSecondOrder(revision: SettlementRevision, expectedYuan: Int64) throws {
+        let split = try RewardRule(
+            id: "invite-50",
+            shape: .milestoneSplit(
+                total: .money(yuan(50)),
+                weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
+            ),
+            eligibility: .init(excludedOrderKinds: [.bargain])
+        )
+        var settlement = try settlement([split], revision: revision)
+        try settlement.settle(
+            .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
+            id: "register-bob",
+            campaign: campaignID
+        )
+        let orders: [(OrderKind, Int64)] = [(.regular, 1), (.bargain, 2), (.regular, 3), (.regular, 4)]
+        for (kind, count) in orders {
+            try settlement.settle(
+                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], kind: kind, count: count, paidYuan: 80),
+                id: EventID("o\(count)"),
+                campaign: campaignID
+            )
+        }
+        #expect(alice(settlement).total == expectedYuan * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test("the repurchase part skipped for lack of budget on the 2nd order is paid by a later one under revision two")
+    func repurchaseAfterABudgetSkip() throws {
+        let split = try RewardRule(
+            id: "invite-50",
+            shape: .milestoneSplit(
+                total: .money(yuan(50)),
+                weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
+            )
+        )
+        // 40 yuan: the registration and the first order take 30, the repurchase's 20 does not fit.
+        var settlement = try settlement([split], revision: .two, budgetYuan: 40)
+        try settlement.settle(
+            .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
+            id: "register-bob",
+            campaign: campaignID
+        )
+        for count: Int64 in 1...2 {
+            try settlement.settle(
+                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], count: count, paidYuan: 80),
+                id: EventID("o\(count)"),
+                campaign: campaignID
+            )
+        }
+        #expect(alice(settlement).total == 3_000)
+        try settlement.fund(campaignID, amount: .money(yuan(100)), id: "top-up-budget", at: at(days: 2))
+        let third = try settlement.settle(
+            try paidOrder("o3", buyer: "bob", inviters: ["alice"], count: 3, paidYuan: 80),
+            id: "o3",
+            campaign: campaignID
+        )
+        #expect(third.grants.map(\.part) == [Milestone.repurchase.rawValue])
+        #expect(alice(settlement).total == 5_000)
+    }
+
+    // MARK: - Keeping a campaign's revision
+
+    /// A settlement with two campaigns, "old" and "new", under the given revisions.
+    private static func twoCampaigns(_ old: SettlementRevision, _ new: SettlementRevision) throws -> Settlement {
+        var settlement = Settlement()
+        for (id, revision) in [("old", old), ("new", new)] {
+            try settlement.addCampaign(
+                RewardCampaign(
+                    id: CampaignID(id),
+                    startsAt: start,
+                    endsAt: at(days: 30),
+                    offset: .chinaStandardTime,
+                    currency: .cny,
+                    rules: [try ladder([.init(fromCount: 1, amountEach: 0), .init(fromCount: 2, amountEach: 100)])],
+                    settlementRevision: revision
+                )
+            )
+        }
+        return settlement
+    }
+
+    @Test("a snapshot keeps each campaign's revision; versions 1 and 2 restore theirs as revision one")
+    func snapshotsKeepTheRevision() throws {
+        let settlement = try Self.twoCampaigns(.one, .two)
+        let bytes = settlement.snapshot()
+        #expect(bytes[4] == 3)
+        let restored = try Settlement(snapshot: bytes)
+        #expect(restored == settlement)
+        #expect(restored.campaign("old")?.settlementRevision == .one)
+        #expect(restored.campaign("new")?.settlementRevision == .two)
+
+        // Each campaign's revision is one byte: the only one that differs from a snapshot where
+        // that campaign has the other revision.
+        func differing(_ other: [UInt8]) throws -> Int {
+            try #require(bytes.count == other.count)
+            let positions = bytes.indices.filter { bytes[$0] != other[$0] }
+            try #require(positions.count == 1)
+            return positions[0]
+        }
+        let old = try differing(try Self.twoCampaigns(.two, .two).snapshot())
+        let new = try differing(try Self.twoCampaigns(.one, .one).snapshot())
+        #expect(bytes[old] == 1 && bytes[new] == 2)
+
+        // The same snapshot as version 2 wrote it, without the revision bytes: both campaigns are
+        // revision one, as every campaign published before revisions existed.
+        var versionTwo = bytes
+        versionTwo.remove(at: new)
+        versionTwo.remove(at: old)
+        versionTwo[4] = 2
+        let fromVersionTwo = try Settlement(snapshot: versionTwo)
+        #expect(fromVersionTwo.campaign("old")?.settlementRevision == .one)
+        #expect(fromVersionTwo.campaign("new")?.settlementRevision == .one)
+
+        for unknown: UInt8 in [0, 3, 255] {
+            var spoiled = bytes
+            spoiled[new] = unknown
+            #expect {
+                try Settlement(snapshot: spoiled)
+            } throws: { error in
+                (error as? FissionError)?.code == .corruptSnapshot
+                    && (error as? FissionError)?.reason.contains("settlement revision \(unknown)") == true
+            }
+        }
+    }
+
+    @Test("JSON: a campaign without the field is built under the latest revision; an unknown one is refused")
+    func json() throws {
+        let campaign = try RewardCampaign(
+            id: campaignID,
+            startsAt: start,
+            endsAt: at(days: 30),
+            offset: .chinaStandardTime,
+            currency: .cny,
+            rules: [try ladder([.init(fromCount: 1, amountEach: 100)])],
+            settlementRevision: .one
+        )
+        let encoded = try JSONEncoder().encode(campaign)
+        #expect(try JSONDecoder().decode(RewardCampaign.self, from: encoded) == campaign)
+        var object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(object["settlementRevision"] as? Int == 1)
+        object["settlementRevision"] = nil
+        let withoutField = try JSONDecoder().decode(
+            RewardCampaign.self,
+            from: try JSONSerialization.data(withJSONObject: object)
+        )
+        #expect(withoutField.settlementRevision == .latest)
+        object["settlementRevision"] = 9
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(RewardCampaign.self, from: try JSONSerialization.data(withJSONObject: object))
+        }
+    }
+}
