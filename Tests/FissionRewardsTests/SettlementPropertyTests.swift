@@ -166,8 +166,11 @@ struct SettlementPropertyTests {
     @Test("Ladders and milestone splits match a slow reference", arguments: seeds)
     func laddersAndMilestonesMatchTheReference(seed: UInt64) throws {
         var generator = SeededGenerator(seed: seed)
+        // Half the ladders pay nothing for the first four invites; the split pays nothing for
+        // bargain orders, a third of the orders (settlement revision two's corrections).
+        let firstTier: Int64 = generator.next(below: 2) == 0 ? 0 : 1_000
         let tiers = [
-            RewardRule.LadderTier(fromCount: 1, amountEach: 1_000),
+            RewardRule.LadderTier(fromCount: 1, amountEach: firstTier),
             .init(fromCount: 5, amountEach: 2_000),
             .init(fromCount: 11, amountEach: 3_000),
         ]
@@ -179,13 +182,14 @@ struct SettlementPropertyTests {
                 shape: .milestoneSplit(
                     total: RewardAmount(5_000, cny),
                     weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
-                )
+                ),
+                eligibility: .init(excludedOrderKinds: [.bargain])
             ),
         ]
         var settlement = try makeSettlement(rules, budget: 100_000_000)
         try settlement.fund(campaignID, amount: RewardAmount(1_000_000_000, .points), id: "points", at: start)
         var invitesOf: [MemberID: Int64] = [:]
-        var ordersOf: [MemberID: Int64] = [:]
+        var ordersOf: [MemberID: [OrderKind]] = [:]
         var inviterOf: [MemberID: MemberID] = [:]
         for step in 0..<150 {
             if generator.next(below: 2) == 0 || inviterOf.isEmpty {
@@ -200,12 +204,14 @@ struct SettlementPropertyTests {
                 )
             } else {
                 let buyer = inviterOf.keys.sorted()[Int(generator.next(below: UInt64(inviterOf.count)))]
-                ordersOf[buyer, default: 0] += 1
+                let kind: OrderKind = generator.next(below: 3) == 0 ? .bargain : .regular
+                ordersOf[buyer, default: []].append(kind)
                 let order = try OrderPaid(
                     order: try OrderID("o\(step)"),
                     buyer: buyer,
                     inviters: [inviterOf[buyer]!],
-                    buyerPaidOrderCount: ordersOf[buyer]!,
+                    kind: kind,
+                    buyerPaidOrderCount: Int64(ordersOf[buyer]!.count),
                     lines: [.init(sku: "s", quantity: 1, netPaid: Money(minorUnits: 100, currency: .cny))],
                     at: instant(2)
                 )
@@ -215,15 +221,17 @@ struct SettlementPropertyTests {
         for inviter in try (0..<4).map({ try MemberID("i\($0)") }) {
             let count = invitesOf[inviter] ?? 0
             // The reference: read straight off the rules' wording.
-            func rate(_ k: Int64) -> Int64 { k >= 11 ? 3_000 : k >= 5 ? 2_000 : 1_000 }
+            func rate(_ k: Int64) -> Int64 { k >= 11 ? 3_000 : k >= 5 ? 2_000 : firstTier }
             let ladder =
                 semantics == .marginal ? (0..<count).reduce(Int64(0)) { $0 + rate($1 + 1) } : count * rate(count)
             var split: Int64 = 0
             for (member, memberInviter) in inviterOf where memberInviter == inviter {
                 split += 1_500
-                let orders = ordersOf[member] ?? 0
-                if orders >= 1 { split += 1_500 }
-                if orders >= 2 { split += 2_000 }
+                // The first order earns its part if it counts; the repurchase part, once, if any
+                // later order counts.
+                let orders = ordersOf[member] ?? []
+                if orders.first == .regular { split += 1_500 }
+                if orders.dropFirst().contains(.regular) { split += 2_000 }
             }
             #expect(
                 settlement.ledger.balance(of: .wallet(inviter, .points)).available == (count == 0 ? 0 : ladder),
