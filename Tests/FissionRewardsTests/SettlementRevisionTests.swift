@@ -97,7 +97,12 @@ struct SettlementRevisionTests {
     func aRejectedInviteIsNotRepriced(revision: SettlementRevision, expectedYuan: Int64) throws {
         // Held for 7 days, so an operator can reject a grant.
         var settlement = try settlement(
-            [try ladder([.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 5, amountEach: 2_000)], holdDays: 7)],
+            [
+                try ladder(
+                    [.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 5, amountEach: 2_000)],
+                    holdDays: 7
+                )
+            ],
             revision: revision
         )
         let outcomes = try invite(4, into: &settlement)
@@ -166,7 +171,14 @@ struct SettlementRevisionTests {
         let orders: [(OrderKind, Int64)] = [(.regular, 1), (.bargain, 2), (.regular, 3), (.regular, 4)]
         for (kind, count) in orders {
             try settlement.settle(
-                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], kind: kind, count: count, paidYuan: 80),
+                try paidOrder(
+                    OrderID("o\(count)"),
+                    buyer: "bob",
+                    inviters: ["alice"],
+                    kind: kind,
+                    count: count,
+                    paidYuan: 80
+                ),
                 id: EventID("o\(count)"),
                 campaign: campaignID
             )

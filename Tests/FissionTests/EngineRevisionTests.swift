@@ -1,8 +1,8 @@
+@_spi(FissionCoding) import FissionCore
 import Foundation
 import Testing
 
 @testable import Fission
-@_spi(FissionCoding) import FissionCore
 
 // A journal must replay to the outcomes it recorded in every later version of Fission. A campaign
 // published before settlement revisions existed is journaled with tag 6 and JSON without the
@@ -35,7 +35,11 @@ private func ladderCampaign(_ revision: SettlementRevision) throws -> RewardCamp
 private func run(_ campaign: RewardCampaign, on engine: FissionEngine) async throws {
     try await engine.submit(.publishCampaign(campaign), key: "publish", at: at(hours: 1))
     try await engine.submit(.fundCampaign(spring, amount: .money(yuan(1_000))), key: "fund", at: at(hours: 1))
-    try await engine.submit(.registerMember("alice", invitedBy: nil, campaign: nil, channel: nil), key: "alice", at: at(hours: 1))
+    try await engine.submit(
+        .registerMember("alice", invitedBy: nil, campaign: nil, channel: nil),
+        key: "alice",
+        at: at(hours: 1)
+    )
     for index in 0..<5 {
         try await engine.submit(
             .registerMember(MemberID("friend-\(index)"), invitedBy: "alice", campaign: spring, channel: nil),
