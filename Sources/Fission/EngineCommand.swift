@@ -82,6 +82,48 @@ extension EngineCommand {
     /// The most lines an order-paid command may carry.
     static var maximumLines: Int { OrderPaid.maximumLines }
 
+    /// Refuses a command whose text is too long for the journal's form, before it is encoded: the
+    /// encoder's length limits (65,535 bytes for a string, 2^32 - 1 for a blob) are preconditions.
+    /// Every command's own checks accept far less (a channel is at most 64 bytes, a message 1 MiB),
+    /// so this turns what would stop the process into the error the command gets anyway.
+    func requireEncodable() throws(FissionError) {
+        let stringLimit = Int(UInt16.max)
+        let blobLimit = Int(UInt32.max)
+        switch self {
+        case .registerMember(_, _, _, let channel?), .joinGroup(_, _, _, let channel?):
+            let length = channel.utf8.count
+            guard length <= stringLimit else {
+                throw FissionError(
+                    code: .invalidName,
+                    reason: "a channel of \(length) UTF-8 bytes; at most \(JoinSource.maximumChannelUTF8Length)"
+                )
+            }
+        case .messagePosted(_, _, let text):
+            let length = text.utf8.count
+            guard length <= blobLimit else {
+                throw FissionError(
+                    code: .messageTooLong,
+                    reason: "a message of \(length) UTF-8 bytes; at most \(ModerationRules.maximumTextUTF8Length)"
+                )
+            }
+        case .model(let command):
+            guard command.model.utf8.count <= stringLimit else {
+                throw FissionError(
+                    code: .unknownModel,
+                    reason: "a model name of \(command.model.utf8.count) UTF-8 bytes names no campaign model"
+                )
+            }
+            guard command.payload.count <= blobLimit else {
+                throw FissionError(
+                    code: .invalidModelCommand,
+                    reason: "a model command of \(command.payload.count) bytes; the journal holds at most \(blobLimit)"
+                )
+            }
+        default:
+            break
+        }
+    }
+
     func encode(into writer: inout ByteWriter) {
         switch self {
         case .registerMember(let member, let inviter, let campaign, let channel):

@@ -91,11 +91,20 @@ public actor FissionEngine {
                 )
             }
             var names: Set<String> = []
-            for model in self.models where !names.insert(model.name).inserted {
-                throw FissionError(
-                    code: .invalidConfiguration,
-                    reason: "two campaign models are named \(model.name); a model's name keys its journal and state"
-                )
+            for model in self.models {
+                guard names.insert(model.name).inserted else {
+                    throw FissionError(
+                        code: .invalidConfiguration,
+                        reason: "two campaign models are named \(model.name); a model's name keys its journal and state"
+                    )
+                }
+                // The journal and the snapshot write the name as a string of at most 65,535 bytes.
+                guard model.name.utf8.count <= Int(UInt16.max) else {
+                    throw FissionError(
+                        code: .invalidConfiguration,
+                        reason: "a campaign model's name is \(model.name.utf8.count) UTF-8 bytes; at most 65,535"
+                    )
+                }
             }
             _ = try InviteGraph(policy: self.bindingPolicy)
         }
@@ -322,6 +331,12 @@ struct JournaledEngine: Sendable {
         for position in 0..<batch.count {
             let key = keys[position]
             let command = batch.command(position)
+            do throws(FissionError) {
+                try command.requireEncodable()
+            } catch {
+                results.append(.failure(error))
+                continue
+            }
             // The entry's body (`JournalEntry.body`): the command's count and the time, both
             // written over below, then the command. The digest covers the command after the time.
             writer.reset()

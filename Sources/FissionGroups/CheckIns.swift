@@ -175,8 +175,10 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     ///   for a second check-in the same day; ``FissionError/Code/checkInOutOfOrder`` for a day
     ///   before the latest check-in (use ``makeUp(_:activity:day:at:inGroupSince:)`` for missed
     ///   days); ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities;
-    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs. The board is
-    ///   unchanged when it throws.
+    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs;
+    ///   ``FissionError/Code/invalidDate`` for an instant whose day in the board's offset is outside
+    ///   years 1 to 9999 (hours from ``FissionCore/Timestamp/earliest`` or ``FissionCore/Timestamp/latest``).
+    ///   The board is unchanged when it throws.
     /// - Complexity: O(*r*) in the member's retained runs (at most about 32).
     public mutating func checkIn(
         _ member: Member,
@@ -192,6 +194,14 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
             )
         }
         let day = instant.calendarDay(in: self.offset)
+        // An instant in the first or last hours of the timestamp range can fall on a day of year 0
+        // or 10000 in the board's offset, which no calendar day (and no encoded board) can hold.
+        guard day >= CalendarDay.first, day <= CalendarDay.last else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "check-in at \(instant) falls outside years 1 to 9999 at UTC offset \(self.offset)"
+            )
+        }
         let key = Key(member: member.id, activity: activity)
         var state = try self.state(for: key)
         if state.contains(day.daysSinceEpoch) {

@@ -109,8 +109,9 @@ public struct GroupDirectory: Hashable, Sendable, Codable {
     ///
     /// - Returns: The new group.
     /// - Throws: ``FissionError/Code/groupNotFound`` for an unknown series,
-    ///   ``FissionError/Code/seriesFull`` if the series may not grow,
-    ///   ``FissionError/Code/duplicateGroup`` if the generated id is taken.
+    ///   ``FissionError/Code/seriesFull`` if the series may not grow. The new group's id is
+    ///   `<series>-<n>` for the series' group count plus one, or the next number whose id no
+    ///   group has.
     @discardableResult
     public mutating func openGroup(in series: GroupSeriesID) throws(FissionError) -> CommunityGroup {
         let seriesIndex = try self.seriesIndex(series)
@@ -270,7 +271,14 @@ public struct GroupDirectory: Hashable, Sendable, Codable {
                 reason: "series \(series.id) has its \(series.maximumGroups) groups and may not open another"
             )
         }
-        let group = try series.nextGroup()
+        // An operator may have added a group under the id the series would generate next: step
+        // past taken ids rather than refuse to grow (every id tried is in use, so this ends).
+        var number = series.groups.count + 1
+        var group = try series.nextGroup(numbered: number)
+        while self.recordIndices[group.id] != nil {
+            number += 1
+            group = try series.nextGroup(numbered: number)
+        }
         try self.checkNewGroup(group)
         return group
     }

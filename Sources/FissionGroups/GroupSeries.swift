@@ -148,10 +148,11 @@ public struct GroupSeries: Identifiable, Hashable, Sendable, Codable {
     /// Whether the series may open another group.
     public var canGrow: Bool { self.groups.count < self.maximumGroups }
 
-    /// The group the series would open next.
-    func nextGroup() throws(FissionError) -> CommunityGroup {
-        let number = self.groups.count + 1
-        return try CommunityGroup(
+    /// The group the series opens as its `number`th id: `<series>-<number>`, named
+    /// `<name> <number>`. The directory starts at the series' group count plus one and steps past
+    /// ids other groups already have.
+    func nextGroup(numbered number: Int) throws(FissionError) -> CommunityGroup {
+        try CommunityGroup(
             id: GroupID("\(self.id)-\(number)"),
             name: "\(self.name) \(number)",
             purpose: self.purpose,

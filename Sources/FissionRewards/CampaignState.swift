@@ -49,9 +49,10 @@ struct OrderRecord: Sendable, Equatable {
 /// Ladder progress of one inviter under one rule.
 struct LadderProgress: Sendable, Equatable {
     /// Invites the ladder priced: those it paid, and under ``SettlementRevision/two`` also those it
-    /// priced at 0; less, under revision two, those whose grant was rejected.
+    /// priced at 0; less, under revision two, those whose own grant was rejected.
     var paidInvites: Int64 = 0
-    /// What the ladder granted them, top-ups included (less rejected grants, under revision two).
+    /// What the ladder granted them, top-ups included (less, under revision two, the own grants of
+    /// rejected invites; a rejected top-up still counts, so that it is not paid again).
     var paidQuantity: Int64 = 0
 }
 
@@ -567,10 +568,10 @@ struct CampaignState: Sendable {
     /// Counts an invite toward each ladder that priced it at 0, so that reaching a paying tier of a
     /// retroactive ladder reprices it too (revision two; revision one counted only paid invites).
     private mutating func countInvitesPricedAtZero(inviter: Int32, inviteCount: Int64) {
-        for (index, rule) in self.campaign.rules.enumerated() {
-            guard case .ladder(_, let tiers, _) = rule.shape, Self.ladderRate(tiers, count: inviteCount) == 0 else {
-                continue
-            }
+        for index in self.facts.indices where self.facts[index].kind == .ladder {
+            guard case .ladder(_, let tiers, _) = self.campaign.rules[index].shape,
+                Self.ladderRate(tiers, count: inviteCount) == 0
+            else { continue }
             self.ladders[self.ladderPosition(rule: Int32(index), inviter: inviter)].paidInvites += 1
         }
     }
@@ -583,8 +584,11 @@ struct CampaignState: Sendable {
         return Int(self.ladderKeys.append(key))
     }
 
-    /// Takes a rejected ladder grant out of its ladder's progress, so that later top-ups do not
-    /// reprice it (revision two; under revision one a rejected grant kept counting).
+    /// Takes an invite whose own ladder grant was rejected off the ladder, so that later top-ups
+    /// do not reprice it (revision two; under revision one it kept counting).
+    ///
+    /// A rejected top-up (part 1) changes nothing here: the ladder still counts it as paid, so the
+    /// next invite does not pay it again. A rejection is final, as it is for every other grant.
     ///
     /// - Parameters:
     ///   - rule: The grant's rule, by index.
@@ -592,10 +596,10 @@ struct CampaignState: Sendable {
     ///   - part: 0 for an invite's own grant, 1 for a top-up.
     ///   - quantity: What the rejection voided.
     mutating func forgetRejectedLadderGrant(rule: Int, inviter: Int32, part: Int32, quantity: Int64) {
-        guard self.campaign.settlementRevision >= .two, case .ladder = self.campaign.rules[rule].shape,
+        guard self.campaign.settlementRevision >= .two, part == 0, self.facts[rule].kind == .ladder,
             let found = self.ladderKeys.find(Self.pairKey(Int32(rule), inviter))
         else { return }
-        if part == 0 { self.ladders[Int(found)].paidInvites -= 1 }
+        self.ladders[Int(found)].paidInvites -= 1
         self.ladders[Int(found)].paidQuantity -= quantity
     }
 

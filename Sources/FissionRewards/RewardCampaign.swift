@@ -1,9 +1,5 @@
 public import FissionCore
 
-/// A campaign's reward configuration: its window, its rules and the version they are at.
-///
-/// A campaign's budgets are ledger accounts (``AccountKey/budget(_:_:)``), one per unit it pays
-/// in; fund them with ``Settlement/fund(_:amount:id:at:)`` before events arrive.
 /// The revision of Fission's settlement arithmetic a campaign settles under, fixed when the campaign
 /// is built.
 ///
@@ -19,8 +15,9 @@ public enum SettlementRevision: UInt8, Hashable, Comparable, Sendable, Codable, 
     /// buyer's 2nd paid order (not on a later one when the 2nd earned nothing).
     case one = 1
     /// Revision ``one`` with those three corrected: an invite priced at 0 counts toward a
-    /// retroactive ladder's repricing; rejecting a ladder grant takes it out of the ladder's count
-    /// and total; the repurchase part is paid on the first paid order after the first that earns it.
+    /// retroactive ladder's repricing; rejecting an invite's own ladder grant takes the invite off
+    /// the ladder (a rejected top-up stays rejected); the repurchase part is paid on the first paid
+    /// order after the first that earns it.
     case two = 2
 
     /// The revision campaigns are built with unless they say otherwise.
@@ -29,6 +26,10 @@ public enum SettlementRevision: UInt8, Hashable, Comparable, Sendable, Codable, 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
+/// A campaign's reward configuration: its window, its rules and the version they are at.
+///
+/// A campaign's budgets are ledger accounts (``AccountKey/budget(_:_:)``), one per unit it pays
+/// in; fund them with ``Settlement/fund(_:amount:id:at:)`` before events arrive.
 public struct RewardCampaign: Hashable, Sendable, Codable {
     /// The most rules one campaign may have.
     public static var maximumRules: Int { 64 }

@@ -302,9 +302,9 @@ public struct Settlement: Sendable {
     /// ``Ledger/Outcome/isDuplicate`` set. A later refund of the grant's order has nothing left to
     /// undo for it. Like a refund, a rejection does not give back the cap room the grant used.
     ///
-    /// In a campaign under ``SettlementRevision/two`` or later, a rejected ladder grant also leaves
-    /// the ladder's progress: a retroactive ladder's later top-ups do not reprice it (an invite's
-    /// own grant no longer counts as a paid invite, a top-up's amount no longer counts as paid).
+    /// In a campaign under ``SettlementRevision/two`` or later, rejecting an invite's own ladder
+    /// grant also takes the invite off the ladder: a retroactive ladder's later top-ups do not
+    /// reprice it. A rejected top-up stays rejected; the next invite does not pay it again.
     ///
     /// - Parameters:
     ///   - grant: The pending transfer of the grant (``SettlementOutcome/Grant/transfer``).

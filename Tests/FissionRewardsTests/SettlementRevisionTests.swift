@@ -111,15 +111,22 @@ struct SettlementRevisionTests {
         let fake = try #require(outcomes[1].grants.first)
         try settlement.reject(fake.transfer, command: "reject-1", at: at(days: 2))
         #expect(alice(settlement).total == 3_000)
+        // A snapshot taken now continues the same way: the ladder's progress is in it.
+        var restored = try Settlement(snapshot: settlement.snapshot())
         // The 5th invite pays 20 and reprices the earlier paid invites to 20 each: three under
         // revision two (30 more), four under revision one (40 more, the rejected one included).
         try invite(1, from: 4, into: &settlement)
         #expect(alice(settlement).total == expectedYuan * 100)
         #expect(settlement.ledger.audit().isEmpty)
+        try invite(1, from: 4, into: &restored)
+        #expect(restored == settlement)
     }
 
-    @Test("a rejected top-up under revision two: the next invite tops the invites that stand up to their tier again")
-    func aRejectedTopUpUnderRevisionTwo() throws {
+    @Test(
+        "a rejected top-up stays rejected under both revisions: the ladder still counts it as paid",
+        arguments: SettlementRevision.allCases
+    )
+    func aRejectedTopUpIsFinal(revision: SettlementRevision) throws {
         var settlement = try settlement(
             [
                 try ladder(
@@ -130,22 +137,48 @@ struct SettlementRevisionTests {
                     holdDays: 7
                 )
             ],
-            revision: .two
+            revision: revision
         )
         try invite(4, into: &settlement)
         let fifth = try #require(try invite(1, from: 4, into: &settlement).first)
         let topUp = try #require(fifth.grants.first { $0.part == 1 })
         #expect(topUp.amount.quantity == 4_000)
         try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2))
-        // 40 + 20 left. The 6th invite: 20 of its own, and the five invites whose grants stand are
-        // topped up to 20 each again (the rejection took the top-up's amount out of what the
-        // ladder paid). To stop paying for an invite, reject the invite's own grant.
-        let sixth = try #require(try invite(1, from: 5, into: &settlement).first)
-        #expect(sixth.grants.map(\.amount.quantity) == [2_000, 4_000])
-        // Rejecting it again changes nothing.
         let again = try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2))
         #expect(again.isDuplicate)
-        #expect(alice(settlement).total == (40 + 20 + 20 + 40) * 100)
+        // The 6th invite pays its own 20 and no top-up: the rejected 40 is not paid again.
+        let sixth = try #require(try invite(1, from: 5, into: &settlement).first)
+        #expect(sixth.grants.map(\.amount.quantity) == [2_000])
+        // The 7th reaches 25 each: its own 25, and 5 more for each of the six earlier invites,
+        // which the ladder counts at 20 (the rejected top-up included).
+        let seventh = try #require(try invite(1, from: 6, into: &settlement).first)
+        #expect(seventh.grants.map(\.amount.quantity) == [2_500, 3_000])
+        #expect(alice(settlement).total == (40 + 20 + 20 + 25 + 30) * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test("an invite priced at 0 has no grant to reject: rejecting the top-up that repriced it is final")
+    func aFreeInviteIsExcludedOnlyWithItsTopUp() throws {
+        // Two invites at 0, then 10 each from the 3rd, repricing the first two.
+        var settlement = try settlement(
+            [
+                try ladder(
+                    [.init(fromCount: 1, amountEach: 0), .init(fromCount: 3, amountEach: 1_000)],
+                    holdDays: 7
+                )
+            ],
+            revision: .two
+        )
+        try invite(2, into: &settlement)
+        let third = try #require(try invite(1, from: 2, into: &settlement).first)
+        #expect(third.grants.map(\.amount.quantity) == [1_000, 2_000])
+        // The first friend was a fake. Their invite made no grant; the operator rejects the top-up
+        // that repriced both free invites, the real one's 10 with it.
+        let topUp = try #require(third.grants.first { $0.part == 1 })
+        try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2))
+        let fourth = try #require(try invite(1, from: 3, into: &settlement).first)
+        #expect(fourth.grants.map(\.amount.quantity) == [1_000])
+        #expect(alice(settlement).total == 2_000)
         #expect(settlement.ledger.audit().isEmpty)
     }
 
@@ -187,8 +220,11 @@ struct SettlementRevisionTests {
         #expect(settlement.ledger.audit().isEmpty)
     }
 
-    @Test("the repurchase part skipped for lack of budget on the 2nd order is paid by a later one under revision two")
-    func repurchaseAfterABudgetSkip() throws {
+    @Test(
+        "the repurchase part skipped for lack of budget on the 2nd order: revision two pays it on a later one",
+        arguments: [(SettlementRevision.one, Int64(30)), (.two, 50)]
+    )
+    func repurchaseAfterABudgetSkip(revision: SettlementRevision, expectedYuan: Int64) throws {
         let split = try RewardRule(
             id: "invite-50",
             shape: .milestoneSplit(
@@ -197,7 +233,7 @@ struct SettlementRevisionTests {
             )
         )
         // 40 yuan: the registration and the first order take 30, the repurchase's 20 does not fit.
-        var settlement = try settlement([split], revision: .two, budgetYuan: 40)
+        var settlement = try settlement([split], revision: revision, budgetYuan: 40)
         try settlement.settle(
             .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
             id: "register-bob",
@@ -217,8 +253,50 @@ struct SettlementRevisionTests {
             id: "o3",
             campaign: campaignID
         )
-        #expect(third.grants.map(\.part) == [Milestone.repurchase.rawValue])
+        #expect(third.grants.map(\.part) == (revision == .one ? [] : [Milestone.repurchase.rawValue]))
+        #expect(alice(settlement).total == expectedYuan * 100)
+    }
+
+    @Test(
+        "a repurchase part refunded with its order is not paid again by a later order",
+        arguments: SettlementRevision.allCases
+    )
+    func aRefundedRepurchaseIsNotPaidAgain(revision: SettlementRevision) throws {
+        let split = try RewardRule(
+            id: "invite-50",
+            shape: .milestoneSplit(
+                total: .money(yuan(50)),
+                weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
+            )
+        )
+        var settlement = try settlement([split], revision: revision)
+        try settlement.settle(
+            .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
+            id: "register-bob",
+            campaign: campaignID
+        )
+        for count: Int64 in 1...2 {
+            try settlement.settle(
+                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], count: count, paidYuan: 80),
+                id: EventID("o\(count)"),
+                campaign: campaignID
+            )
+        }
         #expect(alice(settlement).total == 5_000)
+        try settlement.settle(
+            .orderRefunded(order: "o2", amount: yuan(80), at: at(days: 2)),
+            id: "refund-o2",
+            campaign: campaignID
+        )
+        #expect(alice(settlement).total == 3_000)
+        let third = try settlement.settle(
+            try paidOrder("o3", buyer: "bob", inviters: ["alice"], count: 3, paidYuan: 80),
+            id: "o3",
+            campaign: campaignID
+        )
+        #expect(third.grants.isEmpty)
+        #expect(alice(settlement).total == 3_000)
+        #expect(settlement.ledger.audit().isEmpty)
     }
 
     // MARK: - Keeping a campaign's revision

@@ -185,13 +185,16 @@ struct EngineStream {
                     ),
                     holdDays: 2
                 ),
+                // Free for the first two invites, then repricing them (settlement revision two);
+                // held, so that some of its grants are rejected.
                 try RewardRule(
                     id: "ladder",
                     shape: .ladder(
                         unit: .points,
-                        tiers: [.init(fromCount: 1, amountEach: 10), .init(fromCount: 3, amountEach: 25)],
+                        tiers: [.init(fromCount: 1, amountEach: 0), .init(fromCount: 3, amountEach: 25)],
                         semantics: .retroactive
-                    )
+                    ),
+                    holdDays: 1
                 ),
             ]
         )

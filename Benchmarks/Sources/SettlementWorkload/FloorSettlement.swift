@@ -216,14 +216,17 @@ public struct FloorSettlement: Sendable {
                 )
             }
             let inviter = self.registeredInviter[buyer]
-            if inviter >= 0 && step.paidCount <= 2 {
-                let bit: UInt8 = step.paidCount == 1 ? 2 : 4
+            // The first order earns the first-order part; any later one the repurchase part until
+            // it is granted (settlement revision two, which the workload's campaign is under).
+            if inviter >= 0 && step.paidCount >= 1 {
+                let milestone = min(step.paidCount, 2)
+                let bit: UInt8 = milestone == 1 ? 2 : 4
                 if self.milestones[buyer] & bit == 0 {
                     let before = self.amount.count
                     self.grant(
                         inviter,
-                        SettlementWorkload.milestoneParts[Int(step.paidCount)],
-                        part: 3 + UInt8(step.paidCount),
+                        SettlementWorkload.milestoneParts[Int(milestone)],
+                        part: 3 + UInt8(milestone),
                         hold: 0,
                         &totals
                     )
