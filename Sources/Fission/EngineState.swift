@@ -160,6 +160,9 @@ public struct EngineState: Sendable {
             guard let value = self.member(member) else { throw Self.unknown(member) }
             var since: Timestamp?
             if let group {
+                guard self.groups.group(group) != nil else {
+                    throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+                }
                 guard let membership = self.groups.membership(of: member, in: group) else {
                     throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
                 }

@@ -36,6 +36,23 @@ struct CheckInTests {
         #expect(try board.checkIn(someone, activity: "post", at: lastMoment).streak.current == 1)
     }
 
+    @Test("an instant whose day in the board's offset is outside years 1 to 9999 is invalidDate")
+    func daysOutsideTheCalendar() throws {
+        var late = CheckInBoard(offset: .chinaStandardTime)
+        let lateInstant = try Timestamp(millisecondsSinceEpoch: 253_402_272_000_000)  // 9999-12-31T16:00Z
+        let someone = Member(id: "m", joinedAt: .earliest)
+        #expect(throws: FissionError(code: .invalidDate)) {
+            try late.checkIn(someone, activity: "run", at: lateInstant)
+        }
+        // One millisecond earlier is still 9999-12-31 there.
+        #expect(try late.checkIn(someone, activity: "run", at: lateInstant.adding(milliseconds: -1)).day == .last)
+        var early = CheckInBoard(offset: try UTCOffset(hours: -5))
+        #expect(throws: FissionError(code: .invalidDate)) {
+            try early.checkIn(someone, activity: "run", at: .earliest)
+        }
+        #expect(early.streakCount == 0)
+    }
+
     static let boundaries: [(String, (Int, Int, Int), Int)] = [
         ("month end", (2026, 1, 30), 4),
         ("leap day", (2028, 2, 27), 4),

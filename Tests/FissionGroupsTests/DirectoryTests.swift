@@ -26,6 +26,23 @@ struct DirectoryTests {
         return directory
     }
 
+    @Test func aSeriesOpensItsNextGroupPastIdsOtherGroupsHave() throws {
+        var directory = try makeDirectory()
+        // "acq-2" is taken by a group of another series; "acq" has one group, so it would open
+        // "acq-2" next, and opens "acq-3" instead.
+        try directory.addSeries(GroupSeries(id: "other", name: "Other", purpose: .acquisition, maximumGroups: 2))
+        try directory.addGroup(
+            CommunityGroup(id: "acq-2", name: "Not acquisition", purpose: .acquisition, capacity: 2),
+            to: "other"
+        )
+        let opened = try directory.openGroup(in: "acq")
+        #expect(opened.id == "acq-3")
+        #expect(opened.name == "Acquisition group 3")
+        #expect(directory.series("acq")?.groups == ["acq-1", "acq-3"])
+        #expect(try directory.openGroup(in: "acq").id == "acq-4")
+        #expect(throws: FissionError(code: .seriesFull)) { try directory.openGroup(in: "acq") }
+    }
+
     let allGroups: [GroupID] = ["acq-1", "acq-2", "acq-3", "core-1", "paid-1"]
     let allSeries: [GroupSeriesID] = ["acq", "core", "paid"]
 
