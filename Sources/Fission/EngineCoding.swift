@@ -31,6 +31,21 @@ extension ByteWriter {
         }
     }
 
+    /// Appends a join's member facts: the paid-order flag, the optional spend, the entry-fee
+    /// flag, then the inviter's groups (a count and the ids).
+    mutating func append(facts: MemberFacts) {
+        self.append(UInt8(facts.hasPaidOrder ? 1 : 0))
+        if let spend = facts.totalSpend {
+            self.append(UInt8(1))
+            self.append(money: spend)
+        } else {
+            self.append(UInt8(0))
+        }
+        self.append(UInt8(facts.hasPaidEntryFee ? 1 : 0))
+        self.append(UInt32(facts.inviterGroups.count))
+        for group in facts.inviterGroups { self.append(identifier: group) }
+    }
+
     /// Appends a length-prefixed byte blob.
     mutating func append(blob: [UInt8]) {
         self.append(UInt32(blob.count))
@@ -62,6 +77,22 @@ extension ByteReader {
         _: Identifier<Kind>.Type = Identifier<Kind>.self
     ) throws(FissionError) -> Identifier<Kind>? {
         try self.readBool() ? try self.readIdentifier() : nil
+    }
+
+    mutating func readFacts() throws(FissionError) -> MemberFacts {
+        let hasPaidOrder = try self.readBool()
+        let spend = try self.readBool() ? try self.readMoney() : nil
+        let hasPaidEntryFee = try self.readBool()
+        let count = try self.readCount(limit: MemberFacts.maximumInviterGroups, "inviter groups")
+        var groups: [GroupID] = []
+        groups.reserveCapacity(count)
+        for _ in 0..<count { groups.append(try self.readIdentifier()) }
+        return MemberFacts(
+            hasPaidOrder: hasPaidOrder,
+            totalSpend: spend,
+            hasPaidEntryFee: hasPaidEntryFee,
+            inviterGroups: groups
+        )
     }
 
     mutating func readOptionalString() throws(FissionError) -> String? {

@@ -38,7 +38,19 @@ public enum EngineCommand: Hashable, Sendable {
     /// Sets a group's moderation rules and strike policy (strikes recorded so far are dropped).
     indirect case setModeration(GroupID, rules: ModerationRules, policy: StrikePolicy)
     /// A registered member joined a group, or a series routes them to one.
-    case joinGroup(MemberID, into: JoinTarget, invitedBy: MemberID?, channel: String?)
+    ///
+    /// `facts` is what the host knows about the member that entry rules ask for and the engine
+    /// does not keep: whether they have a paid order, what they have spent, whether they paid the
+    /// group's entry fee (``FissionGroups/MemberFacts``). Leave it at `.none` for groups whose
+    /// rules ask none of these; with `.none`, a rule such as ``FissionGroups/EntryRule/hasPaidOrder``
+    /// refuses everyone.
+    case joinGroup(
+        MemberID,
+        into: JoinTarget,
+        invitedBy: MemberID?,
+        channel: String?,
+        facts: MemberFacts = .none
+    )
     /// A member left a group of their own accord.
     case leaveGroup(MemberID, group: GroupID)
     /// A member checked in to an activity, counted in the group's calendar if `group` is given.
@@ -90,7 +102,7 @@ extension EngineCommand {
         let stringLimit = Int(UInt16.max)
         let blobLimit = Int(UInt32.max)
         switch self {
-        case .registerMember(_, _, _, let channel?), .joinGroup(_, _, _, let channel?):
+        case .registerMember(_, _, _, let channel?), .joinGroup(_, _, _, let channel?, _):
             let length = channel.utf8.count
             guard length <= stringLimit else {
                 throw FissionError(
@@ -179,8 +191,10 @@ extension EngineCommand {
             writer.append(identifier: group)
             writer.append(json: rules)
             writer.append(json: policy)
-        case .joinGroup(let member, let target, let inviter, let channel):
-            writer.append(UInt8(12))
+        case .joinGroup(let member, let target, let inviter, let channel, let facts):
+            // Tag 12 is a join without facts, as every join was journaled before they existed;
+            // tag 21 is the same followed by the facts.
+            writer.append(UInt8(facts == .none ? 12 : 21))
             writer.append(identifier: member)
             switch target {
             case .group(let group):
@@ -192,6 +206,7 @@ extension EngineCommand {
             }
             writer.append(optional: inviter)
             writer.append(optional: channel)
+            if facts != .none { writer.append(facts: facts) }
         case .leaveGroup(let member, let group):
             writer.append(UInt8(13))
             writer.append(identifier: member)
@@ -272,7 +287,7 @@ extension EngineCommand {
                 rules: try reader.readJSON(ModerationRules.self),
                 policy: try reader.readJSON(StrikePolicy.self)
             )
-        case 12:
+        case 12, 21:
             let member: MemberID = try reader.readIdentifier()
             let targetTag: UInt8 = try reader.read()
             let target: JoinTarget
@@ -281,12 +296,14 @@ extension EngineCommand {
             case 1: target = .series(try reader.readIdentifier())
             default: throw ByteReader.corrupt("join target tag \(targetTag)")
             }
-            return .joinGroup(
-                member,
-                into: target,
-                invitedBy: try reader.readOptionalIdentifier(),
-                channel: try reader.readOptionalString()
-            )
+            let inviter: MemberID? = try reader.readOptionalIdentifier()
+            let channel = try reader.readOptionalString()
+            var facts = MemberFacts.none
+            if tag == 21 {
+                facts = try reader.readFacts()
+                guard facts != .none else { throw ByteReader.corrupt("a join with facts that are none (tag 21)") }
+            }
+            return .joinGroup(member, into: target, invitedBy: inviter, channel: channel, facts: facts)
         case 13:
             return .leaveGroup(try reader.readIdentifier(), group: try reader.readIdentifier())
         case 14:

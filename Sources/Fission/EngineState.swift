@@ -149,9 +149,16 @@ public struct EngineState: Sendable {
                 throw FissionError(code: .groupNotFound, reason: "no group \(group)")
             }
             self.moderators[group] = GroupModerator(rules: rules, policy: policy)
-        case .joinGroup(let member, let target, let inviter, let channel):
+        case .joinGroup(let member, let target, let inviter, let channel, let facts):
             guard let value = self.member(member) else { throw Self.unknown(member) }
-            let joined = try self.groups.join(value, into: target, invitedBy: inviter, channel: channel, at: now)
+            let joined = try self.groups.join(
+                value,
+                facts: facts,
+                into: target,
+                invitedBy: inviter,
+                channel: channel,
+                at: now
+            )
             if let opened = joined.openedGroup { effects.append(.openGroup(opened)) }
             effects.append(.showGroup(joined.group, to: member))
         case .leaveGroup(let member, let group):

@@ -1,3 +1,4 @@
+@_spi(FissionCoding) import FissionCore
 import FissionStorageTesting
 import Foundation
 import Testing
@@ -145,6 +146,95 @@ struct EngineGroupsReviewTests {
             } throws: { error in
                 (error as? FissionError)?.code == .groupNotFound
             }
+        }
+    }
+}
+
+struct EngineJoinFactsTests {
+    /// An engine with members a and b and a group only paying customers may enter.
+    static func engine(on store: InMemoryStore = InMemoryStore()) async throws -> FissionEngine {
+        let engine = try FissionEngine(store: store)
+        for member: MemberID in ["a", "b"] {
+            try await engine.submit(
+                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
+                key: EventID("r-\(member)"),
+                at: start
+            )
+        }
+        try await engine.submit(.addGroupSeries(try series("vip")), key: "s", at: start)
+        try await engine.submit(
+            .addGroup(
+                try CommunityGroup(
+                    id: "vip-1",
+                    name: "VIP",
+                    purpose: .fanBenefit,
+                    capacity: 10,
+                    entryRule: .hasPaidOrder
+                ),
+                series: "vip"
+            ),
+            key: "g",
+            at: start
+        )
+        return engine
+    }
+
+    @Test("a join carries the host's facts to the group's entry rule; without them the rule refuses")
+    func factsReachTheEntryRule() async throws {
+        let store = InMemoryStore()
+        let engine = try await Self.engine(on: store)
+        await #expect {
+            try await engine.submit(
+                .joinGroup("a", into: .group("vip-1"), invitedBy: nil, channel: nil),
+                key: "j-a",
+                at: start
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .entryRuleNotMet
+        }
+        let paying = MemberFacts(hasPaidOrder: true, totalSpend: yuan(30))
+        let joined = try await engine.submit(
+            .joinGroup("b", into: .group("vip-1"), invitedBy: nil, channel: nil, facts: paying),
+            key: "j-b",
+            at: start
+        )
+        #expect(joined.effects == [.showGroup("vip-1", to: "b")])
+        // A retry with other facts is another command under the same key.
+        await #expect {
+            try await engine.submit(
+                .joinGroup("b", into: .group("vip-1"), invitedBy: nil, channel: nil, facts: .init(hasPaidOrder: true)),
+                key: "j-b",
+                at: start
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .idempotencyConflict
+        }
+        // The journal keeps the facts (tag 21), and a join without them as before (tag 12).
+        let entries = try store.entries(after: 0, limit: 100)
+        #expect(entries.last?.command[8] == 21)
+        try await engine.submit(.addGroupSeries(try series("open")), key: "s2", at: start)
+        try await engine.submit(
+            .joinGroup("a", into: .series("open"), invitedBy: nil, channel: nil),
+            key: "j-a2",
+            at: start
+        )
+        #expect(try store.entries(after: 0, limit: 100).last?.command[8] == 12)
+        #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
+    }
+
+    @Test("tag 21 with facts that are none is corrupt: each join has one encoding")
+    func tagTwentyOneWithoutFacts() throws {
+        var writer = ByteWriter(capacity: 64)
+        EngineCommand.joinGroup("a", into: .group("g"), invitedBy: nil, channel: nil).encode(into: &writer)
+        var bytes = writer.finish()
+        #expect(bytes[0] == 12)
+        bytes[0] = 21
+        bytes += [0, 0, 0, 0, 0, 0, 0]  // no order, no spend, no fee, no inviter groups
+        var reader = ByteReader(bytes: bytes)
+        #expect {
+            try EngineCommand.decode(from: &reader)
+        } throws: { error in
+            (error as? FissionError)?.reason.contains("tag 21") == true
         }
     }
 }
