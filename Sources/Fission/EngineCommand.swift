@@ -180,7 +180,9 @@ extension EngineCommand {
             writer.append(UInt8(8))
             writer.append(identifier: campaign)
         case .addGroupSeries(let series):
-            writer.append(UInt8(9))
+            // Tag 9 is a series added before groups had check-in boards of their own: its groups'
+            // check-ins count on the community board. A series added now is tag 22 (Engine.md).
+            writer.append(UInt8(22))
             writer.append(json: series)
         case .addGroup(let group, let series):
             writer.append(UInt8(10))
@@ -236,6 +238,17 @@ extension EngineCommand {
         }
     }
 
+    /// A command read from the journal, and whether its bytes are a form that still applies as it
+    /// did when it was written: `addGroupSeries` with tag 9 adds a series whose groups' check-ins
+    /// count on the community board (``EngineState/seriesOnTheCommunityBoard``).
+    static func decodeJournaled(
+        from reader: inout ByteReader
+    ) throws(FissionError) -> (command: EngineCommand, seriesOnTheCommunityBoard: Bool) {
+        let start = reader.offset
+        let command = try Self.decode(from: &reader)
+        return (command, reader.bytes[start] == 9)
+    }
+
     // A function of one switch over every command kind: splitting it would scatter the format.
     static func decode(from reader: inout ByteReader) throws(FissionError) -> EngineCommand {
         let tag: UInt8 = try reader.read()
@@ -277,7 +290,7 @@ extension EngineCommand {
             return .pauseCampaign(try reader.readIdentifier())
         case 8:
             return .resumeCampaign(try reader.readIdentifier())
-        case 9:
+        case 9, 22:
             return .addGroupSeries(try reader.readJSON(GroupSeries.self))
         case 10:
             return .addGroup(try reader.readJSON(CommunityGroup.self), series: try reader.readIdentifier())

@@ -13,11 +13,14 @@ import FissionMembers
 // which took most of a checkpoint's and a reopening's time with many members (Decision 0020);
 // it is still read. Version 3 is version 2 followed by a 64-bit checksum of everything before
 // it: the structure alone let a damaged byte that still decodes (a campaign's digest scheme, an
-// amount) restore another state. Versions 1 and 2 are read without one.
+// amount) restore another state. Versions 1 and 2 are read without one. Version 4 adds, before
+// the checksum, the series whose groups count check-ins on the community board and each group's
+// own check-in board; in a snapshot of version 3 or earlier every series is one of the former,
+// since groups had no boards of their own then.
 
 extension EngineState {
     /// The snapshot format's version.
-    static var snapshotVersion: UInt32 { 3 }
+    static var snapshotVersion: UInt32 { 4 }
 
     /// The state's bytes.
     func snapshot() -> [UInt8] {
@@ -61,12 +64,17 @@ extension EngineState {
             writer.append(string: name)
             writer.append(blob: slot.state.snapshot())
         }
+        writer.append(UInt32(self.seriesOnTheCommunityBoard.count))
+        for series in self.seriesOnTheCommunityBoard.sorted() { writer.append(identifier: series) }
+        writer.append(
+            json: self.groupCheckIns.sorted { $0.key < $1.key }.map { GroupBoardEntry(group: $0.key, board: $0.value) }
+        )
         let checksum = writer.withUnsafeBytes { snapshotChecksum($0) }
         writer.append(checksum)
         return writer.finish()
     }
 
-    /// Bytes followed by their checksum, as a version-3 snapshot ends: for tests that damage a
+    /// Bytes followed by their checksum, as a snapshot of version 3 or later ends: for tests that damage a
     /// snapshot's structure behind a valid checksum.
     package static func sealedSnapshot(_ unsealed: [UInt8]) -> [UInt8] {
         var sealed = unsealed
@@ -101,7 +109,7 @@ extension EngineState {
         switch version {
         case 1: membersInJSON = true
         case 2: membersInJSON = false
-        case 3:
+        case 3, 4:
             membersInJSON = false
             end -= 8
             let matches = bytes.withUnsafeBytes { all in
@@ -195,6 +203,30 @@ extension EngineState {
             }
             self.models[name] = ModelSlot(state: try model.init(snapshot: reader.readBlob()))
         }
+        if version >= 4 {
+            let seriesCount: UInt32 = try reader.read()
+            for _ in 0..<seriesCount {
+                let series: GroupSeriesID = try reader.readIdentifier()
+                guard self.groups.series(series) != nil, self.seriesOnTheCommunityBoard.insert(series).inserted else {
+                    throw FissionError(code: .corruptSnapshot, reason: "series \(series) is unknown or repeated")
+                }
+            }
+            for entry in try reader.readJSON([GroupBoardEntry].self) {
+                guard let group = self.groups.group(entry.group), self.groupCheckIns[entry.group] == nil,
+                    entry.board.offset == group.offset
+                else {
+                    throw FissionError(
+                        code: .corruptSnapshot,
+                        reason: "the check-in board of group \(entry.group): unknown, repeated or in another offset"
+                    )
+                }
+                try Self.expect(entry.board.settings, configuration.checkInSettings, "check-in settings")
+                self.groupCheckIns[entry.group] = entry.board
+            }
+        } else {
+            // Written before groups had boards of their own: every series counts on the community's.
+            self.seriesOnTheCommunityBoard = Set(self.groups.seriesIDs)
+        }
         guard reader.offset == end else {
             throw FissionError(code: .corruptSnapshot, reason: "bytes after the engine state")
         }
@@ -266,6 +298,11 @@ extension EngineState {
 private struct ModeratorEntry: Codable {
     let group: GroupID
     let moderator: GroupModerator
+}
+
+private struct GroupBoardEntry: Codable {
+    let group: GroupID
+    let board: CheckInBoard
 }
 
 // A member in binary: the id, the time they joined, their source, then a byte saying whether

@@ -16,8 +16,16 @@ public struct EngineState: Sendable {
     public internal(set) var settlement: Settlement
     /// Groups, their members and logs.
     public internal(set) var groups: GroupDirectory
-    /// Check-in streaks.
+    /// The community's check-in board, in ``FissionEngine/Configuration/checkInOffset``: check-ins
+    /// without a group, and those in groups of ``seriesOnTheCommunityBoard``.
     public internal(set) var checkIns: CheckInBoard
+    /// Each group's check-in board, in the group's offset (``FissionGroups/CommunityGroup/offset``),
+    /// made at the group's first check-in.
+    public internal(set) var groupCheckIns: [GroupID: CheckInBoard] = [:]
+    /// Series added before groups had check-in boards of their own (by an earlier Fission, read
+    /// from its journal or snapshot): check-ins in their groups count on the community board, as
+    /// they did then.
+    public internal(set) var seriesOnTheCommunityBoard: Set<GroupSeriesID> = []
     /// Each moderated group's moderator.
     public internal(set) var moderators: [GroupID: GroupModerator] = [:]
     /// The registered members, as the group entry rules and check-ins see them, in registration
@@ -96,10 +104,15 @@ public struct EngineState: Sendable {
     /// Either the command applies completely, or it throws and the state is unchanged, or (for a
     /// failure the checks could not foresee, after part of the state changed) it throws and sets
     /// ``isPoisoned``.
+    ///
+    /// `seriesOnTheCommunityBoard` is set for an `addGroupSeries` journaled before groups had
+    /// check-in boards of their own (tag 9): the series' groups keep counting check-ins on the
+    /// community board, as they did when the entry was written.
     mutating func apply(
         _ command: EngineCommand,
         key: EventID,
-        at requestedTime: Timestamp
+        at requestedTime: Timestamp,
+        seriesOnTheCommunityBoard: Bool = false
     ) throws(FissionError) -> [EngineEffect] {
         let now = max(requestedTime, self.clock)
         var effects: [EngineEffect] = []
@@ -142,6 +155,7 @@ public struct EngineState: Sendable {
             }
         case .addGroupSeries(let series):
             try self.groups.addSeries(series)
+            if seriesOnTheCommunityBoard { self.seriesOnTheCommunityBoard.insert(series.id) }
         case .addGroup(let group, let series):
             try self.groups.addGroup(group, to: series)
         case .setModeration(let group, let rules, let policy):
@@ -165,17 +179,7 @@ public struct EngineState: Sendable {
             try self.groups.leave(member, from: group, at: now)
         case .checkIn(let member, let activity, let group):
             guard let value = self.member(member) else { throw Self.unknown(member) }
-            var since: Timestamp?
-            if let group {
-                guard self.groups.group(group) != nil else {
-                    throw FissionError(code: .groupNotFound, reason: "no group \(group)")
-                }
-                guard let membership = self.groups.membership(of: member, in: group) else {
-                    throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
-                }
-                since = membership.since
-            }
-            let receipt = try self.checkIns.checkIn(value, activity: activity, at: now, inGroupSince: since)
+            let receipt = try self.checkIn(value, activity: activity, group: group, at: now)
             effects.append(
                 .checkedIn(
                     member,
@@ -204,6 +208,40 @@ public struct EngineState: Sendable {
         }
         self.clock = now
         return effects
+    }
+
+    /// Checks `member` in: on the community board without a group; with one, on the group's own
+    /// board, in the group's offset, from the member's join (or on the community board, for a
+    /// group of a series added before groups had boards).
+    private mutating func checkIn(
+        _ member: Member,
+        activity: CheckInActivityID,
+        group: GroupID?,
+        at now: Timestamp
+    ) throws(FissionError) -> CheckInReceipt {
+        guard let group else { return try self.checkIns.checkIn(member, activity: activity, at: now) }
+        guard let value = self.groups.group(group) else {
+            throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+        }
+        guard let membership = self.groups.membership(of: member.id, in: group) else {
+            throw FissionError(code: .notInGroup, reason: "member \(member.id) is not in group \(group)")
+        }
+        if let series = self.groups.series(of: group), self.seriesOnTheCommunityBoard.contains(series) {
+            return try self.checkIns.checkIn(member, activity: activity, at: now, inGroupSince: membership.since)
+        }
+        guard self.groupCheckIns[group] != nil else {
+            // A group's board is made at its first check-in, and kept only if that check-in counts.
+            var board = CheckInBoard(offset: value.offset, settings: self.checkIns.settings)
+            let receipt = try board.checkIn(member, activity: activity, at: now, inGroupSince: membership.since)
+            self.groupCheckIns[group] = board
+            return receipt
+        }
+        return try self.groupCheckIns[group]!.checkIn(
+            member,
+            activity: activity,
+            at: now,
+            inGroupSince: membership.since
+        )
     }
 
     private mutating func register(

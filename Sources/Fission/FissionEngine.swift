@@ -499,9 +499,9 @@ struct JournaledEngine: Sendable {
                 reason: "entry \(entry.sequence) follows \(self.lastSequence): the journal has a gap"
             )
         }
-        let (applied, command) = try Self.decodeCommand(of: entry)
+        let (applied, command, seriesOnTheCommunityBoard) = try Self.decodeCommand(of: entry)
         do {
-            try self.apply(command, at: applied, matching: entry)
+            try self.apply(command, at: applied, matching: entry, seriesOnTheCommunityBoard: seriesOnTheCommunityBoard)
         } catch {
             // The entry changed the state, or part of it, without being one the state includes:
             // leave the state empty, never ahead of the store, as a rebuild that fails does.
@@ -526,10 +526,16 @@ struct JournaledEngine: Sendable {
     private mutating func apply(
         _ command: EngineCommand,
         at applied: Timestamp,
-        matching entry: JournalEntry
+        matching entry: JournalEntry,
+        seriesOnTheCommunityBoard: Bool = false
     ) throws(FissionError) {
         let transfersBefore = self.state.settlement.ledger.transferCount
-        let effects = try self.state.apply(command, key: entry.idempotencyKey, at: applied)
+        let effects = try self.state.apply(
+            command,
+            key: entry.idempotencyKey,
+            at: applied,
+            seriesOnTheCommunityBoard: seriesOnTheCommunityBoard
+        )
         var writer = ByteWriter(capacity: entry.body.count)
         EngineOutcome(sequence: entry.sequence, effects: effects).encode(into: &writer)
         let sameOutcome = writer.withUnsafeBytes { made in entry.withOutcomeBytes { made.elementsEqual($0) } }
@@ -543,17 +549,19 @@ struct JournaledEngine: Sendable {
 
     /// The time and command a journal entry holds; a fault is ``FissionError/Code/corruptJournal``
     /// naming the entry.
-    private static func decodeCommand(of entry: JournalEntry) throws(FissionError) -> (Timestamp, EngineCommand) {
+    private static func decodeCommand(
+        of entry: JournalEntry
+    ) throws(FissionError) -> (Timestamp, EngineCommand, seriesOnTheCommunityBoard: Bool) {
         do throws(FissionError) {
             let bytes = entry.command
             var reader = ByteReader(bytes: bytes)
             let time: Int64 = try reader.read()
             let applied = try reader.readTimestamp(at: time)
-            let command = try EngineCommand.decode(from: &reader)
+            let (command, seriesOnTheCommunityBoard) = try EngineCommand.decodeJournaled(from: &reader)
             guard reader.isAtEnd, stableDigest(bytes[8...]) == entry.payloadDigest else {
                 throw FissionError(code: .corruptJournal, reason: "the command does not match its digest")
             }
-            return (applied, command)
+            return (applied, command, seriesOnTheCommunityBoard)
         } catch {
             throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)")
         }

@@ -130,6 +130,9 @@ public struct GroupDirectory: Hashable, Sendable, Codable {
         self.seriesIndices[id].map { self.seriesList[$0] }
     }
 
+    /// Every series' id, in the order they were added.
+    public var seriesIDs: [GroupSeriesID] { self.seriesList.map(\.id) }
+
     /// The series a group belongs to, or `nil` for an unknown group.
     public func series(of group: GroupID) -> GroupSeriesID? {
         self.recordIndices[group].map { self.seriesList[self.records[$0].seriesIndex].id }

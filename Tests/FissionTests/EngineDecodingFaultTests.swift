@@ -89,9 +89,17 @@ struct EngineDecodingFaultTests {
             #expect(error?.code == .corruptSnapshot)
             #expect(error?.reason.contains("checksum does not match") == true, "\(error?.reason ?? "")")
         }
-        // Version 2, the same state without the checksum, still restores.
-        let versionTwo = [2, 0, 0, 0] + bytes.dropFirst(4).dropLast(8)
-        #expect(try EngineState(snapshot: Array(versionTwo), configuration: .init()).snapshot() == bytes)
+        // Versions 2 and 3 of a state without groups, the same bytes without version 4's sections
+        // (no series, no group boards: 4 bytes of count and the blob "[]") and, for version 2,
+        // without the checksum, still restore.
+        let seeded = try await seededEngine(.memory).state.snapshot()
+        let sections: [UInt8] = [0, 0, 0, 0, 2, 0, 0, 0] + Array("[]".utf8)
+        #expect(seeded.dropLast(8).suffix(sections.count) == sections[...])
+        let body = Array(seeded.dropFirst(4).dropLast(8 + sections.count))
+        let versionTwo = [2, 0, 0, 0] + body
+        #expect(try EngineState(snapshot: versionTwo, configuration: .init()).snapshot() == seeded)
+        let versionThree = EngineState.sealedSnapshot([3, 0, 0, 0] + body)
+        #expect(try EngineState(snapshot: versionThree, configuration: .init()).snapshot() == seeded)
     }
 
     @Test func aTruncatedJournalEntryIsACorruptJournalNamingTheEntry() async throws {

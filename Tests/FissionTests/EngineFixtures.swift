@@ -105,6 +105,8 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
     var graph: InviteGraph
     var groups: GroupDirectory
     var checkIns: CheckInBoard
+    var groupCheckIns: [GroupID: CheckInBoard]
+    var seriesOnTheCommunityBoard: Set<GroupSeriesID>
     var moderators: [GroupID: GroupModerator]
     var members: [MemberID: Member]
     /// Each member's paid orders, in registration order.
@@ -130,6 +132,8 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
         self.graph = state.graph
         self.groups = state.groups
         self.checkIns = state.checkIns
+        self.groupCheckIns = state.groupCheckIns
+        self.seriesOnTheCommunityBoard = state.seriesOnTheCommunityBoard
         self.moderators = state.moderators
         self.members = state.members
         self.paidOrderCounts = state.registeredMembers.map { state.paidOrderCount(of: $0.id) }

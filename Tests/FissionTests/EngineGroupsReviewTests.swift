@@ -238,3 +238,105 @@ struct EngineJoinFactsTests {
         }
     }
 }
+
+struct EngineGroupCheckInTests {
+    /// An engine with alice and bob in group "west-1" (UTC-08:00) and alice in "east-1" (UTC+08:00,
+    /// the community's offset too), each the first group of its own series.
+    static func engine(on store: InMemoryStore = InMemoryStore()) async throws -> FissionEngine {
+        let engine = try FissionEngine(store: store)
+        for member: MemberID in ["alice", "bob"] {
+            try await engine.submit(
+                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
+                key: EventID("r-\(member)"),
+                at: start
+            )
+        }
+        for (name, hours) in [("west", -8), ("east", 8)] {
+            let series = try GroupSeries(
+                id: GroupSeriesID(name),
+                name: name,
+                purpose: .acquisition,
+                capacity: 10,
+                offset: try UTCOffset(hours: hours),
+                maximumGroups: 2
+            )
+            try await engine.submit(.addGroupSeries(series), key: EventID("s-\(name)"), at: start)
+        }
+        for (member, series) in [("alice", "west"), ("bob", "west"), ("alice", "east")] {
+            try await engine.submit(
+                .joinGroup(MemberID(member), into: .series(GroupSeriesID(series)), invitedBy: nil, channel: nil),
+                key: EventID("j-\(member)-\(series)"),
+                at: start
+            )
+        }
+        return engine
+    }
+
+    @Test("a check-in in a group counts days in the group's offset, on the group's own board")
+    func daysInTheGroupsOffset() async throws {
+        let store = InMemoryStore()
+        let engine = try await Self.engine(on: store)
+        // 07:00 and 09:00 at UTC-08:00 on the same day: 23:00 and 01:00 at the community's +08:00.
+        let morning = try start.adding(milliseconds: 15 * 3_600_000)
+        let first = try await engine.submit(.checkIn("alice", activity: "run", group: "west-1"), key: "c1", at: morning)
+        let westDay = morning.calendarDay(in: try UTCOffset(hours: -8))
+        #expect(
+            first.effects == [.checkedIn("alice", activity: "run", day: westDay, streak: 1, milestonesReached: [])]
+        )
+        await #expect {
+            try await engine.submit(
+                .checkIn("alice", activity: "run", group: "west-1"),
+                key: "c2",
+                at: morning.adding(milliseconds: 2 * 3_600_000)
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .alreadyCheckedIn
+        }
+        // The same activity in another group, and without a group, count on their own boards.
+        try await engine.submit(.checkIn("alice", activity: "run", group: "east-1"), key: "c3", at: morning)
+        try await engine.submit(.checkIn("alice", activity: "run", group: nil), key: "c4", at: morning)
+        let state = await engine.state
+        #expect(state.groupCheckIns.keys.sorted() == ["east-1", "west-1"])
+        #expect(state.groupCheckIns["west-1"]?.offset == (try UTCOffset(hours: -8)))
+        #expect(state.checkIns.streakCount == 1)
+        #expect(state.seriesOnTheCommunityBoard.isEmpty)
+        // The boards come back from the journal, and from a snapshot.
+        #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
+        try await engine.checkpoint()
+        #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
+    }
+
+    @Test("a group's first check-in that fails leaves no board behind")
+    func aFailedFirstCheckInMakesNoBoard() async throws {
+        let engine = try await Self.engine()
+        let before = await fingerprint(engine)
+        // 9999-12-31T16:00Z is already year 10000 at the east group's +08:00.
+        await #expect {
+            try await engine.submit(
+                .checkIn("alice", activity: "run", group: "east-1"),
+                key: "c",
+                at: try Timestamp(millisecondsSinceEpoch: 253_402_272_000_000)
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .invalidDate
+        }
+        #expect(await engine.state.groupCheckIns.isEmpty)
+        #expect(await fingerprint(engine) == before)
+    }
+
+    @Test("each group's board has its own limits: 64 activities in one group leave another free")
+    func limitsArePerGroup() async throws {
+        let engine = try await Self.engine()
+        let activities = try (0..<CheckInBoard.maximumActivities).map { try CheckInActivityID("a\($0)") }
+        let batch = try activities.map { activity -> (key: EventID, command: EngineCommand) in
+            (key: try EventID("w-\(activity)"), command: .checkIn("bob", activity: activity, group: "west-1"))
+        }
+        for result in try await engine.submit(batch: batch, at: start) { _ = try result.get() }
+        await #expect {
+            try await engine.submit(.checkIn("bob", activity: "one-more", group: "west-1"), key: "w-more", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .invalidCheckInSettings
+        }
+        try await engine.submit(.checkIn("alice", activity: "one-more", group: "east-1"), key: "e-more", at: start)
+    }
+}

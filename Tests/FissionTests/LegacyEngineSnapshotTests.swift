@@ -1,7 +1,9 @@
-import Fission
+@_spi(FissionCoding) import FissionCore
 import FissionRewards
 import Foundation
 import Testing
+
+@testable import Fission
 
 // An engine snapshot holds the whole state. A host upgrading Fission opens a store whose latest
 // snapshot an earlier version wrote: the engine must restore it exactly (and then write its own
@@ -37,12 +39,30 @@ struct LegacyEngineSnapshotTests {
         Array(bytes[(offset + 4)..<(offset + 4 + Self.length(at: offset, of: bytes))])
     }
 
+    /// `entries` as the Fission that wrote the fixture journaled them: a series added with tag 9,
+    /// whose groups' check-ins count on the community board (the same JSON after the tag).
+    static func beforeGroupBoards(_ entries: [JournalEntry]) -> [JournalEntry] {
+        entries.map { entry in
+            guard entry.command[8] == 22 else { return entry }
+            var command = entry.command
+            command[8] = 9
+            return entry.replacing(payloadDigest: stableDigest(command[8...]), command: command)
+        }
+    }
+
     @Test func aVersionOneSnapshotRestoresTheSameStateAndIsRewrittenAsTheCurrentVersion() async throws {
         let versionOneSnapshot = try loadVersionOneSnapshot()
         #expect(versionOneSnapshot.prefix(4) == [1, 0, 0, 0], "the fixture is version 1")
-        // The journal of the same scenario, with the old snapshot as the latest.
+        // The journal of the same scenario as the Fission of the fixture wrote it, with the old
+        // snapshot as the latest.
+        let written = InMemoryStore()
+        _ = try await runScenario(on: written, moderated: false)
         let fresh = InMemoryStore()
-        let expected = await fingerprint(try await runScenario(on: fresh, moderated: false))
+        try fresh.append(Self.beforeGroupBoards(try written.entries(after: 0, limit: 1_000)), expectingLastSequence: 0)
+        let replayed = try FissionEngine(store: fresh)
+        let expected = await fingerprint(replayed)
+        #expect(await replayed.state.seriesOnTheCommunityBoard == ["welcome"])
+        #expect(await replayed.state.groupCheckIns.isEmpty)
         let store = InMemoryStore()
         try store.append(try fresh.entries(after: 0, limit: 1_000), expectingLastSequence: 0)
         try store.saveSnapshot(StoreSnapshot(sequence: 27, state: versionOneSnapshot))
@@ -52,7 +72,7 @@ struct LegacyEngineSnapshotTests {
         // The next checkpoint writes the current version, which restores to the same state.
         try await engine.checkpoint()
         let rewritten = try #require(store.latestSnapshot())
-        #expect(rewritten.state.prefix(4) == [3, 0, 0, 0])
+        #expect(rewritten.state.prefix(4) == [4, 0, 0, 0])
         #expect(await fingerprint(try FissionEngine(store: store)) == expected)
         // Only the version, the settlement's snapshot and the members section changed: the clock
         // and the graph's snapshot before them, and everything after, are the same bytes.
@@ -71,7 +91,16 @@ struct LegacyEngineSnapshotTests {
         #expect(Self.membersSectionStart(rewritten.state) == membersStart + 2)
         let jsonLength = Self.length(at: membersStart, of: versionOneSnapshot)
         let after = versionOneSnapshot[(membersStart + 4 + jsonLength)...]
-        #expect(rewritten.state.dropLast(8).suffix(after.count) == after)  // then version 3's checksum
+        // Then version 4's sections: the series on the community board (all of them, as in every
+        // snapshot from before group boards), no group boards; then the checksum.
+        var tail = ByteWriter(capacity: 32)
+        tail.append(UInt32(1))
+        tail.append(identifier: GroupSeriesID("welcome"))
+        tail.append(UInt32(2))
+        tail.append(contentsOf: Array("[]".utf8))
+        let sections = tail.finish()
+        #expect(rewritten.state.dropLast(8).suffix(sections.count) == sections[...])
+        #expect(rewritten.state.dropLast(8 + sections.count).suffix(after.count) == after)
         #expect(rewritten.state.count < versionOneSnapshot.count)
     }
 }
