@@ -53,7 +53,9 @@ public enum EngineCommand: Hashable, Sendable {
     )
     /// A member left a group of their own accord.
     case leaveGroup(MemberID, group: GroupID)
-    /// A member checked in to an activity, counted in the group's calendar if `group` is given.
+    /// A member checked in to an activity: with `group`, on that group's own board, in the group's
+    /// offset and only while the member is in it; without, on the community's board (Engine.md,
+    /// "Check-ins").
     case checkIn(MemberID, activity: CheckInActivityID, group: GroupID?)
     /// A member posted a message in a group: its moderator reviews it.
     case messagePosted(MemberID, group: GroupID, text: String)
