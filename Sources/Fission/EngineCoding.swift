@@ -31,8 +31,8 @@ extension ByteWriter {
         }
     }
 
-    /// Appends a join's member facts: the paid-order flag, the optional spend, the entry-fee
-    /// flag, then the inviter's groups (a count and the ids).
+    /// Appends a join's member facts: the paid-order flag, the optional spend, the entry-fee flag.
+    /// Not `inviterGroups`: a directory looks the inviter's groups up itself and ignores them.
     mutating func append(facts: MemberFacts) {
         self.append(UInt8(facts.hasPaidOrder ? 1 : 0))
         if let spend = facts.totalSpend {
@@ -42,8 +42,17 @@ extension ByteWriter {
             self.append(UInt8(0))
         }
         self.append(UInt8(facts.hasPaidEntryFee ? 1 : 0))
-        self.append(UInt32(facts.inviterGroups.count))
-        for group in facts.inviterGroups { self.append(identifier: group) }
+    }
+
+    /// Appends a length-prefixed part of a snapshot, refusing one too long for its 32-bit length.
+    mutating func append(part: [UInt8], _ what: @autoclosure () -> String) throws(FissionError) {
+        guard part.count <= Int(UInt32.max) else {
+            throw FissionError(
+                code: .capacityExceeded,
+                reason: "\(what()) is \(part.count) bytes; an engine snapshot holds at most 4 GiB - 1 per part"
+            )
+        }
+        self.append(blob: part)
     }
 
     /// Appends a length-prefixed byte blob.
@@ -83,16 +92,7 @@ extension ByteReader {
         let hasPaidOrder = try self.readBool()
         let spend = try self.readBool() ? try self.readMoney() : nil
         let hasPaidEntryFee = try self.readBool()
-        let count = try self.readCount(limit: MemberFacts.maximumInviterGroups, "inviter groups")
-        var groups: [GroupID] = []
-        groups.reserveCapacity(count)
-        for _ in 0..<count { groups.append(try self.readIdentifier()) }
-        return MemberFacts(
-            hasPaidOrder: hasPaidOrder,
-            totalSpend: spend,
-            hasPaidEntryFee: hasPaidEntryFee,
-            inviterGroups: groups
-        )
+        return MemberFacts(hasPaidOrder: hasPaidOrder, totalSpend: spend, hasPaidEntryFee: hasPaidEntryFee)
     }
 
     mutating func readOptionalString() throws(FissionError) -> String? {

@@ -43,7 +43,9 @@ public enum EngineCommand: Hashable, Sendable {
     /// does not keep: whether they have a paid order, what they have spent, whether they paid the
     /// group's entry fee (``FissionGroups/MemberFacts``). Leave it at `.none` for groups whose
     /// rules ask none of these; with `.none`, a rule such as ``FissionGroups/EntryRule/hasPaidOrder``
-    /// refuses everyone.
+    /// refuses everyone. Its `inviterGroups` is ignored, as a directory ignores it: the groups of
+    /// the inviter named in the join are looked up. Nor is it journaled, so two joins that differ
+    /// only there are the same command.
     case joinGroup(
         MemberID,
         into: JoinTarget,
@@ -75,6 +77,12 @@ public enum EngineCommand: Hashable, Sendable {
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
         .model(ModelCommand(model: Model.name, payload: command.encoded()))
     }
+}
+
+extension MemberFacts {
+    /// Whether a join's facts say nothing the engine uses: no paid order, no spend, no entry fee
+    /// (``inviterGroups`` is ignored by the directory, and so by the journal).
+    var isNoneForAJoin: Bool { !self.hasPaidOrder && self.totalSpend == nil && !self.hasPaidEntryFee }
 }
 
 /// A campaign model's command as the journal keeps it: the model's name and the command's bytes.
@@ -198,7 +206,7 @@ extension EngineCommand {
         case .joinGroup(let member, let target, let inviter, let channel, let facts):
             // Tag 12 is a join without facts, as every join was journaled before they existed;
             // tag 21 is the same followed by the facts.
-            writer.append(UInt8(facts == .none ? 12 : 21))
+            writer.append(UInt8(facts.isNoneForAJoin ? 12 : 21))
             writer.append(identifier: member)
             switch target {
             case .group(let group):
@@ -210,7 +218,7 @@ extension EngineCommand {
             }
             writer.append(optional: inviter)
             writer.append(optional: channel)
-            if facts != .none { writer.append(facts: facts) }
+            if !facts.isNoneForAJoin { writer.append(facts: facts) }
         case .leaveGroup(let member, let group):
             writer.append(UInt8(13))
             writer.append(identifier: member)
@@ -316,7 +324,9 @@ extension EngineCommand {
             var facts = MemberFacts.none
             if tag == 21 {
                 facts = try reader.readFacts()
-                guard facts != .none else { throw ByteReader.corrupt("a join with facts that are none (tag 21)") }
+                guard !facts.isNoneForAJoin else {
+                    throw ByteReader.corrupt("a join with facts that are none (tag 21)")
+                }
             }
             return .joinGroup(member, into: target, invitedBy: inviter, channel: channel, facts: facts)
         case 13:

@@ -23,20 +23,25 @@ extension EngineState {
     static var snapshotVersion: UInt32 { 4 }
 
     /// The state's bytes.
-    func snapshot() -> [UInt8] {
+    ///
+    /// - Throws: ``FissionError/Code/capacityExceeded`` if a part (the graph's or the settlement's
+    ///   snapshot, the groups' or the check-in boards' JSON) is 4 GiB or more: the format gives
+    ///   each a 32-bit length.
+    func snapshot() throws(FissionError) -> [UInt8] {
         var writer = ByteWriter(capacity: 1 << 12)
         writer.append(Self.snapshotVersion)
         writer.append(timestamp: self.clock)
-        writer.append(blob: self.graph.snapshot())
-        writer.append(blob: self.settlement.snapshot())
+        try writer.append(part: self.graph.snapshot(), "the invite graph's snapshot")
+        try writer.append(part: self.settlement.snapshot(), "the settlement's snapshot")
         let members = self.registeredMembers.sorted { $0.id < $1.id }
         writer.append(UInt32(members.count))
         for member in members { writer.append(member: member) }
-        writer.append(json: self.groups)
-        writer.append(json: self.checkIns)
-        writer.append(
-            json: self.moderators.sorted { $0.key < $1.key }.map { ModeratorEntry(group: $0.key, moderator: $0.value) }
-        )
+        try writer.append(part: JSONCoding.encode(self.groups), "the groups' JSON")
+        try writer.append(part: JSONCoding.encode(self.checkIns), "the check-in board's JSON")
+        let moderators = self.moderators.sorted { $0.key < $1.key }.map {
+            ModeratorEntry(group: $0.key, moderator: $0.value)
+        }
+        try writer.append(part: JSONCoding.encode(moderators), "the moderators' JSON")
         writer.append(UInt32(self.campaignOrder.count))
         for campaign in self.campaignOrder { writer.append(identifier: campaign) }
         writer.append(UInt32(self.pausedCampaigns.count))
@@ -62,13 +67,12 @@ extension EngineState {
         writer.append(UInt32(self.models.count))
         for (name, slot) in self.models.sorted(by: { $0.key < $1.key }) {
             writer.append(string: name)
-            writer.append(blob: slot.state.snapshot())
+            try writer.append(part: slot.state.snapshot(), "campaign model \(name)'s snapshot")
         }
         writer.append(UInt32(self.seriesOnTheCommunityBoard.count))
         for series in self.seriesOnTheCommunityBoard.sorted() { writer.append(identifier: series) }
-        writer.append(
-            json: self.groupCheckIns.sorted { $0.key < $1.key }.map { GroupBoardEntry(group: $0.key, board: $0.value) }
-        )
+        let boards = self.groupCheckIns.sorted { $0.key < $1.key }.map { GroupBoardEntry(group: $0.key, board: $0.value) }
+        try writer.append(part: JSONCoding.encode(boards), "the groups' check-in boards' JSON")
         let checksum = writer.withUnsafeBytes { snapshotChecksum($0) }
         writer.append(checksum)
         return writer.finish()
@@ -205,21 +209,29 @@ extension EngineState {
         }
         if version >= 4 {
             let seriesCount: UInt32 = try reader.read()
+            // Both lists are written in ascending order: anything else is not a snapshot's.
+            var previousSeries: GroupSeriesID?
             for _ in 0..<seriesCount {
                 let series: GroupSeriesID = try reader.readIdentifier()
-                guard self.groups.series(series) != nil, self.seriesOnTheCommunityBoard.insert(series).inserted else {
-                    throw FissionError(code: .corruptSnapshot, reason: "series \(series) is unknown or repeated")
+                guard self.groups.series(series) != nil, previousSeries.map({ $0 < series }) ?? true else {
+                    throw FissionError(code: .corruptSnapshot, reason: "series \(series) is unknown or out of order")
                 }
+                self.seriesOnTheCommunityBoard.insert(series)
+                previousSeries = series
             }
+            var previousGroup: GroupID?
             for entry in try reader.readJSON([GroupBoardEntry].self) {
-                guard let group = self.groups.group(entry.group), self.groupCheckIns[entry.group] == nil,
-                    entry.board.offset == group.offset
+                guard let group = self.groups.group(entry.group), previousGroup.map({ $0 < entry.group }) ?? true,
+                    entry.board.offset == group.offset,
+                    !(self.groups.series(of: entry.group).map { self.seriesOnTheCommunityBoard.contains($0) } ?? true)
                 else {
                     throw FissionError(
                         code: .corruptSnapshot,
-                        reason: "the check-in board of group \(entry.group): unknown, repeated or in another offset"
+                        reason: "the check-in board of group \(entry.group): unknown, out of order, in another "
+                            + "offset, or of a series that counts on the community board"
                     )
                 }
+                previousGroup = entry.group
                 try Self.expect(entry.board.settings, configuration.checkInSettings, "check-in settings")
                 self.groupCheckIns[entry.group] = entry.board
             }

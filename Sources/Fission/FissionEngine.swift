@@ -232,8 +232,8 @@ public actor FissionEngine {
 
     /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
     ///
-    /// The snapshot is written in the current snapshot version (3 since 2026-12-05: version 2
-    /// with a checksum); an engine opens snapshots of this and earlier versions, an older Fission
+    /// The snapshot is written in the current snapshot version (4 since 2026-12-06: version 3 with
+    /// the groups' check-in boards); an engine opens snapshots of this and earlier versions, an older Fission
     /// refuses newer ones with ``FissionError/Code/corruptSnapshot`` (Documentation/Engine.md,
     /// "Opening"). With 1M
     /// members and 100,000 orders a checkpoint takes about 2.6 s and reopening from it about 2 s.
@@ -274,7 +274,7 @@ struct JournaledEngine: Sendable {
 
     mutating func checkpoint() throws(FissionError) {
         try self.rebuildIfNeeded()
-        let bytes = self.state.snapshot()
+        let bytes = try self.state.snapshot()
         let snapshot = StoreSnapshot(sequence: self.lastSequence, state: bytes)
         try Self.storeCall { try self.store.saveSnapshot(snapshot) }
         self.entriesSinceSnapshot = 0

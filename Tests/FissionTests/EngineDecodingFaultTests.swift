@@ -51,7 +51,7 @@ struct EngineDecodingFaultTests {
 
     @Test func aSnapshotWithAClockOutOfRangeIsACorruptSnapshot() async throws {
         let state = try await runScenario(on: InMemoryStore(), moderated: false).state
-        var bytes = state.snapshot()
+        var bytes = try state.snapshot()
         // The clock follows the 4-byte version: milliseconds, little-endian.
         withUnsafeBytes(of: Int64.max.littleEndian) { bytes.replaceSubrange(4..<12, with: $0) }
         let spoiled = EngineState.sealedSnapshot(Array(bytes.dropLast(8)))  // behind a valid checksum
@@ -63,7 +63,7 @@ struct EngineDecodingFaultTests {
 
     @Test func aSnapshotWithUndecodableGroupsIsACorruptSnapshot() async throws {
         let state = try await runScenario(on: InMemoryStore(), moderated: false).state
-        var bytes = state.snapshot()
+        var bytes = try state.snapshot()
         let groups = JSONCoding.encode(state.groups)
         let at = try #require(
             bytes.indices.dropLast(groups.count - 1).first { Array(bytes[$0..<($0 + groups.count)]) == groups }
@@ -77,7 +77,7 @@ struct EngineDecodingFaultTests {
 
     @Test func aSnapshotWithADamagedByteIsACorruptSnapshotEvenWhereTheByteStillDecodes() async throws {
         let state = try await runScenario(on: InMemoryStore(), moderated: false).state
-        let bytes = state.snapshot()
+        let bytes = try state.snapshot()
         #expect(try EngineState(snapshot: bytes, configuration: .init()).snapshot() == bytes)
         // Any one byte, flipped: a clock one millisecond later still decodes, for one.
         for offset in [4, bytes.count / 2, bytes.count - 9, bytes.count - 1] {

@@ -340,3 +340,78 @@ struct EngineGroupCheckInTests {
         try await engine.submit(.checkIn("alice", activity: "one-more", group: "east-1"), key: "e-more", at: start)
     }
 }
+
+/// A group's board as version 4 writes it (the engine's own entry type is private).
+private struct BoardEntry: Codable {
+    let group: GroupID
+    let board: CheckInBoard
+}
+
+struct EngineGroupBoardsSnapshotTests {
+    /// `bytes` (a version-4 snapshot of `state`) with its series section replaced by `series`, in
+    /// the order given, and sealed again with a valid checksum.
+    static func replacingSeries(in bytes: [UInt8], of state: EngineState, with series: [GroupSeriesID]) -> [UInt8] {
+        let boards = JSONCoding.encode(
+            state.groupCheckIns.sorted { $0.key < $1.key }.map { BoardEntry(group: $0.key, board: $0.value) }
+        )
+        var identifiers = ByteWriter(capacity: 64)
+        for id in state.seriesOnTheCommunityBoard.sorted() { identifiers.append(identifier: id) }
+        let sectionStart = bytes.count - 8 - (4 + boards.count) - 4 - identifiers.count
+        var section = ByteWriter(capacity: 64)
+        section.append(UInt32(series.count))
+        for id in series { section.append(identifier: id) }
+        let unsealed =
+            Array(bytes[..<sectionStart]) + section.finish()
+            + Array(bytes[(bytes.count - 8 - 4 - boards.count)..<(bytes.count - 8)])
+        return EngineState.sealedSnapshot(unsealed)
+    }
+
+    @Test("version 4 refuses a board of a group whose series counts on the community board, and series out of order")
+    func sectionsThatNoStateHas() async throws {
+        let engine = try await EngineGroupCheckInTests.engine()
+        try await engine.submit(.checkIn("alice", activity: "run", group: "west-1"), key: "c", at: start)
+        let state = await engine.state
+        let bytes = try state.snapshot()
+        // The section rebuilt as it is restores to the same bytes: the helper cuts where it should.
+        #expect(
+            try EngineState(snapshot: Self.replacingSeries(in: bytes, of: state, with: []), configuration: .init())
+                .snapshot() == bytes
+        )
+        for series: [GroupSeriesID] in [["west"], ["west", "east"]] {
+            let spoiled = Self.replacingSeries(in: bytes, of: state, with: series)
+            #expect {
+                try EngineState(snapshot: spoiled, configuration: .init())
+            } throws: { error in
+                (error as? FissionError)?.code == .corruptSnapshot
+            }
+        }
+        // ["east"] alone is a state the engine can hold (east has no board): it restores.
+        let east = try EngineState(
+            snapshot: Self.replacingSeries(in: bytes, of: state, with: ["east"]),
+            configuration: .init()
+        )
+        #expect(east.seriesOnTheCommunityBoard == ["east"])
+    }
+
+    @Test(
+        "the inviter's groups in a join's facts are neither used nor journaled: a join with many is a repeat of one with none"
+    )
+    func inviterGroupsAreIgnored() async throws {
+        let store = InMemoryStore()
+        let engine = try await EngineJoinFactsTests.engine(on: store)
+        var facts = MemberFacts(hasPaidOrder: true)
+        facts.inviterGroups = Array(repeating: GroupID("elsewhere"), count: MemberFacts.maximumInviterGroups + 1)
+        let first = try await engine.submit(
+            .joinGroup("b", into: .group("vip-1"), invitedBy: nil, channel: nil, facts: facts),
+            key: "j",
+            at: start
+        )
+        let again = try await engine.submit(
+            .joinGroup("b", into: .group("vip-1"), invitedBy: nil, channel: nil, facts: .init(hasPaidOrder: true)),
+            key: "j",
+            at: start
+        )
+        #expect(!first.isDuplicate && again.isDuplicate)
+        #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
+    }
+}

@@ -26,16 +26,16 @@ struct EngineSnapshotMemberTests {
         let state = try await self.decoratedState()
         #expect(state.registeredMembers.contains { $0.source.channel != nil && $0.source.invitedBy != nil })
         #expect(state.registeredMembers.contains { !$0.tags.isEmpty })
-        let bytes = state.snapshot()
+        let bytes = try state.snapshot()
         #expect(bytes.prefix(4) == [4, 0, 0, 0])
         let restored = try EngineState(snapshot: bytes, configuration: .init())
         #expect(restored.registeredMembers == state.registeredMembers)
-        #expect(restored.snapshot() == bytes)
+        #expect(try restored.snapshot() == bytes)
     }
 
     @Test func aMemberWithAnInvalidLayerNameIsACorruptSnapshot() async throws {
         let state = try await self.decoratedState()
-        var bytes = state.snapshot()
+        var bytes = try state.snapshot()
         // Spoil the first layer name written ("kol", after its two-byte length) with a control
         // character: only a corrupt file can hold one.
         let name = Array("kol".utf8)
