@@ -71,7 +71,9 @@ extension EngineState {
         }
         writer.append(UInt32(self.seriesOnTheCommunityBoard.count))
         for series in self.seriesOnTheCommunityBoard.sorted() { writer.append(identifier: series) }
-        let boards = self.groupCheckIns.sorted { $0.key < $1.key }.map { GroupBoardEntry(group: $0.key, board: $0.value) }
+        let boards = self.groupCheckIns.sorted { $0.key < $1.key }.map {
+            GroupBoardEntry(group: $0.key, board: $0.value)
+        }
         try writer.append(part: JSONCoding.encode(boards), "the groups' check-in boards' JSON")
         let checksum = writer.withUnsafeBytes { snapshotChecksum($0) }
         writer.append(checksum)
