@@ -59,6 +59,11 @@ public enum EngineCommand: Hashable, Sendable {
     /// offset and only while the member is in it; without, on the community's board (Engine.md,
     /// "Check-ins").
     case checkIn(MemberID, activity: CheckInActivityID, group: GroupID?)
+    /// Forgets a member's check-ins on every board, the community's and each group's: their
+    /// streaks and the milestones they were told of. For members who left for good, to make room
+    /// on boards that reach ``FissionEngine/Configuration/checkInCapacity``; a member who comes
+    /// back starts from nothing.
+    case forgetCheckIns(MemberID)
     /// A member posted a message in a group: its moderator reviews it.
     case messagePosted(MemberID, group: GroupID, text: String)
     /// Time passed: held rewards whose hold ended by the submission time post.
@@ -219,6 +224,9 @@ extension EngineCommand {
             writer.append(optional: inviter)
             writer.append(optional: channel)
             if !facts.isNoneForAJoin { writer.append(facts: facts) }
+        case .forgetCheckIns(let member):
+            writer.append(UInt8(23))
+            writer.append(identifier: member)
         case .leaveGroup(let member, let group):
             writer.append(UInt8(13))
             writer.append(identifier: member)
@@ -331,6 +339,8 @@ extension EngineCommand {
             return .joinGroup(member, into: target, invitedBy: inviter, channel: channel, facts: facts)
         case 13:
             return .leaveGroup(try reader.readIdentifier(), group: try reader.readIdentifier())
+        case 23:
+            return .forgetCheckIns(try reader.readIdentifier())
         case 14:
             return .checkIn(
                 try reader.readIdentifier(),

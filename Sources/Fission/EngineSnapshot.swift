@@ -157,6 +157,7 @@ extension EngineState {
         self.checkIns = try reader.readJSON(CheckInBoard.self)
         try Self.expect(self.checkIns.offset, configuration.checkInOffset, "check-in offset")
         try Self.expect(self.checkIns.settings, configuration.checkInSettings, "check-in settings")
+        try Self.adopt(configuration.checkInCapacity, on: &self.checkIns, "the community's check-in board")
         for entry in try reader.readJSON([ModeratorEntry].self) { self.moderators[entry.group] = entry.moderator }
         let campaignCount: UInt32 = try reader.read()
         for _ in 0..<campaignCount { self.campaignOrder.append(try reader.readIdentifier()) }
@@ -235,7 +236,9 @@ extension EngineState {
                 }
                 previousGroup = entry.group
                 try Self.expect(entry.board.settings, configuration.checkInSettings, "check-in settings")
-                self.groupCheckIns[entry.group] = entry.board
+                var board = entry.board
+                try Self.adopt(configuration.checkInCapacity, on: &board, "group \(entry.group)'s check-in board")
+                self.groupCheckIns[entry.group] = board
             }
         } else {
             // Written before groups had boards of their own: every series counts on the community's.
@@ -293,6 +296,24 @@ extension EngineState {
 
     /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
     /// the configuration is the engine's `configured` one.
+    /// Gives a restored board the configured capacity, which may differ from the one it was saved
+    /// with; one below what the board holds already is a mismatch.
+    fileprivate static func adopt(
+        _ capacity: Int,
+        on board: inout CheckInBoard,
+        _ what: String
+    ) throws(FissionError) {
+        do {
+            try board.setCapacity(capacity)
+        } catch {
+            throw FissionError(
+                code: .configurationMismatch,
+                reason: "\(what) tracks \(board.streakCount) member and activity pairs; checkInCapacity is "
+                    + "\(capacity): open the store with a capacity of at least that"
+            )
+        }
+    }
+
     fileprivate static func expect<Part: Equatable>(
         _ stored: Part,
         _ configured: Part,

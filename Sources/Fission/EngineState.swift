@@ -62,7 +62,11 @@ public struct EngineState: Sendable {
         self.graph = configuration.makeGraph()
         self.settlement = Settlement()
         self.groups = GroupDirectory(policy: configuration.layeringPolicy)
-        self.checkIns = CheckInBoard(offset: configuration.checkInOffset, settings: configuration.checkInSettings)
+        self.checkIns = Self.emptyBoard(
+            offset: configuration.checkInOffset,
+            settings: configuration.checkInSettings,
+            capacity: configuration.checkInCapacity
+        )
         for model in configuration.models {
             self.models[model.name] = ModelSlot(state: model.init())
         }
@@ -189,6 +193,11 @@ public struct EngineState: Sendable {
                     milestonesReached: receipt.milestonesReached
                 )
             )
+        case .forgetCheckIns(let member):
+            guard self.member(member) != nil else { throw Self.unknown(member) }
+            self.checkIns.forget(member)
+            // By key, so that no copy of the boards is held while each changes in place.
+            for group in Array(self.groupCheckIns.keys) { self.groupCheckIns[group]!.forget(member) }
         case .messagePosted(let member, let group, let text):
             try self.messagePosted(member, group: group, text: text, at: now, &effects)
         case .advance:
@@ -231,7 +240,11 @@ public struct EngineState: Sendable {
         }
         guard self.groupCheckIns[group] != nil else {
             // A group's board is made at its first check-in, and kept only if that check-in counts.
-            var board = CheckInBoard(offset: value.offset, settings: self.checkIns.settings)
+            var board = Self.emptyBoard(
+                offset: value.offset,
+                settings: self.checkIns.settings,
+                capacity: self.checkIns.capacity
+            )
             let receipt = try board.checkIn(member, activity: activity, at: now, inGroupSince: membership.since)
             self.groupCheckIns[group] = board
             return receipt
@@ -242,6 +255,18 @@ public struct EngineState: Sendable {
             at: now,
             inGroupSince: membership.since
         )
+    }
+
+    /// An empty check-in board of the configured capacity (`validate()` checked it is 1 or more,
+    /// which an empty board always takes).
+    static func emptyBoard(offset: UTCOffset, settings: CheckInSettings, capacity: Int) -> CheckInBoard {
+        var board = CheckInBoard(offset: offset, settings: settings)
+        do {
+            try board.setCapacity(capacity)
+        } catch {
+            preconditionFailure("an empty board takes any capacity validate() accepts: \(error)")
+        }
+        return board
     }
 
     private mutating func register(

@@ -41,6 +41,12 @@ public actor FissionEngine {
         public var checkInOffset: UTCOffset
         /// Check-in milestones and make-ups.
         public var checkInSettings: CheckInSettings
+        /// The most member and activity pairs each check-in board tracks, the community's and each
+        /// group's (``FissionGroups/CheckInBoard/capacity``); past it a new pair is
+        /// ``FissionError/Code/checkInBoardFull``. Raise it for a community whose members check in
+        /// without a group: about 100 bytes of memory a pair. Unlike the rest of the configuration
+        /// it may change between openings: a larger one takes effect when the store is opened.
+        public var checkInCapacity: Int
         /// The campaign models the engine applies commands for.
         public var models: [any CampaignModel.Type]
         /// Save a snapshot automatically after this many journal entries; `nil` for never.
@@ -53,6 +59,8 @@ public actor FissionEngine {
         ///   - layeringPolicy: How members are layered; by default everyone is ordinary.
         ///   - checkInOffset: The offset for check-in days; China Standard Time by default.
         ///   - checkInSettings: Check-in milestones and make-ups.
+        ///   - checkInCapacity: The most member and activity pairs a check-in board tracks, 1 or
+        ///     more; ``FissionGroups/CheckInBoard/maximumStreaks`` by default.
         ///   - models: The campaign models; ``MutualShareModel`` by default.
         ///   - snapshotInterval: Entries between automatic snapshots, 1 or more; `nil` for never.
         ///
@@ -62,6 +70,7 @@ public actor FissionEngine {
             layeringPolicy: LayeringPolicy? = nil,
             checkInOffset: UTCOffset = .chinaStandardTime,
             checkInSettings: CheckInSettings = .standard,
+            checkInCapacity: Int = CheckInBoard.maximumStreaks,
             models: [any CampaignModel.Type] = [MutualShareModel.self],
             snapshotInterval: Int? = nil
         ) {
@@ -69,6 +78,7 @@ public actor FissionEngine {
             self.layeringPolicy = layeringPolicy ?? Self.everyoneOrdinary
             self.checkInOffset = checkInOffset
             self.checkInSettings = checkInSettings
+            self.checkInCapacity = checkInCapacity
             self.models = models
             self.snapshotInterval = snapshotInterval
         }
@@ -84,6 +94,12 @@ public actor FissionEngine {
         /// Throws ``FissionError/Code/invalidConfiguration`` (or the graph's
         /// ``FissionError/Code/invalidPolicy``) for a configuration no engine can run with.
         func validate() throws(FissionError) {
+            guard self.checkInCapacity >= 1 else {
+                throw FissionError(
+                    code: .invalidConfiguration,
+                    reason: "checkInCapacity is \(self.checkInCapacity); it must be 1 or more"
+                )
+            }
             if let interval = self.snapshotInterval, interval < 1 {
                 throw FissionError(
                     code: .invalidConfiguration,

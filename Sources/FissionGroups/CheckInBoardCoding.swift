@@ -18,6 +18,7 @@ extension CheckInBoard {
     private enum CodingKeys: String, CodingKey {
         case offset
         case settings
+        case capacity
         case activities
         case streaks
     }
@@ -28,6 +29,8 @@ extension CheckInBoard {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(self.offset, forKey: .offset)
         try container.encode(self.settings, forKey: .settings)
+        // Only a capacity other than the default: a board made without one encodes as it always did.
+        if self.capacity != Self.maximumStreaks { try container.encode(self.capacity, forKey: .capacity) }
         try container.encode(self.activities.sorted(), forKey: .activities)
         let keys = self.states.keys.sorted { ($0.member, $0.activity) < ($1.member, $1.activity) }
         let streaks = keys.map { key in
@@ -49,7 +52,8 @@ extension CheckInBoard {
 
     /// Decodes a board and checks every invariant a board keeps.
     ///
-    /// - Throws: `DecodingError.dataCorrupted` for too many activities or streaks, an activity a
+    /// - Throws: `DecodingError.dataCorrupted` for too many activities, more streaks than the
+    ///   board's capacity (``maximumStreaks`` when the form names none), an activity a
     ///   streak names but the list lacks, a repeated streak, runs out of order, overlapping or
     ///   touching, a longest streak shorter than a run, reported milestones other than those up to
     ///   the longest streak, or make-ups over the monthly limit.
@@ -68,14 +72,16 @@ extension CheckInBoard {
                 debugDescription: "activities repeat or number more than \(Self.maximumActivities)"
             )
         }
+        let capacity = try container.decodeIfPresent(Int.self, forKey: .capacity) ?? Self.maximumStreaks
         let streaks = try container.decode([EncodedStreak].self, forKey: .streaks)
-        guard streaks.count <= Self.maximumStreaks else {
+        guard capacity >= 1, streaks.count <= capacity else {
             throw DecodingError.dataCorruptedError(
                 forKey: .streaks,
                 in: container,
-                debugDescription: "more than \(Self.maximumStreaks) streaks"
+                debugDescription: "\(streaks.count) streaks on a board of capacity \(capacity)"
             )
         }
+        self.capacity = capacity
         self.states.reserveCapacity(streaks.count)
         for streak in streaks {
             let key = Key(member: streak.member, activity: streak.activity)

@@ -108,16 +108,17 @@ public struct CheckInReceipt: Hashable, Sendable {
 /// before the member's latest check-in is refused when the host's clock says "today" is earlier
 /// than that check-in, and days older than the runs the board keeps are refused too.
 ///
-/// The board tracks at most ``maximumStreaks`` member and activity pairs; it keeps each pair for
-/// good, because milestones are reported once ever. Call ``forget(_:)`` for members who left the
-/// group for good to make room.
+/// The board tracks at most ``capacity`` member and activity pairs (``maximumStreaks`` unless made
+/// with another); it keeps each pair for good, because milestones are reported once ever. Call
+/// ``forget(_:)`` for members who left the group for good to make room.
 ///
 /// In `Codable` form the board lists its activities and its streaks sorted by member and
 /// activity, so the same board always encodes to the same bytes; decoding checks every invariant.
 public struct CheckInBoard: Hashable, Sendable, Codable {
     /// The most distinct activities one board tracks.
     public static var maximumActivities: Int { 64 }
-    /// The most member and activity pairs one board tracks.
+    /// The most member and activity pairs a board tracks unless it is made with another
+    /// ``capacity``: enough for a group, not for a whole community.
     public static var maximumStreaks: Int { 1 << 20 }
 
     struct Key: Hashable, Sendable {
@@ -149,10 +150,13 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     public let offset: UTCOffset
     /// Milestones and make-ups.
     public let settings: CheckInSettings
+    /// The most member and activity pairs the board tracks; past it a new pair is
+    /// ``FissionError/Code/checkInBoardFull``.
+    public internal(set) var capacity: Int = CheckInBoard.maximumStreaks
     var states: [Key: State] = [:]
     var activities: Set<CheckInActivityID> = []
 
-    /// Creates an empty board.
+    /// Creates an empty board that tracks up to ``maximumStreaks`` member and activity pairs.
     ///
     /// - Parameters:
     ///   - offset: The group's UTC offset (``CommunityGroup/offset``).
@@ -160,6 +164,31 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     public init(offset: UTCOffset, settings: CheckInSettings = .standard) {
         self.offset = offset
         self.settings = settings
+    }
+
+    /// Creates an empty board that tracks up to `capacity` member and activity pairs: for a board
+    /// of a whole community, larger than a group's ``maximumStreaks``. Each pair takes about 100
+    /// bytes in memory, and more in the board's `Codable` form.
+    ///
+    /// - Throws: ``FissionError/Code/invalidCheckInSettings`` for a capacity below 1.
+    public init(offset: UTCOffset, settings: CheckInSettings = .standard, capacity: Int) throws(FissionError) {
+        self.init(offset: offset, settings: settings)
+        try self.setCapacity(capacity)
+    }
+
+    /// Changes how many member and activity pairs the board may track.
+    ///
+    /// - Throws: ``FissionError/Code/invalidCheckInSettings`` for a capacity below 1 or below the
+    ///   pairs the board tracks already (``streakCount``; forget members first). The board is
+    ///   unchanged when it throws.
+    public mutating func setCapacity(_ capacity: Int) throws(FissionError) {
+        guard capacity >= 1, capacity >= self.states.count else {
+            throw FissionError(
+                code: .invalidCheckInSettings,
+                reason: "a capacity of \(capacity) pairs: it must be 1 or more, and the board tracks \(self.states.count)"
+            )
+        }
+        self.capacity = capacity
     }
 
     /// Checks a member in to an activity for the calendar day of `instant`.
@@ -175,7 +204,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     ///   for a second check-in the same day; ``FissionError/Code/checkInOutOfOrder`` for a day
     ///   before the latest check-in (use ``makeUp(_:activity:day:at:inGroupSince:)`` for missed
     ///   days); ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities;
-    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs;
+    ///   ``FissionError/Code/checkInBoardFull`` past ``capacity`` pairs;
     ///   ``FissionError/Code/invalidDate`` for an instant whose day in the board's offset is outside
     ///   years 1 to 9999 (hours from ``FissionCore/Timestamp/earliest`` or ``FissionCore/Timestamp/latest``).
     ///   The board is unchanged when it throws.
@@ -246,7 +275,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     ///   (a clock that went back) or `day` is older than the runs the board keeps;
     ///   ``FissionError/Code/checkInBeforeJoin``; ``FissionError/Code/alreadyCheckedIn``;
     ///   ``FissionError/Code/invalidCheckInSettings`` past ``maximumActivities`` activities;
-    ///   ``FissionError/Code/checkInBoardFull`` past ``maximumStreaks`` pairs. The board is
+    ///   ``FissionError/Code/checkInBoardFull`` past ``capacity`` pairs. The board is
     ///   unchanged when it throws.
     public mutating func makeUp(
         _ member: Member,
@@ -314,13 +343,13 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
         self.states[Key(member: member, activity: activity)]?.contains(day.daysSinceEpoch) ?? false
     }
 
-    /// The number of member and activity pairs the board tracks, at most ``maximumStreaks``.
+    /// The number of member and activity pairs the board tracks, at most ``capacity``.
     public var streakCount: Int { self.states.count }
 
     /// Forgets everything about a member: their streaks, and which milestones they were told of.
     ///
-    /// Use it for members who left the group for good, to keep the board below
-    /// ``maximumStreaks``. A forgotten member who comes back starts from nothing, and can reach
+    /// Use it for members who left the group for good, to keep the board below its
+    /// ``capacity``. A forgotten member who comes back starts from nothing, and can reach
     /// (and be told of) the same milestones again.
     ///
     /// - Complexity: O(*a*) in the board's activities.
@@ -337,10 +366,10 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
                 reason: "a board tracks at most \(Self.maximumActivities) activities"
             )
         }
-        guard self.states.count < Self.maximumStreaks else {
+        guard self.states.count < self.capacity else {
             throw FissionError(
                 code: .checkInBoardFull,
-                reason: "the board tracks \(Self.maximumStreaks) member and activity pairs; forget members who left"
+                reason: "the board tracks \(self.capacity) member and activity pairs; forget members who left"
             )
         }
         return State()

@@ -1,6 +1,7 @@
 import FissionCore
 import FissionGroups
 import FissionMembers
+import Foundation
 import Testing
 
 struct CheckInTests {
@@ -51,6 +52,35 @@ struct CheckInTests {
             try early.checkIn(someone, activity: "run", at: .earliest)
         }
         #expect(early.streakCount == 0)
+    }
+
+    @Test("a board's capacity: full past it, room after forget, kept through Codable")
+    func capacity() throws {
+        var board = try CheckInBoard(offset: .utc, capacity: 2)
+        let joined = try Timestamp(millisecondsSinceEpoch: 0)
+        let day = try Timestamp(millisecondsSinceEpoch: 10 * Timestamp.millisecondsPerDay)
+        for name in ["a", "b"] {
+            _ = try board.checkIn(Member(id: try MemberID(name), joinedAt: joined), activity: "run", at: day)
+        }
+        let carol = Member(id: "c", joinedAt: joined)
+        #expect(throws: FissionError(code: .checkInBoardFull)) { try board.checkIn(carol, activity: "run", at: day) }
+        #expect(throws: FissionError(code: .invalidCheckInSettings)) { try board.setCapacity(1) }
+        #expect(throws: FissionError(code: .invalidCheckInSettings)) { try CheckInBoard(offset: .utc, capacity: 0) }
+        let json = try JSONEncoder().encode(board)
+        #expect(try JSONDecoder().decode(CheckInBoard.self, from: json) == board)
+        board.forget("a")
+        #expect(try board.checkIn(carol, activity: "run", at: day).streak.current == 1)
+        // A board of the default capacity writes none, as boards did before capacities.
+        let plain = try JSONSerialization.jsonObject(with: JSONEncoder().encode(CheckInBoard(offset: .utc)))
+        #expect((plain as? [String: Any])?["capacity"] == nil)
+        // A form whose streaks exceed its capacity, or a capacity below 1, is refused.
+        var object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        for capacity in [1, 0] {
+            object["capacity"] = capacity
+            #expect(throws: DecodingError.self) {
+                try JSONDecoder().decode(CheckInBoard.self, from: JSONSerialization.data(withJSONObject: object))
+            }
+        }
     }
 
     static let boundaries: [(String, (Int, Int, Int), Int)] = [

@@ -415,3 +415,50 @@ struct EngineGroupBoardsSnapshotTests {
         #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
     }
 }
+
+struct EngineCheckInCapacityTests {
+    @Test("the configured capacity bounds each board; forgetting a member makes room; a reopening may raise it")
+    func capacityAndForgetting() async throws {
+        let store = InMemoryStore()
+        let configuration = FissionEngine.Configuration(checkInCapacity: 2)
+        let engine = try FissionEngine(store: store, configuration: configuration)
+        for name in ["a", "b", "c"] {
+            try await engine.submit(
+                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
+                key: try EventID("r-\(name)"),
+                at: start
+            )
+        }
+        try await engine.submit(.checkIn("a", activity: "run", group: nil), key: "c-a", at: start)
+        try await engine.submit(.checkIn("b", activity: "run", group: nil), key: "c-b", at: start)
+        await #expect {
+            try await engine.submit(.checkIn("c", activity: "run", group: nil), key: "c-c", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .checkInBoardFull
+        }
+        let forgotten = try await engine.submit(.forgetCheckIns("a"), key: "forget-a", at: start)
+        #expect(forgotten.effects.isEmpty)
+        try await engine.submit(.checkIn("c", activity: "run", group: nil), key: "c-c", at: start)
+        await #expect {
+            try await engine.submit(.forgetCheckIns("nobody"), key: "forget-nobody", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .unknownMember
+        }
+        // The journal replays under the same capacity; a snapshot reopens under a larger one,
+        // and refuses one below what the board holds.
+        #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
+        try await engine.checkpoint()
+        let larger = try FissionEngine(store: store, configuration: .init(checkInCapacity: 10))
+        #expect(await larger.state.checkIns.capacity == 10)
+        #expect {
+            try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
+        } throws: { error in
+            (error as? FissionError)?.code == .configurationMismatch
+        }
+        #expect {
+            try FissionEngine(store: InMemoryStore(), configuration: .init(checkInCapacity: 0))
+        } throws: { error in
+            (error as? FissionError)?.code == .invalidConfiguration
+        }
+    }
+}
