@@ -185,7 +185,8 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
         guard capacity >= 1, capacity >= self.states.count else {
             throw FissionError(
                 code: .invalidCheckInSettings,
-                reason: "a capacity of \(capacity) pairs: it must be 1 or more, and the board tracks \(self.states.count)"
+                reason:
+                    "a capacity of \(capacity) pairs: it must be 1 or more, and the board tracks \(self.states.count)"
             )
         }
         self.capacity = capacity
