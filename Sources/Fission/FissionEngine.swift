@@ -44,7 +44,7 @@ public actor FissionEngine {
         /// The most member and activity pairs each check-in board tracks, the community's and each
         /// group's (``FissionGroups/CheckInBoard/capacity``); past it a new pair is
         /// ``FissionError/Code/checkInBoardFull``. Raise it for a community whose members check in
-        /// without a group: about 100 bytes of memory a pair. Unlike the rest of the configuration
+        /// without a group: about 350 bytes of memory a pair. Unlike the rest of the configuration
         /// it may change between openings: a larger one takes effect when the store is opened.
         public var checkInCapacity: Int
         /// The campaign models the engine applies commands for.

@@ -167,8 +167,8 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     }
 
     /// Creates an empty board that tracks up to `capacity` member and activity pairs: for a board
-    /// of a whole community, larger than a group's ``maximumStreaks``. Each pair takes about 100
-    /// bytes in memory, and more in the board's `Codable` form.
+    /// of a whole community, larger than a group's ``maximumStreaks``. Each pair takes about 350
+    /// bytes of memory.
     ///
     /// - Throws: ``FissionError/Code/invalidCheckInSettings`` for a capacity below 1.
     public init(offset: UTCOffset, settings: CheckInSettings = .standard, capacity: Int) throws(FissionError) {
