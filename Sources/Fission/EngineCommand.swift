@@ -59,6 +59,14 @@ public enum EngineCommand: Hashable, Sendable {
     /// offset and only while the member is in it; without, on the community's board (Engine.md,
     /// "Check-ins").
     case checkIn(MemberID, activity: CheckInActivityID, group: GroupID?)
+    /// Replaces a member's tags (region, interests...), which group entry rules such as
+    /// ``FissionGroups/EntryRule/hasTag(_:)`` read at the member's next join.
+    case setMemberTags(MemberID, tags: TagSet)
+    /// Puts a member in a layer of the configured ``FissionEngine/Configuration/layeringPolicy``
+    /// (an operator's decision, or the host's own evaluation of their activity), which group entry
+    /// rules such as ``FissionGroups/EntryRule/layer(atLeast:)`` read at the member's next join.
+    /// Members are ``FissionMembers/Layer/ordinary`` until then.
+    case setMemberLayer(MemberID, layer: Layer)
     /// Forgets a member's check-ins on every board, the community's and each group's: their
     /// streaks and the milestones they were told of. For members who left for good, to make room
     /// on boards that reach ``FissionEngine/Configuration/checkInCapacity``; a member who comes
@@ -227,6 +235,18 @@ extension EngineCommand {
         case .forgetCheckIns(let member):
             writer.append(UInt8(23))
             writer.append(identifier: member)
+        case .setMemberTags(let member, let tags):
+            writer.append(UInt8(24))
+            writer.append(identifier: member)
+            writer.append(UInt32(tags.count))
+            for tag in tags {
+                writer.append(string: tag.category)
+                writer.append(string: tag.value)
+            }
+        case .setMemberLayer(let member, let layer):
+            writer.append(UInt8(25))
+            writer.append(identifier: member)
+            writer.append(string: layer.name)
         case .leaveGroup(let member, let group):
             writer.append(UInt8(13))
             writer.append(identifier: member)
@@ -341,6 +361,14 @@ extension EngineCommand {
             return .leaveGroup(try reader.readIdentifier(), group: try reader.readIdentifier())
         case 23:
             return .forgetCheckIns(try reader.readIdentifier())
+        case 24:
+            let member: MemberID = try reader.readIdentifier()
+            let count = try reader.readCount(limit: TagSet.maximumCount, "tags")
+            var tags: [MemberTag] = []
+            for _ in 0..<count { tags.append(try MemberTag(category: reader.readString(), value: reader.readString())) }
+            return .setMemberTags(member, tags: try TagSet(tags))
+        case 25:
+            return .setMemberLayer(try reader.readIdentifier(), layer: try Layer(reader.readString()))
         case 14:
             return .checkIn(
                 try reader.readIdentifier(),

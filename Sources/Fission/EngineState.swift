@@ -193,6 +193,15 @@ public struct EngineState: Sendable {
                     milestonesReached: receipt.milestonesReached
                 )
             )
+        case .setMemberTags(let member, let tags):
+            guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
+            self.registeredMembers[Int(index.rawValue)].tags = tags
+        case .setMemberLayer(let member, let layer):
+            guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
+            guard self.groups.policy.rank(of: layer) != nil else {
+                throw FissionError(code: .unknownLayer, reason: "the layering policy has no layer \(layer)")
+            }
+            self.registeredMembers[Int(index.rawValue)].layer = layer
         case .forgetCheckIns(let member):
             guard self.member(member) != nil else { throw Self.unknown(member) }
             self.checkIns.forget(member)

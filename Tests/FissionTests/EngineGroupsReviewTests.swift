@@ -462,3 +462,73 @@ struct EngineCheckInCapacityTests {
         }
     }
 }
+
+struct EngineMemberCommandTests {
+    @Test("a member's layer and tags, set by command, open groups whose entry rules ask for them")
+    func layerAndTagsReachEntryRules() async throws {
+        let store = InMemoryStore()
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: .kol, requirement: nil), .init(layer: .core, requirement: nil)],
+            fallback: .ordinary,
+            windowDays: 21,
+            graceDays: 7,
+            currency: .cny
+        )
+        let configuration = FissionEngine.Configuration(layeringPolicy: policy)
+        let engine = try FissionEngine(store: store, configuration: configuration)
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        try await engine.submit(.addGroupSeries(try series("clubs")), key: "s", at: start)
+        let shanghai = try MemberTag.region("shanghai")
+        for (id, rule) in [("core-1", EntryRule.layer(atLeast: .core)), ("sh-1", .hasTag(shanghai))] {
+            try await engine.submit(
+                .addGroup(
+                    try CommunityGroup(id: GroupID(id), name: id, purpose: .core, capacity: 10, entryRule: rule),
+                    series: "clubs"
+                ),
+                key: EventID("g-\(id)"),
+                at: start
+            )
+        }
+        for group: GroupID in ["core-1", "sh-1"] {
+            await #expect {
+                try await engine.submit(
+                    .joinGroup("a", into: .group(group), invitedBy: nil, channel: nil),
+                    key: "j",
+                    at: start
+                )
+            } throws: { error in
+                (error as? FissionError)?.code == .entryRuleNotMet
+            }
+        }
+        let before = await fingerprint(engine)
+        await #expect {
+            try await engine.submit(.setMemberLayer("a", layer: try Layer("vip")), key: "l-vip", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .unknownLayer
+        }
+        await #expect {
+            try await engine.submit(.setMemberLayer("nobody", layer: .core), key: "l-nobody", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .unknownMember
+        }
+        #expect(await fingerprint(engine) == before)
+        try await engine.submit(.setMemberLayer("a", layer: .core), key: "l-core", at: start)
+        try await engine.submit(
+            .joinGroup("a", into: .group("core-1"), invitedBy: nil, channel: nil),
+            key: "j1",
+            at: start
+        )
+        try await engine.submit(.leaveGroup("a", group: "core-1"), key: "leave", at: start)
+        try await engine.submit(.setMemberTags("a", tags: [shanghai]), key: "t", at: start)
+        try await engine.submit(
+            .joinGroup("a", into: .group("sh-1"), invitedBy: nil, channel: nil),
+            key: "j2",
+            at: start
+        )
+        #expect(await engine.state.member("a")?.layer == .core)
+        #expect(await engine.state.member("a")?.tags == [shanghai])
+        #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
+        try await engine.checkpoint()
+        #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
+    }
+}
