@@ -287,6 +287,16 @@ extension EngineCommand {
         return (command, reader.bytes[start] == 9)
     }
 
+    /// A value a decoded command holds, built by its validating initializer: a refusal is
+    /// corrupt bytes, whatever code the initializer gives it.
+    private static func validated<Value>(_ make: () throws(FissionError) -> Value) throws(FissionError) -> Value {
+        do {
+            return try make()
+        } catch {
+            throw ByteReader.corrupt(error.reason)
+        }
+    }
+
     // A function of one switch over every command kind: splitting it would scatter the format.
     static func decode(from reader: inout ByteReader) throws(FissionError) -> EngineCommand {
         let tag: UInt8 = try reader.read()
@@ -365,10 +375,19 @@ extension EngineCommand {
             let member: MemberID = try reader.readIdentifier()
             let count = try reader.readCount(limit: TagSet.maximumCount, "tags")
             var tags: [MemberTag] = []
-            for _ in 0..<count { tags.append(try MemberTag(category: reader.readString(), value: reader.readString())) }
-            return .setMemberTags(member, tags: try TagSet(tags))
+            for _ in 0..<count {
+                let tag = try Self.validated { () throws(FissionError) in
+                    try MemberTag(category: reader.readString(), value: reader.readString())
+                }
+                // Ascending and distinct, as a tag set encodes: one encoding per value.
+                guard tags.last.map({ $0 < tag }) ?? true else { throw ByteReader.corrupt("tags out of order") }
+                tags.append(tag)
+            }
+            return .setMemberTags(member, tags: try Self.validated { () throws(FissionError) in try TagSet(tags) })
         case 25:
-            return .setMemberLayer(try reader.readIdentifier(), layer: try Layer(reader.readString()))
+            let member: MemberID = try reader.readIdentifier()
+            let name = try reader.readString()
+            return .setMemberLayer(member, layer: try Self.validated { () throws(FissionError) in try Layer(name) })
         case 14:
             return .checkIn(
                 try reader.readIdentifier(),

@@ -297,7 +297,7 @@ extension EngineState {
     /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
     /// the configuration is the engine's `configured` one.
     /// Gives a restored board the configured capacity, which may differ from the one it was saved
-    /// with; one below what the board holds already is a mismatch.
+    /// with (it limits new check-ins only).
     fileprivate static func adopt(
         _ capacity: Int,
         on board: inout CheckInBoard,
@@ -306,11 +306,7 @@ extension EngineState {
         do {
             try board.setCapacity(capacity)
         } catch {
-            throw FissionError(
-                code: .configurationMismatch,
-                reason: "\(what) tracks \(board.streakCount) member and activity pairs; checkInCapacity is "
-                    + "\(capacity): open the store with a capacity of at least that"
-            )
+            throw FissionError(code: .invalidConfiguration, reason: "\(what): \(error.reason)")
         }
     }
 

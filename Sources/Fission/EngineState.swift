@@ -111,12 +111,15 @@ public struct EngineState: Sendable {
     ///
     /// `seriesOnTheCommunityBoard` is set for an `addGroupSeries` journaled before groups had
     /// check-in boards of their own (tag 9): the series' groups keep counting check-ins on the
-    /// community board, as they did when the entry was written.
+    /// community board, as they did when the entry was written. `replaying` is set for a command
+    /// the journal holds: a check-in it committed is not refused for a board's capacity, which
+    /// limits only new check-ins (another engine on the store may run a larger one).
     mutating func apply(
         _ command: EngineCommand,
         key: EventID,
         at requestedTime: Timestamp,
-        seriesOnTheCommunityBoard: Bool = false
+        seriesOnTheCommunityBoard: Bool = false,
+        replaying: Bool = false
     ) throws(FissionError) -> [EngineEffect] {
         let now = max(requestedTime, self.clock)
         var effects: [EngineEffect] = []
@@ -183,7 +186,7 @@ public struct EngineState: Sendable {
             try self.groups.leave(member, from: group, at: now)
         case .checkIn(let member, let activity, let group):
             guard let value = self.member(member) else { throw Self.unknown(member) }
-            let receipt = try self.checkIn(value, activity: activity, group: group, at: now)
+            let receipt = try self.checkIn(value, activity: activity, group: group, at: now, replaying: replaying)
             effects.append(
                 .checkedIn(
                     member,
@@ -198,7 +201,8 @@ public struct EngineState: Sendable {
             self.registeredMembers[Int(index.rawValue)].tags = tags
         case .setMemberLayer(let member, let layer):
             guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
-            guard self.groups.policy.rank(of: layer) != nil else {
+            // Ordinary too, every member's layer until one is set, whether or not the policy ranks it.
+            guard layer == .ordinary || self.groups.policy.rank(of: layer) != nil else {
                 throw FissionError(code: .unknownLayer, reason: "the layering policy has no layer \(layer)")
             }
             self.registeredMembers[Int(index.rawValue)].layer = layer
@@ -235,9 +239,18 @@ public struct EngineState: Sendable {
         _ member: Member,
         activity: CheckInActivityID,
         group: GroupID?,
-        at now: Timestamp
+        at now: Timestamp,
+        replaying: Bool
     ) throws(FissionError) -> CheckInReceipt {
-        guard let group else { return try self.checkIns.checkIn(member, activity: activity, at: now) }
+        guard let group else {
+            return try self.checkIns.checkIn(
+                member,
+                activity: activity,
+                at: now,
+                inGroupSince: nil,
+                ignoringCapacity: replaying
+            )
+        }
         guard let value = self.groups.group(group) else {
             throw FissionError(code: .groupNotFound, reason: "no group \(group)")
         }
@@ -245,7 +258,13 @@ public struct EngineState: Sendable {
             throw FissionError(code: .notInGroup, reason: "member \(member.id) is not in group \(group)")
         }
         if let series = self.groups.series(of: group), self.seriesOnTheCommunityBoard.contains(series) {
-            return try self.checkIns.checkIn(member, activity: activity, at: now, inGroupSince: membership.since)
+            return try self.checkIns.checkIn(
+                member,
+                activity: activity,
+                at: now,
+                inGroupSince: membership.since,
+                ignoringCapacity: replaying
+            )
         }
         guard self.groupCheckIns[group] != nil else {
             // A group's board is made at its first check-in, and kept only if that check-in counts.
@@ -254,7 +273,13 @@ public struct EngineState: Sendable {
                 settings: self.checkIns.settings,
                 capacity: self.checkIns.capacity
             )
-            let receipt = try board.checkIn(member, activity: activity, at: now, inGroupSince: membership.since)
+            let receipt = try board.checkIn(
+                member,
+                activity: activity,
+                at: now,
+                inGroupSince: membership.since,
+                ignoringCapacity: replaying
+            )
             self.groupCheckIns[group] = board
             return receipt
         }
@@ -262,7 +287,8 @@ public struct EngineState: Sendable {
             member,
             activity: activity,
             at: now,
-            inGroupSince: membership.since
+            inGroupSince: membership.since,
+            ignoringCapacity: replaying
         )
     }
 

@@ -45,7 +45,8 @@ public actor FissionEngine {
         /// group's (``FissionGroups/CheckInBoard/capacity``); past it a new pair is
         /// ``FissionError/Code/checkInBoardFull``. Raise it for a community whose members check in
         /// without a group: about 350 bytes of memory a pair. Unlike the rest of the configuration
-        /// it may change between openings: a larger one takes effect when the store is opened.
+        /// it may differ between openings and between engines on one store: it limits only new
+        /// check-ins, and replaying or restoring never refuses what the journal committed.
         public var checkInCapacity: Int
         /// The campaign models the engine applies commands for.
         public var models: [any CampaignModel.Type]
@@ -550,7 +551,8 @@ struct JournaledEngine: Sendable {
             command,
             key: entry.idempotencyKey,
             at: applied,
-            seriesOnTheCommunityBoard: seriesOnTheCommunityBoard
+            seriesOnTheCommunityBoard: seriesOnTheCommunityBoard,
+            replaying: true
         )
         var writer = ByteWriter(capacity: entry.body.count)
         EngineOutcome(sequence: entry.sequence, effects: effects).encode(into: &writer)

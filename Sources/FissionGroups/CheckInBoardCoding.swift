@@ -52,8 +52,7 @@ extension CheckInBoard {
 
     /// Decodes a board and checks every invariant a board keeps.
     ///
-    /// - Throws: `DecodingError.dataCorrupted` for too many activities, more streaks than the
-    ///   board's capacity (``maximumStreaks`` when the form names none), an activity a
+    /// - Throws: `DecodingError.dataCorrupted` for too many activities, a capacity below 1, an activity a
     ///   streak names but the list lacks, a repeated streak, runs out of order, overlapping or
     ///   touching, a longest streak shorter than a run, reported milestones other than those up to
     ///   the longest streak, or make-ups over the monthly limit.
@@ -74,11 +73,11 @@ extension CheckInBoard {
         }
         let capacity = try container.decodeIfPresent(Int.self, forKey: .capacity) ?? Self.maximumStreaks
         let streaks = try container.decode([EncodedStreak].self, forKey: .streaks)
-        guard capacity >= 1, streaks.count <= capacity else {
+        guard capacity >= 1 else {
             throw DecodingError.dataCorruptedError(
-                forKey: .streaks,
+                forKey: .capacity,
                 in: container,
-                debugDescription: "\(streaks.count) streaks on a board of capacity \(capacity)"
+                debugDescription: "a capacity of \(capacity); it must be 1 or more"
             )
         }
         self.capacity = capacity

@@ -178,16 +178,14 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
 
     /// Changes how many member and activity pairs the board may track.
     ///
-    /// - Throws: ``FissionError/Code/invalidCheckInSettings`` for a capacity below 1 or below the
-    ///   pairs the board tracks already (``streakCount``; forget members first). The board is
-    ///   unchanged when it throws.
+    /// The capacity limits new pairs only: a board set below the pairs it tracks already
+    /// (``streakCount``) keeps them, and refuses new ones until ``forget(_:)`` brings it below.
+    ///
+    /// - Throws: ``FissionError/Code/invalidCheckInSettings`` for a capacity below 1; the board is
+    ///   unchanged.
     public mutating func setCapacity(_ capacity: Int) throws(FissionError) {
-        guard capacity >= 1, capacity >= self.states.count else {
-            throw FissionError(
-                code: .invalidCheckInSettings,
-                reason:
-                    "a capacity of \(capacity) pairs: it must be 1 or more, and the board tracks \(self.states.count)"
-            )
+        guard capacity >= 1 else {
+            throw FissionError(code: .invalidCheckInSettings, reason: "a capacity of \(capacity) pairs; 1 or more")
         }
         self.capacity = capacity
     }
@@ -216,6 +214,18 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
         at instant: Timestamp,
         inGroupSince: Timestamp? = nil
     ) throws(FissionError) -> CheckInReceipt {
+        try self.checkIn(member, activity: activity, at: instant, inGroupSince: inGroupSince, ignoringCapacity: false)
+    }
+
+    /// ``checkIn(_:activity:at:inGroupSince:)``, with the capacity checked or not: the engine
+    /// replays a check-in its journal committed even on a board whose capacity is now lower.
+    package mutating func checkIn(
+        _ member: Member,
+        activity: CheckInActivityID,
+        at instant: Timestamp,
+        inGroupSince: Timestamp?,
+        ignoringCapacity: Bool
+    ) throws(FissionError) -> CheckInReceipt {
         let joined = max(member.joinedAt, inGroupSince ?? member.joinedAt)
         guard instant >= joined else {
             throw FissionError(
@@ -233,7 +243,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
             )
         }
         let key = Key(member: member.id, activity: activity)
-        var state = try self.state(for: key)
+        var state = try self.state(for: key, ignoringCapacity: ignoringCapacity)
         if state.contains(day.daysSinceEpoch) {
             throw FissionError(
                 code: .alreadyCheckedIn,
@@ -344,7 +354,8 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
         self.states[Key(member: member, activity: activity)]?.contains(day.daysSinceEpoch) ?? false
     }
 
-    /// The number of member and activity pairs the board tracks, at most ``capacity``.
+    /// The number of member and activity pairs the board tracks: at most ``capacity``, unless the
+    /// capacity was lowered below it.
     public var streakCount: Int { self.states.count }
 
     /// Forgets everything about a member: their streaks, and which milestones they were told of.
@@ -359,7 +370,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
     }
 
     /// The member's state for an activity, or a new one if the board has room for it.
-    private func state(for key: Key) throws(FissionError) -> State {
+    private func state(for key: Key, ignoringCapacity: Bool = false) throws(FissionError) -> State {
         if let state = self.states[key] { return state }
         guard self.activities.contains(key.activity) || self.activities.count < Self.maximumActivities else {
             throw FissionError(
@@ -367,7 +378,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
                 reason: "a board tracks at most \(Self.maximumActivities) activities"
             )
         }
-        guard self.states.count < self.capacity else {
+        guard ignoringCapacity || self.states.count < self.capacity else {
             throw FissionError(
                 code: .checkInBoardFull,
                 reason: "the board tracks \(self.capacity) member and activity pairs; forget members who left"

@@ -64,18 +64,26 @@ struct CheckInTests {
         }
         let carol = Member(id: "c", joinedAt: joined)
         #expect(throws: FissionError(code: .checkInBoardFull)) { try board.checkIn(carol, activity: "run", at: day) }
-        #expect(throws: FissionError(code: .invalidCheckInSettings)) { try board.setCapacity(1) }
+        #expect(throws: FissionError(code: .invalidCheckInSettings)) { try board.setCapacity(0) }
         #expect(throws: FissionError(code: .invalidCheckInSettings)) { try CheckInBoard(offset: .utc, capacity: 0) }
         let json = try JSONEncoder().encode(board)
         #expect(try JSONDecoder().decode(CheckInBoard.self, from: json) == board)
+        // A lower capacity keeps the pairs the board tracks and refuses new ones until forget
+        // brings it below; so does its Codable form.
+        try board.setCapacity(1)
+        #expect(board.streakCount == 2)
+        let lowered = try JSONEncoder().encode(board)
+        #expect(try JSONDecoder().decode(CheckInBoard.self, from: lowered) == board)
         board.forget("a")
+        #expect(throws: FissionError(code: .checkInBoardFull)) { try board.checkIn(carol, activity: "run", at: day) }
+        board.forget("b")
         #expect(try board.checkIn(carol, activity: "run", at: day).streak.current == 1)
         // A board of the default capacity writes none, as boards did before capacities.
         let plain = try JSONSerialization.jsonObject(with: JSONEncoder().encode(CheckInBoard(offset: .utc)))
         #expect((plain as? [String: Any])?["capacity"] == nil)
-        // A form whose streaks exceed its capacity, or a capacity below 1, is refused.
+        // A capacity below 1 is refused.
         var object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
-        for capacity in [1, 0] {
+        for capacity in [0, -1] {
             object["capacity"] = capacity
             #expect(throws: DecodingError.self) {
                 try JSONDecoder().decode(CheckInBoard.self, from: JSONSerialization.data(withJSONObject: object))

@@ -444,16 +444,19 @@ struct EngineCheckInCapacityTests {
         } throws: { error in
             (error as? FissionError)?.code == .unknownMember
         }
-        // The journal replays under the same capacity; a snapshot reopens under a larger one,
-        // and refuses one below what the board holds.
+        // The journal replays under the same capacity; a snapshot reopens under a larger one, and
+        // under a smaller one too: the capacity limits new check-ins only.
         #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
         try await engine.checkpoint()
         let larger = try FissionEngine(store: store, configuration: .init(checkInCapacity: 10))
         #expect(await larger.state.checkIns.capacity == 10)
-        #expect {
-            try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
+        let smaller = try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
+        #expect(await smaller.state.checkIns.streakCount == 2)
+        try await smaller.submit(.checkIn("b", activity: "run", group: nil), key: "c-b2", at: at(days: 1))
+        await #expect {
+            try await smaller.submit(.checkIn("a", activity: "run", group: nil), key: "c-a2", at: at(days: 1))
         } throws: { error in
-            (error as? FissionError)?.code == .configurationMismatch
+            (error as? FissionError)?.code == .checkInBoardFull
         }
         #expect {
             try FissionEngine(store: InMemoryStore(), configuration: .init(checkInCapacity: 0))
@@ -530,5 +533,125 @@ struct EngineMemberCommandTests {
         #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
         try await engine.checkpoint()
         #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == fingerprint(engine))
+    }
+}
+
+struct EngineCheckInCapacityReviewTests {
+    @Test("engines with different capacities share a store: each refuses new pairs past its own, replays all")
+    func enginesWithDifferentCapacities() async throws {
+        let store = InMemoryStore()
+        let small = try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
+        for name in ["a", "b"] {
+            try await small.submit(
+                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
+                key: try EventID("r-\(name)"),
+                at: start
+            )
+        }
+        try await small.submit(.checkIn("a", activity: "run", group: nil), key: "c-a", at: start)
+        let large = try FissionEngine(store: store, configuration: .init(checkInCapacity: 10))
+        try await large.submit(.checkIn("b", activity: "run", group: nil), key: "c-b", at: start)
+        try await small.refresh()
+        #expect(await small.state.checkIns.streakCount == 2)
+        #expect(await small.lastSequence == large.lastSequence)
+        // Without a snapshot, reopening under the small capacity replays both.
+        let reopened = try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
+        #expect(await reopened.state.checkIns.streakCount == 2)
+    }
+
+    @Test("a group's board takes the configured capacity, and forgetting a member frees room on it")
+    func groupBoards() async throws {
+        let engine = try FissionEngine(store: InMemoryStore(), configuration: .init(checkInCapacity: 1))
+        try await engine.submit(.addGroupSeries(try series("club")), key: "s", at: start)
+        for name in ["a", "b"] {
+            try await engine.submit(
+                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
+                key: try EventID("r-\(name)"),
+                at: start
+            )
+        }
+        // Capacity 2 a group: both in club-1.
+        try await engine.submit(
+            .joinGroup("a", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: start
+        )
+        try await engine.submit(
+            .joinGroup("b", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-b",
+            at: start
+        )
+        try await engine.submit(.checkIn("a", activity: "run", group: "club-1"), key: "c-a", at: start)
+        #expect(await engine.state.groupCheckIns["club-1"]?.capacity == 1)
+        await #expect {
+            try await engine.submit(.checkIn("b", activity: "run", group: "club-1"), key: "c-b", at: start)
+        } throws: { error in
+            (error as? FissionError)?.code == .checkInBoardFull
+        }
+        try await engine.submit(.forgetCheckIns("a"), key: "forget-a", at: start)
+        #expect(await engine.state.groupCheckIns["club-1"]?.streakCount == 0)
+        try await engine.submit(.checkIn("b", activity: "run", group: "club-1"), key: "c-b", at: start)
+    }
+
+    @Test("a member set back to ordinary under a policy whose fallback is another layer")
+    func backToOrdinary() async throws {
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: .kol, requirement: nil)],
+            fallback: .core,
+            windowDays: 21,
+            graceDays: 7,
+            currency: .cny
+        )
+        let engine = try FissionEngine(store: InMemoryStore(), configuration: .init(layeringPolicy: policy))
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        try await engine.submit(.setMemberLayer("a", layer: .kol), key: "l1", at: start)
+        try await engine.submit(.setMemberLayer("a", layer: .ordinary), key: "l2", at: start)
+        #expect(await engine.state.member("a")?.layer == .ordinary)
+    }
+
+    @Test(
+        "a journaled tag or layer that no longer validates, or tags out of order, is corruptJournal naming the entry",
+        arguments: [("region", "regio\u{7}"), ("core", "cor\u{7}"), ("A-tag", "Z-tag")]
+    )
+    func badMemberCommandBytes(original: String, replacement: String) async throws {
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: .core, requirement: nil)],
+            fallback: .ordinary,
+            windowDays: 21,
+            graceDays: 7,
+            currency: .cny
+        )
+        let configuration = FissionEngine.Configuration(layeringPolicy: policy)
+        let written = InMemoryStore()
+        let engine = try FissionEngine(store: written, configuration: configuration)
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        let command: EngineCommand =
+            original == "core"
+            ? .setMemberLayer("a", layer: .core)
+            : .setMemberTags(
+                "a",
+                tags: [
+                    try MemberTag(category: "A-tag", value: "x"), try MemberTag(category: "M-tag", value: "y"),
+                    try .region("sh"),
+                ]
+            )
+        try await engine.submit(command, key: "m", at: start)
+        var entries = try written.entries(after: 0, limit: 10)
+        let last = entries[1]
+        var bytes = last.command
+        let needle = Array(original.utf8)
+        let at = try #require(bytes.indices.first { bytes[$0...].starts(with: needle) })
+        let swap = Array(replacement.utf8)
+        try #require(swap.count == needle.count)
+        bytes.replaceSubrange(at..<(at + needle.count), with: swap)
+        entries[1] = last.replacing(payloadDigest: stableDigest(bytes[8...]), command: bytes)
+        let spoiled = InMemoryStore()
+        try spoiled.append(entries, expectingLastSequence: 0)
+        #expect {
+            try FissionEngine(store: spoiled, configuration: configuration)
+        } throws: { error in
+            (error as? FissionError)?.code == .corruptJournal
+                && (error as? FissionError)?.reason.hasPrefix("journal entry 2") == true
+        }
     }
 }
