@@ -75,8 +75,10 @@ public struct CampaignModelContext: Sendable {
     public let graph: InviteGraph
     /// The settlement, as of before the command: campaigns, budgets, what was granted.
     public let settlement: Settlement
-    /// The campaigns that are published, live at ``now`` and not paused.
-    public let earningCampaigns: Set<CampaignID>
+    /// The campaigns that are published, live at ``now`` and not paused, in the order they were
+    /// published: an array, so that a model that goes through them does so in the same order in
+    /// every process (a `Set`'s order changes with each process's hashing seed).
+    public let earningCampaigns: [CampaignID]
 }
 
 /// What applying a model's command produced.

@@ -191,16 +191,17 @@ extension EngineState {
             }
             self.paidOrderCounts[Int(index.rawValue)] = try reader.read()
         }
+        // Every configured model starts empty (`init(configuration:)` above); those the snapshot
+        // holds are restored. A model configured since the snapshot was taken stays empty, which is
+        // exact: no entry before the snapshot can have used a model that was not configured (it was
+        // refused as unknownModel, and refused commands are not journaled).
         let modelCount: UInt32 = try reader.read()
-        guard Int(modelCount) == configuration.models.count else {
-            throw FissionError(
-                code: .configurationMismatch,
-                reason: "the snapshot holds \(modelCount) campaign models; the engine is configured with "
-                    + "\(configuration.models.count): open the store with the configuration it was written with"
-            )
-        }
+        var previousModel: String?
         for _ in 0..<modelCount {
             let name = try reader.readString()
+            guard previousModel.map({ $0 < name }) ?? true else {
+                throw FissionError(code: .corruptSnapshot, reason: "campaign model \(name) is repeated or out of order")
+            }
             guard let model = configuration.models.first(where: { $0.name == name }) else {
                 throw FissionError(
                     code: .configurationMismatch,
@@ -209,6 +210,7 @@ extension EngineState {
                 )
             }
             self.models[name] = ModelSlot(state: try model.init(snapshot: reader.readBlob()))
+            previousModel = name
         }
         if version >= 4 {
             let seriesCount: UInt32 = try reader.read()
@@ -294,10 +296,9 @@ extension EngineState {
         self.paidOrderCounts = Array(repeating: 0, count: members.count)
     }
 
-    /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
-    /// the configuration is the engine's `configured` one.
     /// Gives a restored board the configured capacity, which may differ from the one it was saved
-    /// with (it limits new check-ins only).
+    /// with (it limits new check-ins only). `validate()` accepted the capacity, so this does not
+    /// fail for an engine that opened; the error is for a caller that skipped it.
     fileprivate static func adopt(
         _ capacity: Int,
         on board: inout CheckInBoard,
@@ -310,6 +311,8 @@ extension EngineState {
         }
     }
 
+    /// Throws ``FissionError/Code/configurationMismatch`` unless the snapshot's `stored` part of
+    /// the configuration is the engine's `configured` one.
     fileprivate static func expect<Part: Equatable>(
         _ stored: Part,
         _ configured: Part,

@@ -232,6 +232,17 @@ public struct EngineState: Sendable {
         return effects
     }
 
+    /// The check-in board a check-in in `group` counts on: the community's for `nil` or a group of
+    /// a series in ``seriesOnTheCommunityBoard``; otherwise the group's own, or `nil` before its
+    /// first check-in (or for a group that does not exist).
+    public func checkInBoard(for group: GroupID?) -> CheckInBoard? {
+        guard let group else { return self.checkIns }
+        if let series = self.groups.series(of: group), self.seriesOnTheCommunityBoard.contains(series) {
+            return self.checkIns
+        }
+        return self.groupCheckIns[group]
+    }
+
     /// Checks `member` in: on the community board without a group; with one, on the group's own
     /// board, in the group's offset, from the member's join (or on the community board, for a
     /// group of a series added before groups had boards).
@@ -523,7 +534,7 @@ public struct EngineState: Sendable {
             key: key,
             graph: self.graph,
             settlement: self.settlement,
-            earningCampaigns: Set(self.campaignOrder.filter { self.isEarning($0, at: now) })
+            earningCampaigns: self.campaignOrder.filter { self.isEarning($0, at: now) }
         )
         return try self.models[command.model]!.apply(payload: command.payload, context: context)
     }

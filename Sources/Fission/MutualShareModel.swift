@@ -97,7 +97,8 @@ public struct MutualShareModel: CampaignModel {
     /// - Throws: ``FissionError/Code/unknownMember`` for a sharer or helper the graph does not know;
     ///   ``FissionError/Code/campaignNotFound``; ``FissionError/Code/invalidShare`` for a goal
     ///   outside 1...``maximumGoal``, a share id in use, an unknown or complete share, a sharer
-    ///   helping themselves or a friend helping twice.
+    ///   helping themselves, a friend helping twice, or a campaign that is not earning (paused,
+    ///   not started or ended: the help would pay nothing, so it is not used up).
     public mutating func apply(
         _ command: Command,
         context: CampaignModelContext
@@ -109,6 +110,12 @@ public struct MutualShareModel: CampaignModel {
             }
             guard context.settlement.campaign(campaign) != nil else {
                 throw FissionError(code: .campaignNotFound, reason: "no campaign \(campaign)")
+            }
+            guard context.earningCampaigns.contains(campaign) else {
+                throw FissionError(
+                    code: .invalidShare,
+                    reason: "campaign \(campaign) is not earning now (paused, not started or ended)"
+                )
             }
             guard (1...Self.maximumGoal).contains(goal) else {
                 throw FissionError(code: .invalidShare, reason: "goal \(goal) is outside 1...\(Self.maximumGoal)")
@@ -127,6 +134,14 @@ public struct MutualShareModel: CampaignModel {
             }
             guard !share.isComplete else {
                 throw FissionError(code: .invalidShare, reason: "share \(id) is complete")
+            }
+            // A help that no campaign would pay is refused rather than used up: the friend can
+            // help once the campaign earns again.
+            guard context.earningCampaigns.contains(share.campaign) else {
+                throw FissionError(
+                    code: .invalidShare,
+                    reason: "campaign \(share.campaign) of share \(id) is not earning now (paused or ended)"
+                )
             }
             guard helper != share.sharer, !share.helpers.contains(helper) else {
                 throw FissionError(
@@ -163,18 +178,41 @@ public struct MutualShareModel: CampaignModel {
     }
 
     /// Restores the shares from ``snapshot()``.
+    ///
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes ``snapshot()`` cannot write:
+    ///   shares out of order or repeated, a goal outside 1...``maximumGoal``, more helpers than
+    ///   the goal, a helper repeated or the sharer among them.
     public init(snapshot bytes: [UInt8]) throws(FissionError) {
         var reader = ByteReader(bytes: bytes)
         let count: UInt32 = try reader.read()
+        var previous: EventID?
         for _ in 0..<count {
             let id: EventID = try reader.readIdentifier()
             let sharer: MemberID = try reader.readIdentifier()
             let campaign: CampaignID = try reader.readIdentifier()
             let goal: Int64 = try reader.read()
             let helperCount: UInt32 = try reader.read()
+            guard previous.map({ $0 < id }) ?? true, (1...Int64(Self.maximumGoal)).contains(goal),
+                helperCount <= UInt32(goal)
+            else {
+                throw FissionError(
+                    code: .corruptSnapshot,
+                    reason: "share \(id): out of order, or a goal or helper count no share has"
+                )
+            }
             var helpers: [MemberID] = []
-            for _ in 0..<helperCount { helpers.append(try reader.readIdentifier()) }
+            for _ in 0..<helperCount {
+                let helper: MemberID = try reader.readIdentifier()
+                guard helper != sharer, !helpers.contains(helper) else {
+                    throw FissionError(
+                        code: .corruptSnapshot,
+                        reason: "share \(id): helper \(helper) repeated or the sharer"
+                    )
+                }
+                helpers.append(helper)
+            }
             self.shares[id] = Share(sharer: sharer, campaign: campaign, goal: Int(goal), helpers: helpers)
+            previous = id
         }
         guard reader.isAtEnd else {
             throw FissionError(code: .corruptSnapshot, reason: "bytes after the mutual-share state")

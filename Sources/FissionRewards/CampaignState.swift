@@ -51,9 +51,14 @@ struct LadderProgress: Sendable, Equatable {
     /// Invites the ladder priced: those it paid, and under ``SettlementRevision/two`` also those it
     /// priced at 0; less, under revision two, those whose own grant was rejected.
     var paidInvites: Int64 = 0
-    /// What the ladder granted them, top-ups included (less, under revision two, the own grants of
-    /// rejected invites; a rejected top-up still counts, so that it is not paid again).
+    /// What the ladder granted them, top-ups included (less, under revision two, what rejected
+    /// invites were worth; a rejected top-up still counts, so that it is not paid again).
     var paidQuantity: Int64 = 0
+    /// The rate the latest top-up brought every invite priced before it to, and that top-up's
+    /// ledger record (-1 before any): under revision two a rejected invite whose own grant is older
+    /// leaves the ladder at that rate, what the ladder counts it as paid.
+    var toppedUpRate: Int64 = 0
+    var toppedUpRecord: Int32 = -1
 }
 
 /// A settled event: enough to recognise it and to rebuild its outcome.
@@ -569,7 +574,8 @@ struct CampaignState: Sendable {
     /// retroactive ladder reprices it too (revision two; revision one counted only paid invites).
     private mutating func countInvitesPricedAtZero(inviter: Int32, inviteCount: Int64) {
         for index in self.facts.indices where self.facts[index].kind == .ladder {
-            guard case .ladder(_, let tiers, _) = self.campaign.rules[index].shape,
+            // Only a retroactive ladder reads the count: a marginal one needs no row for it.
+            guard case .ladder(_, let tiers, .retroactive) = self.campaign.rules[index].shape,
                 Self.ladderRate(tiers, count: inviteCount) == 0
             else { continue }
             self.ladders[self.ladderPosition(rule: Int32(index), inviter: inviter)].paidInvites += 1
@@ -587,20 +593,25 @@ struct CampaignState: Sendable {
     /// Takes an invite whose own ladder grant was rejected off the ladder, so that later top-ups
     /// do not reprice it (revision two; under revision one it kept counting).
     ///
-    /// A rejected top-up (part 1) changes nothing here: the ladder still counts it as paid, so the
-    /// next invite does not pay it again. A rejection is final, as it is for every other grant.
+    /// The invite leaves at what the ladder counts it as paid: its own grant, or the rate of a
+    /// later top-up that repriced it. A rejected top-up (part 1) changes nothing here: the ladder
+    /// still counts it as paid, so the next invite does not pay it again. A rejection is final, as
+    /// it is for every other grant.
     ///
     /// - Parameters:
     ///   - rule: The grant's rule, by index.
     ///   - inviter: Its beneficiary.
     ///   - part: 0 for an invite's own grant, 1 for a top-up.
     ///   - quantity: What the rejection voided.
-    mutating func forgetRejectedLadderGrant(rule: Int, inviter: Int32, part: Int32, quantity: Int64) {
+    ///   - record: The rejected grant's ledger record.
+    mutating func forgetRejectedLadderGrant(rule: Int, inviter: Int32, part: Int32, quantity: Int64, record: Int32) {
         guard self.campaign.settlementRevision >= .two, part == 0, self.facts[rule].kind == .ladder,
             let found = self.ladderKeys.find(Self.pairKey(Int32(rule), inviter))
         else { return }
+        let progress = self.ladders[Int(found)]
+        let worth = record < progress.toppedUpRecord ? max(quantity, progress.toppedUpRate) : quantity
         self.ladders[Int(found)].paidInvites -= 1
-        self.ladders[Int(found)].paidQuantity -= quantity
+        self.ladders[Int(found)].paidQuantity = max(0, progress.paidQuantity - worth)
     }
 
     // `mutating` though it only reads: called from `apply` as a non-mutating method it copied the
@@ -887,6 +898,16 @@ struct CampaignState: Sendable {
                 let position = self.ladderPosition(rule: planned.ruleIndex, inviter: planned.beneficiary)
                 if planned.part == 0 { self.ladders[position].paidInvites += 1 }
                 self.ladders[position].paidQuantity += planned.quantity
+                if planned.part == 1, case .ladder(_, let tiers, _) = self.campaign.rules[Int(planned.ruleIndex)].shape
+                {
+                    // A top-up is made for a registration whose count the inviter's record does
+                    // not hold yet: the rate is the one of the count after it.
+                    self.ladders[position].toppedUpRate = Self.ladderRate(
+                        tiers,
+                        count: self.inviteCount(of: planned.beneficiary) + 1
+                    )
+                    self.ladders[position].toppedUpRecord = transfer
+                }
             default:
                 break
             }

@@ -71,7 +71,7 @@ extension Settlement {
             var state = CampaignState(campaign: campaign, ledger: &self.ledger)
             guard state.ledgerCampaign == ledgerCampaign else { throw corrupt("campaign \(campaign.id) index") }
             state.digestScheme = scheme
-            try state.read(from: &reader, ledger: self.ledger)
+            try state.read(from: &reader, ledger: self.ledger, version: version)
             for (position, event) in state.processedEvents.enumerated() {
                 self.settled.insert(event, campaign: Int32(self.states.count), position: Int32(position))
             }
@@ -508,6 +508,9 @@ extension CampaignState {
         for progress in self.ladders {
             writer.append(progress.paidInvites)
             writer.append(progress.paidQuantity)
+            // Version 3 (settlement revisions) adds the latest top-up's rate and record.
+            writer.append(progress.toppedUpRate)
+            writer.append(progress.toppedUpRecord)
         }
         writer.append(UInt64(self.milestoneBits.count))
         writer.append(array: self.milestoneKeys.keys)
@@ -577,7 +580,7 @@ extension CampaignState {
         }
     }
 
-    mutating func read(from reader: inout ByteReader, ledger: Ledger) throws(FissionError) {
+    mutating func read(from reader: inout ByteReader, ledger: Ledger, version: UInt32) throws(FissionError) {
         let members = 0..<Int32(ledger.members.count)
         let rules = 0..<Int32(self.campaign.rules.count)
         let records = 0..<Int32(ledger.records.count)
@@ -596,10 +599,18 @@ extension CampaignState {
             guard members.contains(member), count > 0 else { throw corrupt("invite count of member #\(member)") }
             self.members[Int(member)].inviteCount = count
         }
-        let ladderCount = try readCount(&reader, minimumBytes: 24, "ladder")
+        let ladderCount = try readCount(&reader, minimumBytes: version >= 3 ? 36 : 24, "ladder")
         self.ladderKeys = try Self.readKeys(&reader, count: ladderCount, rules: rules, members: members)
         for _ in 0..<ladderCount {
-            self.ladders.append(LadderProgress(paidInvites: try reader.read(), paidQuantity: try reader.read()))
+            var progress = LadderProgress(paidInvites: try reader.read(), paidQuantity: try reader.read())
+            if version >= 3 {
+                progress.toppedUpRate = try reader.read()
+                progress.toppedUpRecord = try reader.read()
+                guard progress.toppedUpRecord >= -1, Int(progress.toppedUpRecord) < ledger.records.count else {
+                    throw corrupt("a ladder's top-up record #\(progress.toppedUpRecord)")
+                }
+            }
+            self.ladders.append(progress)
         }
         let milestoneCount = try readCount(&reader, minimumBytes: 9, "milestone")
         self.milestoneKeys = try Self.readKeys(&reader, count: milestoneCount, rules: rules, members: members)

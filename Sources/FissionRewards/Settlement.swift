@@ -335,7 +335,8 @@ public struct Settlement: Sendable {
                 rule: ruleIndex,
                 inviter: inviter,
                 part: key.part,
-                quantity: voided.amount
+                quantity: voided.amount,
+                record: Int32(grant.rawValue - 1)
             )
         }
         return outcome

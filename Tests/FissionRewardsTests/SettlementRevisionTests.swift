@@ -157,6 +157,56 @@ struct SettlementRevisionTests {
         #expect(settlement.ledger.audit().isEmpty)
     }
 
+    @Test("a fake invite that a top-up repriced leaves the ladder at its repriced worth: the valid invites stay exact")
+    func aFakeInviteAndItsTopUp() throws {
+        let tiers: [RewardRule.LadderTier] = [
+            .init(fromCount: 1, amountEach: 1_000), .init(fromCount: 2, amountEach: 2_000),
+            .init(fromCount: 4, amountEach: 3_000),
+        ]
+        // Rewards.md, "Settlement revisions": the two ways an operator can treat the fake 1st invite.
+        for rejectTopUp in [false, true] {
+            var settlement = try settlement([try ladder(tiers, holdDays: 7)], revision: .two)
+            let fake = try #require(try invite(1, into: &settlement).first?.grants.first)
+            let second = try #require(try invite(1, from: 1, into: &settlement).first)
+            let topUp = try #require(second.grants.first { $0.part == 1 })
+            #expect(topUp.amount.quantity == 1_000)
+            try settlement.reject(fake.transfer, command: "reject-fake", at: at(days: 2))
+            if rejectTopUp { try settlement.reject(topUp.transfer, command: "reject-top-up", at: at(days: 2)) }
+            try invite(2, from: 2, into: &settlement)
+            // Three valid invites at 30: 90 to them, plus the 10 the top-up paid for the fake if the
+            // operator let it stand.
+            #expect(alice(settlement).total == (rejectTopUp ? 90 : 100) * 100, "rejectTopUp \(rejectTopUp)")
+            #expect(settlement.ledger.audit().isEmpty)
+        }
+    }
+
+    @Test("a rejected invite that a skipped top-up did not reprice leaves at its own grant")
+    func aRejectedInviteAfterASkippedTopUp() throws {
+        // 40 yuan of budget: four invites at 10; the 5th's own 20 fits after the budget is topped
+        // up by 20, its top-up of 40 does not.
+        var settlement = try settlement(
+            [
+                try ladder(
+                    [.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 5, amountEach: 2_000)],
+                    holdDays: 7
+                )
+            ],
+            revision: .two,
+            budgetYuan: 40
+        )
+        let outcomes = try invite(4, into: &settlement)
+        try settlement.fund(campaignID, amount: .money(yuan(20)), id: "more", at: at(days: 1))
+        let fifth = try #require(try invite(1, from: 4, into: &settlement).first)
+        #expect(fifth.grants.map(\.amount.quantity) == [2_000])
+        #expect(fifth.skipped.count == 1)
+        try settlement.reject(try #require(outcomes[1].grants.first).transfer, command: "reject", at: at(days: 2))
+        try settlement.fund(campaignID, amount: .money(yuan(1_000)), id: "plenty", at: at(days: 2))
+        // The 6th: 20 of its own and the standing invites 1, 3, 4 topped up from 10 to 20 (30).
+        let sixth = try #require(try invite(1, from: 5, into: &settlement).first)
+        #expect(sixth.grants.map(\.amount.quantity) == [2_000, 3_000])
+        #expect(alice(settlement).total == (30 + 20 + 20 + 30) * 100)
+    }
+
     @Test("an invite priced at 0 has no grant to reject: rejecting the top-up that repriced it is final")
     func aFreeInviteIsExcludedOnlyWithItsTopUp() throws {
         // Two invites at 0, then 10 each from the 3rd, repricing the first two.

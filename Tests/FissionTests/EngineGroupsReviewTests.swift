@@ -229,13 +229,23 @@ struct EngineJoinFactsTests {
         var bytes = writer.finish()
         #expect(bytes[0] == 12)
         bytes[0] = 21
-        bytes += [0, 0, 0, 0, 0, 0, 0]  // no order, no spend, no fee, no inviter groups
+        var valid = bytes
+        bytes += [0, 0, 0]  // no order, no spend, no fee
         var reader = ByteReader(bytes: bytes)
         #expect {
             try EngineCommand.decode(from: &reader)
         } throws: { error in
             (error as? FissionError)?.reason.contains("tag 21") == true
         }
+        // The same with a paid order decodes, to the end.
+        valid += [1, 0, 0]
+        var validReader = ByteReader(bytes: valid)
+        let decoded = try EngineCommand.decode(from: &validReader)
+        #expect(validReader.isAtEnd)
+        #expect(
+            decoded
+                == .joinGroup("a", into: .group("g"), invitedBy: nil, channel: nil, facts: .init(hasPaidOrder: true))
+        )
     }
 }
 
@@ -653,5 +663,125 @@ struct EngineCheckInCapacityReviewTests {
             (error as? FissionError)?.code == .corruptJournal
                 && (error as? FissionError)?.reason.hasPrefix("journal entry 2") == true
         }
+    }
+}
+
+/// A second model for configuration tests: it keeps nothing and does nothing.
+struct IdleModel: CampaignModel {
+    struct Command: CampaignModelCommand {
+        init() {}
+        init(encoded bytes: [UInt8]) throws(FissionError) {}
+        func encoded() -> [UInt8] { [] }
+    }
+
+    static let name = "idle"
+    init() {}
+    init(snapshot bytes: [UInt8]) throws(FissionError) {
+        guard bytes.isEmpty else { throw FissionError(code: .corruptSnapshot, reason: "idle has no state") }
+    }
+    func snapshot() -> [UInt8] { [] }
+    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
+        CampaignModelStep()
+    }
+}
+
+struct EngineModelReviewTests {
+    @Test("a help while the share's campaign is paused is refused, not used up; after resuming it pays")
+    func aHelpWhilePaused() async throws {
+        let engine = try await seededEngine(.memory)
+        try await engine.submit(
+            .model(.open(share: "s1", sharer: "alice", campaign: spring, goal: 1), of: MutualShareModel.self),
+            key: "open",
+            at: at(days: 1)
+        )
+        try await engine.submit(.pauseCampaign(spring), key: "pause", at: at(days: 1))
+        let before = await fingerprint(engine)
+        await #expect {
+            try await engine.submit(
+                .model(.help(share: "s1", helper: "bob"), of: MutualShareModel.self),
+                key: "help",
+                at: at(days: 1)
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .invalidShare
+        }
+        #expect(await fingerprint(engine) == before)
+        await #expect {
+            try await engine.submit(
+                .model(.open(share: "s2", sharer: "alice", campaign: spring, goal: 1), of: MutualShareModel.self),
+                key: "open-2",
+                at: at(days: 1)
+            )
+        } throws: { error in
+            (error as? FissionError)?.code == .invalidShare
+        }
+        try await engine.submit(.resumeCampaign(spring), key: "resume", at: at(days: 1))
+        let help = try await engine.submit(
+            .model(.help(share: "s1", helper: "bob"), of: MutualShareModel.self),
+            key: "help",
+            at: at(days: 1)
+        )
+        #expect(help.effects.contains { if case .granted = $0 { true } else { false } })
+    }
+
+    @Test(
+        "a model configured after a snapshot was taken starts empty; a snapshot's model the configuration lacks is refused"
+    )
+    func addingAModel() async throws {
+        let store = InMemoryStore()
+        let engine = try await seededEngine(.memory)
+        try store.append(try engine.store.entries(after: 0, limit: 100), expectingLastSequence: 0)
+        let first = try FissionEngine(store: store)
+        try await first.checkpoint()
+        let more = FissionEngine.Configuration(models: [MutualShareModel.self, IdleModel.self])
+        let reopened = try FissionEngine(store: store, configuration: more)
+        #expect(await fingerprint(reopened) == fingerprint(first))
+        try await reopened.checkpoint()
+        #expect {
+            try FissionEngine(store: store)
+        } throws: { error in
+            (error as? FissionError)?.code == .configurationMismatch
+        }
+    }
+
+    @Test(
+        "a mutual-share snapshot no state writes is corruptSnapshot",
+        arguments: [
+            "a goal of 0", "more helpers than the goal", "the sharer among the helpers", "a helper twice",
+            "shares out of order",
+        ]
+    )
+    func strictModelSnapshots(spoiling: String) throws {
+        func share(_ id: EventID, goal: Int64, helpers: [MemberID], sharer: MemberID = "alice") -> [UInt8] {
+            var writer = ByteWriter(capacity: 64)
+            writer.append(identifier: id)
+            writer.append(identifier: sharer)
+            writer.append(identifier: spring)
+            writer.append(goal)
+            writer.append(UInt32(helpers.count))
+            for helper in helpers { writer.append(identifier: helper) }
+            return writer.finish()
+        }
+        var shares: [[UInt8]]
+        switch spoiling {
+        case "a goal of 0": shares = [share("s1", goal: 0, helpers: [])]
+        case "more helpers than the goal": shares = [share("s1", goal: 1, helpers: ["bob", "carol"])]
+        case "the sharer among the helpers": shares = [share("s1", goal: 2, helpers: ["alice"])]
+        case "a helper twice": shares = [share("s1", goal: 3, helpers: ["bob", "bob"])]
+        default: shares = [share("s2", goal: 1, helpers: []), share("s1", goal: 1, helpers: [])]
+        }
+        let count = UInt32(shares.count)
+        let bytes = (0..<4).map { UInt8(truncatingIfNeeded: count >> (8 * $0)) } + shares.flatMap { $0 }
+        #expect {
+            try MutualShareModel(snapshot: bytes)
+        } throws: { error in
+            (error as? FissionError)?.code == .corruptSnapshot
+        }
+        // The good form of the same shares restores.
+        let good = [share("s1", goal: 2, helpers: ["bob"]), share("s2", goal: 1, helpers: [])]
+        #expect(
+            try MutualShareModel(snapshot: [2, 0, 0, 0] + good.flatMap { $0 }).snapshot() == [2, 0, 0, 0]
+                + good.flatMap { $0 }
+        )
     }
 }
