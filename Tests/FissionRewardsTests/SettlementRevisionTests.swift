@@ -232,39 +232,58 @@ struct SettlementRevisionTests {
         #expect(settlement.ledger.audit().isEmpty)
     }
 
-    @Test(
-        "the repurchase part when the 2nd order earns nothing: revision two pays it on the 3rd, once",
-        arguments: [(SettlementRevision.one, Int64(15 + 15)), (.two, 15 + 15 + 20)]
-    )
-    func repurchaseAfterAnExcludedSecondOrder(revision: SettlementRevision, expectedYuan: Int64) throws {
-        let split = try RewardRule(
+    /// A 50-yuan reward for alice's invites, split 15/15/20 over registration, first order and
+    /// repurchase, excluding `excluded` orders.
+    private static func split(excluding excluded: [OrderKind] = []) throws -> RewardRule {
+        try RewardRule(
             id: "invite-50",
             shape: .milestoneSplit(
                 total: .money(yuan(50)),
                 weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
             ),
-            eligibility: .init(excludedOrderKinds: [.bargain])
+            eligibility: .init(excludedOrderKinds: excluded)
         )
-        var settlement = try settlement([split], revision: revision)
+    }
+
+    /// Registers bob, invited by alice.
+    private static func registerBob(in settlement: inout Settlement) throws {
         try settlement.settle(
             .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
             id: "register-bob",
             campaign: campaignID
         )
-        let orders: [(OrderKind, Int64)] = [(.regular, 1), (.bargain, 2), (.regular, 3), (.regular, 4)]
-        for (kind, count) in orders {
-            try settlement.settle(
-                try paidOrder(
-                    OrderID("o\(count)"),
-                    buyer: "bob",
-                    inviters: ["alice"],
-                    kind: kind,
-                    count: count,
-                    paidYuan: 80
-                ),
-                id: EventID("o\(count)"),
-                campaign: campaignID
-            )
+    }
+
+    /// Settles bob's paid order number `count` ("o<count>", 80 yuan, alice his inviter).
+    @discardableResult
+    private static func bobPays(
+        _ count: Int64,
+        kind: OrderKind = .regular,
+        in settlement: inout Settlement
+    ) throws -> SettlementOutcome {
+        try settlement.settle(
+            try paidOrder(
+                OrderID("o\(count)"),
+                buyer: "bob",
+                inviters: ["alice"],
+                kind: kind,
+                count: count,
+                paidYuan: 80
+            ),
+            id: EventID("o\(count)"),
+            campaign: campaignID
+        )
+    }
+
+    @Test(
+        "the repurchase part when the 2nd order earns nothing: revision two pays it on the 3rd, once",
+        arguments: [(SettlementRevision.one, Int64(15 + 15)), (.two, 15 + 15 + 20)]
+    )
+    func repurchaseAfterAnExcludedSecondOrder(revision: SettlementRevision, expectedYuan: Int64) throws {
+        var settlement = try settlement([try Self.split(excluding: [.bargain])], revision: revision)
+        try Self.registerBob(in: &settlement)
+        for (count, kind) in [(Int64(1), OrderKind.regular), (2, .bargain), (3, .regular), (4, .regular)] {
+            try Self.bobPays(count, kind: kind, in: &settlement)
         }
         #expect(alice(settlement).total == expectedYuan * 100)
         #expect(settlement.ledger.audit().isEmpty)
@@ -275,34 +294,13 @@ struct SettlementRevisionTests {
         arguments: [(SettlementRevision.one, Int64(30)), (.two, 50)]
     )
     func repurchaseAfterABudgetSkip(revision: SettlementRevision, expectedYuan: Int64) throws {
-        let split = try RewardRule(
-            id: "invite-50",
-            shape: .milestoneSplit(
-                total: .money(yuan(50)),
-                weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
-            )
-        )
         // 40 yuan: the registration and the first order take 30, the repurchase's 20 does not fit.
-        var settlement = try settlement([split], revision: revision, budgetYuan: 40)
-        try settlement.settle(
-            .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
-            id: "register-bob",
-            campaign: campaignID
-        )
-        for count: Int64 in 1...2 {
-            try settlement.settle(
-                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], count: count, paidYuan: 80),
-                id: EventID("o\(count)"),
-                campaign: campaignID
-            )
-        }
+        var settlement = try settlement([try Self.split()], revision: revision, budgetYuan: 40)
+        try Self.registerBob(in: &settlement)
+        for count: Int64 in 1...2 { try Self.bobPays(count, in: &settlement) }
         #expect(alice(settlement).total == 3_000)
         try settlement.fund(campaignID, amount: .money(yuan(100)), id: "top-up-budget", at: at(days: 2))
-        let third = try settlement.settle(
-            try paidOrder("o3", buyer: "bob", inviters: ["alice"], count: 3, paidYuan: 80),
-            id: "o3",
-            campaign: campaignID
-        )
+        let third = try Self.bobPays(3, in: &settlement)
         #expect(third.grants.map(\.part) == (revision == .one ? [] : [Milestone.repurchase.rawValue]))
         #expect(alice(settlement).total == expectedYuan * 100)
     }
@@ -312,26 +310,9 @@ struct SettlementRevisionTests {
         arguments: SettlementRevision.allCases
     )
     func aRefundedRepurchaseIsNotPaidAgain(revision: SettlementRevision) throws {
-        let split = try RewardRule(
-            id: "invite-50",
-            shape: .milestoneSplit(
-                total: .money(yuan(50)),
-                weights: [.init(.registered, 15), .init(.firstOrder, 15), .init(.repurchase, 20)]
-            )
-        )
-        var settlement = try settlement([split], revision: revision)
-        try settlement.settle(
-            .memberRegistered(member: "bob", inviter: "alice", at: at(days: 1)),
-            id: "register-bob",
-            campaign: campaignID
-        )
-        for count: Int64 in 1...2 {
-            try settlement.settle(
-                try paidOrder(OrderID("o\(count)"), buyer: "bob", inviters: ["alice"], count: count, paidYuan: 80),
-                id: EventID("o\(count)"),
-                campaign: campaignID
-            )
-        }
+        var settlement = try settlement([try Self.split()], revision: revision)
+        try Self.registerBob(in: &settlement)
+        for count: Int64 in 1...2 { try Self.bobPays(count, in: &settlement) }
         #expect(alice(settlement).total == 5_000)
         try settlement.settle(
             .orderRefunded(order: "o2", amount: yuan(80), at: at(days: 2)),
@@ -339,12 +320,7 @@ struct SettlementRevisionTests {
             campaign: campaignID
         )
         #expect(alice(settlement).total == 3_000)
-        let third = try settlement.settle(
-            try paidOrder("o3", buyer: "bob", inviters: ["alice"], count: 3, paidYuan: 80),
-            id: "o3",
-            campaign: campaignID
-        )
-        #expect(third.grants.isEmpty)
+        #expect(try Self.bobPays(3, in: &settlement).grants.isEmpty)
         #expect(alice(settlement).total == 3_000)
         #expect(settlement.ledger.audit().isEmpty)
     }

@@ -12,6 +12,17 @@ private func instant(_ milliseconds: Int64) -> Timestamp {
     try! Timestamp(millisecondsSinceEpoch: milliseconds)
 }
 
+/// Registers `members`, none invited, each under the key `r-<member>`.
+private func register(_ members: [MemberID], on engine: FissionEngine) async throws {
+    for member in members {
+        try await engine.submit(
+            .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
+            key: try EventID("r-\(member)"),
+            at: start
+        )
+    }
+}
+
 private func series(_ id: GroupSeriesID, maximumGroups: Int = 10) throws -> GroupSeries {
     try GroupSeries(
         id: id,
@@ -97,13 +108,7 @@ struct EngineGroupsReviewTests {
     @Test("a series opens its next group past an id the operator gave another group")
     func aSeriesStepsPastATakenId() async throws {
         let engine = try FissionEngine(store: InMemoryStore())
-        for name in ["m1", "m2", "m3"] {
-            try await engine.submit(
-                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
-                key: try EventID("r-\(name)"),
-                at: start
-            )
-        }
+        try await register(["m1", "m2", "m3"], on: engine)
         try await engine.submit(.addGroupSeries(try series("acq")), key: "s", at: start)
         // The operator adds the series' first group by hand, under the id its 2nd would get.
         try await engine.submit(
@@ -154,13 +159,7 @@ struct EngineJoinFactsTests {
     /// An engine with members a and b and a group only paying customers may enter.
     static func engine(on store: InMemoryStore = InMemoryStore()) async throws -> FissionEngine {
         let engine = try FissionEngine(store: store)
-        for member: MemberID in ["a", "b"] {
-            try await engine.submit(
-                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
-                key: EventID("r-\(member)"),
-                at: start
-            )
-        }
+        try await register(["a", "b"], on: engine)
         try await engine.submit(.addGroupSeries(try series("vip")), key: "s", at: start)
         try await engine.submit(
             .addGroup(
@@ -254,13 +253,7 @@ struct EngineGroupCheckInTests {
     /// the community's offset too), each the first group of its own series.
     static func engine(on store: InMemoryStore = InMemoryStore()) async throws -> FissionEngine {
         let engine = try FissionEngine(store: store)
-        for member: MemberID in ["alice", "bob"] {
-            try await engine.submit(
-                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
-                key: EventID("r-\(member)"),
-                at: start
-            )
-        }
+        try await register(["alice", "bob"], on: engine)
         for (name, hours) in [("west", -8), ("east", 8)] {
             let series = try GroupSeries(
                 id: GroupSeriesID(name),
@@ -432,13 +425,7 @@ struct EngineCheckInCapacityTests {
         let store = InMemoryStore()
         let configuration = FissionEngine.Configuration(checkInCapacity: 2)
         let engine = try FissionEngine(store: store, configuration: configuration)
-        for name in ["a", "b", "c"] {
-            try await engine.submit(
-                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
-                key: try EventID("r-\(name)"),
-                at: start
-            )
-        }
+        try await register(["a", "b", "c"], on: engine)
         try await engine.submit(.checkIn("a", activity: "run", group: nil), key: "c-a", at: start)
         try await engine.submit(.checkIn("b", activity: "run", group: nil), key: "c-b", at: start)
         await #expect {
@@ -551,13 +538,7 @@ struct EngineCheckInCapacityReviewTests {
     func enginesWithDifferentCapacities() async throws {
         let store = InMemoryStore()
         let small = try FissionEngine(store: store, configuration: .init(checkInCapacity: 1))
-        for name in ["a", "b"] {
-            try await small.submit(
-                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
-                key: try EventID("r-\(name)"),
-                at: start
-            )
-        }
+        try await register(["a", "b"], on: small)
         try await small.submit(.checkIn("a", activity: "run", group: nil), key: "c-a", at: start)
         let large = try FissionEngine(store: store, configuration: .init(checkInCapacity: 10))
         try await large.submit(.checkIn("b", activity: "run", group: nil), key: "c-b", at: start)
@@ -573,13 +554,7 @@ struct EngineCheckInCapacityReviewTests {
     func groupBoards() async throws {
         let engine = try FissionEngine(store: InMemoryStore(), configuration: .init(checkInCapacity: 1))
         try await engine.submit(.addGroupSeries(try series("club")), key: "s", at: start)
-        for name in ["a", "b"] {
-            try await engine.submit(
-                .registerMember(try MemberID(name), invitedBy: nil, campaign: nil, channel: nil),
-                key: try EventID("r-\(name)"),
-                at: start
-            )
-        }
+        try await register(["a", "b"], on: engine)
         // Capacity 2 a group: both in club-1.
         try await engine.submit(
             .joinGroup("a", into: .series("club"), invitedBy: nil, channel: nil),
