@@ -897,7 +897,10 @@ struct CampaignState: Sendable {
             case .ladder:
                 let position = self.ladderPosition(rule: planned.ruleIndex, inviter: planned.beneficiary)
                 if planned.part == 0 { self.ladders[position].paidInvites += 1 }
-                self.ladders[position].paidQuantity += planned.quantity
+                // Saturating: honest totals stay below what budgets can hold; a crafted snapshot's
+                // must not stop the process.
+                let (paid, overflow) = self.ladders[position].paidQuantity.addingReportingOverflow(planned.quantity)
+                self.ladders[position].paidQuantity = overflow ? .max : paid
                 if planned.part == 1, case .ladder(_, let tiers, _) = self.campaign.rules[Int(planned.ruleIndex)].shape
                 {
                     // A top-up is made for a registration whose count the inviter's record does

@@ -606,9 +606,16 @@ extension CampaignState {
             if version >= 3 {
                 progress.toppedUpRate = try reader.read()
                 progress.toppedUpRecord = try reader.read()
-                guard progress.toppedUpRecord >= -1, Int(progress.toppedUpRecord) < ledger.records.count else {
-                    throw corrupt("a ladder's top-up record #\(progress.toppedUpRecord)")
-                }
+            }
+            // Counts and amounts a ladder can hold; anything else would overflow when a grant is
+            // rejected or added later.
+            guard progress.paidInvites >= 0, progress.paidQuantity >= 0, progress.toppedUpRate >= 0,
+                progress.toppedUpRecord >= -1, Int(progress.toppedUpRecord) < ledger.records.count
+            else {
+                throw corrupt(
+                    "a ladder's progress: \(progress.paidInvites) invites, \(progress.paidQuantity) paid, "
+                        + "top-up \(progress.toppedUpRate) at #\(progress.toppedUpRecord)"
+                )
             }
             self.ladders.append(progress)
         }
