@@ -237,10 +237,13 @@ public struct EngineState: Sendable {
     /// first check-in (or for a group that does not exist).
     public func checkInBoard(for group: GroupID?) -> CheckInBoard? {
         guard let group else { return self.checkIns }
-        if let series = self.groups.series(of: group), self.seriesOnTheCommunityBoard.contains(series) {
-            return self.checkIns
-        }
-        return self.groupCheckIns[group]
+        return self.countsOnTheCommunityBoard(group) ? self.checkIns : self.groupCheckIns[group]
+    }
+
+    /// Whether check-ins in `group` count on the community board: its series was added before
+    /// groups had boards of their own.
+    private func countsOnTheCommunityBoard(_ group: GroupID) -> Bool {
+        self.groups.series(of: group).map { self.seriesOnTheCommunityBoard.contains($0) } ?? false
     }
 
     /// Checks `member` in: on the community board without a group; with one, on the group's own
@@ -253,54 +256,52 @@ public struct EngineState: Sendable {
         at now: Timestamp,
         replaying: Bool
     ) throws(FissionError) -> CheckInReceipt {
-        guard let group else {
+        var since: Timestamp?
+        var boardGroup: CommunityGroup?
+        if let group {
+            guard let value = self.groups.group(group) else {
+                throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+            }
+            guard let membership = self.groups.membership(of: member.id, in: group) else {
+                throw FissionError(code: .notInGroup, reason: "member \(member.id) is not in group \(group)")
+            }
+            since = membership.since
+            if !self.countsOnTheCommunityBoard(group) { boardGroup = value }
+        }
+        guard let boardGroup else {
             return try self.checkIns.checkIn(
                 member,
                 activity: activity,
                 at: now,
-                inGroupSince: nil,
+                inGroupSince: since,
                 ignoringCapacity: replaying
             )
         }
-        guard let value = self.groups.group(group) else {
-            throw FissionError(code: .groupNotFound, reason: "no group \(group)")
-        }
-        guard let membership = self.groups.membership(of: member.id, in: group) else {
-            throw FissionError(code: .notInGroup, reason: "member \(member.id) is not in group \(group)")
-        }
-        if let series = self.groups.series(of: group), self.seriesOnTheCommunityBoard.contains(series) {
-            return try self.checkIns.checkIn(
-                member,
-                activity: activity,
-                at: now,
-                inGroupSince: membership.since,
-                ignoringCapacity: replaying
-            )
-        }
-        guard self.groupCheckIns[group] != nil else {
-            // A group's board is made at its first check-in, and kept only if that check-in counts.
-            var board = Self.emptyBoard(
-                offset: value.offset,
+        // Taken out of the table while it changes, so that it is the only reference (no copy of its
+        // streaks) and a new one can be dropped again: a group's board is made at its first
+        // check-in and kept only if that check-in counts. A board that throws is unchanged.
+        let existed = self.groupCheckIns[boardGroup.id] != nil
+        var board =
+            self.groupCheckIns.removeValue(forKey: boardGroup.id)
+            ?? Self.emptyBoard(
+                offset: boardGroup.offset,
                 settings: self.checkIns.settings,
                 capacity: self.checkIns.capacity
             )
+        do throws(FissionError) {
             let receipt = try board.checkIn(
                 member,
                 activity: activity,
                 at: now,
-                inGroupSince: membership.since,
+                inGroupSince: since,
                 ignoringCapacity: replaying
             )
-            self.groupCheckIns[group] = board
+            self.groupCheckIns[boardGroup.id] = board
             return receipt
+        } catch {
+            if existed { self.groupCheckIns[boardGroup.id] = board }
+            throw error
         }
-        return try self.groupCheckIns[group]!.checkIn(
-            member,
-            activity: activity,
-            at: now,
-            inGroupSince: membership.since,
-            ignoringCapacity: replaying
-        )
     }
 
     /// An empty check-in board of the configured capacity (`validate()` checked it is 1 or more,

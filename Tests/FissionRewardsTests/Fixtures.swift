@@ -15,14 +15,19 @@ func at(days: Int64, hours: Int64 = 0) -> Timestamp {
 func yuan(_ value: Int64) -> Money { Money(minorUnits: value * 100, currency: .cny) }
 
 /// A CNY campaign from `start` for 30 days, in China Standard Time.
-func thirtyDayCampaign(_ id: CampaignID, _ rules: [RewardRule]) throws -> RewardCampaign {
+func thirtyDayCampaign(
+    _ id: CampaignID,
+    _ rules: [RewardRule],
+    revision: SettlementRevision = .latest
+) throws -> RewardCampaign {
     try RewardCampaign(
         id: id,
         startsAt: start,
         endsAt: at(days: 30),
         offset: .chinaStandardTime,
         currency: .cny,
-        rules: rules
+        rules: rules,
+        settlementRevision: revision
     )
 }
 
@@ -31,11 +36,12 @@ func fundedSettlement(
     _ rules: [RewardRule],
     campaigns: [CampaignID],
     budgetYuan: Int64,
+    revision: SettlementRevision = .latest,
     fundID: (CampaignID) throws -> EventID = { _ in "fund" }
 ) throws -> Settlement {
     var settlement = Settlement()
     for id in campaigns {
-        try settlement.addCampaign(thirtyDayCampaign(id, rules))
+        try settlement.addCampaign(thirtyDayCampaign(id, rules, revision: revision))
         try settlement.fund(id, amount: .money(yuan(budgetYuan)), id: fundID(id), at: start)
     }
     return settlement

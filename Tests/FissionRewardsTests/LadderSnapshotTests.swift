@@ -11,28 +11,16 @@ private let campaignID: CampaignID = "ladder-snapshot"
 struct LadderSnapshotTests {
     /// Two invites on a retroactive ladder (10, then 20 each from the 2nd), held 7 days.
     static func settlement() throws -> (Settlement, SettlementOutcome) {
-        var settlement = Settlement()
-        try settlement.addCampaign(
-            RewardCampaign(
-                id: campaignID,
-                startsAt: start,
-                endsAt: at(days: 30),
-                offset: .chinaStandardTime,
-                currency: .cny,
-                rules: [
-                    try RewardRule(
-                        id: "ladder",
-                        shape: .ladder(
-                            unit: cny,
-                            tiers: [.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 2, amountEach: 2_000)],
-                            semantics: .retroactive
-                        ),
-                        holdDays: 7
-                    )
-                ]
-            )
+        let ladder = try RewardRule(
+            id: "ladder",
+            shape: .ladder(
+                unit: cny,
+                tiers: [.init(fromCount: 1, amountEach: 1_000), .init(fromCount: 2, amountEach: 2_000)],
+                semantics: .retroactive
+            ),
+            holdDays: 7
         )
-        try settlement.fund(campaignID, amount: .money(yuan(1_000)), id: "fund", at: start)
+        var settlement = try fundedSettlement([ladder], campaigns: [campaignID], budgetYuan: 1_000)
         var first: SettlementOutcome?
         for index in 0..<2 {
             let outcome = try settlement.settle(

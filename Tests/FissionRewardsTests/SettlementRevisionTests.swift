@@ -14,20 +14,7 @@ private func settlement(
     revision: SettlementRevision,
     budgetYuan: Int64 = 100_000
 ) throws -> Settlement {
-    var settlement = Settlement()
-    try settlement.addCampaign(
-        RewardCampaign(
-            id: campaignID,
-            startsAt: start,
-            endsAt: at(days: 30),
-            offset: .chinaStandardTime,
-            currency: .cny,
-            rules: rules,
-            settlementRevision: revision
-        )
-    )
-    try settlement.fund(campaignID, amount: .money(yuan(budgetYuan)), id: "fund", at: start)
-    return settlement
+    try fundedSettlement(rules, campaigns: [campaignID], budgetYuan: budgetYuan, revision: revision)
 }
 
 /// Registers `count` friends of alice, numbered from `first`.
@@ -330,18 +317,9 @@ struct SettlementRevisionTests {
     /// A settlement with two campaigns, "old" and "new", under the given revisions.
     private static func twoCampaigns(_ old: SettlementRevision, _ new: SettlementRevision) throws -> Settlement {
         var settlement = Settlement()
+        let rules = [try ladder([.init(fromCount: 1, amountEach: 0), .init(fromCount: 2, amountEach: 100)])]
         for (id, revision) in [("old", old), ("new", new)] {
-            try settlement.addCampaign(
-                RewardCampaign(
-                    id: CampaignID(id),
-                    startsAt: start,
-                    endsAt: at(days: 30),
-                    offset: .chinaStandardTime,
-                    currency: .cny,
-                    rules: [try ladder([.init(fromCount: 1, amountEach: 0), .init(fromCount: 2, amountEach: 100)])],
-                    settlementRevision: revision
-                )
-            )
+            try settlement.addCampaign(thirtyDayCampaign(CampaignID(id), rules, revision: revision))
         }
         return settlement
     }
@@ -392,14 +370,10 @@ struct SettlementRevisionTests {
 
     @Test("JSON: a campaign without the field is built under the latest revision; an unknown one is refused")
     func json() throws {
-        let campaign = try RewardCampaign(
-            id: campaignID,
-            startsAt: start,
-            endsAt: at(days: 30),
-            offset: .chinaStandardTime,
-            currency: .cny,
-            rules: [try ladder([.init(fromCount: 1, amountEach: 100)])],
-            settlementRevision: .one
+        let campaign = try thirtyDayCampaign(
+            campaignID,
+            [try ladder([.init(fromCount: 1, amountEach: 100)])],
+            revision: .one
         )
         let encoded = try JSONEncoder().encode(campaign)
         #expect(try JSONDecoder().decode(RewardCampaign.self, from: encoded) == campaign)
