@@ -161,7 +161,10 @@ enum JSONCoding {
         do {
             return try JSONDecoder().decode(Value.self, from: Data(bytes))
         } catch {
-            throw FissionError(code: .corruptJournal, reason: "cannot decode \(Value.self): \(error)")
+            throw FissionError(
+                code: .corruptJournal,
+                reason: "cannot decode \(String(reflecting: Value.self)): \(error)"
+            )
         }
     }
 }

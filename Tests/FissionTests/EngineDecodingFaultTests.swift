@@ -64,7 +64,7 @@ struct EngineDecodingFaultTests {
     @Test func aSnapshotWithUndecodableGroupsIsACorruptSnapshot() async throws {
         let state = try await runScenario(on: InMemoryStore(), moderated: false).state
         var bytes = try state.snapshot()
-        let groups = JSONCoding.encode(state.groups)
+        let groups = JSONCoding.encode(state.groups.settings)
         let at = try #require(
             bytes.indices.dropLast(groups.count - 1).first { Array(bytes[$0..<($0 + groups.count)]) == groups }
         )
@@ -89,17 +89,43 @@ struct EngineDecodingFaultTests {
             #expect(error?.code == .corruptSnapshot)
             #expect(error?.reason.contains("checksum does not match") == true, "\(error?.reason ?? "")")
         }
-        // Versions 2 and 3 of a state without groups, the same bytes without version 4's sections
-        // (no series, no group boards: 4 bytes of count and the blob "[]") and, for version 2,
-        // without the checksum, still restore.
-        let seeded = try await seededEngine(.memory).state.snapshot()
-        let sections: [UInt8] = [0, 0, 0, 0, 2, 0, 0, 0] + Array("[]".utf8)
+        // Versions 2 and 3 of a state without groups still restore: the same bytes with the
+        // groups and the check-in board as JSON, without version 4's sections (no series, no group
+        // boards: two counts of 0) and, for version 2, without the checksum.
+        let seededState = try await seededEngine(.memory).state
+        let seeded = try seededState.snapshot()
+        let sections: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]
         #expect(seeded.dropLast(8).suffix(sections.count) == sections[...])
-        let body = Array(seeded.dropFirst(4).dropLast(8 + sections.count))
+        let body = try Self.withJSONGroupsAndBoard(
+            Array(seeded.dropFirst(4).dropLast(8 + sections.count)),
+            of: seededState
+        )
         let versionTwo = [2, 0, 0, 0] + body
         #expect(try EngineState(snapshot: versionTwo, configuration: .init()).snapshot() == seeded)
         let versionThree = EngineState.sealedSnapshot([3, 0, 0, 0] + body)
         #expect(try EngineState(snapshot: versionThree, configuration: .init()).snapshot() == seeded)
+    }
+
+    /// `body` (a version-5 snapshot of `state` without its version and checksum) with the groups'
+    /// settings, their logs and the binary check-in board replaced by the groups' and the board's
+    /// JSON, as versions 1 to 4 wrote them.
+    static func withJSONGroupsAndBoard(_ body: [UInt8], of state: EngineState) throws -> [UInt8] {
+        var binary = ByteWriter(capacity: 256)
+        let settings = JSONCoding.encode(state.groups.settings)
+        binary.append(UInt32(settings.count))
+        binary.append(contentsOf: settings)
+        state.groups.encodeLogs(into: &binary)
+        try state.checkIns.encode(into: &binary)
+        let written = binary.finish()
+        let at = try #require(
+            body.indices.dropLast(written.count - 1).first { Array(body[$0..<($0 + written.count)]) == written }
+        )
+        var legacy = ByteWriter(capacity: 256)
+        for json in [JSONCoding.encode(state.groups), JSONCoding.encode(state.checkIns)] {
+            legacy.append(UInt32(json.count))
+            legacy.append(contentsOf: json)
+        }
+        return Array(body[..<at]) + legacy.finish() + Array(body[(at + written.count)...])
     }
 
     @Test func aTruncatedJournalEntryIsACorruptJournalNamingTheEntry() async throws {

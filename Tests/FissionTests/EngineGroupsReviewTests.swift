@@ -344,32 +344,36 @@ struct EngineGroupCheckInTests {
     }
 }
 
-/// A group's board as version 4 writes it (the engine's own entry type is private).
-private struct BoardEntry: Codable {
-    let group: GroupID
-    let board: CheckInBoard
-}
-
 struct EngineGroupBoardsSnapshotTests {
-    /// `bytes` (a version-4 snapshot of `state`) with its series section replaced by `series`, in
-    /// the order given, and sealed again with a valid checksum.
-    static func replacingSeries(in bytes: [UInt8], of state: EngineState, with series: [GroupSeriesID]) -> [UInt8] {
-        let boards = JSONCoding.encode(
-            state.groupCheckIns.sorted { $0.key < $1.key }.map { BoardEntry(group: $0.key, board: $0.value) }
-        )
+    /// `bytes` (a snapshot of `state`) with its series section replaced by `series`, in the order
+    /// given, and sealed again with a valid checksum.
+    static func replacingSeries(
+        in bytes: [UInt8],
+        of state: EngineState,
+        with series: [GroupSeriesID]
+    ) throws
+        -> [UInt8]
+    {
+        var boards = ByteWriter(capacity: 256)
+        boards.append(UInt32(state.groupCheckIns.count))
+        for (group, board) in state.groupCheckIns.sorted(by: { $0.key < $1.key }) {
+            boards.append(identifier: group)
+            try board.encode(into: &boards)
+        }
+        let boardBytes = boards.finish()
         var identifiers = ByteWriter(capacity: 64)
         for id in state.seriesOnTheCommunityBoard.sorted() { identifiers.append(identifier: id) }
-        let sectionStart = bytes.count - 8 - (4 + boards.count) - 4 - identifiers.count
+        let sectionStart = bytes.count - 8 - boardBytes.count - 4 - identifiers.count
         var section = ByteWriter(capacity: 64)
         section.append(UInt32(series.count))
         for id in series { section.append(identifier: id) }
         let unsealed =
             Array(bytes[..<sectionStart]) + section.finish()
-            + Array(bytes[(bytes.count - 8 - 4 - boards.count)..<(bytes.count - 8)])
+            + Array(bytes[(bytes.count - 8 - boardBytes.count)..<(bytes.count - 8)])
         return EngineState.sealedSnapshot(unsealed)
     }
 
-    @Test("version 4 refuses a board of a group whose series counts on the community board, and series out of order")
+    @Test("a snapshot refuses a board of a group whose series counts on the community board, and series out of order")
     func sectionsThatNoStateHas() async throws {
         let engine = try await EngineGroupCheckInTests.engine()
         try await engine.submit(.checkIn("alice", activity: "run", group: "west-1"), key: "c", at: start)
@@ -377,11 +381,11 @@ struct EngineGroupBoardsSnapshotTests {
         let bytes = try state.snapshot()
         // The section rebuilt as it is restores to the same bytes: the helper cuts where it should.
         #expect(
-            try EngineState(snapshot: Self.replacingSeries(in: bytes, of: state, with: []), configuration: .init())
+            try EngineState(snapshot: try Self.replacingSeries(in: bytes, of: state, with: []), configuration: .init())
                 .snapshot() == bytes
         )
         for series: [GroupSeriesID] in [["west"], ["west", "east"]] {
-            let spoiled = Self.replacingSeries(in: bytes, of: state, with: series)
+            let spoiled = try Self.replacingSeries(in: bytes, of: state, with: series)
             #expect {
                 try EngineState(snapshot: spoiled, configuration: .init())
             } throws: { error in
@@ -390,7 +394,7 @@ struct EngineGroupBoardsSnapshotTests {
         }
         // ["east"] alone is a state the engine can hold (east has no board): it restores.
         let east = try EngineState(
-            snapshot: Self.replacingSeries(in: bytes, of: state, with: ["east"]),
+            snapshot: try Self.replacingSeries(in: bytes, of: state, with: ["east"]),
             configuration: .init()
         )
         #expect(east.seriesOnTheCommunityBoard == ["east"])

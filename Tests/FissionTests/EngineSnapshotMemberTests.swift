@@ -27,7 +27,7 @@ struct EngineSnapshotMemberTests {
         #expect(state.registeredMembers.contains { $0.source.channel != nil && $0.source.invitedBy != nil })
         #expect(state.registeredMembers.contains { !$0.tags.isEmpty })
         let bytes = try state.snapshot()
-        #expect(bytes.prefix(4) == [4, 0, 0, 0])
+        #expect(bytes.prefix(4) == [5, 0, 0, 0])
         let restored = try EngineState(snapshot: bytes, configuration: .init())
         #expect(restored.registeredMembers == state.registeredMembers)
         #expect(try restored.snapshot() == bytes)
