@@ -254,11 +254,27 @@ extension EngineEffect {
         case 10:
             let member: MemberID = try reader.readIdentifier()
             let activity: CheckInActivityID = try reader.readIdentifier()
-            let day = CalendarDay(unchecked: try reader.read())
+            // What a board reports: a day of years 1 to 9999, a streak of up to every such day,
+            // milestones in range. Read unchecked, a day out of range came back in a retried
+            // command's outcome and stopped the process wherever the host printed it.
+            let days: Int64 = try reader.read()
+            guard days >= CalendarDay.first.daysSinceEpoch, days <= CalendarDay.last.daysSinceEpoch else {
+                throw ByteReader.corrupt("a check-in day \(days) days from 1970, outside years 1 to 9999")
+            }
             let streak: Int64 = try reader.read()
-            let count = try reader.readCount(limit: reader.remaining / 8, "milestones")
+            guard streak >= 1, streak <= CalendarDay.first.days(until: CalendarDay.last) + 1 else {
+                throw ByteReader.corrupt("a streak of \(streak) days")
+            }
+            let count = try reader.readCount(limit: CheckInSettings.maximumMilestones, "milestones")
             var milestones: [Int] = []
-            for _ in 0..<count { milestones.append(Int(try reader.read() as Int64)) }
+            for _ in 0..<count {
+                let milestone: Int64 = try reader.read()
+                guard (1...Int64(CheckInSettings.maximumMilestoneDays)).contains(milestone) else {
+                    throw ByteReader.corrupt("a milestone of \(milestone) days")
+                }
+                milestones.append(Int(milestone))
+            }
+            let day = CalendarDay(unchecked: days)
             return .checkedIn(member, activity: activity, day: day, streak: Int(streak), milestonesReached: milestones)
         case 11:
             return .warnMember(try reader.readIdentifier(), group: try reader.readIdentifier())

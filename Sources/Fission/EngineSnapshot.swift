@@ -169,19 +169,51 @@ extension EngineState {
         try Self.expect(self.checkIns.settings, configuration.checkInSettings, "check-in settings")
         try Self.adopt(configuration.checkInCapacity, on: &self.checkIns, "the community's check-in board")
         for entry in try reader.readJSON([ModeratorEntry].self) { self.moderators[entry.group] = entry.moderator }
+        // The engine's own tables hold only what its commands can put there: each checked here, as
+        // the settlement, the graph and the boards check theirs. Unchecked, a campaign listed twice
+        // reported every grant twice, and a paid-order count of Int64.max stopped the process at
+        // the member's next order.
         let campaignCount: UInt32 = try reader.read()
-        for _ in 0..<campaignCount { self.campaignOrder.append(try reader.readIdentifier()) }
+        var published: Set<CampaignID> = []
+        for _ in 0..<campaignCount {
+            let campaign: CampaignID = try reader.readIdentifier()
+            guard self.settlement.campaign(campaign) != nil, published.insert(campaign).inserted else {
+                throw Self.corrupt("campaign \(campaign) is published twice or unknown to the settlement")
+            }
+            self.campaignOrder.append(campaign)
+        }
         let pausedCount: UInt32 = try reader.read()
-        for _ in 0..<pausedCount { self.pausedCampaigns.insert(try reader.readIdentifier()) }
+        var previousPaused: CampaignID?
+        for _ in 0..<pausedCount {
+            let campaign: CampaignID = try reader.readIdentifier()
+            guard published.contains(campaign), previousPaused.map({ $0 < campaign }) ?? true else {
+                throw Self.corrupt("paused campaign \(campaign) is unpublished, repeated or out of order")
+            }
+            self.pausedCampaigns.insert(campaign)
+            previousPaused = campaign
+        }
         let orderCount: UInt32 = try reader.read()
+        /// Each buyer's orders, to bound their paid-order counts below.
+        var ordersByBuyer: [MemberID: Int64] = [:]
         for _ in 0..<orderCount {
             let order: OrderID = try reader.readIdentifier()
             let buyer: MemberID = try reader.readIdentifier()
             let paid = try reader.readMoney()
             let refunded: Int64 = try reader.read()
+            guard self.graph.index(of: buyer) != nil, paid.minorUnits >= 0, (0...paid.minorUnits).contains(refunded)
+            else {
+                throw Self.corrupt("order \(order): an unknown buyer, or a paid or refunded amount no order has")
+            }
             let count: UInt32 = try reader.read()
             var campaigns: [CampaignID] = []
-            for _ in 0..<count { campaigns.append(try reader.readIdentifier()) }
+            for _ in 0..<count {
+                let campaign: CampaignID = try reader.readIdentifier()
+                guard self.settlement.campaign(campaign) != nil, !campaigns.contains(campaign) else {
+                    throw Self.corrupt("order \(order) names campaign \(campaign) twice or one the settlement lacks")
+                }
+                campaigns.append(campaign)
+            }
+            ordersByBuyer[buyer, default: 0] += 1
             let record = OrderRecord(
                 order: order,
                 buyer: buyer,
@@ -194,12 +226,25 @@ extension EngineState {
             }
         }
         let countCount: UInt32 = try reader.read()
+        var previousCounted: MemberID?
         for _ in 0..<countCount {
             let member: MemberID = try reader.readIdentifier()
-            guard let index = self.graph.index(of: member) else {
-                throw FissionError(code: .corruptSnapshot, reason: "paid orders of \(member), who is not in the graph")
+            guard let index = self.graph.index(of: member), previousCounted.map({ $0 < member }) ?? true else {
+                throw Self.corrupt("paid orders of \(member), who is not in the graph, repeated or out of order")
             }
-            self.paidOrderCounts[Int(index.rawValue)] = try reader.read()
+            previousCounted = member
+            // Every paid order counts one and records one order (`orderPaid` does both, and
+            // nothing else does either): a count is the buyer's number of orders.
+            let count: Int64 = try reader.read()
+            guard count == ordersByBuyer[member] else {
+                throw Self.corrupt(
+                    "\(count) paid orders of \(member), who has \(ordersByBuyer[member, default: 0]) orders"
+                )
+            }
+            self.paidOrderCounts[Int(index.rawValue)] = count
+        }
+        guard Int(countCount) == ordersByBuyer.count else {
+            throw Self.corrupt("paid-order counts of \(countCount) members; \(ordersByBuyer.count) members have orders")
         }
         // Every configured model starts empty (`init(configuration:)` above); those the snapshot
         // holds are restored. A model configured since the snapshot was taken stays empty, which is
@@ -326,6 +371,10 @@ extension EngineState {
             boards.append((group, try CheckInBoard(binary: &reader)))
         }
         return boards
+    }
+
+    fileprivate static func corrupt(_ reason: String) -> FissionError {
+        FissionError(code: .corruptSnapshot, reason: reason)
     }
 
     /// Gives a restored board the configured capacity, which may differ from the one it was saved

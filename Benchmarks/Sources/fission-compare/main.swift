@@ -2,11 +2,12 @@
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
 // Usage: fission-compare [--members N] [--rounds R] [--insert-only]
-//   [--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|store].
+//   [--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
 // --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5), groups (issue 3)
 // the engine or the SQLite store (issue 6); engine-memory runs only the in-memory engine cases,
-// for a profiler, and engine-reopen only the reopening case.
+// for a profiler, engine-reopen only the reopening case, and engine-groups (not part of all) the
+// checkpoint and reopening of an engine with check-ins and groups.
 
 import CSQLite
 import FissionCore
@@ -37,7 +38,7 @@ while let argument = arguments.next() {
     default:
         note(
             "usage: fission-compare [--members N] [--rounds R] [--insert-only] "
-                + "[--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|store]\n"
+                + "[--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|store]\n"
         )
         exit(64)
     }
@@ -383,6 +384,9 @@ if !insertOnly && (suite == "all" || suite == "engine" || suite == "engine-memor
 }
 if !insertOnly && (suite == "all" || suite == "engine" || suite == "engine-reopen") {
     runEngineReopen(members: members)
+}
+if !insertOnly && suite == "engine-groups" {
+    runEngineGroupsReopen(members: members)
 }
 if !insertOnly && (suite == "all" || suite == "store") {
     runStoreComparison(rounds: rounds, batchEntries: 20_000, singleEntries: 300)
