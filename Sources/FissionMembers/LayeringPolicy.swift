@@ -62,6 +62,41 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
         return true
     }
 
+    /// Decodes a requirement and checks it as ``init(minimumUses:minimumSpend:minimumInvites:minimumMessages:maximumDaysSinceLastUse:)``
+    /// does.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted`, carrying the reason, for a requirement that
+    ///   initialiser refuses (a negative threshold, or one that asks for nothing).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let minimumUses = try container.decode(Int64.self, forKey: .minimumUses)
+        let minimumSpend = try container.decodeIfPresent(Money.self, forKey: .minimumSpend)
+        let minimumInvites = try container.decode(Int64.self, forKey: .minimumInvites)
+        let minimumMessages = try container.decode(Int64.self, forKey: .minimumMessages)
+        let maximumDaysSinceLastUse = try container.decodeIfPresent(Int64.self, forKey: .maximumDaysSinceLastUse)
+        do {
+            try self.init(
+                minimumUses: minimumUses,
+                minimumSpend: minimumSpend,
+                minimumInvites: minimumInvites,
+                minimumMessages: minimumMessages,
+                maximumDaysSinceLastUse: maximumDaysSinceLastUse
+            )
+        } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
+            )
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case minimumUses
+        case minimumSpend
+        case minimumInvites
+        case minimumMessages
+        case maximumDaysSinceLastUse
+    }
+
     /// Whether every member who meets `self` also meets `other` (self is at least as strict).
     func implies(_ other: ActivityRequirement) -> Bool {
         self.minimumUses >= other.minimumUses && self.minimumInvites >= other.minimumInvites
@@ -184,6 +219,42 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
         self.windowDays = windowDays
         self.graceDays = graceDays
         self.currency = currency
+    }
+
+    /// Decodes a policy and checks it as ``init(tiers:fallback:windowDays:graceDays:currency:)``
+    /// does, so a stored policy that initialiser would refuse (a window of 0 days, a layer listed
+    /// twice, contradictory tiers) fails to decode instead of trapping later.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted`, carrying the reason, for a policy that
+    ///   initialiser refuses.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let tiers = try container.decode([Tier].self, forKey: .tiers)
+        let fallback = try container.decode(Layer.self, forKey: .fallback)
+        let windowDays = try container.decode(Int.self, forKey: .windowDays)
+        let graceDays = try container.decode(Int.self, forKey: .graceDays)
+        let currency = try container.decode(Currency.self, forKey: .currency)
+        do {
+            try self.init(
+                tiers: tiers,
+                fallback: fallback,
+                windowDays: windowDays,
+                graceDays: graceDays,
+                currency: currency
+            )
+        } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
+            )
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case tiers
+        case fallback
+        case windowDays
+        case graceDays
+        case currency
     }
 
     /// The layer's rank: 0 for the highest tier, `tiers.count` for the fallback, `nil` if the
