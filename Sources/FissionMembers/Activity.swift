@@ -74,6 +74,11 @@ public struct ActivitySummary: Hashable, Sendable, Codable {
         }
     }
 
+    /// Whether a count or the spend is negative, which recording never makes.
+    var isNegative: Bool {
+        self.uses < 0 || self.invites < 0 || self.messages < 0 || self.spend.isNegative
+    }
+
     /// Adds another summary.
     mutating func add(_ other: ActivitySummary) throws(FissionError) {
         self.uses = try self.uses.checkedAdding(other.uses, "uses")
@@ -88,6 +93,9 @@ public struct ActivitySummary: Hashable, Sendable, Codable {
 /// Per-day buckets are kept for ``retainedDays`` days back from the latest day seen, so memory is
 /// bounded whatever the member does. A record older than that still counts in the lifetime
 /// totals; it can no longer change a trailing window that ends on or after the latest day.
+///
+/// Decoding checks what recording keeps true, so stored stats that recording could not have
+/// produced fail with `DecodingError.dataCorrupted` (see ``init(from:)``).
 public struct ActivityStats: Hashable, Sendable, Codable {
     /// Totals for one calendar day.
     public struct DayTotals: Hashable, Sendable, Codable {
@@ -120,6 +128,111 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         self.lastActiveDay = nil
     }
 
+    /// Decodes stats and checks that recording could have produced them.
+    ///
+    /// The encoded form is the synthesized one: `retainedDays`, `lifetime`, `days` (each a `day`
+    /// and a `summary`), `lastUseDay` and `lastActiveDay`.
+    ///
+    /// - Throws: `DecodingError.dataCorrupted`, carrying the reason
+    ///   (``FissionError/Code/corruptSnapshot``), when ``retainedDays`` is outside 1...3,660; a
+    ///   count or spend is negative; the days are not in ascending order without repeats or span
+    ///   ``retainedDays`` days or more; a day's spend is in another currency than the lifetime
+    ///   spend; the days add up to more than the lifetime totals (or overflow); there are
+    ///   lifetime totals but no day; ``lastActiveDay`` is not the last day kept; or
+    ///   ``lastUseDay`` is set without a use (or missing with one) or after ``lastActiveDay``.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let retainedDays = try container.decode(Int.self, forKey: .retainedDays)
+        let lifetime = try container.decode(ActivitySummary.self, forKey: .lifetime)
+        let days = try container.decode([DayTotals].self, forKey: .days)
+        let lastUseDay = try container.decodeIfPresent(CalendarDay.self, forKey: .lastUseDay)
+        let lastActiveDay = try container.decodeIfPresent(CalendarDay.self, forKey: .lastActiveDay)
+        do {
+            try Self.check(
+                retainedDays: retainedDays,
+                lifetime: lifetime,
+                days: days,
+                lastUseDay: lastUseDay,
+                lastActiveDay: lastActiveDay
+            )
+        } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
+            )
+        }
+        self.retainedDays = retainedDays
+        self.lifetime = lifetime
+        self.days = days
+        self.lastUseDay = lastUseDay
+        self.lastActiveDay = lastActiveDay
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case retainedDays
+        case lifetime
+        case days
+        case lastUseDay
+        case lastActiveDay
+    }
+
+    /// Throws ``FissionError/Code/corruptSnapshot`` unless recording could have produced stats
+    /// with these parts; what ``summary(windowDays:endingOn:)`` relies on among them.
+    private static func check(
+        retainedDays: Int,
+        lifetime: ActivitySummary,
+        days: [DayTotals],
+        lastUseDay: CalendarDay?,
+        lastActiveDay: CalendarDay?
+    ) throws(FissionError) {
+        func corrupt(_ reason: String) -> FissionError {
+            FissionError(code: .corruptSnapshot, reason: "activity stats: \(reason)")
+        }
+        guard (1...3_660).contains(retainedDays) else {
+            throw corrupt("retainedDays \(retainedDays) is outside 1...3660")
+        }
+        guard !lifetime.isNegative else { throw corrupt("the lifetime totals hold a negative count or spend") }
+        var total = ActivitySummary.empty(lifetime.spend.currency)
+        for (position, bucket) in days.enumerated() {
+            if position > 0 {
+                guard days[position - 1].day < bucket.day else {
+                    throw corrupt("day \(bucket.day) follows \(days[position - 1].day); days ascend without repeats")
+                }
+            }
+            guard bucket.summary.spend.currency == lifetime.spend.currency else {
+                throw corrupt(
+                    "the spend of \(bucket.day) is in \(bucket.summary.spend.currency); "
+                        + "the lifetime spend is in \(lifetime.spend.currency)"
+                )
+            }
+            guard !bucket.summary.isNegative else { throw corrupt("\(bucket.day) holds a negative count or spend") }
+            do {
+                try total.add(bucket.summary)
+            } catch {
+                throw corrupt("the days add up past the 64-bit range")
+            }
+        }
+        if let first = days.first?.day, let last = days.last?.day, first.days(until: last) >= Int64(retainedDays) {
+            throw corrupt("days from \(first) to \(last) span more than retainedDays \(retainedDays)")
+        }
+        guard total.uses <= lifetime.uses, total.invites <= lifetime.invites, total.messages <= lifetime.messages,
+            total.spend.minorUnits <= lifetime.spend.minorUnits
+        else {
+            throw corrupt("the days add up to more than the lifetime totals")
+        }
+        guard !days.isEmpty || lifetime == .empty(lifetime.spend.currency) else {
+            throw corrupt("lifetime totals without a day kept")
+        }
+        guard lastActiveDay == days.last?.day else {
+            throw corrupt("lastActiveDay is not the last day kept")
+        }
+        guard (lastUseDay != nil) == (lifetime.uses > 0) else {
+            throw corrupt(lastUseDay == nil ? "uses without a lastUseDay" : "a lastUseDay without a use")
+        }
+        if let lastUseDay, let lastActiveDay, lastUseDay > lastActiveDay {
+            throw corrupt("lastUseDay \(lastUseDay) is after lastActiveDay \(lastActiveDay)")
+        }
+    }
+
     /// Records one activity on `day`.
     ///
     /// - Throws: ``FissionError/Code/currencyMismatch`` for a spend in another currency,
@@ -147,7 +260,8 @@ public struct ActivityStats: Hashable, Sendable, Codable {
     public func summary(windowDays: Int, endingOn day: CalendarDay) -> ActivitySummary {
         var total = ActivitySummary.empty(self.lifetime.spend.currency)
         for bucket in self.days where bucket.day <= day && bucket.day.days(until: day) < Int64(windowDays) {
-            // Each bucket is a part of the lifetime totals, which did not overflow.
+            // The buckets are in the lifetime currency, not negative, and add up to no more than
+            // the lifetime totals: recording keeps it so, and decoding checks it.
             try! total.add(bucket.summary)
         }
         return total

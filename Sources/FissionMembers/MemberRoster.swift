@@ -12,6 +12,9 @@ public struct MemberRoster: Sendable {
     public static var maximumPageSize: Int { 10_000 }
 
     /// A member's record in the roster.
+    ///
+    /// The member's layer is always their layer state's, and a pinned layer has no failing run.
+    /// Decoding checks both (and the stats, as ``ActivityStats/init(from:)`` does).
     public struct Entry: Hashable, Sendable, Codable {
         /// The member, with their current layer.
         public internal(set) var member: Member
@@ -19,6 +22,43 @@ public struct MemberRoster: Sendable {
         public internal(set) var stats: ActivityStats
         /// Their layer bookkeeping.
         public internal(set) var layerState: LayerState
+
+        init(member: Member, stats: ActivityStats, layerState: LayerState) {
+            self.member = member
+            self.stats = stats
+            self.layerState = layerState
+        }
+
+        /// Decodes an entry and checks that a roster could have kept it.
+        ///
+        /// - Throws: `DecodingError.dataCorrupted`, carrying the reason
+        ///   (``FissionError/Code/corruptSnapshot``), when the member's layer is not the layer
+        ///   state's or a pinned layer state has a failing run; the errors of decoding the stats.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let member = try container.decode(Member.self, forKey: .member)
+            let stats = try container.decode(ActivityStats.self, forKey: .stats)
+            let layerState = try container.decode(LayerState.self, forKey: .layerState)
+            var problem: String?
+            if member.layer != layerState.layer {
+                problem = "member \(member.id) is in layer \(member.layer); their layer state is \(layerState.layer)"
+            } else if layerState.isPinned && layerState.failingSince != nil {
+                problem = "member \(member.id)'s layer is pinned but has a failing run"
+            }
+            if let problem {
+                let error = FissionError(code: .corruptSnapshot, reason: "roster entry: \(problem)")
+                throw DecodingError.dataCorrupted(
+                    DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
+                )
+            }
+            self.init(member: member, stats: stats, layerState: layerState)
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case member
+            case stats
+            case layerState
+        }
     }
 
     /// A change of layer produced by ``reevaluateLayers(on:)``.

@@ -108,4 +108,170 @@ struct DecodingValidationTests {
         #expect(try self.json(requirement) == text)
         #expect(try self.decode(ActivityRequirement.self, text) == requirement)
     }
+
+    // MARK: Activity stats and roster entries
+
+    private func summary(uses: Int64 = 0, spend: Int64 = 0, currency: String = "CNY", invites: Int64 = 0) -> String {
+        #"{"invites":\#(invites),"messages":0,"spend":{"currency":{"code":"\#(currency)","minorUnitDigits":2},"#
+            + #""minorUnits":\#(spend)},"uses":\#(uses)}"#
+    }
+
+    /// Stats as the synthesized encoding writes them, keys sorted.
+    private func stats(
+        retainedDays: Int = 21,
+        lifetime: String? = nil,
+        days: [(day: String, summary: String)]? = nil,
+        lastUseDay: String? = "2026-11-01",
+        lastActiveDay: String? = "2026-11-02"
+    ) -> String {
+        let days =
+            days ?? [("2026-11-01", self.summary(uses: 1)), ("2026-11-02", self.summary(spend: 100))]
+        let buckets = days.map { #"{"day":"\#($0.day)","summary":\#($0.summary)}"# }.joined(separator: ",")
+        return #"{"days":[\#(buckets)],"#
+            + (lastActiveDay.map { #""lastActiveDay":"\#($0)","# } ?? "")
+            + (lastUseDay.map { #""lastUseDay":"\#($0)","# } ?? "")
+            + #""lifetime":\#(lifetime ?? self.summary(uses: 1, spend: 100)),"retainedDays":\#(retainedDays)}"#
+    }
+
+    private func recordedStats() throws -> ActivityStats {
+        var stats = ActivityStats(currency: .cny, retainedDays: 21)
+        try stats.record(.use, on: dayNumber(0))
+        try stats.record(.spend(Money(minorUnits: 100, currency: .cny)), on: dayNumber(1))
+        return stats
+    }
+
+    @Test func statsEncodeAsBeforeAndDecodeBack() throws {
+        let stats = try self.recordedStats()
+        #expect(try self.json(stats) == self.stats())
+        #expect(try self.decode(ActivityStats.self, self.stats()) == stats)
+        let empty = ActivityStats(currency: .cny, retainedDays: 3_660)
+        #expect(try self.decode(ActivityStats.self, self.json(empty)) == empty)
+    }
+
+    @Test func statsWithADayInAnotherCurrencyFailToDecode() throws {
+        // Decoded, their window summary trapped adding a USD day to CNY totals.
+        let text = self.stats(days: [
+            ("2026-11-01", self.summary(uses: 1)), ("2026-11-02", self.summary(spend: 100, currency: "USD")),
+        ])
+        let error = #expect(throws: DecodingError.self) { try self.decode(ActivityStats.self, text) }
+        #expect(
+            error.flatMap(self.corruptionReason)
+                == "activity stats: the spend of 2026-11-02 is in USD; the lifetime spend is in CNY"
+        )
+    }
+
+    @Test func statsWhoseDaysOverflowFailToDecode() throws {
+        // Decoded, their window summary trapped on the overflow.
+        let text = self.stats(
+            lifetime: self.summary(uses: .max),
+            days: [("2026-11-01", self.summary(uses: .max)), ("2026-11-02", self.summary(uses: .max))],
+            lastUseDay: "2026-11-02"
+        )
+        let error = #expect(throws: DecodingError.self) { try self.decode(ActivityStats.self, text) }
+        #expect(error.flatMap(self.corruptionReason) == "activity stats: the days add up past the 64-bit range")
+    }
+
+    @Test(arguments: [
+        (0, "retainedDays 0 is outside 1...3660"),
+        (3_661, "retainedDays 3661 is outside 1...3660"),
+        (1, "days from 2026-11-01 to 2026-11-02 span more than retainedDays 1"),
+    ])
+    func statsWithRetainedDaysTheyCannotHaveFailToDecode(retainedDays: Int, reason: String) throws {
+        let error = #expect(throws: DecodingError.self) {
+            try self.decode(ActivityStats.self, self.stats(retainedDays: retainedDays))
+        }
+        #expect(error.flatMap(self.corruptionReason) == "activity stats: \(reason)")
+    }
+
+    @Test func statsRecordingCouldNotHaveProducedFailToDecode() throws {
+        let cases: [(String, String)] = [
+            (
+                self.stats(days: [("2026-11-02", self.summary(spend: 100)), ("2026-11-01", self.summary(uses: 1))]),
+                "day 2026-11-01 follows 2026-11-02; days ascend without repeats"
+            ),
+            (
+                self.stats(days: [("2026-11-02", self.summary(uses: 1)), ("2026-11-02", self.summary(spend: 100))]),
+                "day 2026-11-02 follows 2026-11-02; days ascend without repeats"
+            ),
+            (
+                self.stats(days: [("2026-11-01", self.summary(uses: 2)), ("2026-11-02", self.summary(invites: -1))]),
+                "2026-11-02 holds a negative count or spend"
+            ),
+            (
+                self.stats(lifetime: self.summary(uses: 1, spend: -1)),
+                "the lifetime totals hold a negative count or spend"
+            ),
+            (
+                self.stats(lifetime: self.summary(uses: 1, spend: 99)),
+                "the days add up to more than the lifetime totals"
+            ),
+            (self.stats(days: [], lastUseDay: nil, lastActiveDay: nil), "lifetime totals without a day kept"),
+            (self.stats(lastActiveDay: "2026-11-03"), "lastActiveDay is not the last day kept"),
+            (self.stats(lastActiveDay: nil), "lastActiveDay is not the last day kept"),
+            (self.stats(lastUseDay: nil), "uses without a lastUseDay"),
+            (
+                self.stats(lifetime: self.summary(spend: 100), days: [("2026-11-02", self.summary(spend: 100))]),
+                "a lastUseDay without a use"
+            ),
+            (
+                self.stats(
+                    lifetime: self.summary(uses: 1, spend: 100),
+                    days: [("2026-11-02", self.summary(spend: 100))],
+                    lastUseDay: "2026-11-03"
+                ),
+                "lastUseDay 2026-11-03 is after lastActiveDay 2026-11-02"
+            ),
+        ]
+        for (text, reason) in cases {
+            let error = #expect(throws: DecodingError.self) { try self.decode(ActivityStats.self, text) }
+            #expect(error.flatMap(self.corruptionReason) == "activity stats: \(reason)", "\(text)")
+        }
+    }
+
+    @Test func statsWithAUseTooOldForTheDaysStillDecode() throws {
+        // Recording keeps a use older than the kept days in the lifetime totals only.
+        var stats = ActivityStats(currency: .cny, retainedDays: 3)
+        try stats.record(.message, on: dayNumber(10))
+        try stats.record(.use, on: dayNumber(0))
+        #expect(stats.days.count == 1)
+        #expect(try self.decode(ActivityStats.self, self.json(stats)) == stats)
+    }
+
+    @Test func rosterEntriesRoundTripAndTheirLayerMustAgree() throws {
+        var roster = MemberRoster(policy: try makePolicy(), offset: beijing)
+        try roster.add(Member(id: "a", joinedAt: noon(0)))
+        for day in 0..<6 { try roster.record(ActivityRecord(member: "a", at: noon(Int64(day)), kind: .use)) }
+        #expect(roster.reevaluateLayers(on: try dayNumber(5)).count == 1)
+        try roster.add(Member(id: "b", joinedAt: noon(0)))
+        try roster.assignLayer(.kol, to: "b", on: dayNumber(1))
+        for id: MemberID in ["a", "b"] {
+            let entry = try #require(roster.entry(id))
+            let text = try self.json(entry)
+            #expect(try self.decode(MemberRoster.Entry.self, text) == entry)
+        }
+
+        let pinned = try self.json(#require(roster.entry("b")))
+        // The layer state's layer comes first (keys sorted), then the member's.
+        let stateLayer = try #require(pinned.range(of: #""layer":"kol""#))
+        let otherLayer = pinned.replacingCharacters(in: stateLayer, with: #""layer":"core""#)
+        let error = #expect(throws: DecodingError.self) { try self.decode(MemberRoster.Entry.self, otherLayer) }
+        #expect(
+            error.flatMap(self.corruptionReason) == "roster entry: member b is in layer kol; their layer state is core"
+        )
+
+        let failing = pinned.replacingOccurrences(
+            of: #""isPinned":true"#,
+            with: #""failingSince":"2026-11-02","isPinned":true"#
+        )
+        #expect(failing != pinned)
+        let failingError = #expect(throws: DecodingError.self) { try self.decode(MemberRoster.Entry.self, failing) }
+        #expect(
+            failingError.flatMap(self.corruptionReason)
+                == "roster entry: member b's layer is pinned but has a failing run"
+        )
+
+        let badStats = pinned.replacingOccurrences(of: #""retainedDays":21"#, with: #""retainedDays":0"#)
+        #expect(badStats != pinned)
+        #expect(throws: DecodingError.self) { try self.decode(MemberRoster.Entry.self, badStats) }
+    }
 }
