@@ -51,11 +51,19 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
 
     /// Whether a member with `summary` over the window, last using the product on `lastUseDay`,
     /// meets the requirement on `day`.
+    ///
+    /// A spend criterion is met only by spend in its own currency: a `summary` whose spend is in
+    /// another currency does not meet ``minimumSpend``, whatever the amount (amounts in two
+    /// currencies cannot be compared). Without a spend criterion the spend is not looked at.
     public func isMet(by summary: ActivitySummary, lastUseDay: CalendarDay?, on day: CalendarDay) -> Bool {
         guard summary.uses >= self.minimumUses, summary.invites >= self.minimumInvites,
-            summary.messages >= self.minimumMessages,
-            summary.spend.minorUnits >= (self.minimumSpend?.minorUnits ?? 0)
+            summary.messages >= self.minimumMessages
         else { return false }
+        if let minimumSpend = self.minimumSpend {
+            guard summary.spend.currency == minimumSpend.currency,
+                summary.spend.minorUnits >= minimumSpend.minorUnits
+            else { return false }
+        }
         if let maximumDays = self.maximumDaysSinceLastUse {
             guard let lastUseDay, lastUseDay <= day, lastUseDay.days(until: day) <= maximumDays else { return false }
         }
@@ -273,6 +281,10 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
     }
 
     /// The highest computed tier whose requirement `stats` meet on `day`, or the fallback.
+    ///
+    /// Spend counts only in the policy's ``currency``: stats recorded in another currency meet no
+    /// spend requirement (see ``ActivityRequirement/isMet(by:lastUseDay:on:)``). A
+    /// ``MemberRoster`` records spend in its policy's currency, so its members' stats always match.
     public func qualifyingLayer(for stats: ActivityStats, on day: CalendarDay) -> Layer {
         let summary = stats.summary(windowDays: self.windowDays, endingOn: day)
         for tier in self.tiers {
@@ -287,7 +299,9 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
     /// The member's layer state after evaluating their activity on `day`.
     ///
     /// Pinned members keep their layer. Others are promoted at once to a higher qualifying tier,
-    /// or demoted once they have failed their layer for ``graceDays`` days.
+    /// or demoted once they have failed their layer for ``graceDays`` days. Which tiers qualify is
+    /// ``qualifyingLayer(for:on:)``'s answer, so stats in another currency than the policy's meet
+    /// no spend requirement.
     public func evaluate(_ state: LayerState, stats: ActivityStats, on day: CalendarDay) -> LayerState {
         guard !state.isPinned else { return state }
         let qualifying = self.qualifyingLayer(for: stats, on: day)

@@ -275,3 +275,36 @@ struct DecodingValidationTests {
         #expect(throws: DecodingError.self) { try self.decode(MemberRoster.Entry.self, badStats) }
     }
 }
+
+/// A spend threshold is met only by spend in its currency.
+struct SpendCurrencyTests {
+    private let usd = Currency.usd
+
+    @Test func spendInAnotherCurrencyDoesNotMeetASpendRequirement() throws {
+        let requirement = try ActivityRequirement(minimumSpend: Money(minorUnits: 50_000, currency: .cny))
+        let day = try dayNumber(0)
+        let dollars = ActivitySummary(
+            uses: 0,
+            spend: Money(minorUnits: 90_000, currency: self.usd),
+            invites: 0,
+            messages: 0
+        )
+        let yuan = ActivitySummary(uses: 0, spend: Money(minorUnits: 90_000, currency: .cny), invites: 0, messages: 0)
+        #expect(!requirement.isMet(by: dollars, lastUseDay: nil, on: day))
+        #expect(requirement.isMet(by: yuan, lastUseDay: nil, on: day))
+    }
+
+    @Test func statsInAnotherCurrencyQualifyForNoSpendTier() throws {
+        let policy = try makePolicy()
+        var dollars = ActivityStats(currency: self.usd, retainedDays: 21)
+        try dollars.record(.spend(Money(minorUnits: 90_000, currency: self.usd)), on: dayNumber(0))
+        var yuan = ActivityStats(currency: .cny, retainedDays: 21)
+        try yuan.record(.spend(Money(minorUnits: 90_000, currency: .cny)), on: dayNumber(0))
+
+        #expect(policy.qualifyingLayer(for: dollars, on: try dayNumber(0)) == .ordinary)
+        #expect(policy.qualifyingLayer(for: yuan, on: try dayNumber(0)) == (try Layer("spender")))
+        let state = LayerState(layer: .ordinary, since: try dayNumber(0))
+        #expect(policy.evaluate(state, stats: dollars, on: try dayNumber(0)).layer == .ordinary)
+        #expect(policy.evaluate(state, stats: yuan, on: try dayNumber(0)).layer == (try Layer("spender")))
+    }
+}
