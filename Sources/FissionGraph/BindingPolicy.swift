@@ -11,7 +11,8 @@ public struct BindingPolicy: Hashable, Sendable, Codable {
         /// The invitation binds as soon as it is accepted: at registration, or at a later touch.
         case registration = 0
         /// An invitation is remembered as pending and binds when the member pays their first order,
-        /// so sign-ups that never buy bind no one.
+        /// so sign-ups that never buy bind no one. One invitation waits per member: the first,
+        /// unless the duration is ``Duration/lastTouch``, under which the latest replaces it.
         case firstOrder = 1
     }
 

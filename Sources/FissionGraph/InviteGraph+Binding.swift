@@ -72,6 +72,13 @@ extension InviteGraph {
     /// first order; an existing binding gives way only when it is last-touch or its protection
     /// window has passed, and then the old edge is closed at `time` and a new one opened.
     ///
+    /// Under ``BindingPolicy/Moment/firstOrder``, before the member's first order, one touch
+    /// waits. With ``BindingPolicy/Duration/lastTouch`` each touch replaces the waiting one and
+    /// the call returns ``BindingOutcome/pending``. With any other duration the first waiting
+    /// touch (the registration invitation, or the first touch after it) is kept: a later touch is
+    /// ignored, nothing changes (not even the graph's latest change), and the call returns
+    /// ``BindingOutcome/unchanged``.
+    ///
     /// - Returns: What the touch did.
     /// - Throws: ``FissionError/Code/selfInvite``, ``FissionError/Code/unknownMember``,
     ///   ``FissionError/Code/inviteeJoinedFirst`` (the member registered before the inviter),
@@ -108,9 +115,10 @@ extension InviteGraph {
         let now = time.millisecondsSinceEpoch
 
         if self.policy.moment == .firstOrder && !self.hasOrdered[Int(memberIndex)] {
-            // Before the first order nothing is bound: remember the touch that will bind.
+            // Before the first order nothing is bound: remember the touch that will bind. Only
+            // last touch replaces a waiting one; otherwise the first is kept and this one ignored.
             if self.pendingTouches[memberIndex] != nil && self.policy.duration != .lastTouch {
-                return .pending
+                return .unchanged
             }
             self.pendingTouches[memberIndex] = PendingTouch(
                 inviter: inviterIndex,

@@ -48,10 +48,14 @@ public enum BindingOutcome: Hashable, Sendable {
     case bound
     /// The member moved from their previous inviter to this one; the old edge is closed.
     case rebound
-    /// The member was already bound to this inviter; nothing changed.
+    /// Nothing changed: the member was already bound to this inviter, or, under
+    /// ``BindingPolicy/Moment/firstOrder`` before their first order and with a duration other
+    /// than ``BindingPolicy/Duration/lastTouch``, an earlier invitation already waits and this
+    /// one is ignored.
     case unchanged
-    /// Under ``BindingPolicy/Moment/firstOrder`` the invitation is remembered and binds at the
-    /// member's first order.
+    /// Under ``BindingPolicy/Moment/firstOrder`` the invitation is remembered (replacing one
+    /// that waited, under ``BindingPolicy/Duration/lastTouch``) and binds at the member's first
+    /// order.
     case pending
 }
 

@@ -70,7 +70,7 @@ struct ReferenceGraph {
         guard inviterOrder < memberOrder else { throw self.fail(.inviteeJoinedFirst) }
         guard self.policy.scope == .allMembers else { throw self.fail(.bindingClosed) }
         if self.policy.moment == .firstOrder && !self.ordered.contains(member) {
-            if self.pending[member] != nil && self.policy.duration != .lastTouch { return .pending }
+            if self.pending[member] != nil && self.policy.duration != .lastTouch { return .unchanged }
             self.pending[member] = (inviter, campaign, time)
             self.latest = time
             return .pending
