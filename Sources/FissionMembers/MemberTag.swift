@@ -4,6 +4,12 @@ public import FissionCore
 ///
 /// Operators segment members and gate groups by tags. The category keeps "Shanghai the region"
 /// apart from "Shanghai the interest group", and lets a rule ask for any tag of a category.
+///
+/// Tags compare, hash and order by the UTF-8 bytes of their category, then of their value, as
+/// identifiers do, not by Unicode canonical equivalence: `café` written with a precomposed `é`
+/// and `café` written with `e` and a combining accent are two different tags. So tags that are
+/// equal encode to the same bytes, and a ``TagSet``'s order (and so its encoding) does not depend
+/// on the order its tags were added in.
 public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest category or value, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
@@ -41,8 +47,21 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// `category:value`.
     public var description: String { "\(self.category):\(self.value)" }
 
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.category.utf8.elementsEqual(rhs.category.utf8) && lhs.value.utf8.elementsEqual(rhs.value.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hashUTF8(self.category, into: &hasher)
+        hashUTF8(self.value, into: &hasher)
+    }
+
+    /// By the category's UTF-8 bytes, then the value's.
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        (lhs.category, lhs.value) < (rhs.category, rhs.value)
+        if !lhs.category.utf8.elementsEqual(rhs.category.utf8) {
+            return lhs.category.utf8.lexicographicallyPrecedes(rhs.category.utf8)
+        }
+        return lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -63,6 +82,9 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
 }
 
 /// A sorted set of tags with a stable order, so encoding a member always gives the same bytes.
+///
+/// Tags are kept in ``MemberTag``'s order (by UTF-8 bytes) and are distinct byte for byte, so
+/// two sets are equal exactly when they encode to the same bytes.
 public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayLiteral {
     /// The most tags one member may carry.
     public static var maximumCount: Int { 64 }
@@ -109,11 +131,11 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
         return index < self.elements.count && self.elements[index] == tag
     }
 
-    /// Whether the set holds any tag of `category`.
+    /// Whether the set holds any tag of `category`, compared byte for byte.
     ///
     /// - Complexity: O(*n*).
     public func contains(category: String) -> Bool {
-        self.elements.contains { $0.category == category }
+        self.elements.contains { $0.category.utf8.elementsEqual(category.utf8) }
     }
 
     /// Adds `tag`; returns whether it was new.

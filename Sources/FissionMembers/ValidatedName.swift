@@ -6,6 +6,10 @@ public import FissionCore
 /// stored value that is no longer valid fails to decode instead of slipping in. Ordering is by
 /// name only, for stable listings: any rank comes from elsewhere (a ``LayeringPolicy`` ranks
 /// layers).
+///
+/// Names compare, hash and order by their UTF-8 bytes, as identifiers do, not by Unicode
+/// canonical equivalence: a name with a precomposed `é` and one with `e` and a combining accent
+/// are different values, so equal values always encode to the same bytes.
 public protocol ValidatedName: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest name, in UTF-8 bytes.
     static var maximumUTF8Length: Int { get }
@@ -20,7 +24,14 @@ public protocol ValidatedName: Hashable, Comparable, Sendable, Codable, CustomSt
 extension ValidatedName {
     public var description: String { self.name }
 
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.name < rhs.name }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.name.utf8.elementsEqual(rhs.name.utf8) }
+
+    public func hash(into hasher: inout Hasher) { hashUTF8(self.name, into: &hasher) }
+
+    /// By the names' UTF-8 bytes.
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -36,4 +47,12 @@ extension ValidatedName {
         var container = encoder.singleValueContainer()
         try container.encode(self.name)
     }
+}
+
+/// Feeds `text`'s UTF-8 bytes, then their count, to `hasher`: equal bytes hash equally, whatever
+/// their Unicode normalization, and two strings hashed in a row cannot run into each other.
+package func hashUTF8(_ text: String, into hasher: inout Hasher) {
+    var text = text
+    text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    hasher.combine(text.utf8.count)
 }

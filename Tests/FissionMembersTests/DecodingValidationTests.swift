@@ -308,3 +308,84 @@ struct SpendCurrencyTests {
         #expect(policy.evaluate(state, stats: yuan, on: try dayNumber(0)).layer == (try Layer("spender")))
     }
 }
+
+/// Tags and layers compare, hash and order by their UTF-8 bytes, so equal values encode alike.
+struct NameBytesTests {
+    /// "café" with a precomposed é (NFC) and with e and a combining acute accent (NFD).
+    static let composed = "caf\u{E9}"
+    static let decomposed = "cafe\u{301}"
+
+    /// The encoded bytes (a `Data`: two `String`s compare by canonical equivalence, not bytes).
+    private func json(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(value)
+    }
+
+    @Test func equalTagSetsEncodeToTheSameBytesWhateverTheInsertionOrder() throws {
+        let composed = try MemberTag.interest(Self.composed)
+        let decomposed = try MemberTag.interest(Self.decomposed)
+        let sets = [
+            try TagSet([composed, decomposed]), try TagSet([decomposed, composed]),
+            try TagSet([composed]), try TagSet([decomposed]),
+        ]
+        for first in sets {
+            for second in sets where first == second {
+                #expect(try self.json(first) == self.json(second))
+            }
+        }
+        #expect(sets[0] == sets[1])
+        #expect(sets[0].count == 2)
+        #expect(sets[2] != sets[3])
+        var inserted = try TagSet([decomposed])
+        let wasNew = try inserted.insert(composed)
+        #expect(wasNew)
+        #expect(inserted == sets[0])
+        let wasThere = inserted.remove(composed)
+        #expect(wasThere)
+        #expect(inserted == sets[3])
+    }
+
+    @Test func tagsCompareHashAndOrderByBytes() throws {
+        let composed = try MemberTag.interest(Self.composed)
+        let decomposed = try MemberTag.interest(Self.decomposed)
+        #expect(composed != decomposed)
+        #expect(Set([composed, decomposed]).count == 2)
+        // By bytes "e" + accent (0x65 0xCC 0x81) sorts before "f"; by canonical equivalence "é" after it.
+        let accented = try MemberTag.interest("e\u{301}x")
+        let plain = try MemberTag.interest("f")
+        #expect(accented < plain)
+        #expect(!(plain < accented))
+        #expect(try TagSet([plain, accented]).elements == [accented, plain])
+        // Categories first, by bytes too.
+        #expect(try MemberTag(category: "a", value: "z") < MemberTag(category: "b", value: "a"))
+        let tags = try TagSet([MemberTag(category: Self.decomposed, value: "x")])
+        #expect(tags.contains(category: Self.decomposed))
+        #expect(!tags.contains(category: Self.composed))
+    }
+
+    @Test func aStoredTagSetInAnyOrderDecodesInByteOrder() throws {
+        let text = #"[{"category":"interest","value":"f"},{"category":"interest","value":"e\u0301x"}]"#
+        let tags = try JSONDecoder().decode(TagSet.self, from: Data(text.utf8))
+        #expect(tags.elements.map(\.value) == ["e\u{301}x", "f"])
+    }
+
+    @Test func layersCompareHashAndOrderByBytes() throws {
+        let composed = try Layer(Self.composed)
+        let decomposed = try Layer(Self.decomposed)
+        #expect(composed != decomposed)
+        #expect(Set([composed, decomposed]).count == 2)
+        #expect(try Layer("e\u{301}x") < Layer("f"))
+        #expect(try [Layer("f"), Layer("e\u{301}x")].sorted() == [Layer("e\u{301}x"), Layer("f")])
+        // A policy keeps them apart: it ranks the one it lists, not the other.
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: composed, requirement: nil)],
+            fallback: .ordinary,
+            windowDays: 21,
+            graceDays: 0,
+            currency: .cny
+        )
+        #expect(policy.rank(of: composed) == 0)
+        #expect(policy.rank(of: decomposed) == nil)
+    }
+}
