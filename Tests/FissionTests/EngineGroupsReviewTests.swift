@@ -645,6 +645,40 @@ struct EngineCheckInCapacityReviewTests {
     }
 }
 
+extension EngineMemberCommandTests {
+    /// A `setMemberTags` command's bytes with the tags in the order given.
+    static func tagCommand(_ values: [String]) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64)
+        writer.append(UInt8(24))
+        writer.append(identifier: MemberID("a"))
+        writer.append(UInt32(values.count))
+        for value in values {
+            writer.append(string: "interest")
+            writer.append(string: value)
+        }
+        return writer.finish()
+    }
+
+    @Test(
+        "a setMemberTags entry reads with its tags in byte order or, as journaled before tags compared by bytes, in String order"
+    )
+    func tagOrdersThatRead() throws {
+        // "e" and a combining accent: before "f" in bytes, after it as a String ("é").
+        let accented = "e\u{301}x"
+        let tags = try TagSet([
+            MemberTag(category: "interest", value: "f"), MemberTag(category: "interest", value: accented),
+        ])
+        for order in [[accented, "f"], ["f", accented]] {
+            var reader = ByteReader(bytes: Self.tagCommand(order))
+            #expect(try EngineCommand.decode(from: &reader) == .setMemberTags("a", tags: tags), "\(order)")
+        }
+        var descending = ByteReader(bytes: Self.tagCommand(["f", "a"]))
+        #expect(throws: FissionError.self) { try EngineCommand.decode(from: &descending) }
+        var repeated = ByteReader(bytes: Self.tagCommand(["f", "f"]))
+        #expect(throws: FissionError.self) { try EngineCommand.decode(from: &repeated) }
+    }
+}
+
 /// A second model for configuration tests: it keeps nothing and does nothing.
 struct IdleModel: CampaignModel {
     struct Command: CampaignModelCommand {
