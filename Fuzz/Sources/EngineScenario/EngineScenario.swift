@@ -70,6 +70,41 @@ public enum EngineScenario {
         ]
     }
 
+    /// Groups and check-ins after the prefix, for a snapshot with boards and membership logs: a
+    /// series whose groups keep their own boards, joins (one with facts), a move out by leaving,
+    /// check-ins on the community board and in a group, tags and a layer, a member forgotten.
+    public static func groupCommands() throws -> [(key: EventID, command: EngineCommand)] {
+        let series = try GroupSeries(
+            id: "fans",
+            name: "Fans",
+            purpose: .fanBenefit,
+            capacity: 2,
+            offset: .chinaStandardTime,
+            maximumGroups: 3
+        )
+        return [
+            ("series", .addGroupSeries(series)),
+            ("join-alice", .joinGroup("alice", into: .series("fans"), invitedBy: nil, channel: "poster")),
+            (
+                "join-bob",
+                .joinGroup(
+                    "bob",
+                    into: .series("fans"),
+                    invitedBy: "alice",
+                    channel: nil,
+                    facts: .init(hasPaidOrder: true)
+                )
+            ),
+            ("join-carol", .joinGroup("carol", into: .series("fans"), invitedBy: nil, channel: nil)),
+            ("leave-bob", .leaveGroup("bob", group: "fans-1")),
+            ("check-alice", .checkIn("alice", activity: "run", group: nil)),
+            ("check-bob", .checkIn("bob", activity: "read", group: nil)),
+            ("check-carol", .checkIn("carol", activity: "run", group: "fans-2")),
+            ("tags-carol", .setMemberTags("carol", tags: [try MemberTag(category: "city", value: "上海")])),
+            ("forget-bob", .forgetCheckIns("bob")),
+        ]
+    }
+
     /// The journal entries of `commands` applied from an empty store, in order.
     public static func journal(of commands: [(key: EventID, command: EngineCommand)]) throws -> [JournalEntry] {
         let store = InMemoryStore()

@@ -1,10 +1,14 @@
 import EngineScenario
 import Fission
+@_spi(FissionCoding) import FissionCore
 import FuzzSupport
 
 // Opening an engine on a store that holds fuzzed bytes gives an engine or a typed error, never a
 // trap. The first byte picks what is fuzzed:
-// - even: the bytes after it are an engine snapshot, opened on an empty journal;
+// - 0 modulo 4: the bytes after it are an engine snapshot, opened on an empty journal;
+// - 2 modulo 4: the same, sealed first with a valid checksum over all but its last 8 bytes, so a
+//   mutation reaches the readers behind the checksum (most of a snapshot) instead of stopping at
+//   it;
 // - odd: the bytes after it are one journal entry's command (8 bytes of time, then the command),
 //   appended after the scenario's valid journal, so the mutated command is decoded and applied
 //   to a state with members, a campaign, an order and held rewards.
@@ -19,8 +23,13 @@ public func fuzzEngine(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let payload = Array(bytes.dropFirst())
     let store = InMemoryStore()
     do {
-        if mode % 2 == 0 {
+        if mode % 4 == 0 {
             try store.saveSnapshot(StoreSnapshot(sequence: 0, state: payload))
+        } else if mode % 4 == 2 {
+            let body = Array(payload.dropLast(8))
+            var checksum = body.withUnsafeBytes { snapshotChecksum($0) }.littleEndian
+            let sealed = body + withUnsafeBytes(of: &checksum) { Array($0) }
+            try store.saveSnapshot(StoreSnapshot(sequence: 0, state: sealed))
         } else {
             let entry = JournalEntry(
                 sequence: Int64(scenarioJournal.count + 1),
