@@ -379,12 +379,10 @@ extension EngineCommand {
                 let tag = try Self.validated { () throws(FissionError) in
                     try MemberTag(category: reader.readString(), value: reader.readString())
                 }
-                // Ascending and distinct, as a tag set encodes: one encoding per value. Tags order by
-                // their UTF-8 bytes; entries written before that (when tags compared as Strings)
-                // ascend in String order, which differs for text not in NFC: either order reads.
-                guard tags.last.map({ $0 < tag || ($0.category, $0.value) < (tag.category, tag.value) }) ?? true else {
-                    throw ByteReader.corrupt("tags out of order")
-                }
+                // Ascending and distinct, as a tag set encodes: one encoding per value. A tag is
+                // read in normalization form C, whose byte order is the String order entries
+                // journaled before tags were normalized ascend in, so those read too.
+                guard tags.last.map({ $0 < tag }) ?? true else { throw ByteReader.corrupt("tags out of order") }
                 tags.append(tag)
             }
             return .setMemberTags(member, tags: try Self.validated { () throws(FissionError) in try TagSet(tags) })

@@ -259,9 +259,17 @@ extension ByteWriter: Sendable {}
     }
 
     /// Reads a string written by ``ByteWriter/append(string:)``.
+    ///
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for bytes that are not UTF-8, which a
+    ///   writer never writes: repaired instead (with U+FFFD), a damaged byte read back as another
+    ///   value, which then wrote other bytes.
     public mutating func readString() throws(FissionError) -> String {
         let length: UInt16 = try self.read()
-        return String(decoding: try self.readBytes(Int(length)), as: UTF8.self)
+        let start = self.offset
+        guard let string = String(validating: try self.readBytes(Int(length)), as: UTF8.self) else {
+            throw FissionError(code: .corruptSnapshot, reason: "a string that is not UTF-8 at byte \(start)")
+        }
+        return string
     }
 
     /// Reads an identifier written by ``ByteWriter/append(identifier:)``, validating a string id.

@@ -5,11 +5,12 @@ public import FissionCore
 /// Operators segment members and gate groups by tags. The category keeps "Shanghai the region"
 /// apart from "Shanghai the interest group", and lets a rule ask for any tag of a category.
 ///
-/// Tags compare, hash and order by the UTF-8 bytes of their category, then of their value, as
-/// identifiers do, not by Unicode canonical equivalence: `café` written with a precomposed `é`
-/// and `café` written with `e` and a combining accent are two different tags. So tags that are
-/// equal encode to the same bytes, and a ``TagSet``'s order (and so its encoding) does not depend
-/// on the order its tags were added in.
+/// A tag's category and value are kept in Unicode normalization form C: `café` written with a
+/// precomposed `é` and `café` written with `e` and a combining accent are the same tag, with one
+/// spelling. Tags compare, hash and order by those UTF-8 bytes (category, then value), which in
+/// form C is the order `String` comparison gives; so tags that are equal encode to the same
+/// bytes, and a ``TagSet``'s order (and so its encoding) does not depend on the order its tags
+/// were added in.
 public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest category or value, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
@@ -19,11 +20,13 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// The label itself, such as `"night running"`.
     public let value: String
 
-    /// Creates a tag.
+    /// Creates a tag, both parts kept in Unicode normalization form C.
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` if either part is empty, longer than
-    ///   ``maximumUTF8Length`` bytes or holds a control character.
+    ///   ``maximumUTF8Length`` bytes (in form C) or holds a control character.
     public init(category: String, value: String) throws(FissionError) {
+        let category = canonicalText(category)
+        let value = canonicalText(value)
         try validateName(category, what: "tag category", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
         try validateName(value, what: "tag value", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
         self.category = category
@@ -131,11 +134,13 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
         return index < self.elements.count && self.elements[index] == tag
     }
 
-    /// Whether the set holds any tag of `category`, compared byte for byte.
+    /// Whether the set holds any tag of `category`, compared in normalization form C as tags
+    /// keep their text (so any spelling of the same text matches).
     ///
     /// - Complexity: O(*n*).
     public func contains(category: String) -> Bool {
-        self.elements.contains { $0.category.utf8.elementsEqual(category.utf8) }
+        let category = canonicalText(category)
+        return self.elements.contains { $0.category.utf8.elementsEqual(category.utf8) }
     }
 
     /// Adds `tag`; returns whether it was new.

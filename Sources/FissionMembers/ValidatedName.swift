@@ -7,9 +7,10 @@ public import FissionCore
 /// name only, for stable listings: any rank comes from elsewhere (a ``LayeringPolicy`` ranks
 /// layers).
 ///
-/// Names compare, hash and order by their UTF-8 bytes, as identifiers do, not by Unicode
-/// canonical equivalence: a name with a precomposed `é` and one with `e` and a combining accent
-/// are different values, so equal values always encode to the same bytes.
+/// Names are kept in Unicode normalization form C (``canonicalText(_:)``): a name written with a
+/// precomposed `é` and one written with `e` and a combining accent are the same value, with one
+/// spelling, so equal values always encode to the same bytes. They compare, hash and order by
+/// those UTF-8 bytes, which in form C is the order `String` comparison gives.
 public protocol ValidatedName: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest name, in UTF-8 bytes.
     static var maximumUTF8Length: Int { get }
@@ -47,6 +48,18 @@ extension ValidatedName {
         var container = encoder.singleValueContainer()
         try container.encode(self.name)
     }
+}
+
+/// `text` in Unicode normalization form C, the spelling names and tags are kept in: text that is
+/// canonically equal (a precomposed `é`, or `e` and a combining accent) becomes the same bytes,
+/// so byte comparison agrees with `String`'s, and a value has one encoding.
+///
+/// Journals and snapshots written before names were normalized hold the caller's spelling; read
+/// back through the initializers, it becomes this one, equal to the value it was equal to then.
+package func canonicalText(_ text: String) -> String {
+    // ASCII, by far the common case, is already in form C.
+    if text.utf8.allSatisfy({ $0 < 0x80 }) { return text }
+    return String(decoding: Array(text._nfcCodeUnits), as: UTF8.self)
 }
 
 /// Feeds `text`'s UTF-8 bytes, then their count, to `hasher`: equal bytes hash equally, whatever

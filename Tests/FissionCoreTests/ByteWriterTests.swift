@@ -80,4 +80,16 @@ struct ByteWriterTests {
         #expect(try reader.readArray(count: 3) as [Int64] == [3, -4, 5])
         #expect(reader.isAtEnd)
     }
+
+    @Test func aStringThatIsNotUTF8IsACorruptSnapshotNotARepairedString() {
+        // "团" with its last byte cut, then a string id the same way: no writer writes these.
+        for bytes: [UInt8] in [[2, 0, 0xE5, 0x9B], [1, 2, 0, 0xE5, 0x9B]] {
+            var reader = ByteReader(bytes: bytes)
+            let error = #expect(throws: FissionError.self) {
+                if bytes[0] == 1 { _ = try reader.readIdentifier(OrderID.self) } else { _ = try reader.readString() }
+            }
+            #expect(error?.code == .corruptSnapshot)
+        }
+    }
+
 }

@@ -659,23 +659,84 @@ extension EngineMemberCommandTests {
         return writer.finish()
     }
 
-    @Test(
-        "a setMemberTags entry reads with its tags in byte order or, as journaled before tags compared by bytes, in String order"
-    )
+    @Test("a setMemberTags entry journaled before tags were normalized reads, its tags in form C")
     func tagOrdersThatRead() throws {
-        // "e" and a combining accent: before "f" in bytes, after it as a String ("é").
+        // Journaled then in String order: "f" before "é" however "é" was spelled.
         let accented = "e\u{301}x"
         let tags = try TagSet([
             MemberTag(category: "interest", value: "f"), MemberTag(category: "interest", value: accented),
         ])
-        for order in [[accented, "f"], ["f", accented]] {
-            var reader = ByteReader(bytes: Self.tagCommand(order))
-            #expect(try EngineCommand.decode(from: &reader) == .setMemberTags("a", tags: tags), "\(order)")
+        var reader = ByteReader(bytes: Self.tagCommand(["f", accented]))
+        #expect(try EngineCommand.decode(from: &reader) == .setMemberTags("a", tags: tags))
+        #expect(tags.elements.map(\.value) == ["f", "\u{E9}x"])
+        // Not ascending in form C, or one tag twice in two spellings: no tag set writes these.
+        for order in [[accented, "f"], ["f", "a"], ["f", "f"], ["\u{E9}x", accented]] {
+            var refused = ByteReader(bytes: Self.tagCommand(order))
+            #expect(throws: FissionError.self, "\(order)") { try EngineCommand.decode(from: &refused) }
         }
-        var descending = ByteReader(bytes: Self.tagCommand(["f", "a"]))
-        #expect(throws: FissionError.self) { try EngineCommand.decode(from: &descending) }
-        var repeated = ByteReader(bytes: Self.tagCommand(["f", "f"]))
-        #expect(throws: FissionError.self) { try EngineCommand.decode(from: &repeated) }
+    }
+
+    /// `entry` with its command replaced by `body` after its 8 bytes of time, digest recomputed.
+    static func rewritten(_ entry: JournalEntry, _ body: (inout ByteWriter) -> Void) -> JournalEntry {
+        var writer = ByteWriter(capacity: 64)
+        writer.append(contentsOf: Array(entry.command.prefix(8)))
+        body(&writer)
+        let bytes = writer.finish()
+        return entry.replacing(payloadDigest: stableDigest(bytes[8...]), command: bytes)
+    }
+
+    @Test("a setMemberLayer journaled in another spelling of a ranked layer still replays")
+    func layerSpelledOtherwiseReplays() async throws {
+        let layer = try Layer("caf\u{E9}")
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: layer, requirement: nil)],
+            fallback: .ordinary,
+            windowDays: 21,
+            graceDays: 7,
+            currency: .cny
+        )
+        let configuration = FissionEngine.Configuration(layeringPolicy: policy)
+        let written = InMemoryStore()
+        let engine = try FissionEngine(store: written, configuration: configuration)
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        try await engine.submit(.setMemberLayer("a", layer: layer), key: "l", at: start)
+        var entries = try written.entries(after: 0, limit: 10)
+        // What a Fission before normalization journaled for the decomposed spelling.
+        entries[1] = Self.rewritten(entries[1]) {
+            $0.append(UInt8(25))
+            $0.append(identifier: MemberID("a"))
+            $0.append(string: "cafe\u{301}")
+        }
+        let old = InMemoryStore()
+        try old.append(entries, expectingLastSequence: 0)
+        let reopened = try FissionEngine(store: old, configuration: configuration)
+        #expect(await reopened.lastSequence == 2)
+        #expect(await reopened.state.registeredMembers[0].layer == layer)
+    }
+
+    @Test("a join admitted on a tag journaled in another spelling still replays")
+    func tagSpelledOtherwiseReplays() async throws {
+        let written = InMemoryStore()
+        let engine = try FissionEngine(store: written)
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        let series = try GroupSeries(id: "clubs", name: "Clubs", purpose: .acquisition, capacity: 10, maximumGroups: 5)
+        try await engine.submit(.addGroupSeries(series), key: "s", at: start)
+        let tag = try MemberTag(category: "interest", value: "caf\u{E9}")
+        let group = try CommunityGroup(id: "c-1", name: "C", purpose: .core, capacity: 10, entryRule: .hasTag(tag))
+        try await engine.submit(.addGroup(group, series: "clubs"), key: "g", at: start)
+        try await engine.submit(.setMemberTags("a", tags: [tag]), key: "t", at: start)
+        try await engine.submit(.joinGroup("a", into: .group("c-1"), invitedBy: nil, channel: nil), key: "j", at: start)
+        var entries = try written.entries(after: 0, limit: 10)
+        entries[3] = Self.rewritten(entries[3]) {
+            $0.append(UInt8(24))
+            $0.append(identifier: MemberID("a"))
+            $0.append(UInt32(1))
+            $0.append(string: "interest")
+            $0.append(string: "cafe\u{301}")
+        }
+        let old = InMemoryStore()
+        try old.append(entries, expectingLastSequence: 0)
+        #expect(await (try FissionEngine(store: old)).lastSequence == 5)
     }
 }
 

@@ -117,4 +117,24 @@ struct EngineSnapshotVersionFiveTests {
             }
         }
     }
+
+    @Test("a string that is not UTF-8 in a membership log is a corrupt snapshot, not a repaired name")
+    func invalidUTF8IsCorrupt() async throws {
+        let state = try await boardScenario(on: InMemoryStore()).state
+        let body = Array(try state.snapshot().dropLast(8))
+        let settings = JSONCoding.encode(state.groups.settings)
+        let logsAt =
+            try #require(
+                body.indices.dropLast(settings.count - 1).first { Array(body[$0..<($0 + settings.count)]) == settings }
+            ) + settings.count
+        let at = try #require((logsAt..<(body.count - 5)).first { Array(body[$0..<($0 + 5)]) == Array("alice".utf8) })
+        var damaged = body
+        damaged[at + 1] = 0xC3  // a lead byte with no continuation
+        let error = #expect(throws: FissionError.self) {
+            try EngineState(snapshot: EngineState.sealedSnapshot(damaged), configuration: .init())
+        }
+        #expect(error?.code == .corruptSnapshot)
+        #expect(error?.reason.contains("not UTF-8") == true, "\(error?.reason ?? "")")
+    }
+
 }
