@@ -34,6 +34,25 @@ private func series(_ id: GroupSeriesID, maximumGroups: Int = 10) throws -> Grou
     )
 }
 
+/// An engine whose layering policy ranks `layer` above ordinary, on its store, with member
+/// "a" registered (entry 1).
+private func engine(
+    ranking layer: Layer
+) async throws -> (FissionEngine, InMemoryStore, FissionEngine.Configuration) {
+    let policy = try LayeringPolicy(
+        tiers: [.init(layer: layer, requirement: nil)],
+        fallback: .ordinary,
+        windowDays: 21,
+        graceDays: 7,
+        currency: .cny
+    )
+    let configuration = FissionEngine.Configuration(layeringPolicy: policy)
+    let store = InMemoryStore()
+    let engine = try FissionEngine(store: store, configuration: configuration)
+    try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+    return (engine, store, configuration)
+}
+
 struct EngineGroupsReviewTests {
     @Test(
         "a channel too long for the journal is invalidName, not a stopped process",
@@ -603,17 +622,7 @@ struct EngineCheckInCapacityReviewTests {
         arguments: [("region", "regio\u{7}"), ("core", "cor\u{7}"), ("A-tag", "Z-tag")]
     )
     func badMemberCommandBytes(original: String, replacement: String) async throws {
-        let policy = try LayeringPolicy(
-            tiers: [.init(layer: .core, requirement: nil)],
-            fallback: .ordinary,
-            windowDays: 21,
-            graceDays: 7,
-            currency: .cny
-        )
-        let configuration = FissionEngine.Configuration(layeringPolicy: policy)
-        let written = InMemoryStore()
-        let engine = try FissionEngine(store: written, configuration: configuration)
-        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        let (engine, written, configuration) = try await engine(ranking: .core)
         let command: EngineCommand =
             original == "core"
             ? .setMemberLayer("a", layer: .core)
@@ -688,17 +697,7 @@ extension EngineMemberCommandTests {
     @Test("a setMemberLayer journaled in another spelling of a ranked layer still replays")
     func layerSpelledOtherwiseReplays() async throws {
         let layer = try Layer("caf\u{E9}")
-        let policy = try LayeringPolicy(
-            tiers: [.init(layer: layer, requirement: nil)],
-            fallback: .ordinary,
-            windowDays: 21,
-            graceDays: 7,
-            currency: .cny
-        )
-        let configuration = FissionEngine.Configuration(layeringPolicy: policy)
-        let written = InMemoryStore()
-        let engine = try FissionEngine(store: written, configuration: configuration)
-        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        let (engine, written, configuration) = try await engine(ranking: layer)
         try await engine.submit(.setMemberLayer("a", layer: layer), key: "l", at: start)
         var entries = try written.entries(after: 0, limit: 10)
         // What a Fission before normalization journaled for the decomposed spelling.
