@@ -379,13 +379,15 @@ extension EngineCommand {
                 let tag = try Self.validated { () throws(FissionError) in
                     try MemberTag(category: reader.readString(), value: reader.readString())
                 }
-                // Ascending and distinct, as a tag set encodes: one encoding per value. A tag is
-                // read in normalization form C, whose byte order is the String order entries
-                // journaled before tags were normalized ascend in, so those read too.
-                guard tags.last.map({ $0 < tag }) ?? true else { throw ByteReader.corrupt("tags out of order") }
                 tags.append(tag)
             }
-            return .setMemberTags(member, tags: try Self.validated { () throws(FissionError) in try TagSet(tags) })
+            // In the order the tag set was written in, which is not checked: tags compare as
+            // Strings do (by canonical equivalence), and String order is not consistent for every
+            // text (neither "\u{915}" < "\u{958}" nor the reverse, yet they differ), so a set
+            // sorted by it can come out in either order. A tag written twice is refused.
+            let set = try Self.validated { () throws(FissionError) in try TagSet(tags) }
+            guard set.count == tags.count else { throw ByteReader.corrupt("a tag repeated") }
+            return .setMemberTags(member, tags: set)
         case 25:
             let member: MemberID = try reader.readIdentifier()
             let name = try reader.readString()

@@ -18,13 +18,11 @@ public struct GroupPurpose: ValidatedName {
     /// The purpose's name.
     public let name: String
 
-    /// Creates an operator-defined purpose, such as `"night-running-club"`, its name kept in
-    /// Unicode normalization form C (see ``FissionMembers/ValidatedName``).
+    /// Creates an operator-defined purpose, such as `"night-running-club"`.
     ///
     /// - Throws: ``FissionError/Code/invalidGroupSettings`` if the name is empty, too long or holds
     ///   a control character.
     public init(_ name: String) throws(FissionError) {
-        let name = canonicalText(name)
         try validateName(name, what: "purpose", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidGroupSettings)
         self.name = name
     }

@@ -22,13 +22,11 @@ public struct Layer: ValidatedName {
     /// The layer's name.
     public let name: String
 
-    /// Creates an operator-defined layer, such as `"vip"`, its name kept in Unicode normalization
-    /// form C (see ``ValidatedName``).
+    /// Creates an operator-defined layer, such as `"vip"`.
     ///
     /// - Throws: ``FissionError/Code/invalidName`` if the name is empty, too long or holds a
     ///   control character.
     public init(_ name: String) throws(FissionError) {
-        let name = canonicalText(name)
         try validateName(name, what: "layer name", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidName)
         self.name = name
     }

@@ -5,12 +5,9 @@ public import FissionCore
 /// Operators segment members and gate groups by tags. The category keeps "Shanghai the region"
 /// apart from "Shanghai the interest group", and lets a rule ask for any tag of a category.
 ///
-/// A tag's category and value are kept in Unicode normalization form C: `café` written with a
-/// precomposed `é` and `café` written with `e` and a combining accent are the same tag, with one
-/// spelling. Tags compare, hash and order by those UTF-8 bytes (category, then value), which in
-/// form C is the order `String` comparison gives; so tags that are equal encode to the same
-/// bytes, and a ``TagSet``'s order (and so its encoding) does not depend on the order its tags
-/// were added in.
+/// Tags compare and order as Strings do, by Unicode canonical equivalence: `café` written with a
+/// precomposed `é` and with `e` and a combining accent are the same tag. A tag keeps the spelling
+/// it was made with, so two equal tags may encode to different bytes.
 public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// The longest category or value, in UTF-8 bytes.
     public static var maximumUTF8Length: Int { 64 }
@@ -20,13 +17,11 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// The label itself, such as `"night running"`.
     public let value: String
 
-    /// Creates a tag, both parts kept in Unicode normalization form C.
+    /// Creates a tag.
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` if either part is empty, longer than
-    ///   ``maximumUTF8Length`` bytes (in form C) or holds a control character.
+    ///   ``maximumUTF8Length`` bytes or holds a control character.
     public init(category: String, value: String) throws(FissionError) {
-        let category = canonicalText(category)
-        let value = canonicalText(value)
         try validateName(category, what: "tag category", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
         try validateName(value, what: "tag value", maximumUTF8Length: Self.maximumUTF8Length, code: .invalidTag)
         self.category = category
@@ -50,21 +45,8 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// `category:value`.
     public var description: String { "\(self.category):\(self.value)" }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.category.utf8.elementsEqual(rhs.category.utf8) && lhs.value.utf8.elementsEqual(rhs.value.utf8)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hashUTF8(self.category, into: &hasher)
-        hashUTF8(self.value, into: &hasher)
-    }
-
-    /// By the category's UTF-8 bytes, then the value's.
     public static func < (lhs: Self, rhs: Self) -> Bool {
-        if !lhs.category.utf8.elementsEqual(rhs.category.utf8) {
-            return lhs.category.utf8.lexicographicallyPrecedes(rhs.category.utf8)
-        }
-        return lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
+        (lhs.category, lhs.value) < (rhs.category, rhs.value)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,10 +66,10 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     }
 }
 
-/// A sorted set of tags with a stable order, so encoding a member always gives the same bytes.
-///
-/// Tags are kept in ``MemberTag``'s order (by UTF-8 bytes) and are distinct byte for byte, so
-/// two sets are equal exactly when they encode to the same bytes.
+/// A sorted set of tags, so encoding a member gives the same bytes for the same tags added in any
+/// order: except that a set holding two spellings of one tag (see ``MemberTag``) keeps the first
+/// added, and that String order is not consistent for a few texts (neither `"\u{915}"` nor
+/// `"\u{958}"` is below the other, yet they differ), whose order then follows the order added.
 public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayLiteral {
     /// The most tags one member may carry.
     public static var maximumCount: Int { 64 }
@@ -134,13 +116,11 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
         return index < self.elements.count && self.elements[index] == tag
     }
 
-    /// Whether the set holds any tag of `category`, compared in normalization form C as tags
-    /// keep their text (so any spelling of the same text matches).
+    /// Whether the set holds any tag of `category`.
     ///
     /// - Complexity: O(*n*).
     public func contains(category: String) -> Bool {
-        let category = canonicalText(category)
-        return self.elements.contains { $0.category.utf8.elementsEqual(category.utf8) }
+        self.elements.contains { $0.category == category }
     }
 
     /// Adds `tag`; returns whether it was new.
