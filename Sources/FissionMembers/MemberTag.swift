@@ -66,28 +66,36 @@ public struct MemberTag: Hashable, Comparable, Sendable, Codable, CustomStringCo
     }
 }
 
-/// A sorted set of tags, so encoding a member gives the same bytes for the same tags added in any
-/// order: except that a set holding two spellings of one tag (see ``MemberTag``) keeps the first
-/// added, and that String order is not consistent for a few texts (neither `"\u{915}"` nor
-/// `"\u{958}"` is below the other, yet they differ), whose order then follows the order added.
+/// A set of tags, kept in one order whatever order they were added in, so encoding a member gives
+/// the same bytes for the same tags.
+///
+/// Tags are equal as ``MemberTag`` says (by canonical equivalence); of two spellings of one tag,
+/// the set keeps the one whose UTF-8 bytes come first, and it keeps its tags ordered by their
+/// UTF-8 bytes (category, then value). Not by `MemberTag`'s `<`, which is `String`'s and is not a
+/// consistent order for every text: neither `"\u{915}"` (क) nor `"\u{958}"` (क़) is below the
+/// other, yet they differ, and a set sorted and searched by it lost tags when read back.
+/// Two sets are equal when they hold equal tags, whatever their spellings.
 public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayLiteral {
     /// The most tags one member may carry.
     public static var maximumCount: Int { 64 }
 
-    /// The tags, sorted and without duplicates.
+    /// The tags, without duplicates, in the order of their UTF-8 bytes.
     public private(set) var elements: [MemberTag]
 
-    /// Creates a set from tags in any order; duplicates collapse.
+    /// Creates a set from tags in any order; duplicates (in any spelling) collapse.
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` for more than ``maximumCount`` distinct tags.
     public init(_ tags: some Sequence<MemberTag>) throws(FissionError) {
         var unique: [MemberTag] = []
-        for tag in tags.sorted() where unique.last != tag { unique.append(tag) }
-        guard unique.count <= Self.maximumCount else {
-            throw FissionError(
-                code: .invalidTag,
-                reason: "\(unique.count) tags; a member carries at most \(Self.maximumCount)"
-            )
+        // Byte order first, so of two spellings of one tag the one that comes first is kept.
+        for tag in tags.sorted(by: Self.precedes) where !unique.contains(tag) {
+            guard unique.count < Self.maximumCount else {
+                throw FissionError(
+                    code: .invalidTag,
+                    reason: "more than \(Self.maximumCount) tags; a member carries at most \(Self.maximumCount)"
+                )
+            }
+            unique.append(tag)
         }
         self.elements = unique
     }
@@ -108,12 +116,11 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
     /// Whether there are no tags.
     public var isEmpty: Bool { self.elements.isEmpty }
 
-    /// Whether the set holds `tag`.
+    /// Whether the set holds `tag`, in any spelling.
     ///
-    /// - Complexity: O(log *n*).
+    /// - Complexity: O(*n*), *n* at most ``maximumCount``.
     public func contains(_ tag: MemberTag) -> Bool {
-        let index = self.insertionIndex(of: tag)
-        return index < self.elements.count && self.elements[index] == tag
+        self.elements.contains(tag)
     }
 
     /// Whether the set holds any tag of `category`.
@@ -123,37 +130,63 @@ public struct TagSet: Hashable, Sendable, Codable, Sequence, ExpressibleByArrayL
         self.elements.contains { $0.category == category }
     }
 
-    /// Adds `tag`; returns whether it was new.
+    /// Adds `tag`; returns whether it was new. A tag the set holds in another spelling is not new:
+    /// the set then keeps the spelling whose bytes come first, as ``init(_:)`` does.
     ///
     /// - Throws: ``FissionError/Code/invalidTag`` if the set already holds ``maximumCount`` tags.
     @discardableResult
     public mutating func insert(_ tag: MemberTag) throws(FissionError) -> Bool {
-        let index = self.insertionIndex(of: tag)
-        if index < self.elements.count && self.elements[index] == tag { return false }
+        if let index = self.elements.firstIndex(of: tag) {
+            if Self.precedes(tag, self.elements[index]) {
+                self.elements.remove(at: index)
+                self.elements.insert(tag, at: self.insertionIndex(of: tag))
+            }
+            return false
+        }
         guard self.elements.count < Self.maximumCount else {
             throw FissionError(code: .invalidTag, reason: "a member carries at most \(Self.maximumCount) tags")
         }
-        self.elements.insert(tag, at: index)
+        self.elements.insert(tag, at: self.insertionIndex(of: tag))
         return true
     }
 
-    /// Removes `tag`; returns whether it was there.
+    /// Removes `tag`, in any spelling; returns whether it was there.
     @discardableResult
     public mutating func remove(_ tag: MemberTag) -> Bool {
-        let index = self.insertionIndex(of: tag)
-        guard index < self.elements.count && self.elements[index] == tag else { return false }
+        guard let index = self.elements.firstIndex(of: tag) else { return false }
         self.elements.remove(at: index)
         return true
     }
 
     public func makeIterator() -> IndexingIterator<[MemberTag]> { self.elements.makeIterator() }
 
+    /// Equal when they hold equal tags, whatever their spellings.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.count == rhs.count && lhs.elements.allSatisfy { rhs.contains($0) }
+    }
+
+    /// Equal sets hash alike: each tag's hash (which is spelling-blind), combined in no order.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.count)
+        hasher.combine(self.elements.reduce(0) { $0 &+ $1.hashValue })
+    }
+
+    /// The set's order: by the UTF-8 bytes of the category, then of the value. A strict total
+    /// order on spellings, unlike `String`'s.
+    static func precedes(_ lhs: MemberTag, _ rhs: MemberTag) -> Bool {
+        if !lhs.category.utf8.elementsEqual(rhs.category.utf8) {
+            return lhs.category.utf8.lexicographicallyPrecedes(rhs.category.utf8)
+        }
+        return lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8)
+    }
+
+    /// Where `tag` goes among the elements in ``precedes(_:_:)`` order.
     private func insertionIndex(of tag: MemberTag) -> Int {
         var low = 0
         var high = self.elements.count
         while low < high {
             let middle = (low + high) / 2
-            if self.elements[middle] < tag { low = middle + 1 } else { high = middle }
+            if Self.precedes(self.elements[middle], tag) { low = middle + 1 } else { high = middle }
         }
         return low
     }

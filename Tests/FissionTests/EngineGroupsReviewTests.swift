@@ -685,6 +685,34 @@ extension EngineMemberCommandTests {
         }
     }
 
+    @Test(
+        "a join gated on a tag the member holds in another spelling replays, from the journal and from a snapshot",
+        arguments: [false, true]
+    )
+    func aTagSetReadBackStillHoldsEveryTag(checkpoint: Bool) async throws {
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        let oneCharacter = try MemberTag(category: "region", value: "\u{958}")
+        try await engine.submit(.registerMember("a", invitedBy: nil, campaign: nil, channel: nil), key: "r", at: start)
+        let series = try GroupSeries(
+            id: "s",
+            name: "S",
+            purpose: .core,
+            entryRule: .hasTag(oneCharacter),
+            maximumGroups: 1
+        )
+        try await engine.submit(.addGroupSeries(series), key: "s", at: start)
+        let tags = try TagSet([
+            MemberTag(category: "region", value: "\u{915}\u{93C}"), oneCharacter,
+            MemberTag(category: "region", value: "\u{915}"),
+        ])
+        try await engine.submit(.setMemberTags("a", tags: tags), key: "t", at: start)
+        if checkpoint { try await engine.checkpoint() }
+        try await engine.submit(.joinGroup("a", into: .series("s"), invitedBy: nil, channel: nil), key: "j", at: start)
+        let reopened = try FissionEngine(store: store)
+        #expect(await fingerprint(reopened) == fingerprint(engine))
+    }
+
     /// `entry` with its command replaced by `body` after its 8 bytes of time, digest recomputed.
     static func rewritten(_ entry: JournalEntry, _ body: (inout ByteWriter) -> Void) -> JournalEntry {
         var writer = ByteWriter(capacity: 64)
