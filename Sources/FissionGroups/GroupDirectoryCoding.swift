@@ -214,7 +214,7 @@ extension GroupDirectory {
                     }
                     if let channel {
                         writer.append(UInt8(1))
-                        // A 32-bit length: a directory accepts channels of any length.
+                        // A 32-bit length: `join` limits channels, but the JSON form reads any length.
                         writer.append(UInt32(channel.utf8.count))
                         var contiguous = channel
                         contiguous.withUTF8 { writer.append(contentsOf: UnsafeRawBufferPointer($0)) }
