@@ -135,7 +135,7 @@ extension EngineState {
                 )
             }
         default:
-            throw FissionError(code: .corruptSnapshot, reason: "version \(version) is unknown")
+            throw Self.corrupt("version \(version) is unknown")
         }
         self.clock = try reader.readTimestamp()
         self.graph = try InviteGraph(snapshot: reader.readBlob())
@@ -222,7 +222,7 @@ extension EngineState {
                 campaigns: campaigns
             )
             guard self.orders.insert(record) else {
-                throw FissionError(code: .corruptSnapshot, reason: "order \(order) appears twice in the snapshot")
+                throw Self.corrupt("order \(order) appears twice in the snapshot")
             }
         }
         let countCount: UInt32 = try reader.read()
@@ -255,7 +255,7 @@ extension EngineState {
         for _ in 0..<modelCount {
             let name = try reader.readString()
             guard previousModel.map({ $0 < name }) ?? true else {
-                throw FissionError(code: .corruptSnapshot, reason: "campaign model \(name) is repeated or out of order")
+                throw Self.corrupt("campaign model \(name) is repeated or out of order")
             }
             guard let model = configuration.models.first(where: { $0.name == name }) else {
                 throw FissionError(
@@ -274,7 +274,7 @@ extension EngineState {
             for _ in 0..<seriesCount {
                 let series: GroupSeriesID = try reader.readIdentifier()
                 guard self.groups.series(series) != nil, previousSeries.map({ $0 < series }) ?? true else {
-                    throw FissionError(code: .corruptSnapshot, reason: "series \(series) is unknown or out of order")
+                    throw Self.corrupt("series \(series) is unknown or out of order")
                 }
                 self.seriesOnTheCommunityBoard.insert(series)
                 previousSeries = series
@@ -302,7 +302,7 @@ extension EngineState {
             self.seriesOnTheCommunityBoard = Set(self.groups.seriesIDs)
         }
         guard reader.offset == end else {
-            throw FissionError(code: .corruptSnapshot, reason: "bytes after the engine state")
+            throw Self.corrupt("bytes after the engine state")
         }
     }
 }
@@ -342,7 +342,7 @@ extension EngineState {
         // A board takes at least 23 bytes with a one-letter group id: a corrupt count fails before
         // anything is reserved.
         guard Int(count) <= reader.remaining / 23 else {
-            throw FissionError(code: .corruptSnapshot, reason: "\(count) group check-in boards in fewer bytes")
+            throw Self.corrupt("\(count) group check-in boards in fewer bytes")
         }
         var boards: [(GroupID, CheckInBoard)] = []
         boards.reserveCapacity(Int(count))

@@ -84,3 +84,19 @@ extension FissionError.Code {
     /// A page was asked for with a limit outside the reader's 1...maximum page size.
     public static let invalidPageSize = Self("invalidPageSize")
 }
+
+/// Runs a validating initializer on decoded fields, for `init(from:)`s that check what the
+/// throwing initializers check; its error becomes `DecodingError.dataCorrupted` carrying the
+/// ``FissionError``'s reason, with the error itself as the underlying error.
+package func decodeValidated<Value>(
+    at codingPath: [any CodingKey],
+    _ make: () throws(FissionError) -> Value
+) throws -> Value {
+    do {
+        return try make()
+    } catch {
+        throw DecodingError.dataCorrupted(
+            .init(codingPath: codingPath, debugDescription: error.reason, underlyingError: error)
+        )
+    }
+}

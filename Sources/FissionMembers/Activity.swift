@@ -147,17 +147,13 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         let days = try container.decode([DayTotals].self, forKey: .days)
         let lastUseDay = try container.decodeIfPresent(CalendarDay.self, forKey: .lastUseDay)
         let lastActiveDay = try container.decodeIfPresent(CalendarDay.self, forKey: .lastActiveDay)
-        do {
+        try decodeValidated(at: decoder.codingPath) { () throws(FissionError) in
             try Self.check(
                 retainedDays: retainedDays,
                 lifetime: lifetime,
                 days: days,
                 lastUseDay: lastUseDay,
                 lastActiveDay: lastActiveDay
-            )
-        } catch {
-            throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
             )
         }
         self.retainedDays = retainedDays

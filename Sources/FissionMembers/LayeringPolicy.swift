@@ -82,17 +82,13 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
         let minimumInvites = try container.decode(Int64.self, forKey: .minimumInvites)
         let minimumMessages = try container.decode(Int64.self, forKey: .minimumMessages)
         let maximumDaysSinceLastUse = try container.decodeIfPresent(Int64.self, forKey: .maximumDaysSinceLastUse)
-        do {
-            try self.init(
+        self = try decodeValidated(at: decoder.codingPath) { () throws(FissionError) in
+            try Self(
                 minimumUses: minimumUses,
                 minimumSpend: minimumSpend,
                 minimumInvites: minimumInvites,
                 minimumMessages: minimumMessages,
                 maximumDaysSinceLastUse: maximumDaysSinceLastUse
-            )
-        } catch {
-            throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
             )
         }
     }
@@ -242,18 +238,8 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
         let windowDays = try container.decode(Int.self, forKey: .windowDays)
         let graceDays = try container.decode(Int.self, forKey: .graceDays)
         let currency = try container.decode(Currency.self, forKey: .currency)
-        do {
-            try self.init(
-                tiers: tiers,
-                fallback: fallback,
-                windowDays: windowDays,
-                graceDays: graceDays,
-                currency: currency
-            )
-        } catch {
-            throw DecodingError.dataCorrupted(
-                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
-            )
+        self = try decodeValidated(at: decoder.codingPath) { () throws(FissionError) in
+            try Self(tiers: tiers, fallback: fallback, windowDays: windowDays, graceDays: graceDays, currency: currency)
         }
     }
 

@@ -39,17 +39,18 @@ public struct MemberRoster: Sendable {
             let member = try container.decode(Member.self, forKey: .member)
             let stats = try container.decode(ActivityStats.self, forKey: .stats)
             let layerState = try container.decode(LayerState.self, forKey: .layerState)
-            var problem: String?
-            if member.layer != layerState.layer {
-                problem = "member \(member.id) is in layer \(member.layer); their layer state is \(layerState.layer)"
-            } else if layerState.isPinned && layerState.failingSince != nil {
-                problem = "member \(member.id)'s layer is pinned but has a failing run"
-            }
-            if let problem {
-                let error = FissionError(code: .corruptSnapshot, reason: "roster entry: \(problem)")
-                throw DecodingError.dataCorrupted(
-                    DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.reason)
-                )
+            try decodeValidated(at: decoder.codingPath) { () throws(FissionError) in
+                func corrupt(_ problem: String) -> FissionError {
+                    FissionError(code: .corruptSnapshot, reason: "roster entry: \(problem)")
+                }
+                if member.layer != layerState.layer {
+                    throw corrupt(
+                        "member \(member.id) is in layer \(member.layer); their layer state is \(layerState.layer)"
+                    )
+                }
+                if layerState.isPinned && layerState.failingSince != nil {
+                    throw corrupt("member \(member.id)'s layer is pinned but has a failing run")
+                }
             }
             self.init(member: member, stats: stats, layerState: layerState)
         }

@@ -9,21 +9,6 @@ import FissionCore
 // are internal, not private: the `encode(to:)` in each type's own file uses them (synthesized, or
 // for `OrderPaid`, whose fields live in one object, written out in the same form).
 
-/// Runs a validating initializer on decoded fields; its error becomes
-/// `DecodingError.dataCorrupted`, with the ``FissionError`` as the underlying error.
-private func validated<Value>(
-    at codingPath: [any CodingKey],
-    _ make: () throws(FissionError) -> Value
-) throws -> Value {
-    do {
-        return try make()
-    } catch {
-        throw DecodingError.dataCorrupted(
-            .init(codingPath: codingPath, debugDescription: error.reason, underlyingError: error)
-        )
-    }
-}
-
 extension RewardAmount {
     enum CodingKeys: String, CodingKey {
         case quantity, unit
@@ -37,7 +22,9 @@ extension RewardAmount {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let quantity = try container.decode(Int64.self, forKey: .quantity)
         let unit = try container.decode(LedgerUnit.self, forKey: .unit)
-        self = try validated(at: container.codingPath) { () throws(FissionError) in try RewardAmount(quantity, unit) }
+        self = try decodeValidated(at: container.codingPath) { () throws(FissionError) in
+            try RewardAmount(quantity, unit)
+        }
     }
 }
 
@@ -58,7 +45,7 @@ extension RewardRule {
         let eligibility = try container.decode(Eligibility.self, forKey: .eligibility)
         let caps = try container.decode(Caps.self, forKey: .caps)
         let holdDays = try container.decode(Int64.self, forKey: .holdDays)
-        self = try validated(at: container.codingPath) { () throws(FissionError) in
+        self = try decodeValidated(at: container.codingPath) { () throws(FissionError) in
             try RewardRule(id: id, shape: shape, eligibility: eligibility, caps: caps, holdDays: holdDays)
         }
     }
@@ -89,7 +76,7 @@ extension RewardCampaign {
         let rules = try container.decode([RewardRule].self, forKey: .rules)
         let revision =
             try container.decodeIfPresent(SettlementRevision.self, forKey: .settlementRevision) ?? .latest
-        self = try validated(at: container.codingPath) { () throws(FissionError) in
+        self = try decodeValidated(at: container.codingPath) { () throws(FissionError) in
             try RewardCampaign(
                 id: id,
                 version: version,
@@ -125,7 +112,7 @@ extension OrderPaid {
         let buyerPaidOrderCount = try container.decode(Int64.self, forKey: .buyerPaidOrderCount)
         let lines = try container.decode([Line].self, forKey: .lines)
         let at = try container.decode(Timestamp.self, forKey: .at)
-        self = try validated(at: container.codingPath) { () throws(FissionError) in
+        self = try decodeValidated(at: container.codingPath) { () throws(FissionError) in
             try OrderPaid(
                 order: order,
                 buyer: buyer,
