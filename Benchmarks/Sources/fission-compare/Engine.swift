@@ -53,14 +53,7 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
             )
         }
         let commands = setup
-        blocking {
-            for page in stride(from: 0, to: commands.count, by: 1_000) {
-                _ = try! await engine.submit(
-                    batch: Array(commands[page..<min(page + 1_000, commands.count)]),
-                    at: start
-                )
-            }
-        }
+        blocking { await submitInPages(commands, to: engine, at: start, naming: "an engine setup command") }
         return engine
     }
 
@@ -81,10 +74,7 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
                 if batchSize == 1 {
                     for (key, command) in commands { _ = try! await engine.submit(command, key: key, at: paidAt) }
                 } else {
-                    for page in stride(from: 0, to: commands.count, by: batchSize) {
-                        let slice = Array(commands[page..<min(page + batchSize, commands.count)])
-                        _ = try! await engine.submit(batch: slice, at: paidAt)
-                    }
+                    await submitInPages(commands, to: engine, pageSize: batchSize, at: paidAt, naming: "an order")
                 }
             }
             best = min(best, nanoseconds() - began)
@@ -158,13 +148,13 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
             let slice = Array(commands[0..<durable.count])
             let began = nanoseconds()
             blocking {
-                for page in stride(from: 0, to: slice.count, by: durable.batchSize) {
-                    let results = try! await engine.submit(
-                        batch: Array(slice[page..<min(page + durable.batchSize, slice.count)]),
-                        at: paidAt
-                    )
-                    check(results.allSatisfy { (try? $0.get()) != nil }, "a durable engine command failed")
-                }
+                await submitInPages(
+                    slice,
+                    to: engine,
+                    pageSize: durable.batchSize,
+                    at: paidAt,
+                    naming: "a durable order"
+                )
             }
             best = min(best, nanoseconds() - began)
             folder.remove()
@@ -175,6 +165,27 @@ func runEngineComparison(members: Int, rounds: Int, durable runsDurable: Bool = 
                 + "\(format(1_000_000_000.0 / perCommand, decimals: 0)) commands/s durable"
         )
         report(durable.name, ours: perCommand, peer: "floor", floor)
+    }
+}
+
+/// Submits `commands` to `engine` in batches of `pageSize`, in order, all at `instant`. A command
+/// that fails stops the run (`check`), its error named after `what`: a benchmark must not time
+/// refusals.
+func submitInPages(
+    _ commands: [(key: EventID, command: EngineCommand)],
+    to engine: FissionEngine,
+    pageSize: Int = 1_000,
+    at instant: Timestamp,
+    naming what: String
+) async {
+    for page in stride(from: 0, to: commands.count, by: pageSize) {
+        let results = try! await engine.submit(
+            batch: Array(commands[page..<min(page + pageSize, commands.count)]),
+            at: instant
+        )
+        for result in results {
+            if case .failure(let error) = result { check(false, "\(what) failed: \(error)") }
+        }
     }
 }
 

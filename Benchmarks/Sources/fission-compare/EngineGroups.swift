@@ -15,15 +15,7 @@ func runEngineGroupsReopen(members: Int) {
     let store = InMemoryStore()
     let engine = try! FissionEngine(store: store, configuration: configuration)
     func submitAll(_ commands: [(key: EventID, command: EngineCommand)], at instant: Timestamp) {
-        blocking {
-            for page in stride(from: 0, to: commands.count, by: 1_000) {
-                let results = try! await engine.submit(
-                    batch: Array(commands[page..<min(page + 1_000, commands.count)]),
-                    at: instant
-                )
-                check(results.allSatisfy { (try? $0.get()) != nil }, "an engine-groups command failed")
-            }
-        }
+        blocking { await submitInPages(commands, to: engine, at: instant, naming: "an engine-groups command") }
     }
     let began = nanoseconds()
     submitAll(

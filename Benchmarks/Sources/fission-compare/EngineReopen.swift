@@ -65,15 +65,8 @@ func runEngineReopen(members: Int) {
     let engine = try! FissionEngine(store: try! SQLiteStore(path: path))
     let workload = commands
     let began = nanoseconds()
-    blocking {
-        for page in stride(from: 0, to: workload.count, by: 1_000) {
-            let results = try! await engine.submit(
-                batch: Array(workload[page..<min(page + 1_000, workload.count)]),
-                at: try! start.adding(days: 1)
-            )
-            check(results.allSatisfy { (try? $0.get()) != nil }, "a reopen-workload command failed")
-        }
-    }
+    let appliedAt = try! start.adding(days: 1)
+    blocking { await submitInPages(workload, to: engine, at: appliedAt, naming: "a reopen-workload command") }
     let applied = nanoseconds() - began
     let checkpointBegan = nanoseconds()
     blocking { try! await engine.checkpoint() }
