@@ -1,0 +1,226 @@
+@_spi(FissionCoding) import FissionCore
+import FissionStorage
+import Foundation
+import Testing
+
+@testable import Fission
+
+/// Stores written by a past Fission, kept as their bytes in `Tests/Fixtures/engine-store-*.bin`:
+/// every later Fission must open them, from the journal alone and from their snapshot, to the
+/// same state, and must recognise every command in them as the same command when a host retries
+/// it. This is what "upgrading keeps your data" means; a change to how a command, an outcome, a
+/// transfer or a snapshot is encoded that breaks it fails here.
+///
+/// Each file holds one store written through ``GoldenStore/write(on:)`` by the code of its day
+/// (the name says the engine snapshot version it holds). When a format changes, record a new
+/// file beside the old ones, never over them (Documentation/Contributing.md, "Fixtures"):
+///
+/// ```sh
+/// FISSION_RECORD_GOLDEN_STORE=engine-store-v6.bin swift test --filter GoldenStoreTests
+/// ```
+struct GoldenStoreTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    static let names: [String] =
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? [])
+        .filter { $0.hasPrefix("engine-store-") && $0.hasSuffix(".bin") }.sorted()
+
+    @Test("a golden store is on file") func aGoldenStoreIsOnFile() {
+        #expect(Self.names.contains("engine-store-v5.bin"), "found \(Self.names)")
+    }
+
+    @Test(
+        "a store written by a past Fission reopens the same from its journal and from its snapshot, in both stores",
+        arguments: names
+    )
+    func reopens(_ name: String) async throws {
+        let file = try GoldenStore.read(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name))))
+        let snapshot = try #require(file.snapshot, "\(name) holds a snapshot")
+        let lastSequence = try #require(file.entries.last?.sequence)
+        let fromJournal = try FissionEngine(store: try file.store(.memory, withSnapshot: false))
+        let expected = await fingerprint(fromJournal)
+        #expect(await fromJournal.lastSequence == lastSequence)
+        #expect(await fromJournal.state.settlement.ledger.audit().isEmpty)
+        // Opening replays every entry and compares the outcome and transfers it gives with the
+        // stored ones, byte for byte: these are the ledger the past Fission wrote.
+        #expect(expected.transfers.count == file.entries.reduce(0) { $0 + $1.transferCount })
+        for kind in StoreKind.allCases {
+            let fromSnapshot = try FissionEngine(store: try file.store(kind, withSnapshot: true))
+            #expect(await fromSnapshot.lastSequence == lastSequence, "\(kind)")
+            #expect(await fingerprint(fromSnapshot) == expected, "\(kind), from the snapshot at \(snapshot.sequence)")
+        }
+        // A checkpoint now writes the current version; it restores the same state.
+        let store = try file.store(.memory, withSnapshot: false)
+        let engine = try FissionEngine(store: store)
+        try await engine.checkpoint()
+        #expect(await fingerprint(try FissionEngine(store: store)) == expected)
+    }
+
+    @Test(
+        "every command of a past Fission's store, retried, returns its stored outcome and changes nothing",
+        arguments: names
+    )
+    func retriesAreRecognised(_ name: String) async throws {
+        let file = try GoldenStore.read(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name))))
+        let engine = try FissionEngine(store: try file.store(.memory, withSnapshot: true))
+        let before = await fingerprint(engine)
+        let retries = try file.entries.map { entry in
+            var reader = ByteReader(bytes: entry.command)
+            _ = try reader.read() as Int64  // the time it was applied at
+            return (key: entry.idempotencyKey, command: try EngineCommand.decodeJournaled(from: &reader).command)
+        }
+        let results = try await engine.submit(batch: retries, at: before.clock)
+        for (entry, result) in zip(file.entries, results) {
+            let stored = try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true)
+            switch result {
+            case .success(let outcome):
+                #expect(outcome == stored, "\(name): entry \(entry.sequence) (\(entry.idempotencyKey))")
+            case .failure(let error):
+                Issue.record("\(name): entry \(entry.sequence) (\(entry.idempotencyKey)) retried: \(error)")
+            }
+        }
+        #expect(await fingerprint(engine) == before)
+        #expect(await engine.lastSequence == file.entries.last?.sequence)
+    }
+
+    @Test("the golden scenario, written now, is what the recorder writes")
+    func recordsWhenAsked() async throws {
+        let store = InMemoryStore()
+        let engine = try await GoldenStore.write(on: store)
+        let entries = try store.entries(after: 0, limit: 10_000)
+        // The scenario is meant to reach every kind of command and many grants.
+        let kinds = Set(entries.map { $0.command[8] })
+        #expect(kinds.count >= 23, "command kinds \(kinds.sorted()), \(entries.count) entries")
+        let transfers = await engine.state.settlement.ledger.transferCount
+        #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
+        guard let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"] else { return }
+        #expect(name.hasPrefix("engine-store-") && name.hasSuffix(".bin"))
+        let bytes = GoldenStore.bytes(entries: entries, snapshot: store.latestSnapshot())
+        try Data(bytes).write(to: Self.fixtures.appendingPathComponent(name))
+    }
+}
+
+/// The golden scenario, and the file form of a store.
+enum GoldenStore {
+    /// Writes the golden scenario through a fresh engine on `store`: the journal scenario of
+    /// ``scenario(moderated:)`` (every group command, moderation included), its keys prefixed
+    /// with `g-`; tags, a layer, a forgotten member, a join with facts, a paid order whose two
+    /// held grants are then released and rejected; then 60 batches of the property stream of seed
+    /// 7_777 (refusals, retries and reused keys, grants, holds, refunds, shares), with a
+    /// checkpoint after the 30th.
+    static func write(on store: any FissionStore) async throws -> FissionEngine {
+        let engine = try FissionEngine(store: store)
+        var accepted: [EventID: (command: EngineCommand, outcome: EngineOutcome)] = [:]
+        var held: [TransferID] = []
+        func submit(_ commands: [(key: EventID, command: EngineCommand)], at instant: Timestamp) async throws {
+            let results = try await engine.submit(batch: commands, at: instant)
+            for (command, result) in zip(commands, results) where accepted[command.key] == nil {
+                guard case .success(let outcome) = result else { continue }
+                accepted[command.key] = (command.command, outcome)
+                for case .granted(_, let grant) in outcome.effects where grant.isHeld { held.append(grant.transfer) }
+            }
+        }
+        for step in try scenario() { try await submit([(try EventID("g-\(step.key)"), step.command)], at: step.at) }
+        let facts = MemberFacts(hasPaidOrder: true, totalSpend: yuan(120), hasPaidEntryFee: true)
+        let tags = try TagSet([
+            try MemberTag(category: "region", value: "north"), try MemberTag(category: "interest", value: "run"),
+        ])
+        held = []
+        try await submit(
+            [
+                ("tags-alice", .setMemberTags("alice", tags: tags)),
+                ("layer-bob", .setMemberLayer("bob", layer: .ordinary)),
+                ("check-carol", .checkIn("carol", activity: "read", group: nil)),
+                ("forget-carol", .forgetCheckIns("carol")),
+                (
+                    "group-extra",
+                    .addGroup(
+                        try CommunityGroup(id: "welcome-x", name: "Welcome X", purpose: .acquisition, capacity: 3),
+                        series: "welcome"
+                    )
+                ),
+                (
+                    "join-dave",
+                    .joinGroup("dave", into: .group("welcome-x"), invitedBy: nil, channel: nil, facts: facts)
+                ),
+                ("o-late", .orderPaid(order: "o-late", buyer: "dave", kind: .regular, lines: [line(60)])),
+            ],
+            at: at(days: 11)
+        )
+        if let first = held.first { try await submit([("release", .releaseHeldReward(first))], at: at(days: 11)) }
+        if let last = held.dropFirst().last {
+            try await submit([("reject", .rejectHeldReward(last))], at: at(days: 11))
+        }
+        var stream = EngineStream(seed: 7_777)
+        for (number, batch) in try stream.batches(count: 60).enumerated() {
+            try await submit(batch.commands.map { stream.resolve($0, accepted: accepted) }, at: batch.at)
+            if number == 30 { try await engine.checkpoint() }
+        }
+        return engine
+    }
+
+    /// A store's journal and latest snapshot as one file: a magic word, the entries, the snapshot.
+    static func bytes(entries: [JournalEntry], snapshot: StoreSnapshot?) -> [UInt8] {
+        var writer = ByteWriter(capacity: 1 << 16)
+        writer.append(literal: "FGS1")
+        writer.append(UInt32(entries.count))
+        for entry in entries {
+            writer.append(entry.sequence)
+            writer.append(identifier: entry.idempotencyKey)
+            writer.append(entry.payloadDigest)
+            writer.append(UInt32(entry.body.count))
+            writer.append(contentsOf: entry.body)
+        }
+        writer.append(UInt8(snapshot == nil ? 0 : 1))
+        if let snapshot {
+            writer.append(snapshot.sequence)
+            writer.append(UInt32(snapshot.state.count))
+            writer.append(contentsOf: snapshot.state)
+        }
+        return writer.finish()
+    }
+
+    struct File {
+        var entries: [JournalEntry]
+        var snapshot: StoreSnapshot?
+
+        /// A store of `kind` holding the entries, and the snapshot if asked.
+        func store(_ kind: StoreKind, withSnapshot: Bool) throws -> any FissionStore {
+            let store = try kind.make()
+            for page in stride(from: 0, to: self.entries.count, by: 500) {
+                try store.append(
+                    Array(self.entries[page..<min(page + 500, self.entries.count)]),
+                    expectingLastSequence: Int64(page)
+                )
+            }
+            if withSnapshot, let snapshot = self.snapshot { try store.saveSnapshot(snapshot) }
+            return store
+        }
+    }
+
+    static func read(_ bytes: [UInt8]) throws -> File {
+        var reader = ByteReader(bytes: bytes)
+        guard try reader.readBytes(4) == Array("FGS1".utf8) else {
+            throw FissionError(code: .corruptSnapshot, reason: "not a golden store file")
+        }
+        let count: UInt32 = try reader.read()
+        var entries: [JournalEntry] = []
+        for _ in 0..<count {
+            let sequence: Int64 = try reader.read()
+            let key: EventID = try reader.readIdentifier()
+            let digest: UInt64 = try reader.read()
+            let length: UInt32 = try reader.read()
+            let body = try reader.readBytes(Int(length))
+            entries.append(JournalEntry(sequence: sequence, idempotencyKey: key, payloadDigest: digest, body: body))
+        }
+        var snapshot: StoreSnapshot?
+        if try reader.read() as UInt8 == 1 {
+            let sequence: Int64 = try reader.read()
+            let length: UInt32 = try reader.read()
+            snapshot = StoreSnapshot(sequence: sequence, state: try reader.readBytes(Int(length)))
+        }
+        guard reader.isAtEnd else { throw FissionError(code: .corruptSnapshot, reason: "bytes after the snapshot") }
+        return File(entries: entries, snapshot: snapshot)
+    }
+}
