@@ -310,6 +310,17 @@ private struct PhoneScanner {
     var shape: UInt64 = 0
     var groupCount = 0
     var groupLength = 0
+    /// The run's first groups when they hold exactly 11 or 13 digits: a number followed across
+    /// one space by another ("13800138000 2点后", "call 13800138000 8pm") is still a number.
+    var firstEleven: Cut?
+    var firstThirteen: Cut?
+
+    /// The run up to the end of one of its groups.
+    struct Cut {
+        var shape: UInt64
+        var groupCount: Int
+        var end: Int
+    }
 
     mutating func feed(_ value: UInt32, at position: Int, length: Int) -> Range<Int>? {
         defer { self.previous = value }
@@ -342,6 +353,10 @@ private struct PhoneScanner {
         self.shape = self.groupCount < 15 ? self.shape << 4 | UInt64(min(self.groupLength, 15)) : .max
         self.groupCount += 1
         self.groupLength = 0
+        // `digits` counts this group's digits and no later ones; `runEnd` is this group's end.
+        let cut = Cut(shape: self.shape, groupCount: self.groupCount, end: self.runEnd)
+        if self.digits == 11 { self.firstEleven = cut }
+        if self.digits == 13 { self.firstThirteen = cut }
     }
 
     mutating func finish() -> Range<Int>? {
@@ -352,16 +367,30 @@ private struct PhoneScanner {
         }
         guard self.runStart >= 0 else { return nil }
         self.closeGroup()
-        let oneDigitAtATime = self.groupCount == self.digits
+        if self.isNumber(digits: self.digits, shape: self.shape, groupCount: self.groupCount) {
+            return self.runStart..<self.runEnd
+        }
+        // The whole run is not one; its first 13 or 11 digits, ending a group, may be.
+        if let cut = self.firstThirteen, self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount) {
+            return self.runStart..<cut.end
+        }
+        if let cut = self.firstEleven, self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount) {
+            return self.runStart..<cut.end
+        }
+        return nil
+    }
+
+    /// Whether the run's first `digits` digits, in groups of `shape`, are a phone number.
+    private func isNumber(digits: Int, shape: UInt64, groupCount: Int) -> Bool {
+        let oneDigitAtATime = groupCount == digits
         // prefix holds 1 followed by the first four digits.
         let firstTwo = self.prefix / 100 % 100
         let isChineseMobile =
-            self.digits == 11 && (13...19).contains(firstTwo)
-            && (self.shape == 11 || self.shape == 0x344 || oneDigitAtATime)
+            digits == 11 && (13...19).contains(firstTwo) && (shape == 11 || shape == 0x344 || oneDigitAtATime)
         let isWithCountryCode =
-            self.digits == 13 && firstTwo == 86 && (13...19).contains(self.prefix % 100)
-            && (self.shape == 13 || self.shape == 0x2B || self.shape == 0x2344 || oneDigitAtATime)
-        let isInternational = self.startsWithPlus && (8...15).contains(self.digits)
-        return isChineseMobile || isWithCountryCode || isInternational ? self.runStart..<self.runEnd : nil
+            digits == 13 && firstTwo == 86 && (13...19).contains(self.prefix % 100)
+            && (shape == 13 || shape == 0x2B || shape == 0x2344 || oneDigitAtATime)
+        let isInternational = self.startsWithPlus && (8...15).contains(digits)
+        return isChineseMobile || isWithCountryCode || isInternational
     }
 }

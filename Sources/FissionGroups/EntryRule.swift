@@ -214,8 +214,13 @@ public struct EntryRule: Hashable, Sendable, Codable, CustomStringConvertible {
             let childCount: Int
             switch node {
             case .all(let count), .any(let count):
-                guard count >= 1 else {
-                    throw FissionError(code: .invalidEntryRule, reason: "node \(index) combines \(count) rules")
+                // At most the nodes after it: a count no rule can have is refused here, before any
+                // arithmetic on it.
+                guard count >= 1, count < nodes.count - index else {
+                    throw FissionError(
+                        code: .invalidEntryRule,
+                        reason: "node \(index) combines \(count) rules; \(nodes.count - index - 1) nodes follow it"
+                    )
                 }
                 childCount = count
             case .not: childCount = 1

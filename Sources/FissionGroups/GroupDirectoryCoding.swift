@@ -55,8 +55,14 @@ extension GroupDirectory {
         groups: [EncodedGroup],
         lastSequence: Int64
     ) throws(FissionError) {
-        guard series.count <= Self.maximumSeries, groups.count <= Self.maximumGroups, lastSequence >= 0 else {
-            throw Self.corrupt("too many series or groups, or a negative sequence number")
+        // Each event is one entry of one group's log, and logs never shrink: a directory can never
+        // number more events than its groups' logs hold (a larger number would overflow later).
+        guard series.count <= Self.maximumSeries, groups.count <= Self.maximumGroups, lastSequence >= 0,
+            lastSequence <= Int64(groups.count) * Int64(CommunityGroup.maximumLogEntries)
+        else {
+            throw Self.corrupt(
+                "too many series or groups, or a sequence number (\(lastSequence)) outside what the logs can hold"
+            )
         }
         for (index, item) in series.enumerated() {
             guard self.seriesIndices.updateValue(index, forKey: item.id) == nil else {

@@ -288,11 +288,13 @@ public struct GroupModerator: Hashable, Sendable, Codable {
         var recent = self.strikes[member] ?? []
         recent.append(instant)
         recent.sort()
+        // Counted before the oldest are dropped: a message reviewed after later ones (an instant
+        // before their strikes) counts its own strike and those before it.
+        let count = Self.count(recent, inWindowEndingAt: instant, windowDays: self.policy.windowDays)
         if recent.count > self.policy.removeAfterStrikes {
             recent.removeFirst(recent.count - self.policy.removeAfterStrikes)
         }
         self.strikes[member] = recent
-        let count = self.strikeCount(of: member, asOf: instant)
         let action: ModerationAction
         if count >= self.policy.removeAfterStrikes {
             action = .remove
@@ -317,10 +319,12 @@ public struct GroupModerator: Hashable, Sendable, Codable {
 
     /// The member's strikes in the window that ends at `now` (inclusive).
     public func strikeCount(of member: MemberID, asOf now: Timestamp) -> Int {
-        let windowStart = now.millisecondsSinceEpoch - Int64(self.policy.windowDays) * Timestamp.millisecondsPerDay
-        return (self.strikes[member] ?? []).count {
-            $0.millisecondsSinceEpoch > windowStart && $0 <= now
-        }
+        Self.count(self.strikes[member] ?? [], inWindowEndingAt: now, windowDays: self.policy.windowDays)
+    }
+
+    private static func count(_ strikes: [Timestamp], inWindowEndingAt now: Timestamp, windowDays: Int) -> Int {
+        let windowStart = now.millisecondsSinceEpoch - Int64(windowDays) * Timestamp.millisecondsPerDay
+        return strikes.count { $0.millisecondsSinceEpoch > windowStart && $0 <= now }
     }
 
     /// Forgets a member's strikes, for example after staff overturned a decision.

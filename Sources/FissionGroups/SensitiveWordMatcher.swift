@@ -73,8 +73,11 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
     private let edgeSymbols: [UInt16]
     private let edgeTargets: [Int32]
     private let failure: [Int32]
-    /// The word that ends exactly at each state, or -1.
+    /// The first word (in list order) that ends exactly at each state, or -1.
     private let outputWord: [Int32]
+    /// For each word, the next word in list order with the same symbols (words that differ only
+    /// in case or spaces, such as `newyork` and `new york`), or -1.
+    private let sameSymbolsNext: [Int32]
     /// The nearest state on the failure chain that ends a word, or -1.
     private let outputLink: [Int32]
     /// Each word's length in symbols.
@@ -88,7 +91,8 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
     /// Builds the automaton.
     ///
     /// Two words that fold to the same characters (`FUCK` and `fuck`) are one word: matches
-    /// report the first.
+    /// report the first. Words that differ only in spaces (`newyork`, `new york`) are found by
+    /// either's rules, and a match reports the first whose rules accept it.
     ///
     /// - Parameter words: The words to find.
     /// - Throws: ``FissionError/Code/invalidWordList`` if a word is empty or whitespace only,
@@ -153,6 +157,7 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         self.edgeTargets = trie.edgeTargets
         self.failure = trie.failure
         self.outputWord = trie.outputWord
+        self.sameSymbolsNext = trie.sameSymbolsNext
         self.outputLink = trie.outputLink
         self.wordLengths = symbolsOfWords.map { Int32($0.count) }
         self.wordLetterPairs = letterPairs
@@ -312,15 +317,21 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         var output = self.outputWord[Int(state)] >= 0 ? state : self.outputLink[Int(state)]
         let last = symbolCount - 1
         while output >= 0 {
-            let word = Int(self.outputWord[Int(output)])
+            // The words ending here share their symbols, so one range; the first in list order
+            // whose rules accept it is reported (`new york` when `newyork` is refused).
+            var word = Int(self.outputWord[Int(output)])
             let first = symbolCount - Int(self.wordLengths[word])
             let range = ring.start(first)..<end
             let hasFiller = ring.filler(first) != ring.filler(last)
             let hasClauseFiller = ring.clauseFiller(first) != ring.clauseFiller(last)
-            if (!hasFiller || self.fillerSplitsLettersEvenly(word: word, first: first, ring))
-                && self.accepts(word: word, range: range, hasClauseFiller: hasClauseFiller, in: bytes)
-            {
-                guard body(Match(wordIndex: word, utf8Range: range)) else { return false }
+            while word >= 0 {
+                if (!hasFiller || self.fillerSplitsLettersEvenly(word: word, first: first, ring))
+                    && self.accepts(word: word, range: range, hasClauseFiller: hasClauseFiller, in: bytes)
+                {
+                    guard body(Match(wordIndex: word, utf8Range: range)) else { return false }
+                    break
+                }
+                word = Int(self.sameSymbolsNext[word])
             }
             output = self.outputLink[Int(output)]
         }
@@ -397,8 +408,10 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         hasClauseFiller: Bool,
         in bytes: UnsafeBufferPointer<UInt8>
     ) -> Bool {
-        let before = TextFolding.scalar(before: range.lowerBound, in: bytes)
-        let after = TextFolding.scalar(at: range.upperBound, in: bytes)
+        // The characters next to the match, past combining marks: in decomposed text the mark
+        // before `cole` in `e\u{301}cole` belongs to the letter `e`.
+        let before = TextFolding.base(before: range.lowerBound, in: bytes)
+        let after = TextFolding.base(at: range.upperBound, in: bytes)
         if hasClauseFiller {
             if let before, !self.isFiller(before) { return false }
             if let after, !self.isFiller(after) { return false }
@@ -431,27 +444,43 @@ private struct Trie {
     var edgeTargets: [Int32] = []
     var failure: [Int32] = []
     var outputWord: [Int32] = []
+    var sameSymbolsNext: [Int32] = []
     var outputLink: [Int32] = []
 
     init(symbolsOfWords: [[UInt16]], alphabetSize: Int) {
         self.rootTransitions = [Int32](repeating: 0, count: alphabetSize)
-        // Children per state while building; flattened into sorted edge arrays at the end.
+        // Children per state while building; flattened into sorted edge arrays at the end. The
+        // edges are also found through one dictionary, by state and symbol: scanning a state's
+        // children made the build quadratic for a list whose words start with thousands of
+        // different characters.
         var children: [[(symbol: UInt16, target: Int32)]] = [[]]
+        var edges: [UInt64: Int32] = [:]
+        func edgeKey(_ state: Int, _ symbol: UInt16) -> UInt64 { UInt64(state) << 16 | UInt64(symbol) }
         var outputWord: [Int32] = [-1]
+        /// The last word of each state's chain of words with the same symbols.
+        var lastWord: [Int32] = [-1]
+        self.sameSymbolsNext = [Int32](repeating: -1, count: symbolsOfWords.count)
         for (wordIndex, symbols) in symbolsOfWords.enumerated() {
             var state = 0
             for symbol in symbols {
-                if let child = children[state].first(where: { $0.symbol == symbol }) {
-                    state = Int(child.target)
+                if let target = edges[edgeKey(state, symbol)] {
+                    state = Int(target)
                 } else {
                     let target = Int32(children.count)
                     children[state].append((symbol, target))
+                    edges[edgeKey(state, symbol)] = target
                     children.append([])
                     outputWord.append(-1)
+                    lastWord.append(-1)
                     state = Int(target)
                 }
             }
-            if outputWord[state] < 0 { outputWord[state] = Int32(wordIndex) }
+            if outputWord[state] < 0 {
+                outputWord[state] = Int32(wordIndex)
+            } else {
+                self.sameSymbolsNext[Int(lastWord[state])] = Int32(wordIndex)
+            }
+            lastWord[state] = Int32(wordIndex)
         }
         for child in children[0] { self.rootTransitions[Int(child.symbol)] = child.target }
         var starts: [Int32] = [0]
@@ -481,8 +510,8 @@ private struct Trie {
                         target = self.rootTransitions[Int(child.symbol)]
                         break
                     }
-                    if let found = children[fallback].first(where: { $0.symbol == child.symbol }) {
-                        target = found.target
+                    if let found = edges[edgeKey(fallback, child.symbol)] {
+                        target = found
                         break
                     }
                     fallback = Int(self.failure[fallback])

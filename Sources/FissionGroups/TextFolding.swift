@@ -1,9 +1,13 @@
 /// How the moderation matchers see text: which characters are the same, and which are filler
 /// that evaders put between the characters of a word.
 enum TextFolding {
-    /// The scalar's folded form: ASCII and other cased letters to lower case, full-width forms
+    /// The scalar's folded form: ASCII and other cased letters case-folded, full-width forms
     /// (`Ｆ`, `１`, `＋`) and circled letters (`Ⓕ`) to their ASCII letter, digit or sign, the
     /// ideographic space to a space.
+    ///
+    /// Case folding is the lower case of the upper case, one scalar: `Σ`, `σ` and the final `ς`
+    /// all fold to `σ`, the long `ſ` to `s`, and `İ` (whose lower case is two scalars, `i` and a
+    /// combining dot) to `i`. A letter whose upper case is two scalars (`ß`) folds to its lower case.
     static func fold(_ value: UInt32) -> UInt32 {
         var value = value
         if (0xFF01...0xFF5E).contains(value) {
@@ -18,10 +22,11 @@ enum TextFolding {
         if value < 0x80 {
             return (0x41...0x5A).contains(value) ? value | 0x20 : value
         }
-        guard let scalar = Unicode.Scalar(value), scalar.properties.changesWhenLowercased else { return value }
+        guard let scalar = Unicode.Scalar(value), scalar.properties.changesWhenCaseFolded else { return value }
         // Only cased letters get here, a few thousand scalars, and only while a matcher is built.
-        let lowered = scalar.properties.lowercaseMapping.unicodeScalars
-        return lowered.count == 1 ? lowered.first!.value : value
+        let upper = scalar.properties.uppercaseMapping.unicodeScalars
+        let cased = upper.count == 1 ? upper.first! : scalar
+        return cased.properties.lowercaseMapping.unicodeScalars.first?.value ?? value
     }
 
     /// Whether the scalar is filler between the characters of a word: spaces, punctuation,
@@ -68,6 +73,9 @@ enum TextFolding {
     /// Whether a pattern drops the scalar: whitespace and invisible characters, so that `add me`
     /// also matches `addme`. Visible symbols such as `+` stay part of the pattern.
     static func isDroppedFromPatterns(_ value: UInt32) -> Bool {
+        // Variation selectors choose how the character before them is drawn (`☠\u{FE0F}` is `☠`
+        // drawn as an emoji): text may have them or not.
+        if (0xFE00...0xFE0F).contains(value) || (0xE0100...0xE01EF).contains(value) { return true }
         guard let scalar = Unicode.Scalar(value) else { return true }
         switch scalar.properties.generalCategory {
         case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format: return true
@@ -76,12 +84,56 @@ enum TextFolding {
     }
 
     /// Whether the scalar is a letter or digit of an alphabetic script, where words have
-    /// boundaries (Latin, Greek, Cyrillic...), as opposed to Chinese, Japanese or Korean, where
-    /// they do not.
+    /// boundaries (Latin, Greek, Cyrillic...), as opposed to scripts written without spaces
+    /// between words: Chinese, Japanese, Korean, Thai, Lao, Myanmar and Khmer.
     static func isWordCharacter(_ value: UInt32) -> Bool {
         let folded = Self.fold(value)
-        guard folded < 0x2E80, let scalar = Unicode.Scalar(folded) else { return false }
+        guard folded < 0x2E80, !Self.isWrittenWithoutSpaces(folded), let scalar = Unicode.Scalar(folded) else {
+            return false
+        }
         return scalar.properties.isAlphabetic || scalar.properties.generalCategory == .decimalNumber
+    }
+
+    /// Thai, Lao, Myanmar and Khmer below the CJK blocks: words run on without spaces.
+    private static func isWrittenWithoutSpaces(_ value: UInt32) -> Bool {
+        (0x0E00...0x0EFF).contains(value) || (0x1000...0x109F).contains(value) || (0x1780...0x17FF).contains(value)
+            || (0x19E0...0x19FF).contains(value) || (0xA9E0...0xA9FF).contains(value)
+            || (0xAA60...0xAA7F).contains(value)
+    }
+
+    /// Whether the scalar is a combining mark: part of the character before it.
+    static func isCombiningMark(_ value: UInt32) -> Bool {
+        guard let scalar = Unicode.Scalar(value) else { return false }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: return true
+        default: return false
+        }
+    }
+
+    /// The character that ends just before `position`, past its combining marks: the base they
+    /// belong to, or `nil` at the start (`e\u{301}cole` has `e` before `cole`).
+    static func base(before position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var position = position
+        while position > 0 {
+            var start = position - 1
+            while start > 0 && bytes[start] & 0xC0 == 0x80 { start -= 1 }
+            let value = Self.decode(bytes, at: start).value
+            if !Self.isCombiningMark(value) { return value }
+            position = start
+        }
+        return nil
+    }
+
+    /// The first character at or after `position` that is not a combining mark, or `nil` at the
+    /// end: the marks right after a match belong to its last character.
+    static func base(at position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var position = position
+        while position < bytes.count {
+            let (value, length) = Self.decode(bytes, at: position)
+            if !Self.isCombiningMark(value) { return value }
+            position += length
+        }
+        return nil
     }
 
     /// Decodes the scalar that starts at `position` of valid UTF-8; returns it and its length.
@@ -104,18 +156,5 @@ enum TextFolding {
                 | UInt32(bytes[position + 2] & 0x3F) << 6 | UInt32(bytes[position + 3] & 0x3F),
             4
         )
-    }
-
-    /// The scalar that ends just before `position` of valid UTF-8, or `nil` at the start.
-    static func scalar(before position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        guard position > 0 else { return nil }
-        var start = position - 1
-        while start > 0 && bytes[start] & 0xC0 == 0x80 { start -= 1 }
-        return Self.decode(bytes, at: start).value
-    }
-
-    /// The scalar that starts at `position` of valid UTF-8, or `nil` at the end.
-    static func scalar(at position: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UInt32? {
-        position < bytes.count ? Self.decode(bytes, at: position).value : nil
     }
 }
