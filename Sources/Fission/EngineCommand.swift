@@ -401,7 +401,11 @@ extension EngineCommand {
         case 15:
             let member: MemberID = try reader.readIdentifier()
             let group: GroupID = try reader.readIdentifier()
-            return .messagePosted(member, group: group, text: String(decoding: try reader.readBlob(), as: UTF8.self))
+            // Refused, not repaired: a host's text is valid UTF-8, so other bytes are damage.
+            guard let text = String(validating: try reader.readBlob(), as: UTF8.self) else {
+                throw ByteReader.corrupt("a message that is not UTF-8")
+            }
+            return .messagePosted(member, group: group, text: text)
         case 16:
             return .advance
         case 17:

@@ -69,7 +69,10 @@ extension EngineState {
             writer.append(count)
         }
         writer.append(UInt32(self.models.count))
-        for (name, slot) in self.models.sorted(by: { $0.key < $1.key }) {
+        // By their UTF-8 bytes: `String`'s `<` does not order every pair of distinct names
+        // (neither "\u{915}" nor "\u{958}" is below the other), and a snapshot written in an
+        // order its reader refused could not be opened.
+        for (name, slot) in self.models.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             writer.append(string: name)
             try writer.append(part: slot.state.snapshot(), "campaign model \(name)'s snapshot")
         }
@@ -252,9 +255,13 @@ extension EngineState {
         // refused as unknownModel, and refused commands are not journaled).
         let modelCount: UInt32 = try reader.read()
         var previousModel: String?
+        var modelNames: Set<String> = []
         for _ in 0..<modelCount {
             let name = try reader.readString()
-            guard previousModel.map({ $0 < name }) ?? true else {
+            // Ascending by bytes, as written since 2026-12-06 (session 13), or by `String`'s `<`,
+            // as written before; never a name twice.
+            let ascending = previousModel.map { $0.utf8.lexicographicallyPrecedes(name.utf8) || $0 < name } ?? true
+            guard ascending, modelNames.insert(name).inserted else {
                 throw Self.corrupt("campaign model \(name) is repeated or out of order")
             }
             guard let model = configuration.models.first(where: { $0.name == name }) else {

@@ -477,6 +477,14 @@ public struct EngineState: Sendable {
         guard self.groups.isMember(member, of: group) else {
             throw FissionError(code: .notInGroup, reason: "member \(member) is not in group \(group)")
         }
+        // The limit a moderated group's rules apply, for every group: the journal keeps each message.
+        let length = text.utf8.count
+        guard length <= ModerationRules.maximumTextUTF8Length else {
+            throw FissionError(
+                code: .messageTooLong,
+                reason: "a message of \(length) UTF-8 bytes; at most \(ModerationRules.maximumTextUTF8Length)"
+            )
+        }
         guard self.moderators[group] != nil else { return }
         let decision = try self.moderators[group]!.review(text, from: member, at: now)
         switch decision.action {
