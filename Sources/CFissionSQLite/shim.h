@@ -12,3 +12,11 @@ static inline int fission_sqlite_disable_triggers(sqlite3 *database) {
     int result = sqlite3_db_config(database, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &enabled);
     return result == SQLITE_OK && enabled == 0 ? SQLITE_OK : SQLITE_ERROR;
 }
+
+// Whether closing this connection, as the last one on its file, moves the WAL into the database
+// file (SQLite's default) or leaves both files as they are; SQLITE_OK once set.
+static inline int fission_sqlite_checkpoint_on_close(sqlite3 *database, int checkpoint) {
+    int noCheckpoint = -1;
+    int result = sqlite3_db_config(database, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, checkpoint ? 0 : 1, &noCheckpoint);
+    return result == SQLITE_OK && noCheckpoint == (checkpoint ? 0 : 1) ? SQLITE_OK : SQLITE_ERROR;
+}

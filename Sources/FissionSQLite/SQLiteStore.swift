@@ -166,7 +166,9 @@ public final class SQLiteStore: FissionStore {
     ///
     /// - Throws: The contract's errors; ``FissionError/Code/storeBusy``,
     ///   ``FissionError/Code/storeFull``, ``FissionError/Code/storeIOError`` or
-    ///   ``FissionError/Code/corruptStore`` when SQLite fails. Nothing is written when it throws.
+    ///   ``FissionError/Code/corruptStore`` when SQLite fails. Nothing is written when it throws,
+    ///   except that a failure of the commit itself (an I/O error, not a full disk) leaves the
+    ///   outcome unknown, and its reason says so: the entries may be there after a restart.
     public func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws(FissionError) {
         try self.connection.withLock { (connection) throws(FissionError) in
             let connection = try Self.open(connection, path: self.path)
@@ -349,8 +351,16 @@ final class StoreConnection {
         )
         let current = migrations.last?.version ?? 0
         let what = "opening \(path)"
+        // Until the file is known, closing the connection must not move a WAL left beside another
+        // application's database (or a newer store) into its file: a refused file stays as it was.
+        guard fission_sqlite_checkpoint_on_close(connection.database, 0) == SQLITE_OK else {
+            throw FissionError(code: .storeFailure, reason: "\(what): SQLite refused to keep the WAL on close")
+        }
         let identity = try Self.identity(connection, doing: what)
         try Self.check(identity, current: current, path: path)
+        guard fission_sqlite_checkpoint_on_close(connection.database, 1) == SQLITE_OK else {
+            throw FissionError(code: .storeFailure, reason: "\(what): SQLite refused to checkpoint on close")
+        }
         try connection.execute("PRAGMA foreign_keys = ON", doing: "\(what): enabling foreign keys")
         let mode = try connection.column("PRAGMA journal_mode = WAL", doing: "\(what): switching to WAL").first
         guard mode == "wal" else {
@@ -447,14 +457,30 @@ final class StoreConnection {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committing if it returns and rolling back
     /// if anything throws, the commit included.
+    ///
+    /// A failure of the commit itself other than a full disk leaves its outcome unknown: SQLite may
+    /// have written and synced the transaction's last frame to the WAL before the step that failed
+    /// (growing the shared-memory index, say), and a restart then finds it committed. The error
+    /// says so; the engine reads the store back after any failed append, and a host resubmits the
+    /// same keys (Storage.md, "Errors").
     private func write(_ what: String, _ body: () throws(FissionError) -> Void) throws(FissionError) {
         try self.run(self.beginWrite, doing: "\(what): taking the write lock")
         do {
             try body()
-            try self.run(self.commit, doing: "\(what): committing")
         } catch {
             self.rollBackIfOpen()
             throw error
+        }
+        do {
+            try self.run(self.commit, doing: "\(what): committing")
+        } catch {
+            self.rollBackIfOpen()
+            guard error.code != .storeFull, error.code != .storeBusy else { throw error }
+            throw FissionError(
+                code: error.code,
+                reason: "\(error.reason); the commit may have reached the disk, so what it wrote may be there "
+                    + "after a restart: read it back before deciding (for an append, resubmitting the same keys is safe)"
+            )
         }
     }
 

@@ -39,7 +39,11 @@ public import FissionCore
 ///
 /// **Errors.** The contract's own failures are ``FissionError``s with the codes above; a store
 /// throws its own errors for anything else (a disk that is full, a file that is locked or corrupt).
-/// Either way a failed call has no effect.
+/// Either way a failed call has no effect, with one exception no durable store can avoid: when
+/// the failure comes while committing an append (an I/O error at the write or sync that makes it
+/// durable), the append may have been committed all the same, and a store must not return it
+/// as refused then. The writer reads the store back before deciding; the engine does (it rebuilds
+/// its state from the store after any failed append), and a host resubmits the same keys.
 ///
 /// **Threads.** Calls may block (a store on disk does I/O). A store is `Sendable` and must be safe
 /// to call from several threads; an engine calls it from one task at a time.
@@ -57,7 +61,8 @@ public protocol FissionStore: AnyObject, Sendable {
     /// - Throws: ``FissionError/Code/storeConflict`` if the journal's last sequence is not
     ///   `expectingLastSequence`; ``FissionError/Code/invalidJournal``,
     ///   ``FissionError/Code/duplicateIdempotencyKey`` or ``FissionError/Code/duplicateTransfer`` as
-    ///   the contract says; the store's own errors. Nothing is written when it throws.
+    ///   the contract says; the store's own errors. Nothing is written when it throws, except that
+    ///   a store's own failure while committing may leave the append committed (see "Errors").
     func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws
 
     /// The sequence of the journal's last entry, 0 when it is empty.

@@ -189,6 +189,45 @@ struct SQLiteFaultTests {
         #expect(try SQLiteStore(path: path).entries(after: 0, limit: 100) == journal)
     }
 
+    @Test(
+        "a refused file with a WAL left beside it (another application's, or a newer store's): both files stay as they were",
+        arguments: [false, true]
+    )
+    func refusedWithWALLeftBehind(newerStore: Bool) throws {
+        let directory = TemporaryDirectory()
+        let live = directory.file("live.sqlite")
+        let copy = directory.file("copy.sqlite")
+        var main: [UInt8] = []
+        var wal: [UInt8] = []
+        do {
+            if newerStore {
+                let store = try SQLiteStore(path: live)
+                try store.append(DeterministicJournal.entries(seed: 9, through: 5), expectingLastSequence: 0)
+                store.close()
+            }
+            // A connection holds the file open, WAL on and not checkpointed, while it is copied:
+            // what a crashed writer leaves behind.
+            let raw = RawDatabase(live)
+            #expect(raw.execute("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0") == nil)
+            let change =
+                newerStore
+                ? "PRAGMA user_version = 99; CREATE TABLE later (x)"
+                : "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada'), ('grace')"
+            #expect(raw.execute(change) == nil)
+            main = try #require(fileBytes(live))
+            wal = try #require(fileBytes(live + "-wal"))
+            #expect(!wal.isEmpty)
+            writeFile(copy, main)
+            writeFile(copy + "-wal", wal)
+        }
+        let error = #expect(throws: FissionError.self) { try SQLiteStore(path: copy) }
+        #expect(error?.code == (newerStore ? .newerSchema : .notAFissionStore))
+        let mainKept = fileBytes(copy) == main
+        let walKept = fileBytes(copy + "-wal") == wal
+        #expect(mainKept, "the database file was rewritten")
+        #expect(walKept, "the WAL was moved into the file or removed")
+    }
+
     // MARK: Migrations
 
     /// A step after the current schema, as a later Fission might add.
