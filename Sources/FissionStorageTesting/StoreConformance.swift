@@ -49,13 +49,18 @@ public enum StoreCheck: String, CaseIterable, Sendable, CustomStringConvertible 
     /// and outcomes; a key asked for twice in one call is answered twice.
     case oddValues
     /// Snapshots: none at first, the highest sequence wins, the same sequence replaces, past the
-    /// end and negative are refused.
+    /// end and negative are refused; saving one keeps every entry it covers, and their keys,
+    /// transfer keys and postings stay spent.
     case snapshots
     /// After reopening, everything is there unchanged, keys stay spent and appending continues
     /// (persistent stores; not applicable without a `reopen` closure).
     case reopenDurability
     /// Writers racing on one store with optimistic concurrency: every entry lands exactly once.
     case concurrentWriters
+    /// What an append acknowledged is there for a second opening of the data while the first is
+    /// still open and never closed, as after a crash (persistent stores; not applicable without an
+    /// `openAgain` closure).
+    case crashDurability
 
     public var description: String { self.rawValue }
 }
@@ -98,6 +103,7 @@ public struct StoreConformanceFailure: Error, Hashable, Sendable, CustomStringCo
 public struct StoreConformance<Store: FissionStore>: Sendable {
     private let makeStore: @Sendable () throws -> Store
     private let reopen: (@Sendable (Store) throws -> Store)?
+    private let openAgain: (@Sendable (Store) throws -> Store)?
 
     /// Creates the suite.
     ///
@@ -107,12 +113,18 @@ public struct StoreConformance<Store: FissionStore>: Sendable {
     ///   - reopen: For a store that persists: closes `store` and opens its data again, as a
     ///     restarted process would. `nil` for a store that does not persist, which makes
     ///     ``StoreCheck/reopenDurability`` not applicable.
+    ///   - openAgain: For a store that persists: opens `store`'s data a second time *without*
+    ///     closing `store`, as a process restarted after a crash finds it (for a file, a second
+    ///     store on the same path). A store that writes only when it is closed fails
+    ///     ``StoreCheck/crashDurability``; `nil` makes that check not applicable.
     public init(
         makeStore: @escaping @Sendable () throws -> Store,
-        reopen: (@Sendable (Store) throws -> Store)? = nil
+        reopen: (@Sendable (Store) throws -> Store)? = nil,
+        openAgain: (@Sendable (Store) throws -> Store)? = nil
     ) {
         self.makeStore = makeStore
         self.reopen = reopen
+        self.openAgain = openAgain
     }
 
     /// Runs one check on a new store.
@@ -147,6 +159,11 @@ public struct StoreConformance<Store: FissionStore>: Sendable {
             }
             try probe.reopenDurability(store, reopen: reopen)
         case .concurrentWriters: try await probe.concurrentWriters(store)
+        case .crashDurability:
+            guard let openAgain = self.openAgain else {
+                return .notApplicable("no openAgain closure: the store does not persist")
+            }
+            try probe.crashDurability(store, openAgain: openAgain)
         }
         return .passed
     }
@@ -766,6 +783,43 @@ private struct Probe: Sendable {
             }
         }
         try self.expectUnchanged(store, before, after: "refused snapshots")
+        // A snapshot is a shortcut, not a truncation: what it covers stays, and stays spent.
+        try self.expectJournal(store, self.mainEntries(5), "after saving snapshots")
+        try self.expectSpent(self.mainEntries(5), in: store, "after saving a snapshot at 5")
+    }
+
+    /// Refuses, in `store` whose journal is `entries`, an entry reusing the first entry's key, one
+    /// reusing a transfer key of transfer #1, and one posting pending #2 again.
+    func expectSpent(_ entries: [JournalEntry], in store: some FissionStore, _ what: String) throws {
+        let last = entries.last?.sequence ?? 0
+        let next = last + 1
+        let transfers = Int64(entries.reduce(0) { $0 + $1.transferCount }) + 1
+        try self.expectRefused(
+            store,
+            [self.entry(next, key: entries[0].idempotencyKey)],
+            expecting: last,
+            .duplicateIdempotencyKey,
+            "\(what), a key appended before"
+        )
+        try self.expectRefused(
+            store,
+            [
+                self.entry(
+                    next,
+                    [try ConformanceFixtures.keyTwin(of: try self.key(of: self.fixtures.main(1)), id: transfers)]
+                )
+            ],
+            expecting: last,
+            .duplicateTransfer,
+            "\(what), a transfer key appended before"
+        )
+        try self.expectRefused(
+            store,
+            [self.entry(next, [try ConformanceFixtures.postingTwin(id: transfers)])],
+            expecting: last,
+            .duplicateTransfer,
+            "\(what), a second posting of pending #2"
+        )
     }
 
     func reopenDurability<Store: FissionStore>(_ store: Store, reopen: (Store) throws -> Store) throws {
@@ -826,6 +880,24 @@ private struct Probe: Sendable {
         )
         try again.append([self.entry(7)], expectingLastSequence: 6)
         try self.expectJournal(try reopen(again), entries + more + [self.entry(7)], "after a third reopening")
+    }
+
+    func crashDurability<Store: FissionStore>(_ store: Store, openAgain: (Store) throws -> Store) throws {
+        let entries = self.mainEntries(5)
+        try store.append(Array(entries[..<2]), expectingLastSequence: 0)
+        try store.append(Array(entries[2...]), expectingLastSequence: 2)
+        try store.saveSnapshot(StoreSnapshot(sequence: 4, state: [4, 4]))
+        // `store` stays open and is never closed: the second opening sees only what the appends
+        // themselves made durable.
+        let other = try openAgain(store)
+        try self.expectJournal(other, entries, "opened again while the first store is still open")
+        try self.expect(
+            try other.latestSnapshot(),
+            StoreSnapshot(sequence: 4, state: [4, 4]),
+            "the snapshot, opened again"
+        )
+        try self.expectSpent(entries, in: other, "opened again")
+        withExtendedLifetime(store) {}
     }
 
     func concurrentWriters(_ store: some FissionStore) async throws {

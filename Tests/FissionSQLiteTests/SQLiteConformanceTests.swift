@@ -5,7 +5,10 @@ import Testing
 
 @Suite("SQLiteStore conformance")
 struct SQLiteConformanceTests {
-    @Test("every rule of the store contract, reopening included", arguments: StoreCheck.allCases)
+    @Test(
+        "every rule of the store contract, reopening and opening again after a crash included",
+        arguments: StoreCheck.allCases
+    )
     func conformance(_ check: StoreCheck) async throws {
         let directory = TemporaryDirectory()
         let suite = StoreConformance(
@@ -13,7 +16,8 @@ struct SQLiteConformanceTests {
             reopen: { store in
                 store.close()
                 return try SQLiteStore(path: store.path)
-            }
+            },
+            openAgain: { store in try SQLiteStore(path: store.path) }
         )
         #expect(try await suite.run(check) == .passed)
     }

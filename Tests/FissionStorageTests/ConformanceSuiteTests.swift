@@ -2,6 +2,7 @@ import FissionCore
 import FissionRewards
 import FissionStorage
 import FissionStorageTesting
+import Synchronization
 import Testing
 
 /// The suite must catch broken stores, or passing it would mean nothing.
@@ -32,6 +33,42 @@ struct ConformanceSuiteTests {
             reopen: { _ in BrokenStore(.entryByEntry) }
         )
         await #expect(throws: StoreConformanceFailure.self) { try await suite.run(.reopenDurability) }
+    }
+
+    @Test("a store that drops the entries a snapshot covers fails snapshots")
+    func dropsEntriesAtSnapshot() async throws {
+        let suite = StoreConformance(makeStore: { LeakyStore(.dropsEntriesAtSnapshot) })
+        await #expect(throws: StoreConformanceFailure.self) { try await suite.run(.snapshots) }
+    }
+
+    @Test("a store that frees the keys a snapshot covers fails snapshots")
+    func forgetsKeysAtSnapshot() async throws {
+        let suite = StoreConformance(makeStore: { LeakyStore(.forgetsKeysAtSnapshot) })
+        await #expect(throws: StoreConformanceFailure.self) { try await suite.run(.snapshots) }
+    }
+
+    @Test("a store that writes only when it is closed passes reopenDurability and fails crashDurability")
+    func writesOnlyOnClose() async throws {
+        let suite = StoreConformance(
+            makeStore: { LeakyStore(.writesOnlyOnClose) },
+            reopen: { store in
+                store.close()
+                return LeakyStore(.writesOnlyOnClose, disk: store.disk)
+            },
+            openAgain: { store in LeakyStore(.writesOnlyOnClose, disk: store.disk) }
+        )
+        #expect(try await suite.run(.reopenDurability) == .passed)
+        await #expect(throws: StoreConformanceFailure.self) { try await suite.run(.crashDurability) }
+        // The same store without the defect passes both.
+        let sound = StoreConformance(
+            makeStore: { LeakyStore(nil) },
+            reopen: { store in
+                store.close()
+                return LeakyStore(nil, disk: store.disk)
+            },
+            openAgain: { store in LeakyStore(nil, disk: store.disk) }
+        )
+        for check in StoreCheck.allCases { #expect(try await sound.run(check) == .passed, "\(check)") }
     }
 
     @Test("the deterministic journal is reproducible and covers every kind and unit")
@@ -104,4 +141,107 @@ private final class BrokenStore: FissionStore {
     func saveSnapshot(_ snapshot: StoreSnapshot) throws { try self.inner.saveSnapshot(snapshot) }
 
     func latestSnapshot() -> StoreSnapshot? { self.inner.latestSnapshot() }
+}
+
+/// A store over a shared "disk" (its journal and snapshot), with at most one deliberate defect
+/// about snapshots or durability. Every rule of the contract but the defect's is the inner
+/// in-memory store's.
+private final class LeakyStore: FissionStore {
+    enum Defect {
+        /// Saving a snapshot removes the entries it covers.
+        case dropsEntriesAtSnapshot
+        /// Saving a snapshot frees the keys of the entries it covers.
+        case forgetsKeysAtSnapshot
+        /// Appends reach the disk only in `close()`.
+        case writesOnlyOnClose
+    }
+
+    final class Disk: Sendable {
+        let journal = Mutex<[JournalEntry]>([])
+        let snapshot = Mutex<StoreSnapshot?>(nil)
+    }
+
+    let defect: Defect?
+    let disk: Disk
+    private let inner: Mutex<InMemoryStore>
+    /// The journal as this store reads it back, which a defect may make differ from `inner`'s.
+    private let journal: Mutex<[JournalEntry]>
+
+    init(_ defect: Defect?, disk: Disk = Disk()) {
+        self.defect = defect
+        self.disk = disk
+        let journal = disk.journal.withLock { $0 }
+        let inner = InMemoryStore()
+        if !journal.isEmpty { try! inner.append(journal, expectingLastSequence: 0) }
+        if let snapshot = disk.snapshot.withLock({ $0 }) { try! inner.saveSnapshot(snapshot) }
+        self.inner = Mutex(inner)
+        self.journal = Mutex(journal)
+    }
+
+    func close() {
+        let journal = self.journal.withLock { $0 }
+        self.disk.journal.withLock { $0 = journal }
+        self.disk.snapshot.withLock { $0 = self.inner.withLock { $0.latestSnapshot() } }
+    }
+
+    var maximumPageSize: Int { 1_000 }
+
+    func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws {
+        // Under the inner store's lock, so racing appends reach the journal in sequence order.
+        try self.inner.withLock { inner in
+            try inner.append(entries, expectingLastSequence: expectingLastSequence)
+            let journal = self.journal.withLock { journal in
+                journal += entries
+                return journal
+            }
+            if self.defect != .writesOnlyOnClose { self.disk.journal.withLock { $0 = journal } }
+        }
+    }
+
+    func lastSequence() -> Int64 { self.inner.withLock { $0.lastSequence() } }
+
+    func entry(forKey key: EventID) -> JournalEntry? {
+        self.journal.withLock { journal in journal.first { $0.idempotencyKey == key } }
+    }
+
+    func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
+        guard (1...self.maximumPageSize).contains(limit) else {
+            throw FissionError(code: .invalidPageSize, reason: "limit \(limit)")
+        }
+        return self.journal.withLock { journal in Array(journal.filter { $0.sequence > sequence }.prefix(limit)) }
+    }
+
+    func saveSnapshot(_ snapshot: StoreSnapshot) throws {
+        try self.inner.withLock { try $0.saveSnapshot(snapshot) }
+        if self.defect != .writesOnlyOnClose {
+            self.disk.snapshot.withLock { $0 = self.inner.withLock { $0.latestSnapshot() } }
+        }
+        switch self.defect {
+        case .dropsEntriesAtSnapshot:
+            self.journal.withLock { journal in journal.removeAll { $0.sequence <= snapshot.sequence } }
+        case .forgetsKeysAtSnapshot:
+            // A fresh index that knows only the entries after the snapshot (renumbered keys stand
+            // in for the ones it forgot), so a key from before it is accepted again.
+            let journal = self.journal.withLock { $0 }
+            let fresh = InMemoryStore()
+            let renamed = try journal.map { entry in
+                guard entry.sequence <= snapshot.sequence else { return entry }
+                return JournalEntry(
+                    sequence: entry.sequence,
+                    idempotencyKey: try EventID("forgotten-\(entry.sequence)-\(snapshot.sequence)"),
+                    payloadDigest: entry.payloadDigest,
+                    command: entry.command,
+                    outcome: entry.outcome,
+                    transfers: entry.transfers
+                )
+            }
+            if !renamed.isEmpty { try fresh.append(renamed, expectingLastSequence: 0) }
+            try fresh.saveSnapshot(snapshot)
+            self.inner.withLock { $0 = fresh }
+        case .writesOnlyOnClose, nil:
+            break
+        }
+    }
+
+    func latestSnapshot() -> StoreSnapshot? { self.inner.withLock { $0.latestSnapshot() } }
 }
