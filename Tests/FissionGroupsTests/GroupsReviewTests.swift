@@ -136,3 +136,23 @@ struct GroupsReviewTests {
         #expect(late.action == .warn)
     }
 }
+
+struct ModerationRulesCodingTests {
+    @Test("rules decoded from an empty word list equal the rules made from one, and encode the same")
+    func emptyWordList() throws {
+        // Light ad rules: the default domain lists take a debug build seconds to compile.
+        let ads = try AdRules(contactPhrases: ["add me"], topLevelDomains: ["com"], wordLikeTopLevelDomains: ["me"])
+        let made = try ModerationRules(sensitiveWords: [], ads: ads)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let encoded = try encoder.encode(made)
+        let text = String(decoding: encoded, as: UTF8.self)
+        #expect(!text.contains("sensitiveWords"))
+        let withEmptyList = Data(("{\"sensitiveWords\":[]," + text.dropFirst()).utf8)
+        let decoded = try JSONDecoder().decode(ModerationRules.self, from: withEmptyList)
+        #expect(decoded == made)
+        #expect(try encoder.encode(decoded) == encoded)
+        let listed = try ModerationRules(sensitiveWords: ["赌博"], ads: ads)
+        #expect(try JSONDecoder().decode(ModerationRules.self, from: encoder.encode(listed)) == listed)
+    }
+}
