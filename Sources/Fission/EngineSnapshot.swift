@@ -258,9 +258,10 @@ extension EngineState {
         var modelNames: Set<String> = []
         for _ in 0..<modelCount {
             let name = try reader.readString()
-            // Ascending by bytes, as written since 2026-12-06 (session 13), or by `String`'s `<`,
-            // as written before; never a name twice.
-            let ascending = previousModel.map { $0.utf8.lexicographicallyPrecedes(name.utf8) || $0 < name } ?? true
+            // Ascending by bytes, as written since 2026-12-06 (session 13), or not descending by
+            // `String`'s `<`, as written before (which put a pair it does not order either way);
+            // never a name twice.
+            let ascending = previousModel.map { $0.utf8.lexicographicallyPrecedes(name.utf8) || !(name < $0) } ?? true
             guard ascending, modelNames.insert(name).inserted else {
                 throw Self.corrupt("campaign model \(name) is repeated or out of order")
             }

@@ -371,10 +371,16 @@ private struct PhoneScanner {
             return self.runStart..<self.runEnd
         }
         // The whole run is not one; its first 13 or 11 digits, ending a group, may be.
-        if let cut = self.firstThirteen, self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount) {
+        // Only a grouped number (`138 0013 8000`), never one digit at a time: a row of single
+        // digits (dice, answers) is not a number because its first 11 start with 1 and 3.
+        if let cut = self.firstThirteen, cut.groupCount < 13,
+            self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount)
+        {
             return self.runStart..<cut.end
         }
-        if let cut = self.firstEleven, self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount) {
+        if let cut = self.firstEleven, cut.groupCount < 11,
+            self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount)
+        {
             return self.runStart..<cut.end
         }
         return nil

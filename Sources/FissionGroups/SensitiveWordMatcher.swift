@@ -150,7 +150,7 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         var fillerClasses = [UInt8](repeating: 0, count: alphabet.count)
         for (folded, code) in alphabet { fillerClasses[Int(code)] = TextFolding.fillerClass(folded).rawValue }
         self.symbolFillerClasses = fillerClasses
-        let trie = Trie(symbolsOfWords: symbolsOfWords, alphabetSize: alphabet.count)
+        let trie = Trie(symbolsOfWords: symbolsOfWords, letterPairs: letterPairs, alphabetSize: alphabet.count)
         self.rootTransitions = trie.rootTransitions
         self.edgeStarts = trie.edgeStarts
         self.edgeSymbols = trie.edgeSymbols
@@ -164,7 +164,11 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         var startsWithLetter: [Bool] = []
         var endsWithLetter: [Bool] = []
         for word in words {
-            let kept = word.unicodeScalars.filter { !TextFolding.isDroppedFromPatterns($0.value) }
+            // Past combining marks, as the text's side of a boundary is read: a word listed as
+            // `cafe\u{301}` ends with the letter `e`.
+            let kept = word.unicodeScalars.filter {
+                !TextFolding.isDroppedFromPatterns($0.value) && !TextFolding.isCombiningMark($0.value)
+            }
             startsWithLetter.append(kept.first.map { TextFolding.isWordCharacter($0.value) } ?? false)
             endsWithLetter.append(kept.last.map { TextFolding.isWordCharacter($0.value) } ?? false)
         }
@@ -203,8 +207,9 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
     ///   - text: The message.
     ///   - limit: The most matches to return; 0 returns none.
     /// - Precondition: `limit` is not negative.
-    /// - Complexity: O(*n* + *matches*) in the text's UTF-8 length. It allocates the result and one
-    ///   2 KiB scratch ring per call (too large for the stack), never per character.
+    /// - Complexity: O(*n* + *matches*) in the text's UTF-8 length, times the number of ways the
+    ///   list spaces one word (1 unless it holds both `newyork` and `new york`). It allocates the
+    ///   result and one 2 KiB scratch ring per call (too large for the stack), never per character.
     public func matches(in text: String, limit: Int = 100) -> [Match] {
         precondition(limit >= 0, "limit may not be negative")
         var result: [Match] = []
@@ -221,8 +226,8 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
 
     /// Whether `text` holds any word.
     ///
-    /// - Complexity: O(*n*) in the text's UTF-8 length; one 2 KiB scratch ring per call, never
-    ///   per character.
+    /// - Complexity: O(*n*) in the text's UTF-8 length (times the ways the list spaces one word,
+    ///   as for ``matches(in:limit:)``); one 2 KiB scratch ring per call, never per character.
     public func containsMatch(in text: String) -> Bool {
         var found = false
         var text = text
@@ -317,21 +322,24 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         var output = self.outputWord[Int(state)] >= 0 ? state : self.outputLink[Int(state)]
         let last = symbolCount - 1
         while output >= 0 {
-            // The words ending here share their symbols, so one range; the first in list order
-            // whose rules accept it is reported (`new york` when `newyork` is refused).
+            // The words ending here share their symbols, so one range and the same boundaries
+            // (their first and last characters fold alike); they differ only in where the list
+            // spells spaces. The first in list order whose letter runs accept the filler is
+            // reported (`new york` when `newyork` is refused). The chain holds one word per way of
+            // spacing, so its length is the number of spacings of one word in the list.
             var word = Int(self.outputWord[Int(output)])
             let first = symbolCount - Int(self.wordLengths[word])
             let range = ring.start(first)..<end
             let hasFiller = ring.filler(first) != ring.filler(last)
             let hasClauseFiller = ring.clauseFiller(first) != ring.clauseFiller(last)
-            while word >= 0 {
-                if (!hasFiller || self.fillerSplitsLettersEvenly(word: word, first: first, ring))
-                    && self.accepts(word: word, range: range, hasClauseFiller: hasClauseFiller, in: bytes)
-                {
-                    guard body(Match(wordIndex: word, utf8Range: range)) else { return false }
-                    break
+            if self.accepts(word: word, range: range, hasClauseFiller: hasClauseFiller, in: bytes) {
+                while word >= 0 {
+                    if !hasFiller || self.fillerSplitsLettersEvenly(word: word, first: first, ring) {
+                        guard body(Match(wordIndex: word, utf8Range: range)) else { return false }
+                        break
+                    }
+                    word = Int(self.sameSymbolsNext[word])
                 }
-                word = Int(self.sameSymbolsNext[word])
             }
             output = self.outputLink[Int(output)]
         }
@@ -447,7 +455,9 @@ private struct Trie {
     var sameSymbolsNext: [Int32] = []
     var outputLink: [Int32] = []
 
-    init(symbolsOfWords: [[UInt16]], alphabetSize: Int) {
+    /// - Parameter letterPairs: Each word's letter pairs; a word whose symbols and pairs equal an
+    ///   earlier word's is left out of the chain (it would be accepted exactly when that one is).
+    init(symbolsOfWords: [[UInt16]], letterPairs: [UInt64], alphabetSize: Int) {
         self.rootTransitions = [Int32](repeating: 0, count: alphabetSize)
         // Children per state while building; flattened into sorted edge arrays at the end. The
         // edges are also found through one dictionary, by state and symbol: scanning a state's
@@ -477,10 +487,17 @@ private struct Trie {
             }
             if outputWord[state] < 0 {
                 outputWord[state] = Int32(wordIndex)
+                lastWord[state] = Int32(wordIndex)
             } else {
-                self.sameSymbolsNext[Int(lastWord[state])] = Int32(wordIndex)
+                var earlier = Int(outputWord[state])
+                while earlier >= 0 && letterPairs[earlier] != letterPairs[wordIndex] {
+                    earlier = Int(self.sameSymbolsNext[earlier])
+                }
+                if earlier < 0 {
+                    self.sameSymbolsNext[Int(lastWord[state])] = Int32(wordIndex)
+                    lastWord[state] = Int32(wordIndex)
+                }
             }
-            lastWord[state] = Int32(wordIndex)
         }
         for child in children[0] { self.rootTransitions[Int(child.symbol)] = child.target }
         var starts: [Int32] = [0]

@@ -22,7 +22,11 @@ enum TextFolding {
         if value < 0x80 {
             return (0x41...0x5A).contains(value) ? value | 0x20 : value
         }
-        guard let scalar = Unicode.Scalar(value), scalar.properties.changesWhenCaseFolded else { return value }
+        // Both tests: case folding maps Cherokee's lower case to its upper case, so an upper-case
+        // Cherokee letter does not change when case-folded, only when lowercased.
+        guard let scalar = Unicode.Scalar(value),
+            scalar.properties.changesWhenCaseFolded || scalar.properties.changesWhenLowercased
+        else { return value }
         // Only cased letters get here, a few thousand scalars, and only while a matcher is built.
         let upper = scalar.properties.uppercaseMapping.unicodeScalars
         let cased = upper.count == 1 ? upper.first! : scalar
@@ -101,9 +105,11 @@ enum TextFolding {
             || (0xAA60...0xAA7F).contains(value)
     }
 
-    /// Whether the scalar is a combining mark: part of the character before it.
+    /// Whether the scalar is a combining mark that is no letter of its own: an accent, a
+    /// variation selector, a mark used to disguise text. An Indic vowel sign is a mark too, but
+    /// alphabetic: a letter of the word it is in, so it is not skipped.
     static func isCombiningMark(_ value: UInt32) -> Bool {
-        guard let scalar = Unicode.Scalar(value) else { return false }
+        guard let scalar = Unicode.Scalar(value), !scalar.properties.isAlphabetic else { return false }
         switch scalar.properties.generalCategory {
         case .nonspacingMark, .spacingMark, .enclosingMark: return true
         default: return false

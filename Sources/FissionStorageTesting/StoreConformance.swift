@@ -59,7 +59,7 @@ public enum StoreCheck: String, CaseIterable, Sendable, CustomStringConvertible 
     case concurrentWriters
     /// What an append acknowledged is there for a second opening of the data while the first is
     /// still open and never closed, as after a crash (persistent stores; not applicable without an
-    /// `openAgain` closure).
+    /// `openAgain` closure). A snapshot may be missing there, never different.
     case crashDurability
 
     public var description: String { self.rawValue }
@@ -116,7 +116,8 @@ public struct StoreConformance<Store: FissionStore>: Sendable {
     ///   - openAgain: For a store that persists: opens `store`'s data a second time *without*
     ///     closing `store`, as a process restarted after a crash finds it (for a file, a second
     ///     store on the same path). A store that writes only when it is closed fails
-    ///     ``StoreCheck/crashDurability``; `nil` makes that check not applicable.
+    ///     ``StoreCheck/crashDurability``; `nil` makes that check not applicable (for a store that
+    ///     locks its data against a second opening, copy the data and open the copy instead).
     public init(
         makeStore: @escaping @Sendable () throws -> Store,
         reopen: (@Sendable (Store) throws -> Store)? = nil,
@@ -891,11 +892,10 @@ private struct Probe: Sendable {
         // themselves made durable.
         let other = try openAgain(store)
         try self.expectJournal(other, entries, "opened again while the first store is still open")
-        try self.expect(
-            try other.latestSnapshot(),
-            StoreSnapshot(sequence: 4, state: [4, 4]),
-            "the snapshot, opened again"
-        )
+        // Snapshots are a shortcut: one saved but not yet durable may be missing, never different.
+        if let snapshot = try other.latestSnapshot() {
+            try self.expect(snapshot, StoreSnapshot(sequence: 4, state: [4, 4]), "the snapshot, opened again")
+        }
         try self.expectSpent(entries, in: other, "opened again")
         withExtendedLifetime(store) {}
     }

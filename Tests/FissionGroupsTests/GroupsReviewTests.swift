@@ -58,10 +58,13 @@ struct GroupsReviewTests {
         #expect(covered.filter(\.isNumber).count <= 13, "\(covered)")
     }
 
-    @Test("scores and short numbers next to each other are still not phone numbers")
+    @Test("scores, rows of single digits and short numbers next to each other are still not phone numbers")
     func scoresStayClean() throws {
         let rules = try ModerationRules(sensitiveWords: [], ads: AdRules())
-        for text in ["13-12, 15-11, 12-9", "2026 12 06 3 4", "1380013800 2"] {
+        for text in [
+            "13-12, 15-11, 12-9", "2026 12 06 3 4", "1380013800 2", "骰子: 1 6 3 2 5 4 4 1 6 2 3 5",
+            "answers 1-4-2-3-3-1-2-4-4-2-1-3-2", "1 5 2 3 4 1 2 3 4 1 2 3 4 1 2",
+        ] {
             #expect(try rules.scan(text).allSatisfy { $0.kind != .phoneNumber }, "\(text)")
         }
     }

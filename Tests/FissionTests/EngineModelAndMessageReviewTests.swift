@@ -56,6 +56,35 @@ struct EngineModelNameOrderTests {
     }
 }
 
+extension EngineModelNameOrderTests {
+    @Test("a snapshot whose two models the earlier writer put in either order still reads")
+    func earlierOrderReads() async throws {
+        let configuration = FissionEngine.Configuration(models: [MutualShareModel.self, ModelKa.self, ModelQa.self])
+        let written = try await FissionEngine(store: InMemoryStore(), configuration: configuration).state.snapshot()
+        // The two names' entries (length, bytes, an empty snapshot's length), swapped.
+        var body = Array(written.dropLast(8))
+        let ka: [UInt8] = [3, 0, 0xE0, 0xA4, 0x95]
+        let qa: [UInt8] = [3, 0, 0xE0, 0xA5, 0x98]
+        func find(_ needle: [UInt8]) -> [Int] {
+            (0...(body.count - needle.count)).filter { body[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+        let kaAt = find(ka)
+        let qaAt = find(qa)
+        try #require(kaAt.count == 1 && qaAt.count == 1 && qaAt[0] == kaAt[0] + ka.count + 4)
+        body.replaceSubrange(kaAt[0]..<(kaAt[0] + 5), with: qa)
+        body.replaceSubrange(qaAt[0]..<(qaAt[0] + 5), with: ka)
+        let swapped = EngineState.sealedSnapshot(body)
+        let restored = try EngineState(snapshot: swapped, configuration: configuration)
+        #expect(try restored.snapshot() == written, "read in the earlier order, written in the new one")
+        // A name twice is still refused.
+        var repeated = body
+        repeated.replaceSubrange(qaAt[0]..<(qaAt[0] + 5), with: qa)
+        #expect(throws: FissionError.self) {
+            try EngineState(snapshot: EngineState.sealedSnapshot(repeated), configuration: configuration)
+        }
+    }
+}
+
 struct EngineMessageLimitTests {
     @Test("a message over 1 MiB is messageTooLong in a group without moderation too, and nothing is journaled")
     func longMessagesAreRefusedEverywhere() async throws {
