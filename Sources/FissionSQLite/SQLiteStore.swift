@@ -478,8 +478,8 @@ final class StoreConnection {
             guard error.code != .storeFull, error.code != .storeBusy else { throw error }
             throw FissionError(
                 code: error.code,
-                reason: "\(error.reason); the commit may have reached the disk, so what it wrote may be there "
-                    + "after a restart: read it back before deciding (for an append, resubmitting the same keys is safe)"
+                reason: "\(error.reason); the commit may have reached the disk and may show only after a restart: "
+                    + "treat the outcome as unknown and submit the same keys again, never others in their place"
             )
         }
     }

@@ -41,9 +41,11 @@ public import FissionCore
 /// throws its own errors for anything else (a disk that is full, a file that is locked or corrupt).
 /// Either way a failed call has no effect, with one exception no durable store can avoid: when
 /// the failure comes while committing an append (an I/O error at the write or sync that makes it
-/// durable), the append may have been committed all the same, and a store must not return it
-/// as refused then. The writer reads the store back before deciding; the engine does (it rebuilds
-/// its state from the store after any failed append), and a host resubmits the same keys.
+/// durable), the append may have been committed all the same, perhaps visible only after a
+/// restart. The writer treats such an outcome as unknown and submits the same entries again under
+/// the same keys, never others in their place: committed, they are recognised by their keys; not,
+/// they are appended then. The engine does this: it rebuilds its state from the store after any
+/// failed append and asks the host to resubmit the same keys (Engine.md, "Failure semantics").
 ///
 /// **Threads.** Calls may block (a store on disk does I/O). A store is `Sendable` and must be safe
 /// to call from several threads; an engine calls it from one task at a time.
