@@ -112,8 +112,9 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
             var pairs: UInt64 = 0
             var previousIsLetter = false
             var spaceBefore = false
+            let keepsSelectors = Self.isVariationSelectorsAlone(word)
             for scalar in word.unicodeScalars {
-                guard !TextFolding.isDroppedFromPatterns(scalar.value) else {
+                guard !TextFolding.isDroppedFromPatterns(scalar.value, keepingVariationSelectors: keepsSelectors) else {
                     spaceBefore = true
                     continue
                 }
@@ -166,14 +167,30 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         for word in words {
             // Past combining marks, as the text's side of a boundary is read: a word listed as
             // `cafe\u{301}` ends with the letter `e`.
+            let keepsSelectors = Self.isVariationSelectorsAlone(word)
             let kept = word.unicodeScalars.filter {
-                !TextFolding.isDroppedFromPatterns($0.value) && !TextFolding.isCombiningMark($0.value)
+                !TextFolding.isDroppedFromPatterns($0.value, keepingVariationSelectors: keepsSelectors)
+                    && !TextFolding.isCombiningMark($0.value)
             }
             startsWithLetter.append(kept.first.map { TextFolding.isWordCharacter($0.value) } ?? false)
             endsWithLetter.append(kept.last.map { TextFolding.isWordCharacter($0.value) } ?? false)
         }
         self.wordStartsWithLetter = startsWithLetter
         self.wordEndsWithLetter = endsWithLetter
+    }
+
+    /// Whether the word holds variation selectors and, besides them, only what patterns drop
+    /// (whitespace): such a word keeps its selectors rather than become empty.
+    private static func isVariationSelectorsAlone(_ word: String) -> Bool {
+        var hasSelector = false
+        for scalar in word.unicodeScalars {
+            if TextFolding.isVariationSelector(scalar.value) {
+                hasSelector = true
+            } else if !TextFolding.isDroppedFromPatterns(scalar.value) {
+                return false
+            }
+        }
+        return hasSelector
     }
 
     /// Decodes a matcher from its word list and builds the automaton.

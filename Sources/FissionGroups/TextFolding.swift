@@ -76,15 +76,22 @@ enum TextFolding {
 
     /// Whether a pattern drops the scalar: whitespace and invisible characters, so that `add me`
     /// also matches `addme`. Visible symbols such as `+` stay part of the pattern.
-    static func isDroppedFromPatterns(_ value: UInt32) -> Bool {
-        // Variation selectors choose how the character before them is drawn (`☠\u{FE0F}` is `☠`
-        // drawn as an emoji): text may have them or not.
-        if (0xFE00...0xFE0F).contains(value) || (0xE0100...0xE01EF).contains(value) { return true }
+    ///
+    /// Variation selectors choose how the character before them is drawn (`☠\u{FE0F}` is `☠`
+    /// drawn as an emoji), so text may have them or not: a pattern drops them too, unless the word
+    /// is nothing but selectors (`keepingVariationSelectors`), which lists held before 2026-12-06
+    /// and which must still build from a journal or a snapshot.
+    static func isDroppedFromPatterns(_ value: UInt32, keepingVariationSelectors: Bool = false) -> Bool {
+        if !keepingVariationSelectors && Self.isVariationSelector(value) { return true }
         guard let scalar = Unicode.Scalar(value) else { return true }
         switch scalar.properties.generalCategory {
         case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format: return true
         default: return false
         }
+    }
+
+    static func isVariationSelector(_ value: UInt32) -> Bool {
+        (0xFE00...0xFE0F).contains(value) || (0xE0100...0xE01EF).contains(value)
     }
 
     /// Whether the scalar is a letter or digit of an alphabetic script, where words have

@@ -1,3 +1,4 @@
+import FissionCore
 import Testing
 
 @testable import FissionGroups
@@ -20,6 +21,14 @@ struct TextFoldingTests {
         }
         #expect(broken.isEmpty, "\(broken.count) pairs, such as \(broken.prefix(5))")
         #expect(unstable.isEmpty, "\(unstable.count) scalars, such as \(unstable.prefix(5))")
+    }
+
+    @Test("a word of variation selectors alone keeps them, as lists written before could hold one")
+    func selectorsAlone() throws {
+        let matcher = try SensitiveWordMatcher(words: ["☠", "\u{FE0F}", " \u{FE0E} "])
+        #expect(matcher.matches(in: "☠\u{FE0F} ok").map(\.wordIndex) == [0, 1])
+        #expect(matcher.matches(in: "a\u{FE0E}").map(\.wordIndex) == [2])
+        #expect(throws: FissionError.self) { try SensitiveWordMatcher(words: [" "]) }
     }
 
     @Test("Cherokee in either case is one word")

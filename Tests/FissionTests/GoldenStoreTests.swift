@@ -26,8 +26,27 @@ struct GoldenStoreTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: fixtures.path)) ?? [])
         .filter { $0.hasPrefix("engine-store-") && $0.hasSuffix(".bin") }.sorted()
 
+    /// The configuration each store was written with (a store opens only under its own). The
+    /// `fa56a42` stores were written by the release of that commit for a cross-version check
+    /// (session 13): a random stream with first-order binding, and three small stores that its
+    /// changes to the moderation matcher could have broken (a word of variation selectors alone,
+    /// as a sensitive word and as a contact phrase, and Cherokee words in both cases).
+    static func configuration(for name: String) throws -> FissionEngine.Configuration {
+        guard name.hasPrefix("engine-store-fa56a42-") else { return FissionEngine.Configuration() }
+        let layering = try LayeringPolicy(
+            tiers: [.init(layer: .kol, requirement: nil), .init(layer: .core, requirement: nil)],
+            fallback: .ordinary,
+            windowDays: 30,
+            graceDays: 0,
+            currency: .cny
+        )
+        let binding = name.contains("random") ? BindingPolicy(moment: .firstOrder) : BindingPolicy()
+        return FissionEngine.Configuration(bindingPolicy: binding, layeringPolicy: layering)
+    }
+
     @Test("a golden store is on file") func aGoldenStoreIsOnFile() {
         #expect(Self.names.contains("engine-store-v5.bin"), "found \(Self.names)")
+        #expect(Self.names.filter { $0.hasPrefix("engine-store-fa56a42-") }.count == 4, "found \(Self.names)")
     }
 
     @Test(
@@ -38,7 +57,11 @@ struct GoldenStoreTests {
         let file = try GoldenStore.read(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name))))
         let snapshot = try #require(file.snapshot, "\(name) holds a snapshot")
         let lastSequence = try #require(file.entries.last?.sequence)
-        let fromJournal = try FissionEngine(store: try file.store(.memory, withSnapshot: false))
+        let configuration = try Self.configuration(for: name)
+        let fromJournal = try FissionEngine(
+            store: try file.store(.memory, withSnapshot: false),
+            configuration: configuration
+        )
         let expected = await fingerprint(fromJournal)
         #expect(await fromJournal.lastSequence == lastSequence)
         #expect(await fromJournal.state.settlement.ledger.audit().isEmpty)
@@ -46,15 +69,18 @@ struct GoldenStoreTests {
         // stored ones, byte for byte: these are the ledger the past Fission wrote.
         #expect(expected.transfers.count == file.entries.reduce(0) { $0 + $1.transferCount })
         for kind in StoreKind.allCases {
-            let fromSnapshot = try FissionEngine(store: try file.store(kind, withSnapshot: true))
+            let fromSnapshot = try FissionEngine(
+                store: try file.store(kind, withSnapshot: true),
+                configuration: configuration
+            )
             #expect(await fromSnapshot.lastSequence == lastSequence, "\(kind)")
             #expect(await fingerprint(fromSnapshot) == expected, "\(kind), from the snapshot at \(snapshot.sequence)")
         }
         // A checkpoint now writes the current version; it restores the same state.
         let store = try file.store(.memory, withSnapshot: false)
-        let engine = try FissionEngine(store: store)
+        let engine = try FissionEngine(store: store, configuration: configuration)
         try await engine.checkpoint()
-        #expect(await fingerprint(try FissionEngine(store: store)) == expected)
+        #expect(await fingerprint(try FissionEngine(store: store, configuration: configuration)) == expected)
     }
 
     @Test(
@@ -63,7 +89,10 @@ struct GoldenStoreTests {
     )
     func retriesAreRecognised(_ name: String) async throws {
         let file = try GoldenStore.read(Array(try Data(contentsOf: Self.fixtures.appendingPathComponent(name))))
-        let engine = try FissionEngine(store: try file.store(.memory, withSnapshot: true))
+        let engine = try FissionEngine(
+            store: try file.store(.memory, withSnapshot: true),
+            configuration: try Self.configuration(for: name)
+        )
         let before = await fingerprint(engine)
         let retries = try file.entries.map { entry in
             var reader = ByteReader(bytes: entry.command)
