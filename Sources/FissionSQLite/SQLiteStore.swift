@@ -375,7 +375,10 @@ final class StoreConnection {
         if let kibibytes = options.cacheSizeKibibytes {
             try connection.execute("PRAGMA cache_size = -\(kibibytes)", doing: "\(what): setting the cache size")
         }
-        guard identity.version != current else { return }
+        guard identity.version != current else {
+            try Self.requireTables(connection, path: path, version: identity.version)
+            return
+        }
         try connection.execute(SQLiteSchema.beginWrite, doing: "\(what): locking to migrate")
         do {
             // Another process may have created or migrated the schema since the first look.
@@ -398,6 +401,23 @@ final class StoreConnection {
         } catch {
             if connection.isInTransaction { try? connection.execute(SQLiteSchema.rollback, doing: "rolling back") }
             throw error
+        }
+    }
+
+    /// Refuses a file marked as a Fission store of the current version that lacks a table every
+    /// version has: damage (or a hand-made file), not a store to prepare statements on.
+    private static func requireTables(_ connection: Connection, path: String, version: Int32) throws(FissionError) {
+        let present = Set(
+            try connection.column(
+                "SELECT name FROM sqlite_schema WHERE type = 'table'",
+                doing: "opening \(path): reading its tables"
+            )
+        )
+        for table in ["journal", "transfers", "snapshots"] where !present.contains(table) {
+            throw FissionError(
+                code: .corruptStore,
+                reason: "\(path) is marked as a Fission store of schema version \(version) but has no \(table) table"
+            )
         }
     }
 
@@ -442,6 +462,14 @@ final class StoreConnection {
                 code: .notAFissionStore,
                 reason: "\(path) is another application's SQLite database (application_id \(identity.applicationID), "
                     + "user_version \(identity.version), \(identity.objects) schema objects); it was left as it was"
+            )
+        }
+        // A store records its application id and schema version in the transaction that creates
+        // its tables: marked as ours without a version of 1 or more, the file is damaged.
+        guard isEmpty || identity.version >= 1 else {
+            throw FissionError(
+                code: .corruptStore,
+                reason: "\(path) is marked as a Fission store but its schema version is \(identity.version)"
             )
         }
         guard identity.version <= current else {

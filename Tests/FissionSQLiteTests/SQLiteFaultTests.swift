@@ -228,6 +228,22 @@ struct SQLiteFaultTests {
         #expect(walKept, "the WAL was moved into the file or removed")
     }
 
+    @Test(
+        "a file marked as a Fission store without a schema version, or without its tables, is corruptStore",
+        arguments: [
+            "PRAGMA user_version = -1; CREATE TABLE t (x)",
+            "PRAGMA user_version = 0; CREATE TABLE t (x)",
+            "PRAGMA user_version = \(SQLiteSchema.currentVersion); CREATE TABLE journal (x)",
+        ]
+    )
+    func markedButDamaged(_ sql: String) throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("marked.sqlite")
+        #expect(RawDatabase(path).execute("PRAGMA application_id = \(SQLiteSchema.applicationID); \(sql)") == nil)
+        let error = #expect(throws: FissionError.self) { try SQLiteStore(path: path) }
+        #expect(error?.code == .corruptStore, "\(error?.reason ?? "")")
+    }
+
     // MARK: Migrations
 
     /// A step after the current schema, as a later Fission might add.
