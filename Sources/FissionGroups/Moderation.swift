@@ -57,27 +57,6 @@ public struct ModerationRules: Hashable, Sendable, Codable {
         self.ads = ads
     }
 
-    /// Decodes rules; an empty word list decodes as no list, as ``init(sensitiveWords:ads:)``
-    /// makes it, so the decoded rules equal the rules made from the same lists.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: RulesCodingKeys.self)
-        let words = try container.decodeIfPresent(SensitiveWordMatcher.self, forKey: .sensitiveWords)
-        self.sensitiveWords = words?.words.isEmpty == true ? nil : words
-        self.ads = try container.decode(AdRules.self, forKey: .ads)
-    }
-
-    /// Encodes the word list (left out when there is none) and the ad rules.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: RulesCodingKeys.self)
-        try container.encodeIfPresent(self.sensitiveWords, forKey: .sensitiveWords)
-        try container.encode(self.ads, forKey: .ads)
-    }
-
-    private enum RulesCodingKeys: String, CodingKey {
-        case sensitiveWords
-        case ads
-    }
-
     /// Everything in `text` that breaks a rule: sensitive words, then contact phrases, links and
     /// phone numbers, each in text order; at most ``maximumHits``.
     ///

@@ -433,10 +433,13 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         hasClauseFiller: Bool,
         in bytes: UnsafeBufferPointer<UInt8>
     ) -> Bool {
-        // The characters next to the match, past combining marks: in decomposed text the mark
-        // before `cole` in `e\u{301}cole` belongs to the letter `e`.
-        let before = TextFolding.base(before: range.lowerBound, in: bytes)
-        let after = TextFolding.base(at: range.upperBound, in: bytes)
+        // The characters next to the match, past combining diacritics (in decomposed text the
+        // mark before `cole` in `e\u{301}cole` belongs to the letter `e`), read only when a rule
+        // asks: a word of marks alone, matched all along a run of marks, reads nothing.
+        let readsBefore = hasClauseFiller || self.wordStartsWithLetter[word]
+        let readsAfter = hasClauseFiller || self.wordEndsWithLetter[word]
+        let before = readsBefore ? TextFolding.base(before: range.lowerBound, in: bytes) : nil
+        let after = readsAfter ? TextFolding.base(at: range.upperBound, in: bytes) : nil
         if hasClauseFiller {
             if let before, !self.isFiller(before) { return false }
             if let after, !self.isFiller(after) { return false }
@@ -459,6 +462,12 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         for (folded, code) in alphabet where folded >= 0x1_0000 { astral[folded] = code + 3 }
         return (bmp, astral)
     }
+}
+
+/// A word's place in the chain of the state where it ends: one per way of spacing.
+private struct ChainEntry: Hashable {
+    var state: Int32
+    var letterPairs: UInt64
 }
 
 /// The automaton under construction: a trie of the words with failure and output links.
@@ -486,6 +495,8 @@ private struct Trie {
         var outputWord: [Int32] = [-1]
         /// The last word of each state's chain of words with the same symbols.
         var lastWord: [Int32] = [-1]
+        /// The letter pairs each chain holds already, by state.
+        var chained: Set<ChainEntry> = []
         self.sameSymbolsNext = [Int32](repeating: -1, count: symbolsOfWords.count)
         for (wordIndex, symbols) in symbolsOfWords.enumerated() {
             var state = 0
@@ -502,19 +513,15 @@ private struct Trie {
                     state = Int(target)
                 }
             }
+            guard chained.insert(ChainEntry(state: Int32(state), letterPairs: letterPairs[wordIndex])).inserted else {
+                continue
+            }
             if outputWord[state] < 0 {
                 outputWord[state] = Int32(wordIndex)
-                lastWord[state] = Int32(wordIndex)
             } else {
-                var earlier = Int(outputWord[state])
-                while earlier >= 0 && letterPairs[earlier] != letterPairs[wordIndex] {
-                    earlier = Int(self.sameSymbolsNext[earlier])
-                }
-                if earlier < 0 {
-                    self.sameSymbolsNext[Int(lastWord[state])] = Int32(wordIndex)
-                    lastWord[state] = Int32(wordIndex)
-                }
+                self.sameSymbolsNext[Int(lastWord[state])] = Int32(wordIndex)
             }
+            lastWord[state] = Int32(wordIndex)
         }
         for child in children[0] { self.rootTransitions[Int(child.symbol)] = child.target }
         var starts: [Int32] = [0]

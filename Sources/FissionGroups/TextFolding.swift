@@ -112,15 +112,15 @@ enum TextFolding {
             || (0xAA60...0xAA7F).contains(value)
     }
 
-    /// Whether the scalar is a combining mark that is no letter of its own: an accent, a
-    /// variation selector, a mark used to disguise text. An Indic vowel sign is a mark too, but
-    /// alphabetic: a letter of the word it is in, so it is not skipped.
+    /// Whether the scalar is a generic combining diacritic (the Combining Diacritical Marks
+    /// blocks: accents that decomposed Latin, Greek or Cyrillic text puts after a letter, and the
+    /// marks used to disguise text), which belongs to the letter before it.
+    ///
+    /// Only these: a script's own marks (an Indic virama or nukta, the Tamil pulli, a keycap)
+    /// stay what they were before 2026-12-06, so that journals written before replay alike.
     static func isCombiningMark(_ value: UInt32) -> Bool {
-        guard let scalar = Unicode.Scalar(value), !scalar.properties.isAlphabetic else { return false }
-        switch scalar.properties.generalCategory {
-        case .nonspacingMark, .spacingMark, .enclosingMark: return true
-        default: return false
-        }
+        (0x0300...0x036F).contains(value) || (0x1AB0...0x1AFF).contains(value) || (0x1DC0...0x1DFF).contains(value)
+            || (0xFE20...0xFE2F).contains(value)
     }
 
     /// The character that ends just before `position`, past its combining marks: the base they

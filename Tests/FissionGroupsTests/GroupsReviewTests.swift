@@ -64,6 +64,7 @@ struct GroupsReviewTests {
         for text in [
             "13-12, 15-11, 12-9", "2026 12 06 3 4", "1380013800 2", "骰子: 1 6 3 2 5 4 4 1 6 2 3 5",
             "answers 1-4-2-3-3-1-2-4-4-2-1-3-2", "1 5 2 3 4 1 2 3 4 1 2 3 4 1 2",
+            "+1 2 3 4 5 6 7 8 9 10 11 12 13", "+12345678901 23456",
         ] {
             #expect(try rules.scan(text).allSatisfy { $0.kind != .phoneNumber }, "\(text)")
         }
@@ -137,29 +138,5 @@ struct GroupsReviewTests {
         let late = try moderator.review("赌博", from: "m", at: hour(9))
         #expect(late.strikesInWindow == 1, "\(late)")
         #expect(late.action == .warn)
-    }
-}
-
-struct ModerationRulesCodingTests {
-    @Test("rules decoded from an empty word list equal the rules made from one, and encode the same")
-    func emptyWordList() throws {
-        // Light ad rules: the default domain lists take a debug build seconds to compile.
-        let ads = try AdRules(contactPhrases: ["add me"], topLevelDomains: ["com"], wordLikeTopLevelDomains: ["me"])
-        let made = try ModerationRules(sensitiveWords: [], ads: ads)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let encoded = try encoder.encode(made)
-        let text = String(decoding: encoded, as: UTF8.self)
-        #expect(!text.contains("sensitiveWords"))
-        let withEmptyList = Data(("{\"sensitiveWords\":[]," + text.dropFirst()).utf8)
-        let decoded = try JSONDecoder().decode(ModerationRules.self, from: withEmptyList)
-        // Compared as Booleans: a failure would print the matchers' 64K-entry tables.
-        let equal = decoded == made
-        let sameBytes = try encoder.encode(decoded) == encoded
-        #expect(equal && decoded.sensitiveWords == nil)
-        #expect(sameBytes)
-        let listed = try ModerationRules(sensitiveWords: ["赌博"], ads: ads)
-        let roundTrip = try JSONDecoder().decode(ModerationRules.self, from: encoder.encode(listed)) == listed
-        #expect(roundTrip)
     }
 }
