@@ -367,20 +367,17 @@ private struct PhoneScanner {
         }
         guard self.runStart >= 0 else { return nil }
         self.closeGroup()
-        if self.isNumber(digits: self.digits, shape: self.shape, groupCount: self.groupCount) {
+        if self.isNumber(digits: self.digits, shape: self.shape, groupCount: self.groupCount, isCut: false) {
             return self.runStart..<self.runEnd
         }
         // The whole run is not one; its first 13 or 11 digits, ending a group, may be.
-        // Only a Chinese mobile grouped as one is (`138 0013 8000`, `86 138 0013 8000`): never one
-        // digit at a time (a row of dice or answers is not a number because its first 11 start
-        // with 1 and 3), nor the `+` rule, whose 8 to 15 digits any long run would start with.
-        if let cut = self.firstThirteen, [0xD, 0x2B, 0x2344].contains(cut.shape),
-            self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount, allowingInternational: false)
+        if let cut = self.firstThirteen,
+            self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount, isCut: true)
         {
             return self.runStart..<cut.end
         }
-        if let cut = self.firstEleven, [0xB, 0x344].contains(cut.shape),
-            self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount, allowingInternational: false)
+        if let cut = self.firstEleven,
+            self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount, isCut: true)
         {
             return self.runStart..<cut.end
         }
@@ -388,8 +385,13 @@ private struct PhoneScanner {
     }
 
     /// Whether the run's first `digits` digits, in groups of `shape`, are a phone number.
-    private func isNumber(digits: Int, shape: UInt64, groupCount: Int, allowingInternational: Bool = true) -> Bool {
-        let oneDigitAtATime = groupCount == digits
+    ///
+    /// The first digits of a longer run (`isCut`) are one only as a Chinese mobile grouped as one
+    /// is (`138 0013 8000`, `86 138 0013 8000`): never one digit at a time (a row of dice or
+    /// answers is not a number because its first 11 start with 1 and 3), nor by the `+` rule,
+    /// whose 8 to 15 digits any long run would start with.
+    private func isNumber(digits: Int, shape: UInt64, groupCount: Int, isCut: Bool) -> Bool {
+        let oneDigitAtATime = !isCut && groupCount == digits
         // prefix holds 1 followed by the first four digits.
         let firstTwo = self.prefix / 100 % 100
         let isChineseMobile =
@@ -397,7 +399,7 @@ private struct PhoneScanner {
         let isWithCountryCode =
             digits == 13 && firstTwo == 86 && (13...19).contains(self.prefix % 100)
             && (shape == 13 || shape == 0x2B || shape == 0x2344 || oneDigitAtATime)
-        let isInternational = allowingInternational && self.startsWithPlus && (8...15).contains(digits)
+        let isInternational = !isCut && self.startsWithPlus && (8...15).contains(digits)
         return isChineseMobile || isWithCountryCode || isInternational
     }
 }

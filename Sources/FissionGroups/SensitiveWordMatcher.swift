@@ -106,12 +106,18 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         var alphabet: [UInt32: UInt16] = [:]
         var symbolsOfWords: [[UInt16]] = []
         var letterPairs: [UInt64] = []
+        var startsWithLetter: [Bool] = []
+        var endsWithLetter: [Bool] = []
         symbolsOfWords.reserveCapacity(words.count)
         for (index, word) in words.enumerated() {
             var symbols: [UInt16] = []
             var pairs: UInt64 = 0
             var previousIsLetter = false
             var spaceBefore = false
+            // Whether the word's first and last characters are letters, past combining marks, as
+            // the text's side of a boundary is read: a word listed as `cafe\u{301}` ends with `e`.
+            var firstIsLetter: Bool?
+            var lastIsLetter = false
             let keepsSelectors = Self.isVariationSelectorsAlone(word)
             for scalar in word.unicodeScalars {
                 guard !TextFolding.isDroppedFromPatterns(scalar.value, keepingVariationSelectors: keepsSelectors) else {
@@ -126,6 +132,10 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
                 }
                 let folded = TextFolding.fold(scalar.value)
                 let isLetter = TextFolding.isWordCharacter(scalar.value)
+                if !TextFolding.isCombiningMark(scalar.value) {
+                    if firstIsLetter == nil { firstIsLetter = isLetter }
+                    lastIsLetter = isLetter
+                }
                 if isLetter && previousIsLetter && !spaceBefore { pairs |= 1 << UInt64(symbols.count - 1) }
                 previousIsLetter = isLetter
                 spaceBefore = false
@@ -145,6 +155,8 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
             }
             symbolsOfWords.append(symbols)
             letterPairs.append(pairs)
+            startsWithLetter.append(firstIsLetter ?? false)
+            endsWithLetter.append(lastIsLetter)
         }
         self.words = words
         (self.bmpCodes, self.astralCodes) = Self.codeTables(alphabet)
@@ -162,19 +174,6 @@ public struct SensitiveWordMatcher: Hashable, Sendable, Codable {
         self.outputLink = trie.outputLink
         self.wordLengths = symbolsOfWords.map { Int32($0.count) }
         self.wordLetterPairs = letterPairs
-        var startsWithLetter: [Bool] = []
-        var endsWithLetter: [Bool] = []
-        for word in words {
-            // Past combining marks, as the text's side of a boundary is read: a word listed as
-            // `cafe\u{301}` ends with the letter `e`.
-            let keepsSelectors = Self.isVariationSelectorsAlone(word)
-            let kept = word.unicodeScalars.filter {
-                !TextFolding.isDroppedFromPatterns($0.value, keepingVariationSelectors: keepsSelectors)
-                    && !TextFolding.isCombiningMark($0.value)
-            }
-            startsWithLetter.append(kept.first.map { TextFolding.isWordCharacter($0.value) } ?? false)
-            endsWithLetter.append(kept.last.map { TextFolding.isWordCharacter($0.value) } ?? false)
-        }
         self.wordStartsWithLetter = startsWithLetter
         self.wordEndsWithLetter = endsWithLetter
     }

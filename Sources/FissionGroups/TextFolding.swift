@@ -90,6 +90,7 @@ enum TextFolding {
         }
     }
 
+    /// Whether the scalar is a variation selector (U+FE00 to U+FE0F, U+E0100 to U+E01EF).
     static func isVariationSelector(_ value: UInt32) -> Bool {
         (0xFE00...0xFE0F).contains(value) || (0xE0100...0xE01EF).contains(value)
     }

@@ -839,27 +839,7 @@ private struct Probe: Sendable {
         let reopened = try reopen(store)
         try self.expectUnchanged(reopened, before, after: "reopening")
         try self.expectJournal(reopened, entries, "after reopening")
-        try self.expectRefused(
-            reopened,
-            [self.entry(5, key: entries[0].idempotencyKey, [self.fixtures.main(5)])],
-            expecting: 4,
-            .duplicateIdempotencyKey,
-            "after reopening, a key appended before"
-        )
-        try self.expectRefused(
-            reopened,
-            [self.entry(5, [try ConformanceFixtures.keyTwin(of: try self.key(of: self.fixtures.main(1)), id: 5)])],
-            expecting: 4,
-            .duplicateTransfer,
-            "after reopening, a transfer key appended before"
-        )
-        try self.expectRefused(
-            reopened,
-            [self.entry(5, [try ConformanceFixtures.postingTwin(id: 5)])],
-            expecting: 4,
-            .duplicateTransfer,
-            "after reopening, a second posting of pending #2"
-        )
+        try self.expectSpent(entries, in: reopened, "after reopening")
         try self.expectRefused(
             reopened,
             [self.entry(5)],

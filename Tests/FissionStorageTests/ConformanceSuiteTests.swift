@@ -49,27 +49,13 @@ struct ConformanceSuiteTests {
 
     @Test("a store that writes only when it is closed passes reopenDurability and fails crashDurability")
     func writesOnlyOnClose() async throws {
-        let suite = StoreConformance(
-            makeStore: { LeakyStore(.writesOnlyOnClose) },
-            reopen: { store in
-                store.close()
-                return LeakyStore(.writesOnlyOnClose, disk: store.disk)
-            },
-            openAgain: { store in LeakyStore(.writesOnlyOnClose, disk: store.disk) }
-        )
+        let suite = LeakyStore.suite(.writesOnlyOnClose)
         #expect(try await suite.run(.reopenDurability) == .passed)
         await #expect(throws: StoreConformanceFailure.self) { try await suite.run(.crashDurability) }
         // The same store without the defect passes every check, as does one whose snapshots
         // (not appends) reach the disk only when it is closed.
         for defect: LeakyStore.Defect? in [nil, .snapshotsOnlyOnClose] {
-            let sound = StoreConformance(
-                makeStore: { LeakyStore(defect) },
-                reopen: { store in
-                    store.close()
-                    return LeakyStore(defect, disk: store.disk)
-                },
-                openAgain: { store in LeakyStore(defect, disk: store.disk) }
-            )
+            let sound = LeakyStore.suite(defect)
             for check in StoreCheck.allCases {
                 #expect(try await sound.run(check) == .passed, "\(String(describing: defect)): \(check)")
             }
@@ -252,4 +238,17 @@ private final class LeakyStore: FissionStore {
     }
 
     func latestSnapshot() -> StoreSnapshot? { self.inner.withLock { $0.latestSnapshot() } }
+
+    /// The suite over stores with `defect`, reopened (closed first) and opened again (not closed)
+    /// on the same disk.
+    static func suite(_ defect: Defect?) -> StoreConformance<LeakyStore> {
+        StoreConformance(
+            makeStore: { LeakyStore(defect) },
+            reopen: { store in
+                store.close()
+                return LeakyStore(defect, disk: store.disk)
+            },
+            openAgain: { store in LeakyStore(defect, disk: store.disk) }
+        )
+    }
 }

@@ -3,36 +3,38 @@ import Testing
 
 @testable import Fission
 
+/// A campaign model that does nothing and has no state; its types differ only in their names.
+private protocol NoOpModel: CampaignModel where Command == NoOpCommand {
+    init()
+}
+
+private enum NoOpCommand: UInt8, CampaignModelCommand {
+    case noop = 1
+    func encoded() -> [UInt8] { [self.rawValue] }
+    init(encoded bytes: [UInt8]) throws(FissionError) {
+        guard bytes == [1] else { throw FissionError(code: .corruptJournal, reason: "no such command") }
+        self = .noop
+    }
+}
+
+extension NoOpModel {
+    mutating func apply(_ command: NoOpCommand, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep
+    {
+        CampaignModelStep()
+    }
+    func snapshot() -> [UInt8] { [] }
+    init(snapshot bytes: [UInt8]) throws(FissionError) { self.init() }
+}
+
 /// Two do-nothing campaign models whose names are distinct strings that `String`'s `<` does not
 /// order either way: U+0915 DEVANAGARI KA, and U+0958 DEVANAGARI QA, which decomposes to KA and a
 /// nukta.
-private struct ModelKa: CampaignModel {
-    enum Command: UInt8, CampaignModelCommand {
-        case noop = 1
-        func encoded() -> [UInt8] { [self.rawValue] }
-        init(encoded bytes: [UInt8]) throws(FissionError) {
-            guard bytes == [1] else { throw FissionError(code: .corruptJournal, reason: "no such command") }
-            self = .noop
-        }
-    }
+private struct ModelKa: NoOpModel {
     static var name: String { "\u{915}" }
-    init() {}
-    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
-        CampaignModelStep()
-    }
-    func snapshot() -> [UInt8] { [] }
-    init(snapshot bytes: [UInt8]) throws(FissionError) {}
 }
 
-private struct ModelQa: CampaignModel {
-    typealias Command = ModelKa.Command
+private struct ModelQa: NoOpModel {
     static var name: String { "\u{958}" }
-    init() {}
-    mutating func apply(_ command: Command, context: CampaignModelContext) throws(FissionError) -> CampaignModelStep {
-        CampaignModelStep()
-    }
-    func snapshot() -> [UInt8] { [] }
-    init(snapshot bytes: [UInt8]) throws(FissionError) {}
 }
 
 struct EngineModelNameOrderTests {
