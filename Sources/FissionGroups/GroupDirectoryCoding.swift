@@ -35,7 +35,11 @@ extension GroupDirectory {
     ///   group list does not match the groups that name it, or a log is not one the directory
     ///   could have written: an event of another group, out of time order, a sequence number that
     ///   repeats or passes the latest, a member entering twice or leaving a group they are not in,
-    ///   a member count that differs from the replay, or a member in two groups of one series.
+    ///   a join that ``join(_:facts:into:invitedBy:channel:at:)`` refuses (a member inviting
+    ///   themselves, a channel that is empty, longer than
+    ///   ``FissionMembers/JoinSource/maximumChannelUTF8Length`` or holds a control character), a move
+    ///   from a group into itself, a member count that differs from the replay, or a member in two
+    ///   groups of one series.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(policy: try container.decode(LayeringPolicy.self, forKey: .policy))
@@ -129,6 +133,22 @@ extension GroupDirectory {
             switch event.kind {
             case .joined(let inviter, let channel):
                 guard !isMember else { throw Self.corrupt("member \(event.member) joins \(group.id) twice") }
+                // What `join` refuses, a log cannot hold either.
+                guard inviter != event.member else {
+                    throw Self.corrupt("member \(event.member) invites themselves into \(group.id)")
+                }
+                if let channel {
+                    do {
+                        try validateName(
+                            channel,
+                            what: "channel",
+                            maximumUTF8Length: JoinSource.maximumChannelUTF8Length,
+                            code: .invalidGroupSettings
+                        )
+                    } catch {
+                        throw Self.corrupt("member \(event.member)'s join of \(group.id): \(error.reason)")
+                    }
+                }
                 record.members[event.member] = Membership(
                     member: event.member,
                     since: event.at,
@@ -136,8 +156,11 @@ extension GroupDirectory {
                     channel: channel
                 )
                 record.attribution.recordEntry(of: event.member, invitedBy: inviter, at: event.at)
-            case .movedIn:
+            case .movedIn(let source):
                 guard !isMember else { throw Self.corrupt("member \(event.member) enters \(group.id) twice") }
+                guard source != group.id else {
+                    throw Self.corrupt("member \(event.member) moves into \(group.id) from itself")
+                }
                 record.members[event.member] = Membership(
                     member: event.member,
                     since: event.at,
@@ -146,6 +169,9 @@ extension GroupDirectory {
                 )
                 record.attribution.recordEntry(of: event.member, invitedBy: nil, at: event.at)
             case .left, .removed, .movedOut:
+                if case .movedOut(let destination) = event.kind, destination == group.id {
+                    throw Self.corrupt("member \(event.member) moves out of \(group.id) into itself")
+                }
                 guard isMember else {
                     throw Self.corrupt("member \(event.member) leaves \(group.id) without being in it")
                 }

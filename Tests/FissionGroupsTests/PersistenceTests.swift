@@ -114,6 +114,28 @@ struct PersistenceTests {
                 }
             ),
             ("unknown series", { json in Self.editGroup(&json) { $0["series"] = "nowhere" } }),
+            // Joins and moves `join` and `move` refuse (b's join is the log's second event).
+            ("self-invite", { json in Self.editSecondEvent(&json) { $0["kind"] = ["joined": ["invitedBy": "b"]] } }),
+            ("empty channel", { json in Self.editSecondEvent(&json) { $0["kind"] = ["joined": ["channel": ""]] } }),
+            (
+                "channel of 65 bytes",
+                { json in
+                    Self.editSecondEvent(&json) {
+                        $0["kind"] = ["joined": ["channel": String(repeating: "x", count: 65)]]
+                    }
+                }
+            ),
+            (
+                "channel with a control character",
+                { json in Self.editSecondEvent(&json) { $0["kind"] = ["joined": ["channel": "qr\u{7}"]] } }
+            ),
+            (
+                "move from the group itself",
+                { json in
+                    let group = ((json["groups"] as! [Any])[0] as! [String: Any])["group"] as! [String: Any]
+                    Self.editSecondEvent(&json) { $0["kind"] = ["movedIn": ["from": group["id"]!]] }
+                }
+            ),
         ]
         for (name, tamper) in tampers {
             var json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
@@ -130,6 +152,14 @@ struct PersistenceTests {
         var object = value as! [String: Any]
         change(&object)
         return object
+    }
+
+    static func editSecondEvent(_ json: inout [String: Any], _ change: (inout [String: Any]) -> Void) {
+        Self.editGroup(&json) { group in
+            var log = group["log"] as! [Any]
+            log[1] = Self.edit(log[1], change)
+            group["log"] = log
+        }
     }
 
     static func editGroup(_ json: inout [String: Any], _ change: (inout [String: Any]) -> Void) {
