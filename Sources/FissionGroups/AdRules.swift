@@ -187,18 +187,38 @@ public struct AdRules: Hashable, Sendable, Codable {
     }
 
     /// Calls `body` with the UTF-8 range of each phone number until it returns `false`.
+    ///
+    /// A number cut from the front of a longer run of digit groups (`13800138000 13900139000`)
+    /// leaves the rest of the run to be read again from the cut's end, so each number of the run is
+    /// found. The scanner decides a run once it has more digits than any number has, so reading
+    /// again after a cut costs at most that many digits: the scan stays linear in the text.
     func forEachPhoneNumber(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Bool) {
         var scanner = PhoneScanner()
         var position = 0
-        while position < bytes.count {
-            let (value, length) = TextFolding.decode(bytes, at: position)
-            let folded = (0xFF01...0xFF5E).contains(value) ? value - 0xFEE0 : value
-            if let range = scanner.feed(folded, at: position, length: length) {
-                guard body(range) else { return }
+        while true {
+            let found: PhoneScanner.Found?
+            var next = position
+            if position < bytes.count {
+                let (value, length) = TextFolding.decode(bytes, at: position)
+                let folded = (0xFF01...0xFF5E).contains(value) ? value - 0xFEE0 : value
+                found = scanner.feed(folded, at: position, length: length)
+                next = position + length
+            } else {
+                found = scanner.finish()
             }
-            position += length
+            if let found {
+                guard body(found.range) else { return }
+                if found.isCut {
+                    // A digit comes before the rest of the run, so it is not a `+` number.
+                    scanner = PhoneScanner()
+                    scanner.previous = 0x30
+                    position = found.range.upperBound
+                    continue
+                }
+            }
+            guard position < bytes.count else { return }
+            position = next
         }
-        if let range = scanner.finish() { _ = body(range) }
     }
 }
 
@@ -315,6 +335,10 @@ private struct PhoneScanner {
     var firstEleven: Cut?
     var firstThirteen: Cut?
 
+    /// Set once the run has more digits than a number and its first digits are not one: the
+    /// rest of the run is read only to find where it ends.
+    var isDecided = false
+
     /// The run up to the end of one of its groups.
     struct Cut {
         var shape: UInt64
@@ -322,7 +346,14 @@ private struct PhoneScanner {
         var end: Int
     }
 
-    mutating func feed(_ value: UInt32, at position: Int, length: Int) -> Range<Int>? {
+    /// A number found, and whether it is the first digits of a longer run (whose rest may hold
+    /// another).
+    struct Found {
+        var range: Range<Int>
+        var isCut: Bool
+    }
+
+    mutating func feed(_ value: UInt32, at position: Int, length: Int) -> Found? {
         defer { self.previous = value }
         if value >= 0x30 && value <= 0x39 {
             if self.runStart < 0 {
@@ -337,6 +368,11 @@ private struct PhoneScanner {
             self.digits += 1
             self.groupLength += 1
             self.runEnd = position + length
+            // Past 13 digits (15 after a `+`) the whole run is no number, and the cuts are known.
+            if !self.isDecided && self.digits == (self.startsWithPlus ? 16 : 14) {
+                if let found = self.cut() { return found }
+                self.isDecided = true
+            }
             return nil
         }
         if self.runStart >= 0 && !self.separatorPending && value != 0x2B
@@ -359,27 +395,31 @@ private struct PhoneScanner {
         if self.digits == 13 { self.firstThirteen = cut }
     }
 
-    mutating func finish() -> Range<Int>? {
+    mutating func finish() -> Found? {
         defer {
             let previous = self.previous
             self = PhoneScanner()
             self.previous = previous
         }
-        guard self.runStart >= 0 else { return nil }
+        guard self.runStart >= 0, !self.isDecided else { return nil }
         self.closeGroup()
         if self.isNumber(digits: self.digits, shape: self.shape, groupCount: self.groupCount, isCut: false) {
-            return self.runStart..<self.runEnd
+            return Found(range: self.runStart..<self.runEnd, isCut: false)
         }
-        // The whole run is not one; its first 13 or 11 digits, ending a group, may be.
+        return self.cut()
+    }
+
+    /// The whole run is not a number; its first 13 or 11 digits, ending a group, may be one.
+    private func cut() -> Found? {
         if let cut = self.firstThirteen,
             self.isNumber(digits: 13, shape: cut.shape, groupCount: cut.groupCount, isCut: true)
         {
-            return self.runStart..<cut.end
+            return Found(range: self.runStart..<cut.end, isCut: true)
         }
         if let cut = self.firstEleven,
             self.isNumber(digits: 11, shape: cut.shape, groupCount: cut.groupCount, isCut: true)
         {
-            return self.runStart..<cut.end
+            return Found(range: self.runStart..<cut.end, isCut: true)
         }
         return nil
     }

@@ -58,6 +58,33 @@ struct GroupsReviewTests {
         #expect(covered.filter(\.isNumber).count <= 13, "\(covered)")
     }
 
+    @Test(
+        "every number of a run of numbers is found, each covering its own digits",
+        arguments: [
+            ("13800138000 13900139000", ["13800138000", "13900139000"]),
+            ("13800138000 13900139000 13700137000", ["13800138000", "13900139000", "13700137000"]),
+            ("86 138 0013 8000 139 0013 9000", ["86 138 0013 8000", "139 0013 9000"]),
+            ("联系13800138000 139-0013-9000 12", ["13800138000", "139-0013-9000"]),
+        ]
+    )
+    func runsOfNumbers(_ text: String, _ numbers: [String]) throws {
+        let rules = try ModerationRules(sensitiveWords: [], ads: AdRules())
+        let covered = try rules.scan(text).filter { $0.kind == .phoneNumber }.map {
+            String(decoding: Array(text.utf8)[$0.utf8Range], as: UTF8.self)
+        }
+        #expect(covered == numbers, "\(text)")
+    }
+
+    @Test("a run of thousands of numbers gives the most hits a scan reports, all of them numbers")
+    func longRunOfNumbers() throws {
+        let rules = try ModerationRules(sensitiveWords: [], ads: AdRules())
+        let text = Array(repeating: "13800138000", count: 5_000).joined(separator: " ")
+        let hits = try rules.scan(text)
+        #expect(hits.count == ModerationRules.maximumHits)
+        #expect(hits.allSatisfy { $0.kind == .phoneNumber && $0.utf8Range.count == 11 })
+        #expect(hits.map(\.utf8Range.lowerBound) == (0..<ModerationRules.maximumHits).map { $0 * 12 })
+    }
+
     @Test("scores, rows of single digits and short numbers next to each other are still not phone numbers")
     func scoresStayClean() throws {
         let rules = try ModerationRules(sensitiveWords: [], ads: AdRules())
