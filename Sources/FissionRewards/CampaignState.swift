@@ -436,8 +436,16 @@ struct CampaignState: Sendable {
             guard !sameIdentifier(sharer, helper) else {
                 throw FissionError(code: .selfReferral, reason: "\(sharer) cannot help their own share")
             }
+            // Revision three reads the rule's eligibility and hold (Decision 0030).
+            let honoursRule = self.campaign.settlementRevision >= .three
             for (index, rule) in self.campaign.rules.enumerated() {
                 guard case .mutual(let sharerAmount, let helperAmount) = rule.shape else { continue }
+                if honoursRule, rule.eligibility.newMembersOnly,
+                    ledger.members.find(helper).map({ self.inviter(of: $0) == -2 }) ?? true
+                {
+                    continue
+                }
+                let hold = honoursRule ? self.holdUntil(rule, from: at) : Ledger.noHold
                 let sharerRef = ledger.members.intern(sharer)
                 let helperRef = ledger.members.intern(helper)
                 scratch.plan.append(
@@ -447,7 +455,7 @@ struct CampaignState: Sendable {
                         part: 0,
                         unit: self.ruleUnits[index],
                         quantity: sharerAmount.quantity,
-                        holdUntil: Ledger.noHold,
+                        holdUntil: hold,
                         namedBy: .sharer
                     )
                 )
@@ -458,7 +466,7 @@ struct CampaignState: Sendable {
                         part: 1,
                         unit: self.ruleSecondUnits[index],
                         quantity: helperAmount.quantity,
-                        holdUntil: Ledger.noHold,
+                        holdUntil: hold,
                         namedBy: .helper
                     )
                 )

@@ -19,9 +19,15 @@ public enum SettlementRevision: UInt8, Hashable, Comparable, Sendable, Codable, 
     /// the ladder (a rejected top-up stays rejected); the repurchase part is paid on the first paid
     /// order after the first that earns it.
     case two = 2
+    /// Revision ``two`` with a `mutual` rule paid as its eligibility and hold say: under
+    /// ``RewardRule/Eligibility/newMembersOnly`` a help counts only when the helper registered in
+    /// the campaign (earlier revisions paid both sides for any helper), and its grants are held
+    /// for the rule's ``RewardRule/holdDays`` as registration grants are (earlier revisions posted
+    /// them at once whatever the rule said).
+    case three = 3
 
     /// The revision campaigns are built with unless they say otherwise.
-    public static var latest: Self { .two }
+    public static var latest: Self { .three }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -147,7 +147,9 @@ public struct RewardRule: Hashable, Sendable, Codable {
 
     /// Who may earn, and on which orders.
     public struct Eligibility: Hashable, Sendable, Codable {
-        /// Only members who registered inside the campaign's window count.
+        /// Only members who registered inside the campaign's window count: an order earns only
+        /// if its buyer did, and, under ``SettlementRevision/three`` and later, a help earns (for
+        /// both sides of a `mutual` rule) only if its helper did.
         public var newMembersOnly: Bool
         /// Only a buyer's first order earns.
         public var firstOrderOnly: Bool
@@ -195,16 +197,19 @@ public struct RewardRule: Hashable, Sendable, Codable {
     public let eligibility: Eligibility
     /// Limits.
     public let caps: Caps
-    /// How long a grant tied to an order stays pending: the order's refund window.
+    /// How long the rule's grants stay pending before they post: for a grant tied to an order,
+    /// the order's refund window. Registration grants are held too; a `mutual` rule's grants are
+    /// held under ``SettlementRevision/three`` and later (earlier revisions post them at once).
     public let holdDays: Int64
 
     /// Creates a rule.
     ///
     /// - Throws: ``FissionError/Code/invalidRule`` for a rule that cannot be paid as written:
     ///   no commission level or more than ``maximumCommissionLevels`` (``FissionError/Code/commissionTooDeep``),
-    ///   level rates summing over 100%, an override with the wrong number of levels or a negative
-    ///   amount, milestone weights that are empty, repeated or all zero, ladder tiers that do not
-    ///   start at 1 or are not increasing, a negative cap or hold.
+    ///   level rates summing over 100% (``FissionError/Code/invalidRate``), an override with the
+    ///   wrong number of levels or a negative amount, milestone weights that are empty, repeated or
+    ///   all zero, ladder tiers that do not start at 1 or are not increasing, a negative cap, a hold
+    ///   outside 0...3660 days.
     public init(
         id: RuleID,
         shape: Shape,

@@ -3,9 +3,10 @@ import FissionRewards
 import Foundation
 import Testing
 
-// Settlement revisions (Decision 0027): a campaign built now settles under revision two, which
-// corrects three rules; a campaign built before keeps revision one's arithmetic, so that its
-// journal replays to what it recorded. Each correction is pinned under both revisions here.
+// Settlement revisions (Decisions 0027 and 0030): a campaign built now settles under revision
+// three; revision two corrected three rules and revision three pays a `mutual` rule as its
+// eligibility and hold say. A campaign built before keeps its revision's arithmetic, so that its
+// journal replays to what it recorded. Each correction is pinned under the revisions either side.
 
 private let campaignID: CampaignID = "revised"
 
@@ -54,8 +55,8 @@ struct SettlementRevisionTests {
             rules: [rule]
         )
         #expect(campaign.settlementRevision == .latest)
-        #expect(SettlementRevision.latest == .two)
-        #expect(SettlementRevision.allCases.map(\.rawValue) == [1, 2])
+        #expect(SettlementRevision.latest == .three)
+        #expect(SettlementRevision.allCases.map(\.rawValue) == [1, 2, 3])
     }
 
     @Test(
@@ -312,6 +313,66 @@ struct SettlementRevisionTests {
         #expect(settlement.ledger.audit().isEmpty)
     }
 
+    // MARK: - Mutual rules (revision three)
+
+    private static func mutual(newMembersOnly: Bool = false, holdDays: Int64 = 0) throws -> RewardRule {
+        try RewardRule(
+            id: "mutual",
+            shape: .mutual(sharer: .money(yuan(1)), helper: .money(Money(minorUnits: 50, currency: .cny))),
+            eligibility: .init(newMembersOnly: newMembersOnly),
+            holdDays: holdDays
+        )
+    }
+
+    @Test(
+        "a mutual rule for new members only: revision three pays a help only from a helper who registered in the campaign",
+        arguments: [(SettlementRevision.two, 2), (.three, 0)]
+    )
+    func mutualForNewMembersOnly(revision: SettlementRevision, grantsForAStranger: Int) throws {
+        var settlement = try settlement([try Self.mutual(newMembersOnly: true)], revision: revision)
+        let stranger = try settlement.settle(
+            .helped(sharer: "alice", helper: "stranger", at: at(days: 1)),
+            id: "help-1",
+            campaign: campaignID
+        )
+        #expect(stranger.grants.count == grantsForAStranger)
+        try settlement.settle(
+            .memberRegistered(member: "newcomer", inviter: "alice", at: at(days: 1)),
+            id: "register",
+            campaign: campaignID
+        )
+        let newcomer = try settlement.settle(
+            .helped(sharer: "alice", helper: "newcomer", at: at(days: 2)),
+            id: "help-2",
+            campaign: campaignID
+        )
+        #expect(newcomer.grants.map(\.beneficiary) == ["alice", "newcomer"])
+        #expect(alice(settlement).total == Int64(grantsForAStranger / 2 + 1) * 100)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
+    @Test(
+        "a mutual rule's hold: revision three holds both grants for holdDays, and they post when it ends",
+        arguments: [SettlementRevision.two, .three]
+    )
+    func mutualHold(revision: SettlementRevision) throws {
+        var settlement = try settlement([try Self.mutual(holdDays: 7)], revision: revision)
+        let outcome = try settlement.settle(
+            .helped(sharer: "alice", helper: "bob", at: at(days: 1)),
+            id: "help",
+            campaign: campaignID
+        )
+        let isHeld = revision >= .three
+        #expect(outcome.grants.map(\.isHeld) == [isHeld, isHeld])
+        #expect(alice(settlement).pending == (isHeld ? 100 : 0))
+        #expect(alice(settlement).available == (isHeld ? 0 : 100))
+        #expect(settlement.advance(to: try at(days: 8).adding(milliseconds: -1)).isEmpty)
+        #expect(settlement.advance(to: at(days: 8)).count == (isHeld ? 2 : 0))
+        #expect(alice(settlement).available == 100)
+        #expect(settlement.ledger.balance(of: .wallet("bob", cny)).available == 50)
+        #expect(settlement.ledger.audit().isEmpty)
+    }
+
     // MARK: - Keeping a campaign's revision
 
     /// A settlement with two campaigns, "old" and "new", under the given revisions.
@@ -356,7 +417,7 @@ struct SettlementRevisionTests {
         #expect(fromVersionTwo.campaign("old")?.settlementRevision == .one)
         #expect(fromVersionTwo.campaign("new")?.settlementRevision == .one)
 
-        for unknown: UInt8 in [0, 3, 255] {
+        for unknown: UInt8 in [0, 4, 255] {
             var spoiled = bytes
             spoiled[new] = unknown
             #expect {
