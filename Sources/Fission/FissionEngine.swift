@@ -345,6 +345,11 @@ struct JournaledEngine: Sendable {
                 reason: "the store returned \(storedEntries.count) entries for \(keys.count) keys"
             )
         }
+        // A key another writer committed after the catch-up above: answering it as a retry while
+        // the rest of the batch applies on a state without it would contradict it (its member
+        // "not registered" by the next command). Nothing is applied yet: catch up and try again,
+        // as after a race lost at the append (which a batch of retries and refusals never makes).
+        guard storedEntries.allSatisfy({ ($0?.sequence ?? 0) <= self.lastSequence }) else { return nil }
         for position in 0..<batch.count {
             let key = keys[position]
             let command = batch.command(position)

@@ -45,6 +45,42 @@ final class LaggingStore: FissionStore {
     func latestSnapshot() -> StoreSnapshot? { self.inner.latestSnapshot() }
 }
 
+/// A store that appends another writer's entries right before it answers the engine's next key
+/// lookup: after the engine's catch-up, before it reads the batch's keys.
+final class KeyLookupRacingStore: FissionStore {
+    let inner = InMemoryStore()
+    private let pending = Mutex<[JournalEntry]>([])
+
+    func appendBeforeNextKeyLookup(_ entries: [JournalEntry]) { self.pending.withLock { $0 = entries } }
+
+    var maximumPageSize: Int { self.inner.maximumPageSize }
+
+    func append(_ entries: [JournalEntry], expectingLastSequence: Int64) throws {
+        try self.inner.append(entries, expectingLastSequence: expectingLastSequence)
+    }
+
+    func lastSequence() -> Int64 { self.inner.lastSequence() }
+
+    func entry(forKey key: EventID) -> JournalEntry? { self.inner.entry(forKey: key) }
+
+    func entries(forKeys keys: [EventID]) throws -> [JournalEntry?] {
+        let others = self.pending.withLock { pending in
+            defer { pending = [] }
+            return pending
+        }
+        if !others.isEmpty { try self.inner.append(others, expectingLastSequence: self.inner.lastSequence()) }
+        return self.inner.entries(forKeys: keys)
+    }
+
+    func entries(after sequence: Int64, limit: Int) throws -> [JournalEntry] {
+        try self.inner.entries(after: sequence, limit: limit)
+    }
+
+    func saveSnapshot(_ snapshot: StoreSnapshot) throws { try self.inner.saveSnapshot(snapshot) }
+
+    func latestSnapshot() -> StoreSnapshot? { self.inner.latestSnapshot() }
+}
+
 /// 1,000 unless `FISSION_ENGINE_COMMANDS_PER_TASK` says otherwise (CI's sanitizer runs may lower it).
 let commandsPerTask: Int = {
     guard let text = ProcessInfo.processInfo.environment["FISSION_ENGINE_COMMANDS_PER_TASK"], let value = Int(text),
@@ -56,6 +92,38 @@ let commandsPerTask: Int = {
 }()
 
 struct EngineConcurrencyTests {
+    /// Another engine commits a batch's first key between the engine's catch-up and its key
+    /// lookup. The batch answered that key as a retry (at the other engine's sequence) and then
+    /// refused the order as from an unknown member, on a state without the registration: a host
+    /// would drop a real order. It catches up and applies the batch on the committed state now.
+    @Test("a key committed between the catch-up and the key lookup: the batch catches up and applies after it")
+    func aKeyCommittedBetweenCatchUpAndKeyLookup() async throws {
+        let register = EngineCommand.registerMember("dave", invitedBy: "carol", campaign: spring, channel: nil)
+        let order = EngineCommand.orderPaid(order: "o-dave", buyer: "dave", kind: .regular, lines: [line(100)])
+        // The other engine's entry for the registration, made on a copy of the same journal.
+        let copy = InMemoryStore()
+        let other = try FissionEngine(store: copy)
+        try await seed(other)
+        try await other.submit(register, key: "reg-dave", at: at(hours: 2))
+        let registration = try #require(try copy.entries(after: 7, limit: 10).first)
+        #expect(registration.sequence == 8)
+
+        let store = KeyLookupRacingStore()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        store.appendBeforeNextKeyLookup([registration])
+        let results = try await engine.submit(
+            batch: [("reg-dave", register), ("o-dave:paid", order)],
+            at: at(hours: 2)
+        )
+        let registered = try results[0].get()
+        #expect(registered.isDuplicate && registered.sequence == 8)
+        let paid = try results[1].get()
+        #expect(!paid.isDuplicate && paid.sequence == 9)
+        #expect(await engine.lastSequence == 9)
+        #expect(await fingerprint(engine) == (try await committedFingerprint(store)))
+    }
+
     /// Two engines share a store; the second appends between the first's catch-up and its append.
     /// The first gets a store conflict, catches up, and retries: a reused key returns the other
     /// engine's outcome, a second report of the same order under another key is refused.
