@@ -49,4 +49,28 @@ func runGroupsComparison(rounds: Int) {
     )
     report("matcher-10k", ours: ours, peer: "floor", floor * 1_024)
     report("matcher-10k", ours: ours, peer: "stdlib", stdlib * 1_024)
+
+    // The ad rules (links, phone numbers, contact phrases) on the same messages, and on messages
+    // of nothing but digit groups, the phone scanner's worst case: a scan stays linear.
+    let ads = try! ModerationRules(sensitiveWords: [], ads: AdRules())
+    var adHits = 0
+    let adsPerByte = measure(rounds: rounds, operations: workload.totalBytes) {
+        adHits = workload.messages.reduce(0) { $0 + (try! ads.scan($1)).count }
+    }
+    note(
+        "fission-compare: ad rules \(format(adsPerByte * 1_024, decimals: 1)) ns per KiB on the messages, "
+            + "\(adHits) hits"
+    )
+    let runs = [
+        ("phone numbers", Array(repeating: "13800138000", count: 87_000).joined(separator: " ")),
+        ("4-digit groups", Array(repeating: "1380", count: 200_000).joined(separator: " ")),
+    ]
+    for (name, text) in runs {
+        var hits = 0
+        let perByte = measure(rounds: rounds, operations: text.utf8.count) { hits = try! ads.scan(text).count }
+        note(
+            "fission-compare: ad rules \(format(perByte * 1_024, decimals: 1)) ns per KiB on one message of "
+                + "\(text.utf8.count) bytes of \(name), \(hits) hits"
+        )
+    }
 }
