@@ -196,6 +196,14 @@ struct EngineStream {
                     ),
                     holdDays: 1
                 ),
+                // Settlement revision three: a help pays only from a helper registered in the
+                // campaign, and both grants are held.
+                try RewardRule(
+                    id: "help",
+                    shape: .mutual(sharer: RewardAmount(5, .points), helper: RewardAmount(5, .points)),
+                    eligibility: .init(newMembersOnly: true),
+                    holdDays: 1
+                ),
             ]
         )
         let series = try GroupSeries(
