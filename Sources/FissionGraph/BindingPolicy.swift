@@ -21,7 +21,8 @@ public struct BindingPolicy: Hashable, Sendable, Codable {
         /// Any member without a binding (and, by ``Duration``, with an expired one) can be bound by a
         /// later touch.
         case allMembers = 0
-        /// Only the invitation a member registers through counts; later touches are refused.
+        /// Only the invitation a member registers through counts; later touches are refused
+        /// (one from the inviter the member is bound to changes nothing, as under any scope).
         case newMembersOnly = 1
     }
 

@@ -79,6 +79,9 @@ extension InviteGraph {
     /// ignored, nothing changes (not even the graph's latest change), and the call returns
     /// ``BindingOutcome/unchanged``.
     ///
+    /// A touch from the inviter the member is bound to returns ``BindingOutcome/unchanged`` under
+    /// every policy, ``BindingPolicy/Scope/newMembersOnly`` included, and changes nothing.
+    ///
     /// - Returns: What the touch did.
     /// - Throws: ``FissionError/Code/selfInvite``, ``FissionError/Code/unknownMember``,
     ///   ``FissionError/Code/inviteeJoinedFirst`` (the member registered before the inviter),
@@ -106,6 +109,8 @@ extension InviteGraph {
             )
         }
         guard self.policy.scope == .allMembers else {
+            // A touch from the member's own inviter changes nothing, as under the other scope.
+            if self.parent[Int(memberIndex)] == inviterIndex { return .unchanged }
             throw FissionError(
                 code: .bindingClosed,
                 reason: "the policy binds new members only, at registration; \(member) is already registered"

@@ -5,13 +5,14 @@ extension InviteGraph {
     ///
     /// Ranking: a higher count first; among equal counts, the member the graph reached earlier
     /// (the lower join order) first. Members with a count of 0 are not ranked, so fewer than
-    /// `limit` rows may come back.
+    /// `limit` rows may come back. A rank is the row's position, 1, 2, 3 and so on: members
+    /// with equal counts get different ranks, the earlier member the better one.
     ///
     /// - Parameters:
     ///   - limit: How many rows, `1...maximumLeaderboardSize`.
     ///   - kind: The count to rank by.
     ///   - buffer: Scratch memory; reuse it and the query allocates nothing.
-    ///   - body: Receives the rank (1 for the top), the member and the count.
+    ///   - body: Receives the rank (the row's position, 1 for the top), the member and the count.
     /// - Throws: ``FissionError/Code/invalidLimit`` for `limit` outside its range.
     /// - Complexity: O(count × log(limit)) for the kept counts; `.campaign` is O(bindings in
     ///   campaigns) and `.boundDuring` O(count + bound members).

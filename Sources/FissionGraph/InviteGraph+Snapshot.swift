@@ -83,7 +83,11 @@ extension InviteGraph {
     ///
     /// - Throws: ``FissionError/Code/corruptSnapshot`` if the bytes are truncated, of another version,
     ///   or describe an impossible graph (a cycle, an inviter who joined later, a duplicate id, a
-    ///   broken child list, an invalid id).
+    ///   broken child list, an invalid id, a pending invitation dated outside years 1 to 9999, or a
+    ///   binding history that rebinding under the policy cannot write: closed bindings under a
+    ///   policy that never rebinds, one closed inside its protection window, or a member's
+    ///   bindings that overlap or leave a gap, since each closed binding ends where the next one,
+    ///   or the current binding, begins).
     /// - Complexity: O(size of the snapshot).
     public init(snapshot bytes: [UInt8]) throws(FissionError) {
         var reader = ByteReader(bytes: bytes)
@@ -125,6 +129,7 @@ extension InviteGraph {
         try self.readClosedEdges(&reader)
         guard reader.isAtEnd else { throw corrupt("\(bytes.count - reader.offset) bytes after the end") }
         try self.validateBindings(nextInvitee: nextInvitee)
+        try self.validateHistory()
         try self.validateInviteeLists(first: firstInvitee, next: nextInvitee)
         self.rebuildCounts()
         self.rebuildInviteeBlocks(first: firstInvitee, next: nextInvitee)
@@ -222,7 +227,8 @@ extension InviteGraph {
             let touch = PendingTouch(inviter: try reader.read(), campaign: try reader.read(), time: try reader.read())
             guard self.policy.moment == .firstOrder, member >= 0, Int(member) < self.count,
                 touch.inviter >= 0, touch.inviter < member, self.validCampaign(touch.campaign),
-                touch.time <= self.latestChange, self.parent[Int(member)] < 0, !self.hasOrdered[Int(member)],
+                touch.time >= Timestamp.earliest.millisecondsSinceEpoch, touch.time <= self.latestChange,
+                self.parent[Int(member)] < 0, !self.hasOrdered[Int(member)],
                 self.pendingTouches[member] == nil
             else { throw corrupt("pending invitation of member \(member) is impossible") }
             self.pendingTouches[member] = touch
@@ -234,6 +240,13 @@ extension InviteGraph {
         guard edgeCount < UInt64(Int32.max), edgeCount <= UInt64(reader.remaining / 32) else {
             throw corrupt("closed binding count \(edgeCount) is impossible")
         }
+        // Only a rebinding closes a binding, and only a policy of any member with a duration that
+        // gives way rebinds (see `bind`); a protection window gives way once it has passed.
+        let rebinds = self.policy.scope == .allMembers && self.policy.duration != .permanent
+        guard edgeCount == 0 || rebinds else {
+            throw corrupt("\(edgeCount) closed bindings under a policy that never rebinds")
+        }
+        let shortest = self.policy.protectionMilliseconds ?? 0
         self.closedEdges.reserveCapacity(Int(edgeCount))
         for position in 0..<Int(edgeCount) {
             let edge = ClosedEdge(
@@ -247,7 +260,9 @@ extension InviteGraph {
             guard edge.member >= 0, Int(edge.member) < self.count, edge.inviter >= 0, edge.inviter < edge.member,
                 self.validCampaign(edge.campaign), edge.validFrom >= Timestamp.earliest.millisecondsSinceEpoch,
                 edge.validFrom <= edge.validTo, edge.validTo <= self.latestChange,
-                edge.previous == self.latestClosedEdge[edge.member] ?? -1
+                edge.validTo - edge.validFrom >= shortest,
+                edge.previous == self.latestClosedEdge[edge.member] ?? -1,
+                edge.previous < 0 || self.closedEdges[Int(edge.previous)].validTo == edge.validFrom
             else { throw corrupt("closed binding \(position) is impossible") }
             self.closedEdges.append(edge)
             self.latestClosedEdge[edge.member] = Int32(position)
@@ -273,6 +288,17 @@ extension InviteGraph {
                 guard self.boundAt[position] == Int64.min, self.bindingCampaign[position] == -1,
                     nextInvitee[position] == -1
                 else { throw corrupt("unbound member \(position) has binding data") }
+            }
+        }
+    }
+
+    /// A rebinding closes a member's binding and opens the next at the same instant, so a member
+    /// with closed bindings is bound, since the end of the latest one.
+    private func validateHistory() throws(FissionError) {
+        for (index, edge) in self.closedEdges.enumerated() where self.latestClosedEdge[edge.member] == Int32(index) {
+            let position = Int(edge.member)
+            guard self.parent[position] >= 0, self.boundAt[position] == edge.validTo else {
+                throw corrupt("member \(position)'s current binding does not begin where their last closed one ends")
             }
         }
     }

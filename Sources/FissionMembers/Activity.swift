@@ -138,8 +138,12 @@ public struct ActivityStats: Hashable, Sendable, Codable {
     ///   count or spend is negative; the days are not in ascending order without repeats or span
     ///   ``retainedDays`` days or more; a day's spend is in another currency than the lifetime
     ///   spend; the days add up to more than the lifetime totals (or overflow); there are
-    ///   lifetime totals but no day; ``lastActiveDay`` is not the last day kept; or
-    ///   ``lastUseDay`` is set without a use (or missing with one) or after ``lastActiveDay``.
+    ///   lifetime totals but no day; ``lastActiveDay`` is not the last day kept;
+    ///   ``lastUseDay`` is set without a use (or missing with one) or after ``lastActiveDay``; a
+    ///   kept day after ``lastUseDay`` holds a use; or the kept totals of ``lastUseDay`` hold no
+    ///   use while it is the last day kept, or while every use of the lifetime totals is on
+    ///   another kept day (recording keeps the use on ``lastUseDay`` in that day's totals unless
+    ///   it was recorded, or has since fallen, outside the kept days).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let retainedDays = try container.decode(Int.self, forKey: .retainedDays)
@@ -227,6 +231,27 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         if let lastUseDay, let lastActiveDay, lastUseDay > lastActiveDay {
             throw corrupt("lastUseDay \(lastUseDay) is after lastActiveDay \(lastActiveDay)")
         }
+        if let lastUseDay {
+            // Recording makes lastUseDay the latest day with a use. That day's use stays in its
+            // kept totals unless it is not kept (it was older than the kept days when recorded,
+            // or has been dropped since), and the last day kept is always kept whole. A window
+            // that grew can keep that day again for later records, so its totals alone prove
+            // nothing; the lifetime totals must then hold the use the days do not.
+            if let latestUse = days.last(where: { $0.summary.uses > 0 })?.day, latestUse > lastUseDay {
+                throw corrupt("\(latestUse) holds a use after lastUseDay \(lastUseDay)")
+            }
+            if (days.last { $0.day == lastUseDay }?.summary.uses ?? 0) == 0 {
+                guard lastUseDay != lastActiveDay else {
+                    throw corrupt("lastUseDay \(lastUseDay) is the last day kept, which holds no use")
+                }
+                guard lifetime.uses > total.uses else {
+                    throw corrupt(
+                        "lastUseDay \(lastUseDay) holds no use, "
+                            + "yet every use of the lifetime totals is on another kept day"
+                    )
+                }
+            }
+        }
     }
 
     /// Records one activity on `day`.
@@ -250,7 +275,24 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         self = updated
     }
 
+    /// The last day on or before `day` with a use of the product, as far as the kept days show.
+    ///
+    /// On or after ``lastUseDay`` it is ``lastUseDay``, so a use recorded after `day` does not
+    /// hide an earlier one. Before ``lastUseDay`` it is the latest of ``days`` on or before `day`
+    /// with a use, or `nil` if none has one: per-day detail is kept for ``retainedDays`` days
+    /// ending on ``lastActiveDay``, so `nil` then means "no use in the kept days on or before
+    /// `day`", not "never" (a use before the kept days counts only in ``lifetime``).
+    ///
+    /// - Complexity: O(1) on or after ``lastUseDay``, O(``retainedDays``) before it.
+    public func lastUse(onOrBefore day: CalendarDay) -> CalendarDay? {
+        guard let lastUseDay = self.lastUseDay, lastUseDay > day else { return self.lastUseDay }
+        return self.days.last { $0.day <= day && $0.summary.uses > 0 }?.day
+    }
+
     /// Totals over the `windowDays` days that end with `day` (inclusive).
+    ///
+    /// Only the kept ``days`` count: for a window that reaches back before them (one ending before
+    /// ``lastActiveDay`` can), the activity of the days no longer kept is missing from the totals.
     ///
     /// - Complexity: O(``retainedDays``).
     public func summary(windowDays: Int, endingOn day: CalendarDay) -> ActivitySummary {

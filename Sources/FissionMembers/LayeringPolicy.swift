@@ -52,6 +52,9 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
     /// Whether a member with `summary` over the window, last using the product on `lastUseDay`,
     /// meets the requirement on `day`.
     ///
+    /// `lastUseDay` is the last use on or before `day` (``ActivityStats/lastUse(onOrBefore:)``);
+    /// a later one fails recency.
+    ///
     /// A spend criterion is met only by spend in its own currency: a `summary` whose spend is in
     /// another currency does not meet ``minimumSpend``, whatever the amount (amounts in two
     /// currencies cannot be compared). Without a spend criterion the spend is not looked at.
@@ -124,7 +127,7 @@ public struct ActivityRequirement: Hashable, Sendable, Codable {
 /// period resets it.
 ///
 /// A tier without a requirement is assigned by operators only (KOLs usually are): the policy ranks
-/// it but never computes it. Pin such members with ``MemberRoster/assignLayer(_:to:)``.
+/// it but never computes it. Pin such members with ``MemberRoster/assignLayer(_:to:on:)``.
 ///
 /// ```swift
 /// let policy = try LayeringPolicy(
@@ -258,7 +261,14 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
         return self.tiers.firstIndex { $0.layer == layer }
     }
 
-    /// Whether `layer` ranks at `minimum` or above. Unknown layers rank below everything.
+    /// Whether `layer` ranks at `minimum` or above.
+    ///
+    /// When the policy ranks both layers, this compares their ranks (see ``rank(of:)``). When it
+    /// does not rank one of them, or either, the answer is whether they are the same layer: a
+    /// layer the policy does not know is at least itself and nothing else, and no layer is at
+    /// least one the policy does not know. FissionGroups' `layerAtLeast` entry rules admit members
+    /// by this answer. (``MemberRoster/reevaluateLayers(on:)`` ranks unknown layers below every
+    /// known one when it tells a promotion from a demotion.)
     public func isLayer(_ layer: Layer, atLeast minimum: Layer) -> Bool {
         guard let rank = self.rank(of: layer), let minimumRank = self.rank(of: minimum) else {
             return layer == minimum
@@ -266,16 +276,38 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
         return rank <= minimumRank
     }
 
+    /// Whether `layer` ranks strictly above `other`, a layer the policy does not know ranking
+    /// below every layer it knows (and alike with another unknown one).
+    func ranks(_ layer: Layer, above other: Layer) -> Bool {
+        let unknown = self.tiers.count + 1
+        return (self.rank(of: layer) ?? unknown) < (self.rank(of: other) ?? unknown)
+    }
+
     /// The highest computed tier whose requirement `stats` meet on `day`, or the fallback.
     ///
     /// Spend counts only in the policy's ``currency``: stats recorded in another currency meet no
     /// spend requirement (see ``ActivityRequirement/isMet(by:lastUseDay:on:)``). A
     /// ``MemberRoster`` records spend in its policy's currency, so its members' stats always match.
+    ///
+    /// Recency is measured from the last use on or before `day`
+    /// (``ActivityStats/lastUse(onOrBefore:)``), so activity recorded after `day` changes
+    /// nothing about `day`.
+    ///
+    /// The window totals and the last use come from the per-day totals the stats keep,
+    /// ``ActivityStats/retainedDays`` days ending on ``ActivityStats/lastActiveDay``. The answer
+    /// is the one the whole history gives when the window lies within the kept days (for any day
+    /// on or after ``ActivityStats/lastActiveDay`` when ``windowDays`` is at most `retainedDays`,
+    /// as in a ``MemberRoster``) and, for a day before ``ActivityStats/lastUseDay``, the
+    /// `maximumDaysSinceLastUse + 1` days ending on `day` do too: `day` at least `lastActiveDay`
+    /// minus `retainedDays` plus the larger of ``windowDays`` and `maximumDaysSinceLastUse + 1`
+    /// days. Otherwise activity before the kept days counts for neither (a member with no use in
+    /// the kept days on or before `day` fails every recency criterion), so the answer may rank
+    /// the member lower than the whole history would, never higher.
     public func qualifyingLayer(for stats: ActivityStats, on day: CalendarDay) -> Layer {
         let summary = stats.summary(windowDays: self.windowDays, endingOn: day)
+        let lastUse = stats.lastUse(onOrBefore: day)
         for tier in self.tiers {
-            if let requirement = tier.requirement, requirement.isMet(by: summary, lastUseDay: stats.lastUseDay, on: day)
-            {
+            if let requirement = tier.requirement, requirement.isMet(by: summary, lastUseDay: lastUse, on: day) {
                 return tier.layer
             }
         }

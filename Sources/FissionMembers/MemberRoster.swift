@@ -70,7 +70,8 @@ public struct MemberRoster: Sendable {
         public let from: Layer
         /// To which layer.
         public let to: Layer
-        /// Whether the new layer ranks higher.
+        /// Whether the new layer ranks higher; a layer the policy does not know ranks below every
+        /// layer it knows, so leaving one is a promotion.
         public let isPromotion: Bool
 
         /// Creates a change record.
@@ -128,12 +129,15 @@ public struct MemberRoster: Sendable {
     /// The member keeps the layer they come with; if the policy does not rank it, the next
     /// ``reevaluateLayers(on:)`` sorts them.
     ///
-    /// - Throws: ``FissionError/Code/duplicateMember`` if the id is taken.
+    /// - Throws: ``FissionError/Code/duplicateMember`` if the id is taken;
+    ///   ``FissionError/Code/invalidDate`` if the member joined on a day outside years 1 to 9999 in
+    ///   the roster's offset (hours from `Timestamp.earliest` or `Timestamp.latest`). The roster is
+    ///   unchanged when it throws.
     public mutating func add(_ member: Member) throws(FissionError) {
         guard self.entries[member.id] == nil else {
             throw FissionError(code: .duplicateMember, reason: "member \(member.id) is already in the roster")
         }
-        let joinDay = member.joinedAt.calendarDay(in: self.offset)
+        let joinDay = try self.day(of: member.joinedAt, what: "member \(member.id) joined")
         self.entries[member.id] = Entry(
             member: member,
             stats: ActivityStats(currency: self.policy.currency, retainedDays: self.retainedDays),
@@ -147,7 +151,9 @@ public struct MemberRoster: Sendable {
     /// - Throws: ``FissionError/Code/memberNotFound`` for an unknown member;
     ///   ``FissionError/Code/activityBeforeJoin`` for an activity before the member joined;
     ///   ``FissionError/Code/currencyMismatch`` or ``FissionError/Code/negativeAmount`` for a bad
-    ///   spend; ``FissionError/Code/arithmeticOverflow``.
+    ///   spend; ``FissionError/Code/arithmeticOverflow``; ``FissionError/Code/invalidDate`` for an
+    ///   activity on a day outside years 1 to 9999 in the roster's offset. The roster is unchanged
+    ///   when it throws.
     public mutating func record(_ activity: ActivityRecord) throws(FissionError) {
         guard var entry = self.entries[activity.member] else {
             throw FissionError(code: .memberNotFound, reason: "no member \(activity.member)")
@@ -159,7 +165,8 @@ public struct MemberRoster: Sendable {
                     "activity at \(activity.at) is before member \(activity.member) joined at \(entry.member.joinedAt)"
             )
         }
-        try entry.stats.record(activity.kind, on: activity.at.calendarDay(in: self.offset))
+        let day = try self.day(of: activity.at, what: "activity of member \(activity.member)")
+        try entry.stats.record(activity.kind, on: day)
         self.entries[activity.member] = entry
     }
 
@@ -202,7 +209,9 @@ public struct MemberRoster: Sendable {
     /// Replaces the layering policy; the next ``reevaluateLayers(on:)`` applies it.
     ///
     /// A longer window than before sees only the days kept under the old one until it fills up:
-    /// per-day detail older than the old window was not kept.
+    /// per-day detail older than the old window was not kept. A shorter window keeps what is
+    /// kept: a member's ``ActivityStats/retainedDays`` never goes down, so the days already kept
+    /// stay within it (and the entry decodes).
     ///
     /// - Throws: ``FissionError/Code/invalidLayeringPolicy`` if the new policy's currency differs
     ///   (the recorded spend could not be compared).
@@ -213,15 +222,20 @@ public struct MemberRoster: Sendable {
                 reason: "the roster records spend in \(self.policy.currency); the new policy is in \(policy.currency)"
             )
         }
-        if policy.windowDays > self.policy.windowDays {
-            for id in self.joinOrder { self.entries[id]!.stats.retainedDays = policy.windowDays }
+        for id in self.joinOrder where self.entries[id]!.stats.retainedDays < policy.windowDays {
+            self.entries[id]!.stats.retainedDays = policy.windowDays
         }
         self.policy = policy
     }
 
     /// Re-computes every unpinned member's layer as of `day` and returns who moved, in join order.
     ///
-    /// Calling it twice for the same day changes nothing the second time.
+    /// Calling it twice for the same day changes nothing the second time. Activity recorded
+    /// after `day` does not count toward it, so a nightly job may re-evaluate yesterday after
+    /// today's first records came in. For a day before a member's latest activity, though, only
+    /// the per-day detail the roster keeps (``ActivityStats/retainedDays``, the longest window
+    /// since the member was added) counts; ``LayeringPolicy/qualifyingLayer(for:on:)`` says when
+    /// that is the whole story.
     ///
     /// - Complexity: O(*members* × ``ActivityStats/retainedDays``).
     public mutating func reevaluateLayers(on day: CalendarDay) -> [LayerChange] {
@@ -233,7 +247,7 @@ public struct MemberRoster: Sendable {
             self.entries[id]!.layerState = next
             if next.layer != entry.member.layer {
                 self.entries[id]!.member.layer = next.layer
-                let isPromotion = self.policy.isLayer(next.layer, atLeast: entry.member.layer)
+                let isPromotion = self.policy.ranks(next.layer, above: entry.member.layer)
                 changes.append(
                     LayerChange(member: id, from: entry.member.layer, to: next.layer, isPromotion: isPromotion)
                 )
@@ -266,6 +280,23 @@ public struct MemberRoster: Sendable {
         return Page(members: found, next: position < self.joinOrder.count ? Cursor(position: position) : nil)
     }
 
-    /// Days of per-day activity kept per member: the policy's window, so memory stays bounded.
+    /// Days of per-day activity kept for a new member: the policy's window, so memory stays bounded.
     private var retainedDays: Int { self.policy.windowDays }
+
+    /// The calendar day of `instant` in the roster's offset.
+    ///
+    /// - Throws: ``FissionError/Code/invalidDate`` if the day is outside years 1 to 9999, which
+    ///   no stored day can hold.
+    private func day(of instant: Timestamp, what: String) throws(FissionError) -> CalendarDay {
+        let day = instant.calendarDay(in: self.offset)
+        // An instant in the first or last hours of the timestamp range can fall on a day of year 0
+        // or 10000 in the roster's offset.
+        guard day >= CalendarDay.first, day <= CalendarDay.last else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "\(what) at \(instant), which falls outside years 1 to 9999 at UTC offset \(self.offset)"
+            )
+        }
+        return day
+    }
 }

@@ -123,6 +123,17 @@ struct BadInputTests {
         #expect(throws: FissionError(code: .invalidPolicy)) { try InviteGraph(policy: .init(), maximumMemberCount: 0) }
     }
 
+    @Test func aTouchFromTheInviterChangesNothingUnderNewMembersOnly() throws {
+        var graph = try Self.graph(.init(scope: .newMembersOnly))
+        let before = graph
+        #expect(try graph.bind("bob", to: "alice", at: Self.start.adding(days: 1), campaign: "autumn") == .unchanged)
+        #expect(graph == before)
+        #expect(throws: FissionError(code: .bindingClosed)) {
+            try graph.bind("carol", to: "bob", at: Self.start.adding(days: 1))
+        }
+        #expect(graph == before)
+    }
+
     @Test func protectionWindowEndsOnTime() throws {
         var graph = try Self.graph(.init(duration: .protectionWindow(days: 30)))
         try graph.register("dave", at: Self.start, invitedBy: "alice")

@@ -68,7 +68,10 @@ struct ReferenceGraph {
             throw self.fail(.unknownMember)
         }
         guard inviterOrder < memberOrder else { throw self.fail(.inviteeJoinedFirst) }
-        guard self.policy.scope == .allMembers else { throw self.fail(.bindingClosed) }
+        guard self.policy.scope == .allMembers else {
+            if self.parent[member] == inviter { return .unchanged }
+            throw self.fail(.bindingClosed)
+        }
         if self.policy.moment == .firstOrder && !self.ordered.contains(member) {
             if self.pending[member] != nil && self.policy.duration != .lastTouch { return .unchanged }
             self.pending[member] = (inviter, campaign, time)

@@ -98,6 +98,82 @@ struct SnapshotTests {
         #expect(throws: FissionError(code: .corruptSnapshot)) { try InviteGraph(snapshot: bytes + [0]) }
     }
 
+    /// Writes `value` little-endian at `offset`, as the snapshot stores integers.
+    static func put<Value: FixedWidthInteger>(_ value: Value, at offset: Int, in bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            for (position, byte) in raw.enumerated() { bytes[offset + position] = byte }
+        }
+    }
+
+    /// a and b joined on day 0, c through a's invitation; on day 1 c was rebound to b; d joined on
+    /// day 5. The snapshot ends with c's closed binding: 32 bytes, `validTo` last.
+    static func rebound(_ policy: BindingPolicy) throws -> (graph: InviteGraph, validTo: Int) {
+        let start = try Timestamp(millisecondsSinceEpoch: 1_750_000_000_000)
+        var graph = try InviteGraph(policy: policy)
+        try graph.register("a", at: start)
+        try graph.register("b", at: start)
+        try graph.register("c", at: start, invitedBy: "a")
+        #expect(try graph.bind("c", to: "b", at: start.adding(days: 1)) == .rebound)
+        try graph.register("d", at: start.adding(days: 5))
+        return (graph, graph.snapshot().count - 8)
+    }
+
+    @Test func aHistoryThatOverlapsOrLeavesAGapIsRefused() throws {
+        let (graph, validTo) = try Self.rebound(BindingPolicy(duration: .lastTouch))
+        let start = try Timestamp(millisecondsSinceEpoch: 1_750_000_000_000)
+        #expect(try InviteGraph(snapshot: graph.snapshot()) == graph)
+        // The binding to a ended when the one to b began (day 1); end it on day 4, or on day 0.
+        for end in [try start.adding(days: 4), try start.adding(milliseconds: 1)] {
+            var bytes = graph.snapshot()
+            Self.put(end.millisecondsSinceEpoch, at: validTo, in: &bytes)
+            #expect(throws: FissionError(code: .corruptSnapshot), "ends at \(end)") { try InviteGraph(snapshot: bytes) }
+        }
+
+        // Two rebindings: the second closed binding must begin where the first ended.
+        var twice = graph
+        #expect(try twice.bind("c", to: "a", at: start.adding(days: 6)) == .rebound)
+        var bytes = twice.snapshot()
+        let secondValidFrom = bytes.count - 16
+        Self.put(try start.adding(days: 2).millisecondsSinceEpoch, at: secondValidFrom, in: &bytes)
+        #expect(throws: FissionError(code: .corruptSnapshot)) { try InviteGraph(snapshot: bytes) }
+    }
+
+    @Test func rebindingsUnderAPolicyThatNeverRebindsAreRefused() throws {
+        let (graph, _) = try Self.rebound(BindingPolicy(duration: .lastTouch))
+        // After "FSNG" and the version: moment, scope, then the duration's kind and days.
+        let refused: [(scope: UInt8, kind: UInt8, days: UInt32, what: String)] = [
+            (0, 0, 0, "permanent"),
+            (1, 2, 0, "new members only"),
+            (0, 1, 2, "closed after 1 day of a 2-day protection window"),
+        ]
+        for policy in refused {
+            var bytes = graph.snapshot()
+            bytes[9] = policy.scope
+            bytes[10] = policy.kind
+            Self.put(policy.days, at: 11, in: &bytes)
+            #expect(throws: FissionError(code: .corruptSnapshot), "\(policy.what)") { try InviteGraph(snapshot: bytes) }
+        }
+        // A 1-day window gives way after exactly 1 day, so that history is possible.
+        var bytes = graph.snapshot()
+        bytes[10] = 1
+        Self.put(UInt32(1), at: 11, in: &bytes)
+        let windowed = try InviteGraph(snapshot: bytes)
+        #expect(windowed.policy.duration == .protectionWindow(days: 1))
+        #expect(try windowed.bindingHistory(of: "c") == graph.bindingHistory(of: "c"))
+    }
+
+    @Test func aPendingInvitationBeforeYear1IsRefused() throws {
+        var graph = try InviteGraph(policy: BindingPolicy(moment: .firstOrder))
+        try graph.register("a", at: .earliest)
+        try graph.register("b", at: .earliest, invitedBy: "a")
+        let restored = try InviteGraph(snapshot: graph.snapshot())
+        #expect(try restored.pendingInviter(of: "b") == "a")
+        // The pending invitation's time sits just before the closed-binding count at the end.
+        var bytes = graph.snapshot()
+        Self.put(Timestamp.earliest.millisecondsSinceEpoch - 1, at: bytes.count - 16, in: &bytes)
+        #expect(throws: FissionError(code: .corruptSnapshot)) { try InviteGraph(snapshot: bytes) }
+    }
+
     @Test func damagedBytesAreRefusedOrHarmless() throws {
         let graph = try Self.sample()
         let bytes = graph.snapshot()

@@ -221,6 +221,25 @@ struct DecodingValidationTests {
                 ),
                 "lastUseDay 2026-11-03 is after lastActiveDay 2026-11-02"
             ),
+            (self.stats(lastUseDay: "2026-11-02"), "lastUseDay 2026-11-02 is the last day kept, which holds no use"),
+            (
+                self.stats(
+                    lifetime: self.summary(uses: 2, spend: 100),
+                    days: [("2026-11-01", self.summary(uses: 1)), ("2026-11-02", self.summary(uses: 1, spend: 100))]
+                ),
+                "2026-11-02 holds a use after lastUseDay 2026-11-01"
+            ),
+            (
+                self.stats(
+                    days: [
+                        ("2026-11-01", self.summary(uses: 1)), ("2026-11-02", self.summary(spend: 50)),
+                        ("2026-11-03", self.summary(spend: 50)),
+                    ],
+                    lastUseDay: "2026-11-02",
+                    lastActiveDay: "2026-11-03"
+                ),
+                "lastUseDay 2026-11-02 holds no use, yet every use of the lifetime totals is on another kept day"
+            ),
         ]
         for (text, reason) in cases {
             let error = #expect(throws: DecodingError.self) { try self.decode(ActivityStats.self, text) }
@@ -235,6 +254,31 @@ struct DecodingValidationTests {
         try stats.record(.use, on: dayNumber(0))
         #expect(stats.days.count == 1)
         #expect(try self.decode(ActivityStats.self, self.json(stats)) == stats)
+    }
+
+    @Test func statsWhoseLastUseIsNoLongerInItsDayStillDecode() throws {
+        // A use too old for the kept days sets lastUseDay; once the window grows, a later record
+        // on that day is kept, without the use.
+        func policy(windowDays: Int) throws -> LayeringPolicy {
+            try LayeringPolicy(
+                tiers: [.init(layer: .core, requirement: ActivityRequirement(minimumUses: 1))],
+                fallback: .ordinary,
+                windowDays: windowDays,
+                graceDays: 0,
+                currency: .cny
+            )
+        }
+        var roster = MemberRoster(policy: try policy(windowDays: 10), offset: beijing)
+        try roster.add(Member(id: 1, joinedAt: noon(0)))
+        try roster.record(ActivityRecord(member: 1, at: noon(20), kind: .message))
+        try roster.record(ActivityRecord(member: 1, at: noon(10), kind: .use))
+        try roster.replacePolicy(policy(windowDays: 20))
+        try roster.record(ActivityRecord(member: 1, at: noon(10), kind: .message))
+        let entry = try #require(roster.entry(1))
+        #expect(entry.stats.lastUseDay == (try dayNumber(10)))
+        #expect(entry.stats.days.map(\.day) == [try dayNumber(10), try dayNumber(20)])
+        #expect(entry.stats.days.first?.summary.uses == 0)
+        #expect(try self.decode(MemberRoster.Entry.self, self.json(entry)) == entry)
     }
 
     @Test func rosterEntriesRoundTripAndTheirLayerMustAgree() throws {

@@ -72,6 +72,68 @@ struct LayeringTests {
         #expect(policy.qualifyingLayer(for: stats, on: try dayNumber(21)) == .ordinary)
     }
 
+    @Test func aUseRecordedAfterTheDayDoesNotFailItsRecency() throws {
+        let policy = try makePolicy()
+        var stats = ActivityStats(currency: .cny, retainedDays: 21)
+        for day in Int64(0)..<6 { try stats.record(.use, on: dayNumber(day)) }
+        #expect(policy.qualifyingLayer(for: stats, on: try dayNumber(6)) == .core)
+        try stats.record(.use, on: dayNumber(7))  // tomorrow's use, recorded before day 6 is evaluated
+        #expect(policy.qualifyingLayer(for: stats, on: try dayNumber(6)) == .core)
+        #expect(policy.qualifyingLayer(for: stats, on: try dayNumber(27)) == .ordinary, "7 uses, none on days 7...27")
+    }
+
+    @Test func theLastUseOnOrBeforeADayComesFromTheKeptDays() throws {
+        var stats = ActivityStats(currency: .cny, retainedDays: 21)
+        for day: Int64 in [2, 5, 12] { try stats.record(.use, on: dayNumber(day)) }
+        try stats.record(.message, on: dayNumber(8))
+        #expect(stats.lastUse(onOrBefore: try dayNumber(15)) == (try dayNumber(12)))
+        #expect(stats.lastUse(onOrBefore: try dayNumber(12)) == (try dayNumber(12)))
+        #expect(stats.lastUse(onOrBefore: try dayNumber(11)) == (try dayNumber(5)), "day 8 has a message only")
+        #expect(stats.lastUse(onOrBefore: try dayNumber(4)) == (try dayNumber(2)))
+        #expect(stats.lastUse(onOrBefore: try dayNumber(1)) == nil)
+
+        // With 3 days kept, day 0's use is no longer known day by day: as of day 9 the kept days
+        // (8...10) hold no use, so recency fails whatever the requirement's limit.
+        var short = ActivityStats(currency: .cny, retainedDays: 3)
+        try short.record(.use, on: dayNumber(0))
+        try short.record(.use, on: dayNumber(10))
+        #expect(short.lastUse(onOrBefore: try dayNumber(9)) == nil)
+        let recency = try LayeringPolicy(
+            tiers: [.init(layer: .core, requirement: ActivityRequirement(maximumDaysSinceLastUse: 1))],
+            fallback: .ordinary,
+            windowDays: 3,
+            graceDays: 0,
+            currency: .cny
+        )
+        #expect(recency.qualifyingLayer(for: short, on: try dayNumber(9)) == .ordinary)
+        #expect(recency.qualifyingLayer(for: short, on: try dayNumber(11)) == .core)
+    }
+
+    @Test func reevaluatingYesterdayAfterTodaysUseKeepsAnActiveMember() throws {
+        var roster = try self.roster(graceDays: 0)
+        for day in Int64(0)..<6 { try roster.record(ActivityRecord(member: 1, at: noon(day), kind: .use)) }
+        #expect(roster.reevaluateLayers(on: try dayNumber(5)).map(\.to) == [.core])
+        try roster.record(ActivityRecord(member: 1, at: noon(7), kind: .use))
+        // As of day 6: 6 uses in the window, the last the day before.
+        #expect(roster.reevaluateLayers(on: try dayNumber(6)).isEmpty)
+        #expect(roster.member(1)?.layer == .core)
+    }
+
+    @Test func leavingALayerThePolicyDoesNotKnowIsAPromotion() throws {
+        var roster = MemberRoster(policy: try makePolicy(), offset: beijing)
+        let legacy = try Layer("legacy")
+        try roster.add(Member(id: 1, joinedAt: noon(0), layer: legacy))
+        try roster.add(Member(id: 2, joinedAt: noon(0), layer: legacy))
+        for day in Int64(0)..<6 { try roster.record(ActivityRecord(member: 1, at: noon(day), kind: .use)) }
+        let changes = roster.reevaluateLayers(on: try dayNumber(5))
+        #expect(
+            changes == [
+                .init(member: 1, from: legacy, to: .core, isPromotion: true),
+                .init(member: 2, from: legacy, to: .ordinary, isPromotion: true),
+            ]
+        )
+    }
+
     @Test func pinnedLayersAreNotRecomputed() throws {
         var roster = try self.roster(graceDays: 0)
         try roster.assignLayer(.kol, to: 2, on: dayNumber(0))
@@ -93,6 +155,9 @@ struct LayeringTests {
         #expect(policy.rank(of: .ordinary) == 3)
         #expect(policy.rank(of: .wordOfMouth) == nil)
         #expect(!policy.isLayer(.wordOfMouth, atLeast: .ordinary))
+        // A layer the policy does not know is at least itself only (entry rules rely on it).
+        #expect(!policy.isLayer(.core, atLeast: .wordOfMouth))
+        #expect(policy.isLayer(.wordOfMouth, atLeast: .wordOfMouth))
     }
 }
 

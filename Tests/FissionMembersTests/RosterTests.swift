@@ -41,6 +41,31 @@ struct RosterTests {
         #expect(roster.count == 1)
     }
 
+    @Test func anInstantOnADayOutsideYears1To9999IsRefused() throws {
+        var west = MemberRoster(policy: try makePolicy(), offset: try UTCOffset(hours: -12))
+        // 0001-01-01T00:00Z is 0000-12-31 at UTC-12.
+        #expect(throws: FissionError(code: .invalidDate)) { try west.add(Member(id: 1, joinedAt: .earliest)) }
+        #expect(west.count == 0)
+        #expect(west.entry(1) == nil)
+        try west.add(Member(id: 1, joinedAt: Timestamp.earliest.adding(milliseconds: 12 * 3_600_000)))
+        #expect(west.entry(1)?.layerState.since == CalendarDay.first)
+
+        var east = MemberRoster(policy: try makePolicy(), offset: try UTCOffset(hours: 14))
+        try east.add(Member(id: 1, joinedAt: noon(0)))
+        let before = try #require(east.entry(1))
+        // 9999-12-31T23:59:59.999Z is 10000-01-01 at UTC+14.
+        #expect(throws: FissionError(code: .invalidDate)) {
+            try east.record(ActivityRecord(member: 1, at: .latest, kind: .use))
+        }
+        #expect(east.entry(1) == before)
+        try east.record(
+            ActivityRecord(member: 1, at: Timestamp.latest.adding(milliseconds: -14 * 3_600_000), kind: .use)
+        )
+        let entry = try #require(east.entry(1))
+        #expect(entry.stats.lastUseDay == CalendarDay.last)
+        #expect(try JSONDecoder().decode(MemberRoster.Entry.self, from: JSONEncoder().encode(entry)) == entry)
+    }
+
     @Test func trailingWindowsMatchABruteForceRecount() throws {
         let seed: UInt64 = 0x5EED_0101
         var generator = SeededGenerator(seed: seed)
@@ -119,6 +144,34 @@ struct RosterTests {
         #expect(throws: FissionError(code: .invalidLayeringPolicy)) { try roster.replacePolicy(dollarPolicy) }
         try roster.replacePolicy(makePolicy(graceDays: 1))
         #expect(roster.policy.graceDays == 1)
+    }
+
+    @Test func aShorterWindowKeepsWhatIsKeptAndEntriesStillDecode() throws {
+        func policy(windowDays: Int) throws -> LayeringPolicy {
+            try LayeringPolicy(
+                tiers: [.init(layer: .core, requirement: ActivityRequirement(minimumUses: 2))],
+                fallback: .ordinary,
+                windowDays: windowDays,
+                graceDays: 0,
+                currency: .cny
+            )
+        }
+        var roster = MemberRoster(policy: try policy(windowDays: 30), offset: beijing)
+        try roster.add(Member(id: 1, joinedAt: noon(0)))
+        try roster.record(ActivityRecord(member: 1, at: noon(0), kind: .use))
+        try roster.record(ActivityRecord(member: 1, at: noon(25), kind: .use))
+        try roster.replacePolicy(policy(windowDays: 10))
+        try roster.replacePolicy(policy(windowDays: 20))
+        let entry = try #require(roster.entry(1))
+        #expect(entry.stats.retainedDays == 30, "days 0...25 are kept")
+        #expect(entry.stats.days.count == 2)
+        #expect(try JSONDecoder().decode(MemberRoster.Entry.self, from: JSONEncoder().encode(entry)) == entry)
+        // A member added under the shorter window keeps that window's days.
+        try roster.add(Member(id: 2, joinedAt: noon(26)))
+        #expect(roster.entry(2)?.stats.retainedDays == 20)
+        try roster.replacePolicy(policy(windowDays: 40))
+        #expect(roster.entry(1)?.stats.retainedDays == 40)
+        #expect(roster.entry(2)?.stats.retainedDays == 40)
     }
 }
 
