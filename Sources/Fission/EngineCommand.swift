@@ -85,6 +85,37 @@ public enum EngineCommand: Hashable, Sendable {
     /// A command for a campaign model (see ``CampaignModel``); build it with
     /// ``model(_:of:)``.
     case model(ModelCommand)
+    /// An operator archived a group: it takes no new members (a series routes joins past it);
+    /// its members stay and may leave or be moved out. Archiving an archived group does nothing.
+    case archiveGroup(GroupID)
+    /// An operator made an archived group take members again. Reactivating an active group does
+    /// nothing.
+    case reactivateGroup(GroupID)
+    /// An operator changed a group's capacity: 2 to ``FissionGroups/CommunityGroup/maximumCapacity``,
+    /// and not below its member count (``FissionError/Code/capacityBelowMemberCount``).
+    case setGroupCapacity(GroupID, capacity: Int)
+    /// An operator removed a member from a group (``FissionGroups/RemovalReason``, such as
+    /// `"spam"`): their stay ends, so inviters' retained counts stop counting them, and the
+    /// outcome carries ``EngineEffect/removeMember(_:group:)``.
+    case removeFromGroup(MemberID, group: GroupID, reason: RemovalReason)
+    /// A member moved out of one group into another group, or into a series (which routes them to
+    /// a group other than `from`), in one step: the destination's entry rule applies, with their
+    /// inviter into `from` as their inviter, and `facts` as for ``joinGroup(_:into:invitedBy:channel:facts:)``.
+    /// A move credits nobody in the destination's invite attribution. For a member promoted into a
+    /// core group: leaving and joining again would end their stay, and could leave them in
+    /// neither group when the join is refused.
+    case moveMember(MemberID, from: GroupID, to: JoinTarget, facts: MemberFacts = .none)
+    /// A member made up a missed day of the current month on the board `group` counts on (the
+    /// community's without a group), as ``FissionGroups/CheckInBoard/makeUp(_:activity:day:at:inGroupSince:)``
+    /// allows: within the configured make-ups a month, on or after the day they joined (the
+    /// group). The outcome carries ``EngineEffect/checkedIn(_:activity:day:streak:milestonesReached:)``
+    /// for `day`.
+    case makeUpCheckIn(MemberID, activity: CheckInActivityID, group: GroupID?, day: CalendarDay)
+    /// Staff overturned a moderation decision: the group's moderator forgets the member's
+    /// strikes, so their next broken rule counts as a first. A group without moderation is
+    /// ``FissionError/Code/groupNotFound`` only if the group does not exist; otherwise nothing
+    /// changes.
+    case pardonMember(MemberID, group: GroupID)
 
     /// A command for the campaign model `model`.
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
@@ -221,14 +252,7 @@ extension EngineCommand {
             // tag 21 is the same followed by the facts.
             writer.append(UInt8(facts.isNoneForAJoin ? 12 : 21))
             writer.append(identifier: member)
-            switch target {
-            case .group(let group):
-                writer.append(UInt8(0))
-                writer.append(identifier: group)
-            case .series(let series):
-                writer.append(UInt8(1))
-                writer.append(identifier: series)
-            }
+            writer.append(joinTarget: target)
             writer.append(optional: inviter)
             writer.append(optional: channel)
             if !facts.isNoneForAJoin { writer.append(facts: facts) }
@@ -273,6 +297,39 @@ extension EngineCommand {
         case .rejectHeldReward(let grant):
             writer.append(UInt8(19))
             writer.append(grant.rawValue)
+        case .archiveGroup(let group):
+            writer.append(UInt8(26))
+            writer.append(identifier: group)
+        case .reactivateGroup(let group):
+            writer.append(UInt8(27))
+            writer.append(identifier: group)
+        case .setGroupCapacity(let group, let capacity):
+            writer.append(UInt8(28))
+            writer.append(identifier: group)
+            writer.append(Int64(capacity))
+        case .removeFromGroup(let member, let group, let reason):
+            writer.append(UInt8(29))
+            writer.append(identifier: member)
+            writer.append(identifier: group)
+            // At most `RemovalReason.maximumUTF8Length` (256) bytes.
+            writer.append(string: reason.text)
+        case .moveMember(let member, let source, let target, let facts):
+            writer.append(UInt8(30))
+            writer.append(identifier: member)
+            writer.append(identifier: source)
+            writer.append(joinTarget: target)
+            writer.append(UInt8(facts.isNoneForAJoin ? 0 : 1))
+            if !facts.isNoneForAJoin { writer.append(facts: facts) }
+        case .makeUpCheckIn(let member, let activity, let group, let day):
+            writer.append(UInt8(31))
+            writer.append(identifier: member)
+            writer.append(identifier: activity)
+            writer.append(optional: group)
+            writer.append(day.daysSinceEpoch)
+        case .pardonMember(let member, let group):
+            writer.append(UInt8(32))
+            writer.append(identifier: member)
+            writer.append(identifier: group)
         }
     }
 
@@ -350,13 +407,7 @@ extension EngineCommand {
             )
         case 12, 21:
             let member: MemberID = try reader.readIdentifier()
-            let targetTag: UInt8 = try reader.read()
-            let target: JoinTarget
-            switch targetTag {
-            case 0: target = .group(try reader.readIdentifier())
-            case 1: target = .series(try reader.readIdentifier())
-            default: throw ByteReader.corrupt("join target tag \(targetTag)")
-            }
+            let target = try reader.readJoinTarget()
             let inviter: MemberID? = try reader.readOptionalIdentifier()
             let channel = try reader.readOptionalString()
             var facts = MemberFacts.none
@@ -421,8 +472,75 @@ extension EngineCommand {
                 throw ByteReader.corrupt("campaign \(campaign.id) under revision one with tag 20")
             }
             return .publishCampaign(campaign)
+        case 26:
+            return .archiveGroup(try reader.readIdentifier())
+        case 27:
+            return .reactivateGroup(try reader.readIdentifier())
+        case 28:
+            let group: GroupID = try reader.readIdentifier()
+            let capacity: Int64 = try reader.read()
+            // Any capacity the directory refuses is refused when applied; only a value that is
+            // no `Int` here is corrupt (none, on 64-bit platforms).
+            guard let value = Int(exactly: capacity) else { throw ByteReader.corrupt("capacity \(capacity)") }
+            return .setGroupCapacity(group, capacity: value)
+        case 29:
+            let member: MemberID = try reader.readIdentifier()
+            let group: GroupID = try reader.readIdentifier()
+            let text = try reader.readString()
+            let reason = try Self.validated { () throws(FissionError) in try RemovalReason(text) }
+            return .removeFromGroup(member, group: group, reason: reason)
+        case 30:
+            let member: MemberID = try reader.readIdentifier()
+            let source: GroupID = try reader.readIdentifier()
+            let target = try reader.readJoinTarget()
+            let hasFacts: UInt8 = try reader.read()
+            var facts = MemberFacts.none
+            switch hasFacts {
+            case 0: break
+            case 1:
+                facts = try reader.readFacts()
+                guard !facts.isNoneForAJoin else { throw ByteReader.corrupt("a move with facts that are none") }
+            default: throw ByteReader.corrupt("a facts flag \(hasFacts)")
+            }
+            return .moveMember(member, from: source, to: target, facts: facts)
+        case 31:
+            let member: MemberID = try reader.readIdentifier()
+            let activity: CheckInActivityID = try reader.readIdentifier()
+            let group: GroupID? = try reader.readOptionalIdentifier()
+            let days: Int64 = try reader.read()
+            guard (CalendarDay.first.daysSinceEpoch...CalendarDay.last.daysSinceEpoch).contains(days) else {
+                throw ByteReader.corrupt("a make-up day \(days) outside years 1 to 9999")
+            }
+            return .makeUpCheckIn(member, activity: activity, group: group, day: CalendarDay(unchecked: days))
+        case 32:
+            return .pardonMember(try reader.readIdentifier(), group: try reader.readIdentifier())
         default:
             throw ByteReader.corrupt("command tag \(tag)")
+        }
+    }
+}
+
+extension ByteWriter {
+    /// A join's or a move's destination: 0 and a group, or 1 and a series.
+    fileprivate mutating func append(joinTarget target: JoinTarget) {
+        switch target {
+        case .group(let group):
+            self.append(UInt8(0))
+            self.append(identifier: group)
+        case .series(let series):
+            self.append(UInt8(1))
+            self.append(identifier: series)
+        }
+    }
+}
+
+extension ByteReader {
+    fileprivate mutating func readJoinTarget() throws(FissionError) -> JoinTarget {
+        let tag: UInt8 = try self.read()
+        switch tag {
+        case 0: return .group(try self.readIdentifier())
+        case 1: return .series(try self.readIdentifier())
+        default: throw Self.corrupt("join target tag \(tag)")
         }
     }
 }

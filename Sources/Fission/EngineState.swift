@@ -172,6 +172,10 @@ public struct EngineState: Sendable {
             self.moderators[group] = GroupModerator(rules: rules, policy: policy)
         case .joinGroup(let member, let target, let inviter, let channel, let facts):
             guard let value = self.member(member) else { throw Self.unknown(member) }
+            // An inviter must be registered, as at registration: the directory would credit an
+            // unknown id, and whoever registered under it later would take the credit. A journal
+            // written before this check may hold such a join; it replays as it was applied.
+            if let inviter, !replaying, !self.graph.contains(inviter) { throw Self.unknown(inviter) }
             let joined = try self.groups.join(
                 value,
                 facts: facts,
@@ -183,6 +187,7 @@ public struct EngineState: Sendable {
             if let opened = joined.openedGroup { effects.append(.openGroup(opened)) }
             effects.append(.showGroup(joined.group, to: member))
         case .leaveGroup(let member, let group):
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
             try self.groups.leave(member, from: group, at: now)
         case .checkIn(let member, let activity, let group):
             guard let value = self.member(member) else { throw Self.unknown(member) }
@@ -227,6 +232,41 @@ public struct EngineState: Sendable {
             }
         case .model(let command):
             try self.applyModel(command, key: key, at: now, &effects)
+        case .archiveGroup(let group):
+            try self.groups.archive(group)
+        case .reactivateGroup(let group):
+            try self.groups.reactivate(group)
+        case .setGroupCapacity(let group, let capacity):
+            try self.groups.setCapacity(capacity, of: group)
+        case .removeFromGroup(let member, let group, let reason):
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
+            try self.groups.remove(member, from: group, reason: reason, at: now)
+            effects.append(.removeMember(member, group: group))
+        case .moveMember(let member, let source, let target, let facts):
+            guard let value = self.member(member) else { throw Self.unknown(member) }
+            let moved = try self.groups.move(value, facts: facts, from: source, to: target, at: now)
+            if let opened = moved.openedGroup { effects.append(.openGroup(opened)) }
+            effects.append(.showGroup(moved.group, to: member))
+        case .makeUpCheckIn(let member, let activity, let group, let day):
+            guard let value = self.member(member) else { throw Self.unknown(member) }
+            let receipt = try self.onBoard(for: value, in: group) { board, since throws(FissionError) in
+                try board.makeUp(value, activity: activity, day: day, at: now, inGroupSince: since)
+            }
+            effects.append(
+                .checkedIn(
+                    member,
+                    activity: activity,
+                    day: receipt.day,
+                    streak: receipt.streak.current,
+                    milestonesReached: receipt.milestonesReached
+                )
+            )
+        case .pardonMember(let member, let group):
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
+            guard self.groups.group(group) != nil else {
+                throw FissionError(code: .groupNotFound, reason: "no group \(group)")
+            }
+            self.moderators[group]?.pardon(member)
         }
         self.clock = now
         return effects
@@ -256,6 +296,22 @@ public struct EngineState: Sendable {
         at now: Timestamp,
         replaying: Bool
     ) throws(FissionError) -> CheckInReceipt {
+        try self.onBoard(for: member, in: group) { board, since throws(FissionError) in
+            try board.checkIn(member, activity: activity, at: now, inGroupSince: since, ignoringCapacity: replaying)
+        }
+    }
+
+    /// Runs `body` on the board a check-in of `member` in `group` counts on, with when the member
+    /// entered the group (`nil` without one): the community's board without a group or for a
+    /// group of a series in ``seriesOnTheCommunityBoard``, the group's own board otherwise.
+    ///
+    /// - Throws: ``FissionError/Code/groupNotFound``; ``FissionError/Code/notInGroup``; what
+    ///   `body` throws, with the boards unchanged.
+    private mutating func onBoard(
+        for member: Member,
+        in group: GroupID?,
+        _ body: (inout CheckInBoard, Timestamp?) throws(FissionError) -> CheckInReceipt
+    ) throws(FissionError) -> CheckInReceipt {
         var since: Timestamp?
         var boardGroup: CommunityGroup?
         if let group {
@@ -268,15 +324,7 @@ public struct EngineState: Sendable {
             since = membership.since
             if !self.countsOnTheCommunityBoard(group) { boardGroup = value }
         }
-        guard let boardGroup else {
-            return try self.checkIns.checkIn(
-                member,
-                activity: activity,
-                at: now,
-                inGroupSince: since,
-                ignoringCapacity: replaying
-            )
-        }
+        guard let boardGroup else { return try body(&self.checkIns, since) }
         // Taken out of the table while it changes, so that it is the only reference (no copy of its
         // streaks) and a new one can be dropped again: a group's board is made at its first
         // check-in and kept only if that check-in counts. A board that throws is unchanged.
@@ -289,13 +337,7 @@ public struct EngineState: Sendable {
                 capacity: self.checkIns.capacity
             )
         do throws(FissionError) {
-            let receipt = try board.checkIn(
-                member,
-                activity: activity,
-                at: now,
-                inGroupSince: since,
-                ignoringCapacity: replaying
-            )
+            let receipt = try body(&board, since)
             self.groupCheckIns[boardGroup.id] = board
             return receipt
         } catch {
@@ -471,6 +513,7 @@ public struct EngineState: Sendable {
         at now: Timestamp,
         _ effects: inout [EngineEffect]
     ) throws(FissionError) {
+        guard self.graph.contains(member) else { throw Self.unknown(member) }
         guard self.groups.group(group) != nil else {
             throw FissionError(code: .groupNotFound, reason: "no group \(group)")
         }

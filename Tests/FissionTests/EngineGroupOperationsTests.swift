@@ -1,0 +1,397 @@
+import Foundation
+import Testing
+
+@testable import Fission
+
+/// The operators' group commands (archive, reactivate, capacity, removal, pardon), moves and
+/// make-up check-ins: each does what the directory, the board or the moderator does, refuses
+/// what they refuse with nothing journaled, replays to the same state and answers a retry with
+/// its stored outcome. And the checks a review of the engine's community side asked for: a join
+/// credited to an unregistered inviter, and an unregistered member leaving or posting.
+struct EngineGroupOperationsTests {
+    static let club = try! GroupSeries(
+        id: "club",
+        name: "Club",
+        purpose: .acquisition,
+        capacity: 3,
+        offset: .chinaStandardTime,
+        maximumGroups: 2
+    )
+    static let core = try! GroupSeries(id: "core", name: "Core", purpose: .core, capacity: 3, maximumGroups: 1)
+
+    /// alice, bob, carol and dave registered (no campaign), the two series added, make-ups on.
+    static func engine(_ store: any FissionStore = InMemoryStore()) async throws -> FissionEngine {
+        let configuration = FissionEngine.Configuration(
+            checkInSettings: try CheckInSettings(milestones: [3], makeUpsPerMonth: 1)
+        )
+        let engine = try FissionEngine(store: store, configuration: configuration)
+        for member: MemberID in ["alice", "bob", "carol", "dave"] {
+            try await engine.submit(
+                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
+                key: try EventID("reg-\(member)"),
+                at: at(hours: 1)
+            )
+        }
+        try await engine.submit(.addGroupSeries(Self.club), key: "series-club", at: at(hours: 1))
+        try await engine.submit(.addGroupSeries(Self.core), key: "series-core", at: at(hours: 1))
+        return engine
+    }
+
+    /// Submits `command` and expects `code`, with the state and the journal unchanged.
+    static func expectRefused(
+        _ command: EngineCommand,
+        _ code: FissionError.Code,
+        on engine: FissionEngine,
+        at time: Timestamp = at(hours: 2),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let before = try await engine.state.snapshot()
+        let sequence = await engine.lastSequence
+        let error = await #expect(throws: FissionError.self, sourceLocation: sourceLocation) {
+            try await engine.submit(command, key: "refused", at: time)
+        }
+        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+        let after = try await engine.state.snapshot()
+        #expect(after == before, sourceLocation: sourceLocation)
+        #expect(await engine.lastSequence == sequence, sourceLocation: sourceLocation)
+    }
+
+    // MARK: - Review findings
+
+    @Test("a join crediting an unregistered inviter is unknownMember; a journal holding one replays")
+    func aJoinCreditingAnUnregisteredInviter() async throws {
+        let engine = try await Self.engine()
+        let join = EngineCommand.joinGroup("alice", into: .series("club"), invitedBy: "ghost", channel: nil)
+        try await Self.expectRefused(join, .unknownMember, on: engine)
+        // Replaying applies what the journal committed, as an earlier version accepted it.
+        var state = await engine.state
+        let effects = try state.apply(join, key: "join", at: at(hours: 2), replaying: true)
+        #expect(effects.last == .showGroup("club-1", to: "alice"))
+        #expect(state.groups.invitationCount(by: "ghost", into: "club-1") == 1)
+    }
+
+    @Test("an unregistered member leaving or posting is unknownMember, as checking in is")
+    func anUnregisteredMemberLeavingOrPosting() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j",
+            at: at(hours: 2)
+        )
+        for command: EngineCommand in [
+            .leaveGroup("nobody", group: "club-1"), .messagePosted("nobody", group: "club-1", text: "hi"),
+            .removeFromGroup("nobody", group: "club-1", reason: try RemovalReason("spam")),
+            .pardonMember("nobody", group: "club-1"),
+        ] {
+            try await Self.expectRefused(command, .unknownMember, on: engine)
+        }
+    }
+
+    // MARK: - Operators' commands
+
+    @Test("an archived group takes no one, a series routes past it, and reactivating opens it again")
+    func archiveAndReactivate() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        try await engine.submit(.archiveGroup("club-1"), key: "archive", at: at(hours: 2))
+        #expect(await engine.state.groups.group("club-1")?.isArchived == true)
+        try await Self.expectRefused(
+            .joinGroup("bob", into: .group("club-1"), invitedBy: nil, channel: nil),
+            .groupArchived,
+            on: engine
+        )
+        let routed = try await engine.submit(
+            .joinGroup("bob", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-b",
+            at: at(hours: 2)
+        )
+        #expect(routed.effects.last == .showGroup("club-2", to: "bob"))
+        // Its members stay and may leave.
+        try await engine.submit(.leaveGroup("alice", group: "club-1"), key: "leave-a", at: at(hours: 3))
+        try await engine.submit(.reactivateGroup("club-1"), key: "reactivate", at: at(hours: 3))
+        try await engine.submit(
+            .joinGroup("carol", into: .group("club-1"), invitedBy: nil, channel: nil),
+            key: "j-c",
+            at: at(hours: 3)
+        )
+        try await Self.expectRefused(.archiveGroup("nowhere"), .groupNotFound, on: engine)
+        try await Self.expectRefused(.reactivateGroup("nowhere"), .groupNotFound, on: engine)
+    }
+
+    @Test("a group's capacity changes within 2 and its member count")
+    func capacity() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        for member: MemberID in ["bob", "carol"] {
+            try await engine.submit(
+                .joinGroup(member, into: .group("club-1"), invitedBy: nil, channel: nil),
+                key: try EventID("j-\(member)"),
+                at: at(hours: 2)
+            )
+        }
+        try await Self.expectRefused(
+            .joinGroup("dave", into: .group("club-1"), invitedBy: nil, channel: nil),
+            .groupFull,
+            on: engine
+        )
+        try await Self.expectRefused(.setGroupCapacity("club-1", capacity: 2), .capacityBelowMemberCount, on: engine)
+        try await Self.expectRefused(.setGroupCapacity("club-1", capacity: 1), .invalidGroupSettings, on: engine)
+        try await Self.expectRefused(.setGroupCapacity("nowhere", capacity: 5), .groupNotFound, on: engine)
+        try await engine.submit(.setGroupCapacity("club-1", capacity: 4), key: "capacity", at: at(hours: 2))
+        try await engine.submit(
+            .joinGroup("dave", into: .group("club-1"), invitedBy: nil, channel: nil),
+            key: "j-dave",
+            at: at(hours: 2)
+        )
+        #expect(await engine.state.groups.group("club-1")?.memberCount == 4)
+    }
+
+    @Test("an operator's removal ends the member's stay and says so in the outcome")
+    func removal() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        try await engine.submit(
+            .joinGroup("bob", into: .series("club"), invitedBy: "alice", channel: nil),
+            key: "j-b",
+            at: at(hours: 2)
+        )
+        let removed = try await engine.submit(
+            .removeFromGroup("bob", group: "club-1", reason: try RemovalReason("spam")),
+            key: "remove-bob",
+            at: at(days: 1)
+        )
+        #expect(removed.effects == [.removeMember("bob", group: "club-1")])
+        let state = await engine.state
+        #expect(!state.groups.isMember("bob", of: "club-1"))
+        #expect(
+            try state.groups.retainedInvitationCount(by: "alice", into: "club-1", stayedDays: 1, asOf: at(days: 2)) == 0
+        )
+        #expect(state.groups.log(of: "club-1").last?.kind == .removed(reason: try RemovalReason("spam")))
+        try await Self.expectRefused(
+            .removeFromGroup("bob", group: "club-1", reason: try RemovalReason("spam")),
+            .notInGroup,
+            on: engine,
+            at: at(days: 1)
+        )
+    }
+
+    @Test("a pardon clears a member's strikes in one group's moderator")
+    func pardon() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        let rules = try ModerationRules(sensitiveWords: ["scam"], ads: lightAdRules())
+        try await engine.submit(
+            .setModeration("club-1", rules: rules, policy: .standard),
+            key: "moderate",
+            at: at(hours: 2)
+        )
+        let first = try await engine.submit(
+            .messagePosted("alice", group: "club-1", text: "scam"),
+            key: "m1",
+            at: at(hours: 3)
+        )
+        #expect(first.effects.first == .warnMember("alice", group: "club-1"))
+        try await engine.submit(.pardonMember("alice", group: "club-1"), key: "pardon", at: at(hours: 4))
+        // Without the pardon this would be the second strike in the window: a mute.
+        let second = try await engine.submit(
+            .messagePosted("alice", group: "club-1", text: "scam"),
+            key: "m2",
+            at: at(hours: 5)
+        )
+        #expect(second.effects.first == .warnMember("alice", group: "club-1"))
+        try await Self.expectRefused(.pardonMember("alice", group: "nowhere"), .groupNotFound, on: engine)
+        // A group without moderation has no strikes to forget.
+        try await engine.submit(
+            .joinGroup("bob", into: .series("core"), invitedBy: nil, channel: nil),
+            key: "j-b",
+            at: at(hours: 5)
+        )
+        let unmoderated = try await engine.submit(
+            .pardonMember("alice", group: "core-1"),
+            key: "pardon-core",
+            at: at(hours: 5)
+        )
+        #expect(unmoderated.effects.isEmpty)
+    }
+
+    // MARK: - Moves and make-ups
+
+    @Test("a move goes out of one group and into another in one step, or not at all")
+    func move() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        try await engine.submit(
+            .joinGroup("bob", into: .series("club"), invitedBy: "alice", channel: nil),
+            key: "j-b",
+            at: at(hours: 2)
+        )
+        let moved = try await engine.submit(
+            .moveMember("bob", from: "club-1", to: .series("core")),
+            key: "move-bob",
+            at: at(hours: 3)
+        )
+        #expect(moved.effects.count == 2 && moved.effects.last == .showGroup("core-1", to: "bob"))
+        guard case .openGroup(let opened) = moved.effects.first else {
+            Issue.record("no group opened: \(moved)")
+            return
+        }
+        #expect(opened.id == "core-1")
+        let state = await engine.state
+        #expect(!state.groups.isMember("bob", of: "club-1") && state.groups.isMember("bob", of: "core-1"))
+        #expect(state.groups.log(of: "club-1").last?.kind == .movedOut(to: "core-1"))
+        // Refused moves leave the member where they were.
+        try await Self.expectRefused(.moveMember("bob", from: "club-1", to: .series("core")), .notInGroup, on: engine)
+        try await Self.expectRefused(
+            .moveMember("bob", from: "core-1", to: .group("core-1")),
+            .alreadyInGroup,
+            on: engine
+        )
+        try await Self.expectRefused(
+            .moveMember("ghost", from: "core-1", to: .series("club")),
+            .unknownMember,
+            on: engine
+        )
+    }
+
+    @Test("a make-up fills a missed day of the month on the board the group counts on")
+    func makeUp() async throws {
+        let engine = try await Self.engine()
+        try await engine.submit(
+            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
+            key: "j-a",
+            at: at(hours: 2)
+        )
+        let offset = UTCOffset.chinaStandardTime
+        for day: Int64 in [0, 2] {
+            try await engine.submit(
+                .checkIn("alice", activity: "run", group: "club-1"),
+                key: try EventID("check-\(day)"),
+                at: at(days: day, hours: 2)
+            )
+            try await engine.submit(
+                .checkIn("bob", activity: "run", group: nil),
+                key: try EventID("bob-\(day)"),
+                at: at(days: day, hours: 2)
+            )
+        }
+        let missed = at(days: 1, hours: 2).calendarDay(in: offset)
+        let madeUp = try await engine.submit(
+            .makeUpCheckIn("alice", activity: "run", group: "club-1", day: missed),
+            key: "make-up",
+            at: at(days: 2, hours: 3)
+        )
+        #expect(
+            madeUp.effects == [.checkedIn("alice", activity: "run", day: missed, streak: 3, milestonesReached: [3])]
+        )
+        // Never for a day before the member joined the group, and one make-up a month.
+        let before = at(days: -1, hours: 2).calendarDay(in: offset)
+        try await Self.expectRefused(
+            .makeUpCheckIn("alice", activity: "run", group: "club-1", day: before),
+            .checkInBeforeJoin,
+            on: engine,
+            at: at(days: 2, hours: 3)
+        )
+        try await engine.submit(
+            .checkIn("alice", activity: "run", group: "club-1"),
+            key: "check-4",
+            at: at(days: 4, hours: 2)
+        )
+        try await Self.expectRefused(
+            .makeUpCheckIn(
+                "alice",
+                activity: "run",
+                group: "club-1",
+                day: at(days: 3, hours: 2).calendarDay(in: offset)
+            ),
+            .makeUpNotAllowed,
+            on: engine,
+            at: at(days: 4, hours: 3)
+        )
+        try await Self.expectRefused(
+            .makeUpCheckIn("alice", activity: "run", group: "club-2", day: missed),
+            .groupNotFound,
+            on: engine,
+            at: at(days: 4, hours: 3)
+        )
+        // The community board is another board: its own month of make-ups, in its own offset.
+        let community = try await engine.submit(
+            .makeUpCheckIn("bob", activity: "run", group: nil, day: missed),
+            key: "bob-make-up",
+            at: at(days: 4, hours: 3)
+        )
+        #expect(community.effects.count == 1)
+        guard case .checkedIn("bob", "run", missed, _, _) = community.effects.first else {
+            Issue.record("\(community)")
+            return
+        }
+    }
+
+    // MARK: - The journal
+
+    /// Every new command, journaled: a new engine on the store (from the journal alone, and from a
+    /// checkpoint) has the same state, and each key submitted again returns its stored outcome.
+    @Test("the new commands replay, restore and answer retries", arguments: StoreKind.allCases)
+    func journal(kind: StoreKind) async throws {
+        let store = try kind.make()
+        let engine = try await Self.engine(store)
+        let rules = try ModerationRules(sensitiveWords: ["scam"], ads: lightAdRules())
+        let missed = at(days: 1, hours: 2).calendarDay(in: .chinaStandardTime)
+        let commands: [(key: EventID, command: EngineCommand, at: Timestamp)] = [
+            ("j-a", .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil), at(hours: 2)),
+            ("j-b", .joinGroup("bob", into: .series("club"), invitedBy: "alice", channel: "poster"), at(hours: 2)),
+            ("moderate", .setModeration("club-1", rules: rules, policy: .standard), at(hours: 2)),
+            ("m1", .messagePosted("bob", group: "club-1", text: "scam"), at(hours: 2)),
+            ("pardon", .pardonMember("bob", group: "club-1"), at(hours: 2)),
+            ("check-0", .checkIn("alice", activity: "run", group: "club-1"), at(hours: 2)),
+            ("check-2", .checkIn("alice", activity: "run", group: "club-1"), at(days: 2, hours: 2)),
+            ("make-up", .makeUpCheckIn("alice", activity: "run", group: "club-1", day: missed), at(days: 2, hours: 3)),
+            ("capacity", .setGroupCapacity("club-1", capacity: 5), at(days: 2, hours: 3)),
+            ("archive", .archiveGroup("club-1"), at(days: 2, hours: 3)),
+            (
+                "move-b",
+                .moveMember("bob", from: "club-1", to: .series("core"), facts: MemberFacts(hasPaidOrder: true)),
+                at(days: 2, hours: 3)
+            ),
+            ("reactivate", .reactivateGroup("club-1"), at(days: 2, hours: 4)),
+            (
+                "remove-a", .removeFromGroup("alice", group: "club-1", reason: try RemovalReason("left town")),
+                at(days: 3)
+            ),
+        ]
+        var outcomes: [EngineOutcome] = []
+        for (key, command, time) in commands { outcomes.append(try await engine.submit(command, key: key, at: time)) }
+        let bytes = try await engine.state.snapshot()
+
+        let replayed = try FissionEngine(store: store, configuration: engine.configuration)
+        #expect(try await replayed.state.snapshot() == bytes)
+        try await replayed.checkpoint()
+        let restored = try FissionEngine(store: store, configuration: engine.configuration)
+        #expect(try await restored.state.snapshot() == bytes)
+        for ((key, command, time), outcome) in zip(commands, outcomes) {
+            var retried = try await restored.submit(command, key: key, at: time)
+            #expect(retried.isDuplicate, "\(key)")
+            retried.isDuplicate = false
+            #expect(retried == outcome, "\(key)")
+        }
+    }
+}
