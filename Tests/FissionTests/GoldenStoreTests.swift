@@ -46,6 +46,7 @@ struct GoldenStoreTests {
 
     @Test("a golden store is on file") func aGoldenStoreIsOnFile() {
         #expect(Self.names.contains("engine-store-v5.bin"), "found \(Self.names)")
+        #expect(Self.names.contains("engine-store-v5-session14.bin"), "found \(Self.names)")
         #expect(Self.names.filter { $0.hasPrefix("engine-store-fa56a42-") }.count == 4, "found \(Self.names)")
     }
 
@@ -120,7 +121,8 @@ struct GoldenStoreTests {
         let entries = try store.entries(after: 0, limit: 10_000)
         // The scenario is meant to reach every kind of command and many grants.
         let kinds = Set(entries.map { $0.command[8] })
-        #expect(kinds.count >= 23, "command kinds \(kinds.sorted()), \(entries.count) entries")
+        #expect(kinds.count >= 30, "command kinds \(kinds.sorted()), \(entries.count) entries")
+        #expect(kinds.isSuperset(of: 26...32), "command kinds \(kinds.sorted())")
         let transfers = await engine.state.settlement.ledger.transferCount
         #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
         guard let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"] else { return }
@@ -174,6 +176,28 @@ enum GoldenStore {
                     .joinGroup("dave", into: .group("welcome-x"), invitedBy: nil, channel: nil, facts: facts)
                 ),
                 ("o-late", .orderPaid(order: "o-late", buyer: "dave", kind: .regular, lines: [line(60)])),
+            ],
+            at: at(days: 11)
+        )
+        // The group operations of session 14 (tags 26 to 32).
+        try await submit(
+            [
+                ("archive-x", .archiveGroup("welcome-x")),
+                ("reactivate-x", .reactivateGroup("welcome-x")),
+                ("capacity-x", .setGroupCapacity("welcome-x", capacity: 4)),
+                ("check-alice-swim", .checkIn("alice", activity: "swim", group: nil)),
+                (
+                    "make-up-alice",
+                    .makeUpCheckIn(
+                        "alice",
+                        activity: "swim",
+                        group: nil,
+                        day: at(days: 10).calendarDay(in: .chinaStandardTime)
+                    )
+                ),
+                ("pardon-bob", .pardonMember("bob", group: "welcome-1")),
+                ("move-dave", .moveMember("dave", from: "welcome-x", to: .series("welcome"), facts: facts)),
+                ("remove-alice", .removeFromGroup("alice", group: "welcome-1", reason: try RemovalReason("inactive"))),
             ],
             at: at(days: 11)
         )

@@ -72,7 +72,8 @@ public enum EngineScenario {
 
     /// Groups and check-ins after the prefix, for a snapshot with boards and membership logs: a
     /// series whose groups keep their own boards, joins (one with facts), a move out by leaving,
-    /// check-ins on the community board and in a group, tags and a layer, a member forgotten.
+    /// check-ins on the community board and in a group, tags and a layer, a member forgotten; an
+    /// operator's capacity change, archive and reactivation, a move, a pardon and a removal.
     public static func groupCommands() throws -> [(key: EventID, command: EngineCommand)] {
         let series = try GroupSeries(
             id: "fans",
@@ -102,6 +103,12 @@ public enum EngineScenario {
             ("check-carol", .checkIn("carol", activity: "run", group: "fans-2")),
             ("tags-carol", .setMemberTags("carol", tags: [try MemberTag(category: "city", value: "上海")])),
             ("forget-bob", .forgetCheckIns("bob")),
+            ("capacity", .setGroupCapacity("fans-2", capacity: 3)),
+            ("archive", .archiveGroup("fans-1")),
+            ("reactivate", .reactivateGroup("fans-1")),
+            ("move-alice", .moveMember("alice", from: "fans-1", to: .group("fans-2"))),
+            ("pardon-carol", .pardonMember("carol", group: "fans-2")),
+            ("remove-carol", .removeFromGroup("carol", group: "fans-2", reason: try RemovalReason("spam"))),
         ]
     }
 
