@@ -250,7 +250,14 @@ public struct EngineState: Sendable {
         case .makeUpCheckIn(let member, let activity, let group, let day):
             guard let value = self.member(member) else { throw Self.unknown(member) }
             let receipt = try self.onBoard(for: value, in: group) { board, since throws(FissionError) in
-                try board.makeUp(value, activity: activity, day: day, at: now, inGroupSince: since)
+                try board.makeUp(
+                    value,
+                    activity: activity,
+                    day: day,
+                    at: now,
+                    inGroupSince: since,
+                    ignoringCapacity: replaying
+                )
             }
             effects.append(
                 .checkedIn(

@@ -189,9 +189,11 @@ public struct AdRules: Hashable, Sendable, Codable {
     /// Calls `body` with the UTF-8 range of each phone number until it returns `false`.
     ///
     /// A number cut from the front of a longer run of digit groups (`13800138000 13900139000`)
-    /// leaves the rest of the run to be read again from the cut's end, so each number of the run is
-    /// found. The scanner decides a run once it has more digits than any number has, so reading
-    /// again after a cut costs at most that many digits: the scan stays linear in the text.
+    /// leaves the rest of the run to be read again from the cut's end as a run of its own, so a
+    /// run of numbers gives each of them. A number is still found only at the start of a run (or
+    /// of such a rest): in `12 13900139000` none is, as before. The scanner decides a run once it
+    /// has more digits than any number has, so reading again after a cut costs at most that many
+    /// digits: the scan stays linear in the text.
     func forEachPhoneNumber(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Bool) {
         var scanner = PhoneScanner()
         var position = 0

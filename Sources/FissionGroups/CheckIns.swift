@@ -295,6 +295,26 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
         at now: Timestamp,
         inGroupSince: Timestamp? = nil
     ) throws(FissionError) -> CheckInReceipt {
+        try self.makeUp(
+            member,
+            activity: activity,
+            day: day,
+            at: now,
+            inGroupSince: inGroupSince,
+            ignoringCapacity: false
+        )
+    }
+
+    /// ``makeUp(_:activity:day:at:inGroupSince:)``, with the capacity checked or not: the engine
+    /// replays a make-up its journal committed even on a board whose capacity is now lower.
+    package mutating func makeUp(
+        _ member: Member,
+        activity: CheckInActivityID,
+        day: CalendarDay,
+        at now: Timestamp,
+        inGroupSince: Timestamp?,
+        ignoringCapacity: Bool
+    ) throws(FissionError) -> CheckInReceipt {
         let today = now.calendarDay(in: self.offset)
         let (year, month, _) = today.components
         let (dayYear, dayMonth, _) = day.components
@@ -306,7 +326,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
             throw FissionError(code: .checkInBeforeJoin, reason: "member \(member.id) joined after \(day)")
         }
         let key = Key(member: member.id, activity: activity)
-        var state = try self.state(for: key)
+        var state = try self.state(for: key, ignoringCapacity: ignoringCapacity)
         if let last = state.latestDay, today.daysSinceEpoch < last {
             throw FissionError(
                 code: .checkInOutOfOrder,

@@ -346,6 +346,48 @@ struct EngineGroupOperationsTests {
         }
     }
 
+    /// `checkInCapacity` limits new check-ins only: a make-up the journal committed on a board
+    /// with room replays on an engine whose boards are smaller (found by review: the make-up
+    /// checked the capacity on replay, and the smaller engine could not open the store).
+    @Test("a journaled make-up replays on an engine with a smaller checkInCapacity")
+    func makeUpReplaysUnderALowerCapacity() async throws {
+        let store = InMemoryStore()
+        let settings = try CheckInSettings(milestones: [3], makeUpsPerMonth: 1)
+        let roomy = try FissionEngine(
+            store: store,
+            configuration: .init(checkInSettings: settings, checkInCapacity: 2)
+        )
+        for member: MemberID in ["alice", "bob"] {
+            try await roomy.submit(
+                .registerMember(member, invitedBy: nil, campaign: nil, channel: nil),
+                key: try EventID("reg-\(member)"),
+                at: at(hours: 1)
+            )
+        }
+        try await roomy.submit(
+            .checkIn("alice", activity: "run", group: nil),
+            key: "alice-1",
+            at: at(days: 1, hours: 2)
+        )
+        let missed = at(days: 1, hours: 2).calendarDay(in: .chinaStandardTime)
+        // Bob's pair is the board's second.
+        try await roomy.submit(
+            .makeUpCheckIn("bob", activity: "run", group: nil, day: missed),
+            key: "bob-make-up",
+            at: at(days: 2, hours: 2)
+        )
+        let tight = try FissionEngine(store: store, configuration: .init(checkInSettings: settings, checkInCapacity: 1))
+        #expect(await tight.lastSequence == 4)
+        #expect(await tight.state.checkIns.hasCheckedIn("bob", activity: "run", on: missed))
+        // New pairs are still refused there.
+        try await Self.expectRefused(
+            .makeUpCheckIn("alice", activity: "swim", group: nil, day: missed),
+            .checkInBoardFull,
+            on: tight,
+            at: at(days: 2, hours: 3)
+        )
+    }
+
     // MARK: - The journal
 
     /// Every new command, journaled: a new engine on the store (from the journal alone, and from a
