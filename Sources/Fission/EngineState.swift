@@ -192,15 +192,7 @@ public struct EngineState: Sendable {
         case .checkIn(let member, let activity, let group):
             guard let value = self.member(member) else { throw Self.unknown(member) }
             let receipt = try self.checkIn(value, activity: activity, group: group, at: now, replaying: replaying)
-            effects.append(
-                .checkedIn(
-                    member,
-                    activity: activity,
-                    day: receipt.day,
-                    streak: receipt.streak.current,
-                    milestonesReached: receipt.milestonesReached
-                )
-            )
+            effects.append(.checkedIn(member, activity: activity, receipt))
         case .setMemberTags(let member, let tags):
             guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
             self.registeredMembers[Int(index.rawValue)].tags = tags
@@ -259,15 +251,7 @@ public struct EngineState: Sendable {
                     ignoringCapacity: replaying
                 )
             }
-            effects.append(
-                .checkedIn(
-                    member,
-                    activity: activity,
-                    day: receipt.day,
-                    streak: receipt.streak.current,
-                    milestonesReached: receipt.milestonesReached
-                )
-            )
+            effects.append(.checkedIn(member, activity: activity, receipt))
         case .pardonMember(let member, let group):
             guard self.graph.contains(member) else { throw Self.unknown(member) }
             guard self.groups.group(group) != nil else {
@@ -692,4 +676,21 @@ extension FissionError.Code {
     public static let invalidModelCommand = Self("invalidModelCommand")
     /// A campaign model returned a step the engine cannot apply (two settlements in one campaign).
     public static let invalidModelStep = Self("invalidModelStep")
+}
+
+extension EngineEffect {
+    /// The effect of a check-in or a make-up that `receipt` records.
+    fileprivate static func checkedIn(
+        _ member: MemberID,
+        activity: CheckInActivityID,
+        _ receipt: CheckInReceipt
+    ) -> EngineEffect {
+        .checkedIn(
+            member,
+            activity: activity,
+            day: receipt.day,
+            streak: receipt.streak.current,
+            milestonesReached: receipt.milestonesReached
+        )
+    }
 }

@@ -37,6 +37,18 @@ struct EngineGroupOperationsTests {
         return engine
     }
 
+    /// `member` joins `target` under `key`.
+    static func join(
+        _ member: MemberID,
+        _ target: JoinTarget,
+        invitedBy inviter: MemberID? = nil,
+        key: EventID,
+        at time: Timestamp,
+        on engine: FissionEngine
+    ) async throws {
+        try await engine.submit(.joinGroup(member, into: target, invitedBy: inviter, channel: nil), key: key, at: time)
+    }
+
     /// Submits `command` and expects `code`, with the state and the journal unchanged.
     static func expectRefused(
         _ command: EngineCommand,
@@ -73,11 +85,7 @@ struct EngineGroupOperationsTests {
     @Test("an unregistered member leaving or posting is unknownMember, as checking in is")
     func anUnregisteredMemberLeavingOrPosting() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j", at: at(hours: 2), on: engine)
         for command: EngineCommand in [
             .leaveGroup("nobody", group: "club-1"), .messagePosted("nobody", group: "club-1", text: "hi"),
             .removeFromGroup("nobody", group: "club-1", reason: try RemovalReason("spam")),
@@ -92,11 +100,7 @@ struct EngineGroupOperationsTests {
     @Test("an archived group takes no one, a series routes past it, and reactivating opens it again")
     func archiveAndReactivate() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
         try await engine.submit(.archiveGroup("club-1"), key: "archive", at: at(hours: 2))
         #expect(await engine.state.groups.group("club-1")?.isArchived == true)
         try await Self.expectRefused(
@@ -113,11 +117,7 @@ struct EngineGroupOperationsTests {
         // Its members stay and may leave.
         try await engine.submit(.leaveGroup("alice", group: "club-1"), key: "leave-a", at: at(hours: 3))
         try await engine.submit(.reactivateGroup("club-1"), key: "reactivate", at: at(hours: 3))
-        try await engine.submit(
-            .joinGroup("carol", into: .group("club-1"), invitedBy: nil, channel: nil),
-            key: "j-c",
-            at: at(hours: 3)
-        )
+        try await Self.join("carol", .group("club-1"), key: "j-c", at: at(hours: 3), on: engine)
         try await Self.expectRefused(.archiveGroup("nowhere"), .groupNotFound, on: engine)
         try await Self.expectRefused(.reactivateGroup("nowhere"), .groupNotFound, on: engine)
     }
@@ -125,11 +125,7 @@ struct EngineGroupOperationsTests {
     @Test("a group's capacity changes within 2 and its member count")
     func capacity() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
         for member: MemberID in ["bob", "carol"] {
             try await engine.submit(
                 .joinGroup(member, into: .group("club-1"), invitedBy: nil, channel: nil),
@@ -146,27 +142,15 @@ struct EngineGroupOperationsTests {
         try await Self.expectRefused(.setGroupCapacity("club-1", capacity: 1), .invalidGroupSettings, on: engine)
         try await Self.expectRefused(.setGroupCapacity("nowhere", capacity: 5), .groupNotFound, on: engine)
         try await engine.submit(.setGroupCapacity("club-1", capacity: 4), key: "capacity", at: at(hours: 2))
-        try await engine.submit(
-            .joinGroup("dave", into: .group("club-1"), invitedBy: nil, channel: nil),
-            key: "j-dave",
-            at: at(hours: 2)
-        )
+        try await Self.join("dave", .group("club-1"), key: "j-dave", at: at(hours: 2), on: engine)
         #expect(await engine.state.groups.group("club-1")?.memberCount == 4)
     }
 
     @Test("an operator's removal ends the member's stay and says so in the outcome")
     func removal() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
-        try await engine.submit(
-            .joinGroup("bob", into: .series("club"), invitedBy: "alice", channel: nil),
-            key: "j-b",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
+        try await Self.join("bob", .series("club"), invitedBy: "alice", key: "j-b", at: at(hours: 2), on: engine)
         let removed = try await engine.submit(
             .removeFromGroup("bob", group: "club-1", reason: try RemovalReason("spam")),
             key: "remove-bob",
@@ -190,11 +174,7 @@ struct EngineGroupOperationsTests {
     @Test("a pardon clears a member's strikes in one group's moderator")
     func pardon() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
         let rules = try ModerationRules(sensitiveWords: ["scam"], ads: lightAdRules())
         try await engine.submit(
             .setModeration("club-1", rules: rules, policy: .standard),
@@ -217,11 +197,7 @@ struct EngineGroupOperationsTests {
         #expect(second.effects.first == .warnMember("alice", group: "club-1"))
         try await Self.expectRefused(.pardonMember("alice", group: "nowhere"), .groupNotFound, on: engine)
         // A group without moderation has no strikes to forget.
-        try await engine.submit(
-            .joinGroup("bob", into: .series("core"), invitedBy: nil, channel: nil),
-            key: "j-b",
-            at: at(hours: 5)
-        )
+        try await Self.join("bob", .series("core"), key: "j-b", at: at(hours: 5), on: engine)
         let unmoderated = try await engine.submit(
             .pardonMember("alice", group: "core-1"),
             key: "pardon-core",
@@ -235,16 +211,8 @@ struct EngineGroupOperationsTests {
     @Test("a move goes out of one group and into another in one step, or not at all")
     func move() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
-        try await engine.submit(
-            .joinGroup("bob", into: .series("club"), invitedBy: "alice", channel: nil),
-            key: "j-b",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
+        try await Self.join("bob", .series("club"), invitedBy: "alice", key: "j-b", at: at(hours: 2), on: engine)
         let moved = try await engine.submit(
             .moveMember("bob", from: "club-1", to: .series("core")),
             key: "move-bob",
@@ -276,11 +244,7 @@ struct EngineGroupOperationsTests {
     @Test("a make-up fills a missed day of the month on the board the group counts on")
     func makeUp() async throws {
         let engine = try await Self.engine()
-        try await engine.submit(
-            .joinGroup("alice", into: .series("club"), invitedBy: nil, channel: nil),
-            key: "j-a",
-            at: at(hours: 2)
-        )
+        try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
         let offset = UTCOffset.chinaStandardTime
         for day: Int64 in [0, 2] {
             try await engine.submit(
