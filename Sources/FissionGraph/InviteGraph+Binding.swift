@@ -80,7 +80,9 @@ extension InviteGraph {
     /// ``BindingOutcome/unchanged``.
     ///
     /// A touch from the inviter the member is bound to returns ``BindingOutcome/unchanged`` under
-    /// every policy, ``BindingPolicy/Scope/newMembersOnly`` included, and changes nothing.
+    /// every policy, ``BindingPolicy/Scope/newMembersOnly`` included, and changes nothing; under
+    /// ``BindingPolicy/Scope/newMembersOnly`` so does a touch from the inviter whose invitation
+    /// waits for the member's first order.
     ///
     /// - Returns: What the touch did.
     /// - Throws: ``FissionError/Code/selfInvite``, ``FissionError/Code/unknownMember``,
@@ -109,8 +111,13 @@ extension InviteGraph {
             )
         }
         guard self.policy.scope == .allMembers else {
-            // A touch from the member's own inviter changes nothing, as under the other scope.
-            if self.parent[Int(memberIndex)] == inviterIndex { return .unchanged }
+            // A touch from the member's own inviter changes nothing, as under the other scope: the
+            // one they are bound to, or, before a first order binds, the one whose touch waits.
+            if self.parent[Int(memberIndex)] == inviterIndex
+                || self.pendingTouches[memberIndex]?.inviter == inviterIndex
+            {
+                return .unchanged
+            }
             throw FissionError(
                 code: .bindingClosed,
                 reason: "the policy binds new members only, at registration; \(member) is already registered"

@@ -134,6 +134,18 @@ struct BadInputTests {
         #expect(graph == before)
     }
 
+    @Test func aTouchFromTheWaitingInviterChangesNothingUnderNewMembersOnly() throws {
+        var graph = try Self.graph(.init(moment: .firstOrder, scope: .newMembersOnly))
+        let before = graph
+        // Bob's invitation from alice waits for his first order: her touch again changes nothing.
+        #expect(try graph.bind("bob", to: "alice", at: Self.start.adding(days: 1)) == .unchanged)
+        #expect(graph == before)
+        #expect(throws: FissionError(code: .bindingClosed)) {
+            try graph.bind("carol", to: "alice", at: Self.start.adding(days: 1))
+        }
+        #expect(graph == before)
+    }
+
     @Test func protectionWindowEndsOnTime() throws {
         var graph = try Self.graph(.init(duration: .protectionWindow(days: 30)))
         try graph.register("dave", at: Self.start, invitedBy: "alice")

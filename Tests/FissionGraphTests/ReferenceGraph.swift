@@ -69,7 +69,7 @@ struct ReferenceGraph {
         }
         guard inviterOrder < memberOrder else { throw self.fail(.inviteeJoinedFirst) }
         guard self.policy.scope == .allMembers else {
-            if self.parent[member] == inviter { return .unchanged }
+            if self.parent[member] == inviter || self.pending[member]?.0 == inviter { return .unchanged }
             throw self.fail(.bindingClosed)
         }
         if self.policy.moment == .firstOrder && !self.ordered.contains(member) {
