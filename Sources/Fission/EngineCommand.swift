@@ -508,10 +508,10 @@ extension EngineCommand {
             let activity: CheckInActivityID = try reader.readIdentifier()
             let group: GroupID? = try reader.readOptionalIdentifier()
             let days: Int64 = try reader.read()
-            guard (CalendarDay.first.daysSinceEpoch...CalendarDay.last.daysSinceEpoch).contains(days) else {
-                throw ByteReader.corrupt("a make-up day \(days) outside years 1 to 9999")
+            guard let day = CalendarDay(daysSinceEpoch: days) else {
+                throw ByteReader.corrupt("a make-up day \(days) days from 1970, outside years 1 to 9999")
             }
-            return .makeUpCheckIn(member, activity: activity, group: group, day: CalendarDay(unchecked: days))
+            return .makeUpCheckIn(member, activity: activity, group: group, day: day)
         case 32:
             return .pardonMember(try reader.readIdentifier(), group: try reader.readIdentifier())
         default:

@@ -258,7 +258,7 @@ extension EngineEffect {
             // milestones in range. Read unchecked, a day out of range came back in a retried
             // command's outcome and stopped the process wherever the host printed it.
             let days: Int64 = try reader.read()
-            guard days >= CalendarDay.first.daysSinceEpoch, days <= CalendarDay.last.daysSinceEpoch else {
+            guard let day = CalendarDay(daysSinceEpoch: days) else {
                 throw ByteReader.corrupt("a check-in day \(days) days from 1970, outside years 1 to 9999")
             }
             let streak: Int64 = try reader.read()
@@ -274,7 +274,6 @@ extension EngineEffect {
                 }
                 milestones.append(Int(milestone))
             }
-            let day = CalendarDay(unchecked: days)
             return .checkedIn(member, activity: activity, day: day, streak: Int(streak), milestonesReached: milestones)
         case 11:
             return .warnMember(try reader.readIdentifier(), group: try reader.readIdentifier())

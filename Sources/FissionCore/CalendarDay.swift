@@ -39,6 +39,15 @@ public struct CalendarDay: Hashable, Comparable, Strideable, Sendable, Codable, 
         self.daysSinceEpoch = daysSinceEpoch
     }
 
+    /// The day `daysSinceEpoch` days from 1970-01-01, or `nil` outside years 1 to 9999: for days
+    /// read back from bytes.
+    package init?(daysSinceEpoch: Int64) {
+        guard daysSinceEpoch >= Self.first.daysSinceEpoch, daysSinceEpoch <= Self.last.daysSinceEpoch else {
+            return nil
+        }
+        self.daysSinceEpoch = daysSinceEpoch
+    }
+
     /// The year, month (1 to 12) and day of month (1 to 31).
     public var components: (year: Int, month: Int, day: Int) {
         // Howard Hinnant's civil_from_days.

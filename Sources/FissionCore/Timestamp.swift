@@ -85,6 +85,23 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         return CalendarDay(unchecked: days)
     }
 
+    /// ``calendarDay(in:)``, refused outside years 1 to 9999: an instant in the first or last hours
+    /// of the timestamp range can fall on a day of year 0 or 10000 at `offset`, which no stored
+    /// day can hold.
+    ///
+    /// - Parameter what: What happened at this instant, for the error (`"check-in"`).
+    /// - Throws: ``FissionError/Code/invalidDate``.
+    package func checkedCalendarDay(in offset: UTCOffset, what: String) throws(FissionError) -> CalendarDay {
+        let day = self.calendarDay(in: offset)
+        guard day >= CalendarDay.first, day <= CalendarDay.last else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "\(what) at \(self) falls outside years 1 to 9999 at UTC offset \(offset)"
+            )
+        }
+        return day
+    }
+
     /// ISO 8601 in UTC with milliseconds, such as `2026-11-22T06:21:43.000Z`.
     public var description: String {
         let day = self.calendarDay(in: .utc)

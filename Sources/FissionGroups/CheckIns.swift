@@ -233,15 +233,7 @@ public struct CheckInBoard: Hashable, Sendable, Codable {
                 reason: "check-in at \(instant) is before member \(member.id) joined at \(joined)"
             )
         }
-        let day = instant.calendarDay(in: self.offset)
-        // An instant in the first or last hours of the timestamp range can fall on a day of year 0
-        // or 10000 in the board's offset, which no calendar day (and no encoded board) can hold.
-        guard day >= CalendarDay.first, day <= CalendarDay.last else {
-            throw FissionError(
-                code: .invalidDate,
-                reason: "check-in at \(instant) falls outside years 1 to 9999 at UTC offset \(self.offset)"
-            )
-        }
+        let day = try instant.checkedCalendarDay(in: self.offset, what: "check-in")
         let key = Key(member: member.id, activity: activity)
         var state = try self.state(for: key, ignoringCapacity: ignoringCapacity)
         if state.contains(day.daysSinceEpoch) {

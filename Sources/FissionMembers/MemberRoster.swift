@@ -137,7 +137,7 @@ public struct MemberRoster: Sendable {
         guard self.entries[member.id] == nil else {
             throw FissionError(code: .duplicateMember, reason: "member \(member.id) is already in the roster")
         }
-        let joinDay = try self.day(of: member.joinedAt, what: "member \(member.id) joined")
+        let joinDay = try member.joinedAt.checkedCalendarDay(in: self.offset, what: "member \(member.id)'s join")
         self.entries[member.id] = Entry(
             member: member,
             stats: ActivityStats(currency: self.policy.currency, retainedDays: self.retainedDays),
@@ -165,7 +165,7 @@ public struct MemberRoster: Sendable {
                     "activity at \(activity.at) is before member \(activity.member) joined at \(entry.member.joinedAt)"
             )
         }
-        let day = try self.day(of: activity.at, what: "activity of member \(activity.member)")
+        let day = try activity.at.checkedCalendarDay(in: self.offset, what: "activity of member \(activity.member)")
         try entry.stats.record(activity.kind, on: day)
         self.entries[activity.member] = entry
     }
@@ -282,21 +282,4 @@ public struct MemberRoster: Sendable {
 
     /// Days of per-day activity kept for a new member: the policy's window, so memory stays bounded.
     private var retainedDays: Int { self.policy.windowDays }
-
-    /// The calendar day of `instant` in the roster's offset.
-    ///
-    /// - Throws: ``FissionError/Code/invalidDate`` if the day is outside years 1 to 9999, which
-    ///   no stored day can hold.
-    private func day(of instant: Timestamp, what: String) throws(FissionError) -> CalendarDay {
-        let day = instant.calendarDay(in: self.offset)
-        // An instant in the first or last hours of the timestamp range can fall on a day of year 0
-        // or 10000 in the roster's offset.
-        guard day >= CalendarDay.first, day <= CalendarDay.last else {
-            throw FissionError(
-                code: .invalidDate,
-                reason: "\(what) at \(instant), which falls outside years 1 to 9999 at UTC offset \(self.offset)"
-            )
-        }
-        return day
-    }
 }

@@ -259,20 +259,11 @@ struct DecodingValidationTests {
     @Test func statsWhoseLastUseIsNoLongerInItsDayStillDecode() throws {
         // A use too old for the kept days sets lastUseDay; once the window grows, a later record
         // on that day is kept, without the use.
-        func policy(windowDays: Int) throws -> LayeringPolicy {
-            try LayeringPolicy(
-                tiers: [.init(layer: .core, requirement: ActivityRequirement(minimumUses: 1))],
-                fallback: .ordinary,
-                windowDays: windowDays,
-                graceDays: 0,
-                currency: .cny
-            )
-        }
-        var roster = MemberRoster(policy: try policy(windowDays: 10), offset: beijing)
+        var roster = MemberRoster(policy: try corePolicy(windowDays: 10), offset: beijing)
         try roster.add(Member(id: 1, joinedAt: noon(0)))
         try roster.record(ActivityRecord(member: 1, at: noon(20), kind: .message))
         try roster.record(ActivityRecord(member: 1, at: noon(10), kind: .use))
-        try roster.replacePolicy(policy(windowDays: 20))
+        try roster.replacePolicy(corePolicy(windowDays: 20))
         try roster.record(ActivityRecord(member: 1, at: noon(10), kind: .message))
         let entry = try #require(roster.entry(1))
         #expect(entry.stats.lastUseDay == (try dayNumber(10)))

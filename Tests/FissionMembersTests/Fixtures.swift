@@ -32,3 +32,14 @@ func noon(_ day: Int64) throws -> Timestamp {
 func dayNumber(_ day: Int64) throws -> CalendarDay {
     try CalendarDay(year: 2026, month: 11, day: 1).adding(days: day)
 }
+
+/// A policy with one computed tier, core, for `minimumUses` uses in a window of `windowDays`.
+func corePolicy(windowDays: Int, minimumUses: Int64 = 1) throws -> LayeringPolicy {
+    try LayeringPolicy(
+        tiers: [.init(layer: .core, requirement: ActivityRequirement(minimumUses: minimumUses))],
+        fallback: .ordinary,
+        windowDays: windowDays,
+        graceDays: 0,
+        currency: .cny
+    )
+}

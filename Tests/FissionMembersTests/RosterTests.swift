@@ -147,21 +147,12 @@ struct RosterTests {
     }
 
     @Test func aShorterWindowKeepsWhatIsKeptAndEntriesStillDecode() throws {
-        func policy(windowDays: Int) throws -> LayeringPolicy {
-            try LayeringPolicy(
-                tiers: [.init(layer: .core, requirement: ActivityRequirement(minimumUses: 2))],
-                fallback: .ordinary,
-                windowDays: windowDays,
-                graceDays: 0,
-                currency: .cny
-            )
-        }
-        var roster = MemberRoster(policy: try policy(windowDays: 30), offset: beijing)
+        var roster = MemberRoster(policy: try corePolicy(windowDays: 30, minimumUses: 2), offset: beijing)
         try roster.add(Member(id: 1, joinedAt: noon(0)))
         try roster.record(ActivityRecord(member: 1, at: noon(0), kind: .use))
         try roster.record(ActivityRecord(member: 1, at: noon(25), kind: .use))
-        try roster.replacePolicy(policy(windowDays: 10))
-        try roster.replacePolicy(policy(windowDays: 20))
+        try roster.replacePolicy(corePolicy(windowDays: 10, minimumUses: 2))
+        try roster.replacePolicy(corePolicy(windowDays: 20, minimumUses: 2))
         let entry = try #require(roster.entry(1))
         #expect(entry.stats.retainedDays == 30, "days 0...25 are kept")
         #expect(entry.stats.days.count == 2)
@@ -169,7 +160,7 @@ struct RosterTests {
         // A member added under the shorter window keeps that window's days.
         try roster.add(Member(id: 2, joinedAt: noon(26)))
         #expect(roster.entry(2)?.stats.retainedDays == 20)
-        try roster.replacePolicy(policy(windowDays: 40))
+        try roster.replacePolicy(corePolicy(windowDays: 40, minimumUses: 2))
         #expect(roster.entry(1)?.stats.retainedDays == 40)
         #expect(roster.entry(2)?.stats.retainedDays == 40)
     }
