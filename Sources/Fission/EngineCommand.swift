@@ -116,6 +116,13 @@ public enum EngineCommand: Hashable, Sendable {
     /// ``FissionError/Code/groupNotFound`` only if the group does not exist; otherwise nothing
     /// changes.
     case pardonMember(MemberID, group: GroupID)
+    /// The host pays `amount` out of a member's wallet (cash to their account, points spent, a
+    /// gift shipped), as ``FissionRewards/Settlement/withdraw(_:from:id:at:)`` does: what the member
+    /// owes in that unit after clawbacks is repaid from the wallet first, and the available
+    /// balance must cover both. The outcome carries ``EngineEffect/debtRepaid(_:amount:transfer:)``
+    /// (if the member owed anything) and ``EngineEffect/withdrawn(_:amount:transfer:)``; the host
+    /// pays the member when it sees the latter.
+    case withdraw(MemberID, amount: RewardAmount)
 
     /// A command for the campaign model `model`.
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
@@ -330,6 +337,10 @@ extension EngineCommand {
             writer.append(UInt8(32))
             writer.append(identifier: member)
             writer.append(identifier: group)
+        case .withdraw(let member, let amount):
+            writer.append(UInt8(33))
+            writer.append(identifier: member)
+            writer.append(amount: amount)
         }
     }
 
@@ -514,6 +525,8 @@ extension EngineCommand {
             return .makeUpCheckIn(member, activity: activity, group: group, day: day)
         case 32:
             return .pardonMember(try reader.readIdentifier(), group: try reader.readIdentifier())
+        case 33:
+            return .withdraw(try reader.readIdentifier(), amount: try reader.readAmount())
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

@@ -57,6 +57,10 @@ public enum EngineEffect: Hashable, Sendable {
     case flagForStaff(MemberID, group: GroupID)
     /// A campaign model's own effect, named by the model, with the model's bytes.
     case model(name: String, payload: [UInt8])
+    /// Pay the member `amount`: it left their wallet (``EngineCommand/withdraw(_:amount:)``).
+    case withdrawn(MemberID, amount: RewardAmount, transfer: TransferID)
+    /// What the member owed after clawbacks was repaid from their wallet before a withdrawal.
+    case debtRepaid(MemberID, amount: RewardAmount, transfer: TransferID)
 }
 
 /// One reward granted, as an effect reports it.
@@ -198,6 +202,16 @@ extension EngineEffect {
             writer.append(UInt8(15))
             writer.append(string: name)
             writer.append(blob: payload)
+        case .withdrawn(let member, let amount, let transfer):
+            writer.append(UInt8(16))
+            writer.append(identifier: member)
+            writer.append(amount: amount)
+            writer.append(transfer.rawValue)
+        case .debtRepaid(let member, let amount, let transfer):
+            writer.append(UInt8(17))
+            writer.append(identifier: member)
+            writer.append(amount: amount)
+            writer.append(transfer.rawValue)
         }
     }
 
@@ -289,6 +303,14 @@ extension EngineEffect {
             return .flagForStaff(try reader.readIdentifier(), group: try reader.readIdentifier())
         case 15:
             return .model(name: try reader.readString(), payload: try reader.readBlob())
+        case 16:
+            let member: MemberID = try reader.readIdentifier()
+            let amount = try reader.readAmount()
+            return .withdrawn(member, amount: amount, transfer: TransferID(rawValue: try reader.read()))
+        case 17:
+            let member: MemberID = try reader.readIdentifier()
+            let amount = try reader.readAmount()
+            return .debtRepaid(member, amount: amount, transfer: TransferID(rawValue: try reader.read()))
         default:
             throw ByteReader.corrupt("effect tag \(tag)")
         }

@@ -258,6 +258,13 @@ public struct EngineState: Sendable {
                 throw FissionError(code: .groupNotFound, reason: "no group \(group)")
             }
             self.moderators[group]?.pardon(member)
+        case .withdraw(let member, let amount):
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
+            let withdrawal = try self.settlement.withdraw(amount, from: member, id: key, at: now)
+            if let repaid = withdrawal.repaid, let repayment = withdrawal.repayment {
+                effects.append(.debtRepaid(member, amount: repaid, transfer: repayment))
+            }
+            effects.append(.withdrawn(member, amount: withdrawal.amount, transfer: withdrawal.payout))
         }
         self.clock = now
         return effects

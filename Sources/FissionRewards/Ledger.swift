@@ -200,6 +200,10 @@ public struct Ledger: Sendable {
     var keysBySource = SegmentedArray<SourceChain>()
     var keyIndex = HashIndex()
     var holds = HoldQueue()
+    /// The withdrawals by the command that made them (an event index): the first of their
+    /// transfers. Rebuilt on restore from the transfers without a key that post at once, which
+    /// only withdrawals make.
+    var withdrawals: [Int32: Int32] = [:]
 
     /// Creates an empty ledger.
     public init() {}
@@ -725,6 +729,121 @@ public struct Ledger: Sendable {
         return posted
     }
 
+    // MARK: - Withdrawals
+
+    /// The two transfers of a withdrawal, by record index: the repayment of what the member owed
+    /// (if they owed anything) and the payout.
+    struct WithdrawalRecords: Sendable, Equatable {
+        let repayment: Int32?
+        let payout: Int32
+    }
+
+    /// The withdrawal made under a command (an event index), or `nil`.
+    func withdrawal(madeBy command: Int32) -> WithdrawalRecords? {
+        guard let first = self.withdrawals[command] else { return nil }
+        let record = self.records[Int(first)]
+        guard case .receivable = self.accounts[Int(record.credit)].owner else {
+            return WithdrawalRecords(repayment: nil, payout: first)
+        }
+        return WithdrawalRecords(repayment: first, payout: first + 1)
+    }
+
+    /// Pays `amount` out of `member`'s wallet in `unit` to ``AccountOwner/outside``, after first
+    /// repaying from the wallet whatever the member owes in that unit (a negative receivable).
+    ///
+    /// Both transfers post at once, have no ``TransferKey`` and name `command` as their reason; the
+    /// caller makes them exactly once per command (``withdrawal(madeBy:)``).
+    ///
+    /// - Throws: ``FissionError/Code/invalidAmount`` unless `amount` is positive;
+    ///   ``FissionError/Code/insufficientFunds`` if the wallet's available balance does not cover
+    ///   the amount and the debt; ``FissionError/Code/arithmeticOverflow``. The ledger is unchanged.
+    mutating func withdraw(
+        _ amount: Int64,
+        unit: LedgerUnit,
+        from member: MemberID,
+        command: EventID,
+        at: Timestamp
+    ) throws(FissionError) -> WithdrawalRecords {
+        guard amount > 0 else {
+            throw FissionError(code: .invalidAmount, reason: "a withdrawal of \(amount) is not positive")
+        }
+        let walletKey = AccountKey.wallet(member, unit)
+        let owner = self.members.find(member)
+        let unitIndex = self.findUnit(unit)
+        guard let owner, let unitIndex, let wallet = self.findAccount(.wallet, unit: unitIndex, owner: owner) else {
+            throw FissionError(code: .insufficientFunds, reason: "\(walletKey) has 0 available; \(amount) was asked")
+        }
+        let receivable = self.findAccount(.receivable, unit: unitIndex, owner: owner)
+        let owed = receivable.map { max(0, -self.balances[Int($0)].posted) } ?? 0
+        let needed = try amount.checkedAdding(owed, "a withdrawal and the debt it repays")
+        let available = self.balances[Int(wallet)].available
+        guard needed <= available else {
+            let debt = owed > 0 ? " and repay the \(owed) owed" : ""
+            throw FissionError(
+                code: .insufficientFunds,
+                reason: "\(walletKey) has \(available) available; withdrawing \(amount)\(debt) needs \(needed)"
+            )
+        }
+        let outsideKey = AccountKey.outside(unit)
+        let outside = self.findAccount(outsideKey)
+        try self.checkCredit(outside, key: outsideKey, amount: amount)
+        if let receivable, owed > 0 {
+            try self.checkCredit(receivable, key: .receivable(member, unit), amount: owed)
+        }
+        // Nothing below can fail.
+        let (commandIndex, _) = self.internReason(TransferReason(command: command, ruleVersion: 0))
+        let outsideAccount = outside ?? self.openAccount(outsideKey)
+        var repayment: Int32?
+        if let receivable, owed > 0 {
+            repayment = self.appendWithdrawalLeg(
+                from: wallet,
+                to: receivable,
+                amount: owed,
+                command: commandIndex,
+                at: at
+            )
+        }
+        let payout = self.appendWithdrawalLeg(
+            from: wallet,
+            to: outsideAccount,
+            amount: amount,
+            command: commandIndex,
+            at: at
+        )
+        self.withdrawals[commandIndex] = repayment ?? payout
+        return WithdrawalRecords(repayment: repayment, payout: payout)
+    }
+
+    private mutating func appendWithdrawalLeg(
+        from debit: Int32,
+        to credit: Int32,
+        amount: Int64,
+        command: Int32,
+        at: Timestamp
+    ) -> Int32 {
+        let index = self.append(
+            Record(
+                debit: debit,
+                credit: credit,
+                amount: amount,
+                kind: .posted,
+                related: -1,
+                key: .none,
+                hasKey: false,
+                command: command,
+                reasonRule: -1,
+                ruleVersion: 0,
+                at: at.millisecondsSinceEpoch,
+                holdUntil: Self.noHold,
+                linkedCount: 1,
+                open: amount,
+                resolution: 0
+            )
+        )
+        self.book(index)
+        return index
+    }
+
     // MARK: - Undo for multi-step callers
 
     /// A point the ledger can be rolled back to.
@@ -757,6 +876,9 @@ public struct Ledger: Sendable {
             let record = self.records.removeLast()
             let index = Int32(self.records.count)
             if record.hasKey { self.unindexKey(record, at: index) }
+            if !record.hasKey, record.kind == .posted, self.withdrawals[record.command] == index {
+                self.withdrawals[record.command] = nil
+            }
             let debit = Int(record.debit)
             let credit = Int(record.credit)
             switch record.kind {

@@ -210,6 +210,20 @@ extension Ledger {
             if record.kind == .pending, record.resolution == 0 {
                 self.holds.insert(holdUntil: record.holdUntil, record: Int32(index))
             }
+            if !record.hasKey, record.kind == .posted {
+                try self.indexWithdrawalLeg(record, at: index)
+            }
+        }
+        // A repayment is always followed by its withdrawal's payout.
+        for first in self.withdrawals.values {
+            let record = self.records[Int(first)]
+            if case .receivable = self.accounts[Int(record.credit)].owner {
+                let next = Int(first) + 1
+                guard next < self.records.count, !self.records[next].hasKey, self.records[next].kind == .posted,
+                    self.records[next].command == record.command,
+                    self.accounts[Int(self.records[next].credit)].owner == .outside
+                else { throw corrupt("transfer #\(first + 1) repays a debt without a payout after it") }
+            }
         }
         // A resolved pending transfer names its post, which must name it back.
         for (index, record) in self.records.enumerated() where record.kind == .pending && record.resolution > 0 {
@@ -219,6 +233,27 @@ extension Ledger {
             else { throw corrupt("transfer #\(index + 1)'s post") }
         }
         self.balances = Self.deriveBalances(self.records, accountCount: self.accounts.count)
+    }
+
+    /// Files a transfer without a key that posted at once: a withdrawal's repayment or payout,
+    /// which moves value out of a member's wallet to the same member's receivable or outside.
+    private mutating func indexWithdrawalLeg(_ record: Record, at index: Int) throws(FissionError) {
+        guard case .wallet(let member) = self.accounts[Int(record.debit)].owner else {
+            throw corrupt("transfer #\(index + 1) has no key and does not come from a wallet")
+        }
+        let credit = self.accounts[Int(record.credit)].owner
+        guard credit == .outside || credit == .receivable(member), record.reasonRule == -1 else {
+            throw corrupt("transfer #\(index + 1) has no key and is not a withdrawal")
+        }
+        if let first = self.withdrawals[record.command] {
+            // The second leg: the payout right after its repayment.
+            guard credit == .outside, Int(first) == index - 1,
+                case .receivable = self.accounts[Int(self.records[Int(first)].credit)].owner,
+                self.records[Int(first)].debit == record.debit
+            else { throw corrupt("transfer #\(index + 1) repeats a withdrawal's command") }
+        } else {
+            self.withdrawals[record.command] = Int32(index)
+        }
     }
 
     private func readRecord(_ reader: inout ByteReader, index: Int) throws(FissionError) -> Record {

@@ -111,6 +111,7 @@ struct SettlementPropertyTests {
         let events = try Self.randomOrders(&generator, count: 80)
         var paid: [OrderID: Int64] = [:]
         var refunded: [OrderID: Int64] = [:]
+        var withdrawn: [MemberID: Int64] = [:]
         for (step, (id, event)) in events.enumerated() {
             try settlement.settle(event, id: id, campaign: campaignID)
             if case .orderPaid(let order) = event { paid[order.order] = order.netPaid.minorUnits }
@@ -128,6 +129,36 @@ struct SettlementPropertyTests {
                 }
             }
             if generator.next(below: 4) == 0 { settlement.advance(to: instant(generator.next(in: 0...400))) }
+            // Sometimes a member withdraws part of what they may (their available balance less
+            // what they owe), or asks for one unit more than that and is refused.
+            let wallets = settlement.ledger.accountKeys.filter { if case .wallet = $0.owner { true } else { false } }
+            if generator.next(below: 3) == 0, !wallets.isEmpty {
+                let account = wallets[Int(generator.next(below: UInt64(wallets.count)))]
+                guard case .wallet(let member) = account.owner else { continue }
+                let owed = -settlement.ledger.balance(of: .receivable(member, cny)).posted
+                let free = settlement.ledger.balance(of: account).available - owed
+                let id = try EventID("w\(step)")
+                if free > 0, generator.next(below: 4) != 0 {
+                    let amount = generator.next(below: 2) == 0 ? free : generator.next(in: 1...free)
+                    let made = try settlement.withdraw(
+                        RewardAmount(amount, cny),
+                        from: member,
+                        id: id,
+                        at: instant(300)
+                    )
+                    #expect(made.repaid?.quantity == (owed > 0 ? owed : nil), "seed \(seed) step \(step)")
+                    withdrawn[member, default: 0] += amount
+                } else {
+                    #expect(throws: FissionError(code: .insufficientFunds), "seed \(seed) step \(step)") {
+                        try settlement.withdraw(
+                            RewardAmount(max(free, 0) + 1, cny),
+                            from: member,
+                            id: id,
+                            at: instant(300)
+                        )
+                    }
+                }
+            }
             #expect(settlement.ledger.audit().isEmpty, "seed \(seed) step \(step)")
             #expect(settlement.ledger.balance(of: .budget(campaignID, cny)).available >= 0, "seed \(seed) step \(step)")
             for member in try (0..<10).map({ try MemberID("u\($0)") }) {
@@ -141,11 +172,14 @@ struct SettlementPropertyTests {
             $0 + settlement.granted(by: "distribution", to: try MemberID("u\($1)"), in: campaignID).quantity
         }
         #expect(total <= 40_000, "seed \(seed)")
-        // Conservation: what left the budget is exactly what the wallets hold, pending included.
+        // Conservation: what left the budget is exactly what the wallets hold, pending included,
+        // less what members owe, plus what they withdrew.
         let budgetBalance = settlement.ledger.balance(of: .budget(campaignID, cny))
         let walletTotal = settlement.ledger.accountKeys.filter { $0 != .budget(campaignID, cny) && $0 != .outside(cny) }
             .reduce(Int64(0)) { $0 + settlement.ledger.balance(of: $1).total }
-        #expect(budget - budgetBalance.total == walletTotal, "seed \(seed)")
+        let withdrawnTotal = withdrawn.values.reduce(0, +)
+        #expect(budget - budgetBalance.total == walletTotal + withdrawnTotal, "seed \(seed)")
+        #expect(settlement.ledger.balance(of: .outside(cny)).total == withdrawnTotal - budget, "seed \(seed)")
 
         // An order that paid nothing (its buyer bonus still granted) is refunded in full by zero.
         for (order, amount) in paid.sorted(by: { $0.key < $1.key })
@@ -161,10 +195,17 @@ struct SettlementPropertyTests {
             )
         }
         settlement.advance(to: instant(10_000))
-        for account in settlement.ledger.accountKeys
-        where account.owner != .outside && account != .budget(campaignID, cny) {
-            #expect(settlement.ledger.balance(of: account).total == 0, "seed \(seed) \(account)")
+        // Every member is back to zero except what they withdrew, which they now owe.
+        for account in settlement.ledger.accountKeys {
+            guard case .wallet(let member) = account.owner else { continue }
+            let owes = settlement.ledger.balance(of: .receivable(member, cny)).total
+            #expect(owes <= 0, "seed \(seed) \(member)")
+            #expect(
+                settlement.ledger.balance(of: account).total + owes == -(withdrawn[member] ?? 0),
+                "seed \(seed) \(member)"
+            )
         }
+        #expect(!withdrawn.isEmpty || seed != Self.seeds[0], "the first seed withdraws something")
         #expect(settlement.ledger.balance(of: .budget(campaignID, cny)).total == budget, "seed \(seed)")
     }
 
