@@ -307,8 +307,15 @@ struct EngineStream {
             )
         case 85..<88:
             return .leaveGroup(self.member(), group: self.pick(["club-1", "club-2", "club-3"]))
-        case 88..<93:
+        case 88..<91:
             return .checkIn(self.member(), activity: "run", group: self.chance(50) ? "club-1" : nil)
+        case 91..<96:
+            // Often more than the wallet holds, sometimes points; a clawback's debt is repaid first.
+            let amount: RewardAmount =
+                self.chance(80)
+                ? try .money(Money(minorUnits: self.pick([1, 300, 500, 1_000, 1_500]), currency: .cny))
+                : try RewardAmount(self.pick([1, 10]), .points)
+            return .withdraw(self.member(), amount: amount)
         default:
             let share: EventID = self.pick(["s1", "s2", "s3"])
             return self.chance(40)

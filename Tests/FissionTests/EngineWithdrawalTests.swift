@@ -1,0 +1,156 @@
+import Testing
+
+@testable import Fission
+
+/// The engine's `withdraw` command: a payout out of a member's wallet, exactly once, after what
+/// they owe from clawbacks; refusals change nothing, and the journal replays, restores and answers
+/// retries with the stored outcome on both stores.
+struct EngineWithdrawalTests {
+    /// The seeded engine (alice ← bob ← carol; bob earned 5 yuan for carol's registration) after
+    /// carol's 100-yuan order at day 1 and the holds' end: bob has 15 yuan available.
+    static func engine(_ kind: StoreKind) async throws -> FissionEngine {
+        let engine = try await seededEngine(kind)
+        try await engine.submit(
+            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "o1:paid",
+            at: at(days: 1)
+        )
+        try await engine.advance(to: at(days: 9))
+        #expect(wallet(await engine.state, "bob").available == 1_500)
+        return engine
+    }
+
+    /// The commands of the withdrawal story, in order, after ``engine(_:)``.
+    static let story: [(key: EventID, command: EngineCommand, at: Timestamp)] = [
+        ("w-bob-1", .withdraw("bob", amount: try! .money(yuan(12))), at(days: 9)),
+        ("o1:refund", .orderRefunded(order: "o1", amount: yuan(100)), at(days: 10)),
+        ("reg-dave", .registerMember("dave", invitedBy: "bob", campaign: spring, channel: nil), at(days: 10)),
+        ("o2:paid", .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(200)]), at(days: 11)),
+        ("advance", .advance, at(days: 19)),
+        ("w-bob-2", .withdraw("bob", amount: try! .money(yuan(10))), at(days: 19)),
+        ("w-alice", .withdraw("alice", amount: try! .money(yuan(3))), at(days: 19)),
+    ]
+
+    /// Submits `command` and expects `code`, with the state and the journal unchanged.
+    static func expectRefused(
+        _ command: EngineCommand,
+        _ code: FissionError.Code,
+        on engine: FissionEngine,
+        key: EventID = "refused",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let before = try await engine.state.snapshot()
+        let sequence = await engine.lastSequence
+        let error = await #expect(throws: FissionError.self, sourceLocation: sourceLocation) {
+            try await engine.submit(command, key: key, at: at(days: 20))
+        }
+        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+        #expect(try await engine.state.snapshot() == before, sourceLocation: sourceLocation)
+        #expect(await engine.lastSequence == sequence, sourceLocation: sourceLocation)
+    }
+
+    @Test("a withdrawal pays out; after a clawback the next one repays the debt first", arguments: StoreKind.allCases)
+    func payoutAndDebt(kind: StoreKind) async throws {
+        let engine = try await Self.engine(kind)
+        var outcomes: [EngineOutcome] = []
+        for (key, command, time) in Self.story.prefix(3) {
+            outcomes.append(try await engine.submit(command, key: key, at: time))
+        }
+        guard case .withdrawn("bob", let amount, let payout) = try #require(outcomes[0].effects.first),
+            outcomes[0].effects.count == 1
+        else {
+            Issue.record("unexpected effects \(outcomes[0].effects)")
+            return
+        }
+        #expect(amount == (try .money(yuan(12))))
+        let transfer = try #require(await engine.state.settlement.ledger.transfer(payout))
+        #expect(transfer.debit == .wallet("bob", cny) && transfer.credit == .outside(cny))
+        #expect(transfer.reason.command == "w-bob-1")
+
+        // The refund took back 10 yuan: the 3 left in the wallet, and 7 owed. Dave's registration
+        // paid bob 5, which does not cover the debt and a withdrawal of 1 yuan.
+        var state = await engine.state
+        #expect(state.settlement.ledger.balance(of: .receivable("bob", cny)).posted == -700)
+        #expect(wallet(state, "bob").available == 500)
+        try await Self.expectRefused(.withdraw("bob", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
+
+        for (key, command, time) in Self.story.dropFirst(3) {
+            outcomes.append(try await engine.submit(command, key: key, at: time))
+        }
+        // Carol's 200-yuan order paid bob 20 more: 25 available, 7 owed, 10 withdrawn.
+        let second = outcomes[5].effects
+        #expect(second.count == 2)
+        guard case .debtRepaid("bob", let repaid, let repayment) = second.first,
+            case .withdrawn("bob", let withdrawn, _) = second.last
+        else {
+            Issue.record("unexpected effects \(second)")
+            return
+        }
+        #expect(repaid == (try .money(yuan(7))))
+        #expect(withdrawn == (try .money(yuan(10))))
+        state = await engine.state
+        #expect(state.settlement.ledger.transfer(repayment)?.credit == .receivable("bob", cny))
+        #expect(state.settlement.ledger.balance(of: .receivable("bob", cny)).posted == 0)
+        #expect(wallet(state, "bob").available == 800)
+        #expect(state.settlement.ledger.audit().isEmpty)
+    }
+
+    @Test("refused withdrawals change nothing", arguments: StoreKind.allCases)
+    func refusals(kind: StoreKind) async throws {
+        let engine = try await Self.engine(kind)
+        try await Self.expectRefused(.withdraw("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
+        try await Self.expectRefused(.withdraw("bob", amount: try .money(yuan(16))), .insufficientFunds, on: engine)
+        try await Self.expectRefused(.withdraw("carol", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
+        try await Self.expectRefused(
+            .withdraw("bob", amount: try RewardAmount(1, .points)),
+            .insufficientFunds,
+            on: engine
+        )
+        // A key used for another payload is a conflict, whatever the wallet holds.
+        try await engine.submit(.withdraw("bob", amount: try .money(yuan(1))), key: "w", at: at(days: 9))
+        try await Self.expectRefused(
+            .withdraw("bob", amount: try .money(yuan(2))),
+            .idempotencyConflict,
+            on: engine,
+            key: "w"
+        )
+        #expect(wallet(await engine.state, "bob").available == 1_400)
+    }
+
+    @Test("withdrawals replay, restore and answer retries", arguments: StoreKind.allCases)
+    func journal(kind: StoreKind) async throws {
+        let store = try kind.make()
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
+        try await engine.submit(
+            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "o1:paid",
+            at: at(days: 1)
+        )
+        try await engine.advance(to: at(days: 9))
+        var outcomes: [EngineOutcome] = []
+        for (key, command, time) in Self.story { outcomes.append(try await engine.submit(command, key: key, at: time)) }
+        let bytes = try await engine.state.snapshot()
+
+        let replayed = try FissionEngine(store: store, configuration: engine.configuration)
+        #expect(try await replayed.state.snapshot() == bytes)
+        try await replayed.checkpoint()
+        let restored = try FissionEngine(store: store, configuration: engine.configuration)
+        #expect(try await restored.state.snapshot() == bytes)
+        for ((key, command, time), outcome) in zip(Self.story, outcomes) {
+            var retried = try await restored.submit(command, key: key, at: time)
+            #expect(retried.isDuplicate, "\(key)")
+            retried.isDuplicate = false
+            #expect(retried == outcome, "\(key)")
+        }
+        // A restored engine goes on alike: the withdrawals it knows stay spent.
+        let next = try await restored.submit(
+            .withdraw("bob", amount: try .money(yuan(8))),
+            key: "w-last",
+            at: at(days: 20)
+        )
+        #expect(next.effects.count == 1)
+        #expect(wallet(await restored.state, "bob").available == 0)
+        #expect(await restored.state.settlement.ledger.audit().isEmpty)
+    }
+}
