@@ -47,6 +47,7 @@ struct GoldenStoreTests {
     @Test("a golden store is on file") func aGoldenStoreIsOnFile() {
         #expect(Self.names.contains("engine-store-v5.bin"), "found \(Self.names)")
         #expect(Self.names.contains("engine-store-v5-session14.bin"), "found \(Self.names)")
+        #expect(Self.names.contains("engine-store-v5-session15.bin"), "found \(Self.names)")
         #expect(Self.names.filter { $0.hasPrefix("engine-store-fa56a42-") }.count == 4, "found \(Self.names)")
     }
 
@@ -122,7 +123,7 @@ struct GoldenStoreTests {
         // The scenario is meant to reach every kind of command and many grants.
         let kinds = Set(entries.map { $0.command[8] })
         #expect(kinds.count >= 30, "command kinds \(kinds.sorted()), \(entries.count) entries")
-        #expect(kinds.isSuperset(of: 26...32), "command kinds \(kinds.sorted())")
+        #expect(kinds.isSuperset(of: 26...33), "command kinds \(kinds.sorted())")
         let transfers = await engine.state.settlement.ledger.transferCount
         #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
         guard let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"] else { return }
@@ -137,7 +138,7 @@ enum GoldenStore {
     /// Writes the golden scenario through a fresh engine on `store`: the journal scenario of
     /// ``scenario(moderated:)`` (every group command, moderation included), its keys prefixed
     /// with `g-`; tags, a layer, a forgotten member, a join with facts, a paid order whose two
-    /// held grants are then released and rejected; then 60 batches of the property stream of seed
+    /// held grants are then released and rejected; a withdrawal; then 60 batches of the property stream of seed
     /// 7_777 (refusals, retries and reused keys, grants, holds, refunds, shares), with a
     /// checkpoint after the 30th.
     static func write(on store: any FissionStore) async throws -> FissionEngine {
@@ -204,6 +205,14 @@ enum GoldenStore {
         if let first = held.first { try await submit([("release", .releaseHeldReward(first))], at: at(days: 11)) }
         if let last = held.dropFirst().last {
             try await submit([("reject", .rejectHeldReward(last))], at: at(days: 11))
+        }
+        // A withdrawal (session 15, tag 33): half of what the richest member may take out.
+        let ledger = await engine.state.settlement.ledger
+        let richest = ledger.accountKeys.filter { if case .wallet = $0.owner { $0.unit == cny } else { false } }
+            .max { ledger.balance(of: $0).available < ledger.balance(of: $1).available }
+        if let richest, case .wallet(let member) = richest.owner, ledger.balance(of: richest).available >= 2 {
+            let amount = try RewardAmount(ledger.balance(of: richest).available / 2, cny)
+            try await submit([("withdraw", .withdraw(member, amount: amount))], at: at(days: 11))
         }
         var stream = EngineStream(seed: 7_777)
         for (number, batch) in try stream.batches(count: 60).enumerated() {

@@ -67,6 +67,7 @@ public enum EngineScenario {
             ("reject", .rejectHeldReward(TransferID(rawValue: 3))),
             ("fund-points", .fundCampaign("spring", amount: try RewardAmount(500, .points))),
             ("advance", .advance),
+            ("withdraw-alice", .withdraw("alice", amount: try .money(yuan(2)))),
         ]
     }
 
