@@ -57,7 +57,9 @@ public enum EngineEffect: Hashable, Sendable {
     case flagForStaff(MemberID, group: GroupID)
     /// A campaign model's own effect, named by the model, with the model's bytes.
     case model(name: String, payload: [UInt8])
-    /// Pay the member `amount`: it left their wallet (``EngineCommand/withdraw(_:amount:)``).
+    /// Pay the member `amount`: it left their wallet (``EngineCommand/withdraw(_:amount:)``). A
+    /// retried command returns this effect again: pay once per `transfer`. For coupons, issued
+    /// when their grant posted, it records their use; issue nothing.
     case withdrawn(MemberID, amount: RewardAmount, transfer: TransferID)
     /// What the member owed after clawbacks was repaid from their wallet before a withdrawal.
     case debtRepaid(MemberID, amount: RewardAmount, transfer: TransferID)

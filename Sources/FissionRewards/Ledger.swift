@@ -12,7 +12,8 @@ public import FissionCore
 /// the shortfall is recorded there as a debt, never lost.
 ///
 /// Transfers carry an idempotency ``TransferKey``: making the same transfer twice returns the first
-/// one, and reusing a key for a different transfer is an error. Every method either succeeds
+/// one, and reusing a key for a different transfer is an error. (Posts and voids are unique by the
+/// transfer they resolve; a settlement's withdrawals by their id.) Every method either succeeds
 /// completely or throws and leaves the ledger unchanged.
 public struct Ledger: Sendable {
     /// The most transfers one page may return.
@@ -733,9 +734,9 @@ public struct Ledger: Sendable {
 
     /// The two transfers of a withdrawal, by record index: the repayment of what the member owed
     /// (if they owed anything) and the payout.
-    struct WithdrawalRecords: Sendable, Equatable {
-        let repayment: Int32?
-        let payout: Int32
+    package struct WithdrawalRecords: Sendable, Equatable {
+        package let repayment: Int32?
+        package let payout: Int32
     }
 
     /// The withdrawal made under a command (an event index), or `nil`.
@@ -757,7 +758,7 @@ public struct Ledger: Sendable {
     /// - Throws: ``FissionError/Code/invalidAmount`` unless `amount` is positive;
     ///   ``FissionError/Code/insufficientFunds`` if the wallet's available balance does not cover
     ///   the amount and the debt; ``FissionError/Code/arithmeticOverflow``. The ledger is unchanged.
-    mutating func withdraw(
+    package mutating func withdraw(
         _ amount: Int64,
         unit: LedgerUnit,
         from member: MemberID,
@@ -836,7 +837,8 @@ public struct Ledger: Sendable {
                 at: at.millisecondsSinceEpoch,
                 holdUntil: Self.noHold,
                 linkedCount: 1,
-                open: amount,
+                // Nothing takes a withdrawal back: ``reversibleAmount(of:)`` is zero.
+                open: 0,
                 resolution: 0
             )
         )

@@ -233,6 +233,10 @@ extension Ledger {
             else { throw corrupt("transfer #\(index + 1)'s post") }
         }
         self.balances = Self.deriveBalances(self.records, accountCount: self.accounts.count)
+        // A receivable holds a debt or nothing: a repayment never takes it above zero.
+        for (index, account) in self.accounts.enumerated() where self.balances[index].posted > 0 {
+            if case .receivable = account.owner { throw corrupt("\(account) is above zero") }
+        }
     }
 
     /// Files a transfer without a key that posted at once: a withdrawal's repayment or payout,
@@ -318,9 +322,13 @@ extension Ledger {
                 && self.records[Int(related)].kind == (kind == .reversal ? self.records[Int(related)].kind : .pending)
         }
         if valid, kind == .reversal {
-            let original = self.records[Int(related)].kind
-            valid = valid && (original == .posted || original == .postPending)
+            let original = self.records[Int(related)]
+            // A withdrawal's legs (posted, without a key) are never reversed.
+            valid = valid && (original.kind == .postPending || (original.kind == .posted && original.hasKey))
         }
+        // A withdrawal's legs leave nothing to reverse.
+        if kind == .posted && hasKey == 0 { valid = valid && record.open == 0 }
+        valid = valid && self.accounts[Int(debit)].unit == self.accounts[Int(credit)].unit
         guard valid else { throw corrupt("transfer #\(index + 1) is inconsistent") }
         return record
     }

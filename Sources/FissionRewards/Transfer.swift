@@ -64,7 +64,8 @@ public struct TransferKey: Hashable, Sendable, Codable, CustomStringConvertible 
         case grant
         /// Taking a grant back after a refund.
         case reversal
-        /// Paying a member out of their wallet.
+        /// Paying a member out of their wallet, for a standalone ``Ledger``'s own use. A
+        /// ``Settlement``'s withdrawals have no key (``Settlement/withdraw(_:from:id:at:)``).
         case withdrawal
     }
 
@@ -126,7 +127,8 @@ public struct Transfer: Hashable, Sendable, Codable {
     /// Its position in the ledger.
     public let id: TransferID
     /// Its idempotency key; `nil` for posts and voids of pending transfers, which are unique by
-    /// the pending transfer they resolve.
+    /// the pending transfer they resolve, and for a withdrawal's transfers, which are unique by
+    /// the withdrawal's id, their ``TransferReason/command`` (``Settlement/withdraw(_:from:id:at:)``).
     public let key: TransferKey?
     /// What it does.
     public let kind: TransferKind

@@ -9,7 +9,8 @@ public import FissionStorage
 /// process writes and another checks: both make the same entries from the same seed. Entries
 /// carry string and integer idempotency keys, empty and non-empty payloads, every
 /// ``LedgerUnit`` and every ``TransferKind`` (fundings, pending grants with holds, their posts and
-/// voids, posted grants and their reversals), produced by a `Ledger` so they are transfers an
+/// voids, posted grants and their reversals, withdrawals: posted transfers without a key, with
+/// the repayment of a debt a reversal left), produced by a `Ledger` so they are transfers an
 /// engine could have made.
 public struct DeterministicJournal: Sendable {
     /// The seed every entry derives from.
@@ -20,6 +21,8 @@ public struct DeterministicJournal: Sendable {
     private var ledger = Ledger()
     private var openPendings: [TransferID] = []
     private var reversibleGrants: [(id: TransferID, amount: Int64)] = []
+    /// Members whose receivable a reversal took below zero, and in which unit.
+    private var debtors: [(member: MemberID, unit: LedgerUnit)] = []
 
     /// Creates a journal that has made no entries yet.
     public init(seed: UInt64) {
@@ -131,7 +134,27 @@ public struct DeterministicJournal: Sendable {
                 _ = try? self.ledger.void(pending, reason: reason, at: at)
             }
         case 5:
+            // Half the time a member in debt (a reversal outran their wallet) earns enough to
+            // cover it and withdraws, repaying it first.
+            var (member, wallet, budget, amount) = (member, wallet, budget, amount)
+            if !self.debtors.isEmpty, (random >> 54) % 2 == 0 {
+                let debtor = self.debtors.removeLast()
+                member = debtor.member
+                wallet = .wallet(member, debtor.unit)
+                budget = .budget(campaign, debtor.unit)
+                amount += max(0, -self.ledger.balance(of: .receivable(member, debtor.unit)).posted)
+            }
             self.grant(budget, member, amount: amount, command: command, campaign: campaign, reason: reason, at: at)
+            // Sometimes the member withdraws what they may (half or all of the wallet, after any
+            // debt), so a later reversal can leave a debt.
+            if (random >> 52) % 2 == 0 {
+                let owed = max(0, -self.ledger.balance(of: .receivable(member, wallet.unit)).posted)
+                let free = self.ledger.balance(of: wallet).available - owed
+                if free > 0 {
+                    let payout = (random >> 53) % 2 == 0 ? free : max(free / 2, 1)
+                    _ = try? self.ledger.withdraw(payout, unit: wallet.unit, from: member, command: command, at: at)
+                }
+            }
         default:
             guard !self.reversibleGrants.isEmpty else {
                 self.fund(budget, amount: amount, command: command, campaign: campaign, reason: reason, at: at)
@@ -142,6 +165,11 @@ public struct DeterministicJournal: Sendable {
             )
             let key = TransferKey(.reversal, campaign: campaign, source: command, part: 0)
             _ = try? self.ledger.reverse(grant, amount: max(granted / 2, 1), key: key, reason: reason, at: at)
+            if let original = self.ledger.transfer(grant), case .wallet(let owner) = original.credit.owner,
+                self.ledger.balance(of: .receivable(owner, original.unit)).posted < 0
+            {
+                self.debtors.append((owner, original.unit))
+            }
         }
     }
 

@@ -81,6 +81,16 @@ struct ConformanceSuiteTests {
             }
         }
         #expect(kinds.count == 5, "kinds made: \(kinds.sorted())")
+        // Withdrawals: payouts and repayments of a debt, posted without a key; and in the first 60
+        // entries, which the append-and-read check stores.
+        let payouts = transfers.filter { $0.key == nil && $0.kind == .posted && $0.credit.owner == .outside }
+        let repayments = transfers.filter {
+            guard $0.key == nil, $0.kind == .posted, case .receivable = $0.credit.owner else { return false }
+            return true
+        }
+        #expect(payouts.count >= 5 && !repayments.isEmpty, "\(payouts.count) payouts, \(repayments.count) repayments")
+        let first60 = DeterministicJournal.entries(seed: 7, through: 60).flatMap(\.transfers)
+        #expect(first60.contains { $0.key == nil && $0.kind == .posted })
         #expect(Set(transfers.map(\.unit)).count == 7)
         #expect(entries.contains { $0.idempotencyKey.stringValue != nil })
         #expect(entries.contains { $0.idempotencyKey.integerValue != nil })

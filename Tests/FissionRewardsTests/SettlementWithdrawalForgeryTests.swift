@@ -1,0 +1,155 @@
+import FissionCore
+import Testing
+
+@testable import FissionRewards
+
+private let campaignID: CampaignID = "payouts"
+
+/// Bob earned 30 yuan (a 30% commission posted at once on carol's 100-yuan order).
+private func earned() throws -> Settlement {
+    let rule = try RewardRule(
+        id: "distribution",
+        shape: .commission(levelRates: [.percent(30)], skuOverrides: []),
+        holdDays: 0
+    )
+    var settlement = try fundedSettlement([rule], campaigns: [campaignID], budgetYuan: 1_000)
+    try settlement.settle(
+        try paidOrder("o1", buyer: "carol", inviters: ["bob"], paidYuan: 100),
+        id: "o1:paid",
+        campaign: campaignID
+    )
+    return settlement
+}
+
+/// A keyless posted record like a withdrawal's leg.
+private func leg(_ like: Ledger.Record, debit: Int32, credit: Int32, amount: Int64, open: Int64 = 0) -> Ledger.Record {
+    Ledger.Record(
+        debit: debit,
+        credit: credit,
+        amount: amount,
+        kind: .posted,
+        related: -1,
+        key: .none,
+        hasKey: false,
+        command: like.command,
+        reasonRule: -1,
+        ruleVersion: 0,
+        at: like.at,
+        holdUntil: Ledger.noHold,
+        linkedCount: 1,
+        open: open,
+        resolution: 0
+    )
+}
+
+/// Snapshots describing withdrawals no settlement makes are refused, and the public ledger does
+/// not offer a withdrawal's legs for reversal (from the review of the withdrawal change).
+struct SettlementWithdrawalForgeryTests {
+    @Test func aWithdrawalLeavesNothingToReverse() throws {
+        var settlement = try earned()
+        let withdrawal = try settlement.withdraw(.money(yuan(20)), from: "bob", id: "w1", at: at(days: 2))
+        #expect(settlement.ledger.reversibleAmount(of: withdrawal.payout) == 0)
+        var ledger = settlement.ledger
+        #expect(throws: FissionError(code: .invalidReversal)) {
+            try ledger.reverse(
+                withdrawal.payout,
+                amount: 1,
+                key: TransferKey(.reversal, campaign: campaignID, source: "x"),
+                reason: TransferReason(command: "x"),
+                at: at(days: 3)
+            )
+        }
+    }
+
+    @Test func aReversalOfAPayoutIsRefused() throws {
+        var settlement = try earned()
+        let withdrawal = try settlement.withdraw(.money(yuan(30)), from: "bob", id: "w1", at: at(days: 2))
+        let payoutIndex = Int(withdrawal.payout.rawValue - 1)
+        let payout = settlement.ledger.records[payoutIndex]
+        let command = settlement.ledger.events.intern("forged")
+        settlement.ledger.records.append(
+            Ledger.Record(
+                debit: payout.credit,
+                credit: payout.debit,
+                amount: payout.amount,
+                kind: .reversal,
+                related: Int32(payoutIndex),
+                key: .none,
+                hasKey: false,
+                command: command,
+                reasonRule: -1,
+                ruleVersion: 0,
+                at: payout.at,
+                holdUntil: Ledger.noHold,
+                linkedCount: 1,
+                open: 0,
+                resolution: 0
+            )
+        )
+        // Restored, the ledger would balance (bob's wallet holding the 30 yuan again, to withdraw
+        // twice): only the rule that nothing reverses a withdrawal refuses it.
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: settlement.snapshot()) }
+    }
+
+    @Test func aRepaymentWithoutADebtIsRefused() throws {
+        var settlement = try earned()
+        let withdrawal = try settlement.withdraw(.money(yuan(10)), from: "bob", id: "w1", at: at(days: 2))
+        let payout = settlement.ledger.records[Int(withdrawal.payout.rawValue - 1)]
+        let receivable = settlement.ledger.openAccount(.receivable("bob", cny))
+        settlement.ledger.records.removeLast()
+        settlement.ledger.records.append(leg(payout, debit: payout.debit, credit: receivable, amount: 1_000))
+        settlement.ledger.records.append(payout)
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: settlement.snapshot()) }
+    }
+
+    @Test func aLegThatLeavesSomethingToReverseOrChangesUnitIsRefused() throws {
+        var settlement = try earned()
+        try settlement.fund(campaignID, amount: try RewardAmount(1_000, .points), id: "fund-points", at: start)
+        let withdrawal = try settlement.withdraw(.money(yuan(10)), from: "bob", id: "w1", at: at(days: 2))
+        let index = Int(withdrawal.payout.rawValue - 1)
+        let payout = settlement.ledger.records[index]
+        #expect(try Settlement(snapshot: settlement.snapshot()) == settlement)
+
+        var reversible = settlement
+        reversible.ledger.records[index] = leg(
+            payout,
+            debit: payout.debit,
+            credit: payout.credit,
+            amount: 1_000,
+            open: 1
+        )
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: reversible.snapshot()) }
+
+        var crossUnit = settlement
+        let outsidePoints = try #require(settlement.ledger.findAccount(.outside(.points)))
+        crossUnit.ledger.records[index] = leg(payout, debit: payout.debit, credit: outsidePoints, amount: 1_000)
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: crossUnit.snapshot()) }
+    }
+
+    @Test func rollingBackAWithdrawalForgetsIt() throws {
+        var settlement = try earned()
+        // Bob owes 25 yuan: he withdrew 25 of his 30 before the order was refunded in full; then
+        // he earns 30 more.
+        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
+        try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
+            id: "o1:refund",
+            campaign: campaignID
+        )
+        try settlement.settle(
+            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
+            id: "o2:paid",
+            campaign: campaignID
+        )
+        let before = settlement.snapshot()
+        let mark = settlement.ledger.mark
+        let made = try settlement.withdraw(.money(yuan(5)), from: "bob", id: "w2", at: at(days: 4))
+        #expect(made.repaid != nil, "a withdrawal of two legs")
+        settlement.ledger.rollBack(to: mark)
+        #expect(settlement.snapshot() == before)
+        #expect(settlement.withdrawal("w2") == nil)
+        #expect(settlement.ledger.audit().isEmpty)
+        // The id is free again and pays as before.
+        #expect(try settlement.withdraw(.money(yuan(5)), from: "bob", id: "w2", at: at(days: 4)) == made)
+    }
+}
