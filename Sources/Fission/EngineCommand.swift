@@ -123,6 +123,11 @@ public enum EngineCommand: Hashable, Sendable {
     /// (if the member owed anything) and ``EngineEffect/withdrawn(_:amount:transfer:)``; the host
     /// pays the member when it sees the latter.
     case withdraw(MemberID, amount: RewardAmount)
+    /// An operator forgives part or all of what a member owes after clawbacks, as
+    /// ``FissionRewards/Settlement/writeOffDebt(_:of:id:at:)`` does: at most what they owe in the
+    /// amount's unit (``FissionError/Code/invalidAmount`` otherwise). The outcome carries
+    /// ``EngineEffect/debtWrittenOff(_:amount:transfer:)``.
+    case writeOffDebt(MemberID, amount: RewardAmount)
 
     /// A command for the campaign model `model`.
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
@@ -341,6 +346,10 @@ extension EngineCommand {
             writer.append(UInt8(33))
             writer.append(identifier: member)
             writer.append(amount: amount)
+        case .writeOffDebt(let member, let amount):
+            writer.append(UInt8(34))
+            writer.append(identifier: member)
+            writer.append(amount: amount)
         }
     }
 
@@ -527,6 +536,8 @@ extension EngineCommand {
             return .pardonMember(try reader.readIdentifier(), group: try reader.readIdentifier())
         case 33:
             return .withdraw(try reader.readIdentifier(), amount: try reader.readAmount())
+        case 34:
+            return .writeOffDebt(try reader.readIdentifier(), amount: try reader.readAmount())
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

@@ -63,6 +63,8 @@ public enum EngineEffect: Hashable, Sendable {
     case withdrawn(MemberID, amount: RewardAmount, transfer: TransferID)
     /// What the member owed after clawbacks was repaid from their wallet before a withdrawal.
     case debtRepaid(MemberID, amount: RewardAmount, transfer: TransferID)
+    /// An operator forgave what the member owed (``EngineCommand/writeOffDebt(_:amount:)``).
+    case debtWrittenOff(MemberID, amount: RewardAmount, transfer: TransferID)
 }
 
 /// One reward granted, as an effect reports it.
@@ -214,6 +216,11 @@ extension EngineEffect {
             writer.append(identifier: member)
             writer.append(amount: amount)
             writer.append(transfer.rawValue)
+        case .debtWrittenOff(let member, let amount, let transfer):
+            writer.append(UInt8(18))
+            writer.append(identifier: member)
+            writer.append(amount: amount)
+            writer.append(transfer.rawValue)
         }
     }
 
@@ -313,6 +320,10 @@ extension EngineEffect {
             let member: MemberID = try reader.readIdentifier()
             let amount = try reader.readAmount()
             return .debtRepaid(member, amount: amount, transfer: TransferID(rawValue: try reader.read()))
+        case 18:
+            let member: MemberID = try reader.readIdentifier()
+            let amount = try reader.readAmount()
+            return .debtWrittenOff(member, amount: amount, transfer: TransferID(rawValue: try reader.read()))
         default:
             throw ByteReader.corrupt("effect tag \(tag)")
         }

@@ -265,6 +265,10 @@ public struct EngineState: Sendable {
                 effects.append(.debtRepaid(member, amount: repaid, transfer: repayment))
             }
             effects.append(.withdrawn(member, amount: withdrawal.amount, transfer: withdrawal.payout))
+        case .writeOffDebt(let member, let amount):
+            guard self.graph.contains(member) else { throw Self.unknown(member) }
+            let writeOff = try self.settlement.writeOffDebt(amount, of: member, id: key, at: now)
+            effects.append(.debtWrittenOff(member, amount: writeOff.amount, transfer: writeOff.transfer))
         }
         self.clock = now
         return effects

@@ -13,7 +13,7 @@ public import FissionCore
 ///
 /// Transfers carry an idempotency ``TransferKey``: making the same transfer twice returns the first
 /// one, and reusing a key for a different transfer is an error. (Posts and voids are unique by the
-/// transfer they resolve; a settlement's withdrawals by their id.) Every method either succeeds
+/// transfer they resolve; a settlement's withdrawals and debt write-offs by their id.) Every method either succeeds
 /// completely or throws and leaves the ledger unchanged.
 public struct Ledger: Sendable {
     /// The most transfers one page may return.
@@ -201,10 +201,10 @@ public struct Ledger: Sendable {
     var keysBySource = SegmentedArray<SourceChain>()
     var keyIndex = HashIndex()
     var holds = HoldQueue()
-    /// The withdrawals by the command that made them (an event index): the first of their
-    /// transfers. Rebuilt on restore from the transfers without a key that post at once, which
-    /// only withdrawals make.
-    var withdrawals: [Int32: Int32] = [:]
+    /// Withdrawals and debt write-offs by the command that made them (an event index): the first
+    /// of their transfers. Rebuilt on restore from the transfers without a key that post at once,
+    /// which only those make.
+    var memberMoves: [Int32: Int32] = [:]
 
     /// Creates an empty ledger.
     public init() {}
@@ -741,8 +741,9 @@ public struct Ledger: Sendable {
 
     /// The withdrawal made under a command (an event index), or `nil`.
     func withdrawal(madeBy command: Int32) -> WithdrawalRecords? {
-        guard let first = self.withdrawals[command] else { return nil }
+        guard let first = self.memberMoves[command] else { return nil }
         let record = self.records[Int(first)]
+        guard case .wallet = self.accounts[Int(record.debit)].owner else { return nil }
         guard case .receivable = self.accounts[Int(record.credit)].owner else {
             return WithdrawalRecords(repayment: nil, payout: first)
         }
@@ -811,8 +812,62 @@ public struct Ledger: Sendable {
             command: commandIndex,
             at: at
         )
-        self.withdrawals[commandIndex] = repayment ?? payout
+        self.memberMoves[commandIndex] = repayment ?? payout
         return WithdrawalRecords(repayment: repayment, payout: payout)
+    }
+
+    /// The debt write-off made under a command (an event index): its transfer's index, or `nil`.
+    func writeOff(madeBy command: Int32) -> Int32? {
+        guard let first = self.memberMoves[command] else { return nil }
+        return self.accounts[Int(self.records[Int(first)].debit)].owner == .outside ? first : nil
+    }
+
+    /// Whether a command made a withdrawal or a write-off: an id names at most one of them.
+    func madeMemberMove(_ command: EventID) -> Bool {
+        self.events.find(command).map { self.memberMoves[$0] != nil } ?? false
+    }
+
+    /// Forgives `amount` of what `member` owes in `unit`: a transfer from ``AccountOwner/outside``
+    /// to the member's receivable (the platform takes the loss), posted at once, without a
+    /// ``TransferKey``, naming `command` as its reason.
+    ///
+    /// - Throws: ``FissionError/Code/invalidAmount`` unless `amount` is positive and at most what
+    ///   the member owes; ``FissionError/Code/arithmeticOverflow``. The ledger is unchanged.
+    package mutating func writeOff(
+        _ amount: Int64,
+        unit: LedgerUnit,
+        of member: MemberID,
+        command: EventID,
+        at: Timestamp
+    ) throws(FissionError) -> Int32 {
+        guard amount > 0 else {
+            throw FissionError(code: .invalidAmount, reason: "a write-off of \(amount) is not positive")
+        }
+        let receivableKey = AccountKey.receivable(member, unit)
+        let receivable = self.findAccount(receivableKey)
+        let owed = receivable.map { max(0, -self.balances[Int($0)].posted) } ?? 0
+        guard let receivable, amount <= owed else {
+            throw FissionError(
+                code: .invalidAmount,
+                reason: "member \(member) owes \(owed) in \(unit); \(amount) cannot be written off"
+            )
+        }
+        let outsideKey = AccountKey.outside(unit)
+        let outside = self.findAccount(outsideKey)
+        try self.checkDebit(outside, key: outsideKey, amount: amount)
+        try self.checkCredit(receivable, key: receivableKey, amount: amount)
+        // Nothing below can fail.
+        let (commandIndex, _) = self.internReason(TransferReason(command: command, ruleVersion: 0))
+        let outsideAccount = outside ?? self.openAccount(outsideKey)
+        let index = self.appendWithdrawalLeg(
+            from: outsideAccount,
+            to: receivable,
+            amount: amount,
+            command: commandIndex,
+            at: at
+        )
+        self.memberMoves[commandIndex] = index
+        return index
     }
 
     private mutating func appendWithdrawalLeg(
@@ -878,8 +933,8 @@ public struct Ledger: Sendable {
             let record = self.records.removeLast()
             let index = Int32(self.records.count)
             if record.hasKey { self.unindexKey(record, at: index) }
-            if !record.hasKey, record.kind == .posted, self.withdrawals[record.command] == index {
-                self.withdrawals[record.command] = nil
+            if !record.hasKey, record.kind == .posted, self.memberMoves[record.command] == index {
+                self.memberMoves[record.command] = nil
             }
             let debit = Int(record.debit)
             let credit = Int(record.credit)

@@ -211,13 +211,15 @@ extension Ledger {
                 self.holds.insert(holdUntil: record.holdUntil, record: Int32(index))
             }
             if !record.hasKey, record.kind == .posted {
-                try self.indexWithdrawalLeg(record, at: index)
+                try self.indexMemberMove(record, at: index)
             }
         }
         // A repayment is always followed by its withdrawal's payout.
-        for first in self.withdrawals.values {
+        for first in self.memberMoves.values {
             let record = self.records[Int(first)]
-            if case .receivable = self.accounts[Int(record.credit)].owner {
+            if case .receivable = self.accounts[Int(record.credit)].owner,
+                case .wallet = self.accounts[Int(record.debit)].owner
+            {
                 let next = Int(first) + 1
                 guard next < self.records.count, !self.records[next].hasKey, self.records[next].kind == .posted,
                     self.records[next].command == record.command,
@@ -240,8 +242,16 @@ extension Ledger {
     }
 
     /// Files a transfer without a key that posted at once: a withdrawal's repayment or payout,
-    /// which moves value out of a member's wallet to the same member's receivable or outside.
-    private mutating func indexWithdrawalLeg(_ record: Record, at index: Int) throws(FissionError) {
+    /// which moves value out of a member's wallet to the same member's receivable or outside, or a
+    /// debt write-off, from outside to a receivable.
+    private mutating func indexMemberMove(_ record: Record, at index: Int) throws(FissionError) {
+        if self.accounts[Int(record.debit)].owner == .outside {
+            guard case .receivable = self.accounts[Int(record.credit)].owner, record.reasonRule == -1,
+                self.memberMoves[record.command] == nil
+            else { throw corrupt("transfer #\(index + 1) has no key and is not a write-off") }
+            self.memberMoves[record.command] = Int32(index)
+            return
+        }
         guard case .wallet(let member) = self.accounts[Int(record.debit)].owner else {
             throw corrupt("transfer #\(index + 1) has no key and does not come from a wallet")
         }
@@ -249,14 +259,15 @@ extension Ledger {
         guard credit == .outside || credit == .receivable(member), record.reasonRule == -1 else {
             throw corrupt("transfer #\(index + 1) has no key and is not a withdrawal")
         }
-        if let first = self.withdrawals[record.command] {
+        if let first = self.memberMoves[record.command] {
             // The second leg: the payout right after its repayment.
             guard credit == .outside, Int(first) == index - 1,
                 case .receivable = self.accounts[Int(self.records[Int(first)].credit)].owner,
+                case .wallet = self.accounts[Int(self.records[Int(first)].debit)].owner,
                 self.records[Int(first)].debit == record.debit
             else { throw corrupt("transfer #\(index + 1) repeats a withdrawal's command") }
         } else {
-            self.withdrawals[record.command] = Int32(index)
+            self.memberMoves[record.command] = Int32(index)
         }
     }
 

@@ -61,6 +61,12 @@ extension Settlement {
             }
             return withdrawal
         }
+        if self.ledger.madeMemberMove(id) {
+            throw FissionError(
+                code: .idempotencyConflict,
+                reason: "id \(id) wrote off a debt; it cannot make a withdrawal"
+            )
+        }
         let made = try self.ledger.withdraw(amount.quantity, unit: amount.unit, from: member, command: id, at: at)
         return self.withdrawal(made, isDuplicate: false)
     }
@@ -71,6 +77,86 @@ extension Settlement {
             return nil
         }
         return self.withdrawal(made, isDuplicate: false)
+    }
+
+    /// What ``Settlement/writeOffDebt(_:of:id:at:)`` did.
+    public struct DebtWriteOff: Hashable, Sendable {
+        /// Whose debt.
+        public let member: MemberID
+        /// How much of it was forgiven.
+        public let amount: RewardAmount
+        /// The transfer from ``AccountOwner/outside`` to the member's receivable.
+        public let transfer: TransferID
+        /// Whether this was a repeat of an earlier write-off with the same id: nothing new was made.
+        public let isDuplicate: Bool
+    }
+
+    /// Forgives part or all of what `member` owes in the amount's unit: an operator's decision
+    /// that a debt left by clawbacks (a receivable below zero) will not be collected. The amount
+    /// moves from ``AccountOwner/outside`` to the member's receivable, posted at once: the loss is
+    /// the platform's, recorded, never silent.
+    ///
+    /// Exactly once by `id`, as ``withdraw(_:from:id:at:)`` is: the same id, member and amount
+    /// again returns the first write-off with ``DebtWriteOff/isDuplicate`` set, even when the
+    /// member no longer owes it; another write-off or a withdrawal under the id is
+    /// ``FissionError/Code/idempotencyConflict``.
+    ///
+    /// - Parameters:
+    ///   - amount: How much to forgive; at most what the member owes in its unit.
+    ///   - member: Whose debt.
+    ///   - id: The host's id for this decision, its idempotency key.
+    ///   - at: When.
+    /// - Throws: ``FissionError/Code/invalidAmount`` if the member owes less than `amount` (or
+    ///   nothing) in its unit; ``FissionError/Code/idempotencyConflict``;
+    ///   ``FissionError/Code/arithmeticOverflow``. The settlement is unchanged when it throws.
+    @discardableResult
+    public mutating func writeOffDebt(
+        _ amount: RewardAmount,
+        of member: MemberID,
+        id: EventID,
+        at: Timestamp
+    ) throws(FissionError) -> DebtWriteOff {
+        if let command = self.ledger.events.find(id), let earlier = self.ledger.writeOff(madeBy: command) {
+            let writeOff = self.writeOff(earlier, isDuplicate: true)
+            guard writeOff.member == member, writeOff.amount == amount else {
+                throw FissionError(
+                    code: .idempotencyConflict,
+                    reason: "write-off \(id) forgave member \(writeOff.member) \(writeOff.amount); "
+                        + "it cannot forgive member \(member) \(amount)"
+                )
+            }
+            return writeOff
+        }
+        if self.ledger.madeMemberMove(id) {
+            throw FissionError(
+                code: .idempotencyConflict,
+                reason: "id \(id) made a withdrawal; it cannot write off a debt"
+            )
+        }
+        let made = try self.ledger.writeOff(amount.quantity, unit: amount.unit, of: member, command: id, at: at)
+        return self.writeOff(made, isDuplicate: false)
+    }
+
+    /// The debt write-off made with `id`, or `nil`.
+    public func debtWriteOff(_ id: EventID) -> DebtWriteOff? {
+        guard let command = self.ledger.events.find(id), let made = self.ledger.writeOff(madeBy: command) else {
+            return nil
+        }
+        return self.writeOff(made, isDuplicate: false)
+    }
+
+    private func writeOff(_ index: Int32, isDuplicate: Bool) -> DebtWriteOff {
+        let record = self.ledger.records[Int(index)]
+        let account = self.ledger.accounts[Int(record.credit)]
+        guard case .receivable(let member) = account.owner else {
+            preconditionFailure("a write-off credits a receivable")
+        }
+        return DebtWriteOff(
+            member: member,
+            amount: RewardAmount(unchecked: record.amount, account.unit),
+            transfer: TransferID(rawValue: Int64(index) + 1),
+            isDuplicate: isDuplicate
+        )
     }
 
     private func withdrawal(_ made: Ledger.WithdrawalRecords, isDuplicate: Bool) -> Withdrawal {

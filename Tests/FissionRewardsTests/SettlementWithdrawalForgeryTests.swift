@@ -152,4 +152,35 @@ struct SettlementWithdrawalForgeryTests {
         // The id is free again and pays as before.
         #expect(try settlement.withdraw(.money(yuan(5)), from: "bob", id: "w2", at: at(days: 4)) == made)
     }
+
+    @Test func aForgedWriteOffIsRefused() throws {
+        var settlement = try earned()
+        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
+        try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
+            id: "o1:refund",
+            campaign: campaignID
+        )
+        // Bob earns again, so a forged payout below would be covered: only the rules refuse it.
+        try settlement.settle(
+            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
+            id: "o2:paid",
+            campaign: campaignID
+        )
+        let writeOff = try settlement.writeOffDebt(.money(yuan(25)), of: "bob", id: "f1", at: at(days: 4))
+        #expect(try Settlement(snapshot: settlement.snapshot()) == settlement)
+        let index = Int(writeOff.transfer.rawValue - 1)
+        let record = settlement.ledger.records[index]
+
+        // Forgiving more than was owed leaves a receivable above zero.
+        var tooMuch = settlement
+        tooMuch.ledger.records[index] = leg(record, debit: record.debit, credit: record.credit, amount: 2_600)
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: tooMuch.snapshot()) }
+
+        // A payout under the write-off's id, as if it were a withdrawal's second leg.
+        var withPayout = settlement
+        let wallet = try #require(settlement.ledger.findAccount(.wallet("bob", cny)))
+        withPayout.ledger.records.append(leg(record, debit: wallet, credit: record.debit, amount: 1))
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: withPayout.snapshot()) }
+    }
 }

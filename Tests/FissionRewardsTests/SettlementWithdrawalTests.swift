@@ -210,4 +210,61 @@ struct SettlementWithdrawalTests {
             }
         }
     }
+
+    @Test func aWriteOffForgivesADebtExactlyOnce() throws {
+        var settlement = try earnedSettlement()
+        // Nothing owed yet: nothing to forgive.
+        #expect(throws: FissionError(code: .invalidAmount)) {
+            try settlement.writeOffDebt(.money(yuan(1)), of: "bob", id: "f0", at: at(days: 2))
+        }
+        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
+        try refund(&settlement, yuan: 100, id: "o1:refund")
+        #expect(receivable(settlement, "bob").posted == -2_500)
+        let before = settlement.snapshot()
+        for (amount, id) in [(yuan(26), "f1"), (Money(minorUnits: 1, currency: .usd), "f1")] {
+            #expect(throws: FissionError(code: .invalidAmount)) {
+                try settlement.writeOffDebt(.money(amount), of: "bob", id: try EventID(id), at: at(days: 4))
+            }
+        }
+        #expect(throws: FissionError(code: .invalidAmount)) {
+            try settlement.writeOffDebt(.money(yuan(1)), of: "carol", id: "f1", at: at(days: 4))
+        }
+        // An id that made a withdrawal cannot forgive, and the reverse.
+        #expect(throws: FissionError(code: .idempotencyConflict)) {
+            try settlement.writeOffDebt(.money(yuan(1)), of: "bob", id: "w1", at: at(days: 4))
+        }
+        #expect(settlement.snapshot() == before)
+
+        let forgiven = try settlement.writeOffDebt(.money(yuan(10)), of: "bob", id: "f1", at: at(days: 4))
+        #expect(!forgiven.isDuplicate && forgiven.member == "bob")
+        #expect(forgiven.amount == (try .money(yuan(10))))
+        let transfer = try #require(settlement.ledger.transfer(forgiven.transfer))
+        #expect(transfer.debit == .outside(cny) && transfer.credit == .receivable("bob", cny))
+        #expect(transfer.key == nil && settlement.ledger.reversibleAmount(of: forgiven.transfer) == 0)
+        #expect(receivable(settlement, "bob").posted == -1_500)
+        #expect(settlement.debtWriteOff("f1") == forgiven && settlement.withdrawal("f1") == nil)
+        #expect(throws: FissionError(code: .idempotencyConflict)) {
+            try settlement.withdraw(.money(yuan(1)), from: "bob", id: "f1", at: at(days: 4))
+        }
+        #expect(throws: FissionError(code: .idempotencyConflict)) {
+            try settlement.writeOffDebt(.money(yuan(5)), of: "bob", id: "f1", at: at(days: 4))
+        }
+        // The repeat, even for more than is owed now, returns the first.
+        try settlement.writeOffDebt(.money(yuan(15)), of: "bob", id: "f2", at: at(days: 5))
+        #expect(receivable(settlement, "bob").posted == 0)
+        #expect(try settlement.writeOffDebt(.money(yuan(10)), of: "bob", id: "f1", at: at(days: 6)).isDuplicate)
+        #expect(settlement.ledger.audit().isEmpty)
+
+        // Restored, both are known; and a withdrawal now repays nothing.
+        var restored = try Settlement(snapshot: settlement.snapshot())
+        #expect(restored == settlement)
+        #expect(try restored.writeOffDebt(.money(yuan(15)), of: "bob", id: "f2", at: at(days: 6)).isDuplicate)
+        #expect(restored.debtWriteOff("f2")?.transfer == settlement.debtWriteOff("f2")?.transfer)
+        try restored.settle(
+            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
+            id: "o2:paid",
+            campaign: campaignID
+        )
+        #expect(try restored.withdraw(.money(yuan(30)), from: "bob", id: "w2", at: at(days: 7)).repaid == nil)
+    }
 }

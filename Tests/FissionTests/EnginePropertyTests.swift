@@ -315,7 +315,9 @@ struct EngineStream {
                 self.chance(80)
                 ? try .money(Money(minorUnits: self.pick([1, 300, 500, 1_000, 1_500]), currency: .cny))
                 : try RewardAmount(self.pick([1, 10]), .points)
-            return .withdraw(self.member(), amount: amount)
+            // Sometimes an operator forgives a debt instead (most members owe nothing: refused).
+            return self.chance(15)
+                ? .writeOffDebt(self.member(), amount: amount) : .withdraw(self.member(), amount: amount)
         default:
             let share: EventID = self.pick(["s1", "s2", "s3"])
             return self.chance(40)

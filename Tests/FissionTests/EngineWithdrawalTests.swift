@@ -2,8 +2,8 @@ import Testing
 
 @testable import Fission
 
-/// The engine's `withdraw` command: a payout out of a member's wallet, exactly once, after what
-/// they owe from clawbacks; refusals change nothing, and the journal replays, restores and answers
+/// The engine's `withdraw` and `writeOffDebt` commands: a payout out of a member's wallet, exactly
+/// once, after what they owe from clawbacks, and an operator forgiving such a debt; refusals change nothing, and the journal replays, restores and answers
 /// retries with the stored outcome on both stores.
 struct EngineWithdrawalTests {
     /// The seeded engine (alice ← bob ← carol; bob earned 5 yuan for carol's registration) after
@@ -25,6 +25,7 @@ struct EngineWithdrawalTests {
         ("w-bob-1", .withdraw("bob", amount: try! .money(yuan(12))), at(days: 9)),
         ("o1:refund", .orderRefunded(order: "o1", amount: yuan(100)), at(days: 10)),
         ("reg-dave", .registerMember("dave", invitedBy: "bob", campaign: spring, channel: nil), at(days: 10)),
+        ("forgive-bob", .writeOffDebt("bob", amount: try! .money(yuan(2))), at(days: 10)),
         ("o2:paid", .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(200)]), at(days: 11)),
         ("advance", .advance, at(days: 19)),
         ("w-bob-2", .withdraw("bob", amount: try! .money(yuan(10))), at(days: 19)),
@@ -77,8 +78,15 @@ struct EngineWithdrawalTests {
         for (key, command, time) in Self.story.dropFirst(3) {
             outcomes.append(try await engine.submit(command, key: key, at: time))
         }
-        // Carol's 200-yuan order paid bob 20 more: 25 available, 7 owed, 10 withdrawn.
-        let second = outcomes[5].effects
+        // An operator forgave 2 of the 7 yuan owed.
+        guard case .debtWrittenOff("bob", let forgiven, let writeOff) = try #require(outcomes[3].effects.first) else {
+            Issue.record("unexpected effects \(outcomes[3].effects)")
+            return
+        }
+        #expect(forgiven == (try .money(yuan(2))))
+        #expect(await engine.state.settlement.ledger.transfer(writeOff)?.debit == .outside(cny))
+        // Carol's 200-yuan order paid bob 20 more: 25 available, 5 owed, 10 withdrawn.
+        let second = outcomes[6].effects
         #expect(second.count == 2)
         guard case .debtRepaid("bob", let repaid, let repayment) = second.first,
             case .withdrawn("bob", let withdrawn, _) = second.last
@@ -86,12 +94,12 @@ struct EngineWithdrawalTests {
             Issue.record("unexpected effects \(second)")
             return
         }
-        #expect(repaid == (try .money(yuan(7))))
+        #expect(repaid == (try .money(yuan(5))))
         #expect(withdrawn == (try .money(yuan(10))))
         state = await engine.state
         #expect(state.settlement.ledger.transfer(repayment)?.credit == .receivable("bob", cny))
         #expect(state.settlement.ledger.balance(of: .receivable("bob", cny)).posted == 0)
-        #expect(wallet(state, "bob").available == 800)
+        #expect(wallet(state, "bob").available == 1_000)
         #expect(state.settlement.ledger.audit().isEmpty)
     }
 
@@ -106,6 +114,9 @@ struct EngineWithdrawalTests {
             .insufficientFunds,
             on: engine
         )
+        // Bob owes nothing: nothing to forgive; nor for someone unregistered.
+        try await Self.expectRefused(.writeOffDebt("bob", amount: try .money(yuan(1))), .invalidAmount, on: engine)
+        try await Self.expectRefused(.writeOffDebt("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
         // A key used for another payload is a conflict, whatever the wallet holds.
         try await engine.submit(.withdraw("bob", amount: try .money(yuan(1))), key: "w", at: at(days: 9))
         try await Self.expectRefused(
@@ -145,7 +156,7 @@ struct EngineWithdrawalTests {
         }
         // A restored engine goes on alike: the withdrawals it knows stay spent.
         let next = try await restored.submit(
-            .withdraw("bob", amount: try .money(yuan(8))),
+            .withdraw("bob", amount: try .money(yuan(10))),
             key: "w-last",
             at: at(days: 20)
         )

@@ -123,7 +123,7 @@ struct GoldenStoreTests {
         // The scenario is meant to reach every kind of command and many grants.
         let kinds = Set(entries.map { $0.command[8] })
         #expect(kinds.count >= 30, "command kinds \(kinds.sorted()), \(entries.count) entries")
-        #expect(kinds.isSuperset(of: 26...33), "command kinds \(kinds.sorted())")
+        #expect(kinds.isSuperset(of: 26...34), "command kinds \(kinds.sorted())")
         let transfers = await engine.state.settlement.ledger.transferCount
         #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
         guard let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"] else { return }
@@ -138,7 +138,8 @@ enum GoldenStore {
     /// Writes the golden scenario through a fresh engine on `store`: the journal scenario of
     /// ``scenario(moderated:)`` (every group command, moderation included), its keys prefixed
     /// with `g-`; tags, a layer, a forgotten member, a join with facts, a paid order whose two
-    /// held grants are then released and rejected; a withdrawal; then 60 batches of the property stream of seed
+    /// held grants are then released and rejected; withdrawals, a debt and its write-off; then 60
+    /// batches of the property stream of seed
     /// 7_777 (refusals, retries and reused keys, grants, holds, refunds, shares), with a
     /// checkpoint after the 30th.
     static func write(on store: any FissionStore) async throws -> FissionEngine {
@@ -213,6 +214,24 @@ enum GoldenStore {
         if let richest, case .wallet(let member) = richest.owner, ledger.balance(of: richest).available >= 2 {
             let amount = try RewardAmount(ledger.balance(of: richest).available / 2, cny)
             try await submit([("withdraw", .withdraw(member, amount: amount))], at: at(days: 11))
+        }
+        // A debt and its write-off (tag 34): bob withdraws all he has, the rest of carol's order o1
+        // (which paid him a commission, posted at day 9) is refunded, and an operator forgives half
+        // the debt.
+        let bobs = await engine.state.settlement.ledger.balance(of: .wallet("bob", cny)).available
+        if bobs > 0 {
+            try await submit(
+                [("withdraw-bob", .withdraw("bob", amount: try RewardAmount(bobs, cny)))],
+                at: at(days: 11)
+            )
+        }
+        try await submit([("o1:refund-rest", .orderRefunded(order: "o1", amount: yuan(60)))], at: at(days: 11))
+        let owed = await -engine.state.settlement.ledger.balance(of: .receivable("bob", cny)).posted
+        if owed >= 2 {
+            try await submit(
+                [("forgive-bob", .writeOffDebt("bob", amount: try RewardAmount(owed / 2, cny)))],
+                at: at(days: 11)
+            )
         }
         var stream = EngineStream(seed: 7_777)
         for (number, batch) in try stream.batches(count: 60).enumerated() {
