@@ -13,8 +13,8 @@ public import FissionCore
 ///
 /// Transfers carry an idempotency ``TransferKey``: making the same transfer twice returns the first
 /// one, and reusing a key for a different transfer is an error. (Posts and voids are unique by the
-/// transfer they resolve; a settlement's withdrawals and debt write-offs by their id.) Every method either succeeds
-/// completely or throws and leaves the ledger unchanged.
+/// transfer they resolve; a settlement's withdrawals and debt write-offs by their id.) Every
+/// method either succeeds completely or throws and leaves the ledger unchanged.
 public struct Ledger: Sendable {
     /// The most transfers one page may return.
     public static var maximumPageSize: Int { 10_000 }
@@ -730,7 +730,7 @@ public struct Ledger: Sendable {
         return posted
     }
 
-    // MARK: - Withdrawals
+    // MARK: - Withdrawals and debt write-offs
 
     /// The two transfers of a withdrawal, by record index: the repayment of what the member owed
     /// (if they owed anything) and the payout.
@@ -797,7 +797,7 @@ public struct Ledger: Sendable {
         let outsideAccount = outside ?? self.openAccount(outsideKey)
         var repayment: Int32?
         if let receivable, owed > 0 {
-            repayment = self.appendWithdrawalLeg(
+            repayment = self.appendMemberMove(
                 from: wallet,
                 to: receivable,
                 amount: owed,
@@ -805,7 +805,7 @@ public struct Ledger: Sendable {
                 at: at
             )
         }
-        let payout = self.appendWithdrawalLeg(
+        let payout = self.appendMemberMove(
             from: wallet,
             to: outsideAccount,
             amount: amount,
@@ -859,7 +859,7 @@ public struct Ledger: Sendable {
         // Nothing below can fail.
         let (commandIndex, _) = self.internReason(TransferReason(command: command, ruleVersion: 0))
         let outsideAccount = outside ?? self.openAccount(outsideKey)
-        let index = self.appendWithdrawalLeg(
+        let index = self.appendMemberMove(
             from: outsideAccount,
             to: receivable,
             amount: amount,
@@ -870,7 +870,7 @@ public struct Ledger: Sendable {
         return index
     }
 
-    private mutating func appendWithdrawalLeg(
+    private mutating func appendMemberMove(
         from debit: Int32,
         to credit: Int32,
         amount: Int64,
@@ -892,7 +892,7 @@ public struct Ledger: Sendable {
                 at: at.millisecondsSinceEpoch,
                 holdUntil: Self.noHold,
                 linkedCount: 1,
-                // Nothing takes a withdrawal back: ``reversibleAmount(of:)`` is zero.
+                // Nothing takes a withdrawal or a write-off back: ``reversibleAmount(of:)`` is zero.
                 open: 0,
                 resolution: 0
             )
