@@ -1049,8 +1049,11 @@ public struct Ledger: Sendable {
     /// - Complexity: O(transfers + accounts).
     public func audit() -> [String] {
         var problems: [String] = []
-        let derived = Self.deriveBalances(self.records, accountCount: self.accounts.count)
-        var netPerUnit: [LedgerUnit: Int64] = [:]
+        guard let derived = Self.deriveBalances(self.records, accountCount: self.accounts.count) else {
+            return ["a running total leaves 0...Int64.max: no sequence of transfers makes these"]
+        }
+        // Wide enough that no sum of account totals wraps.
+        var netPerUnit: [LedgerUnit: Int128] = [:]
         for (index, account) in self.accounts.enumerated() {
             if derived[index] != self.balances[index] {
                 problems.append("\(account): cached \(self.balances[index]) but transfers give \(derived[index])")
@@ -1058,7 +1061,7 @@ public struct Ledger: Sendable {
             if account.owner.flags.contains(.debitsMustNotExceedCredits), derived[index].available < 0 {
                 problems.append("\(account) is below zero: \(derived[index])")
             }
-            netPerUnit[account.unit, default: 0] += derived[index].total
+            netPerUnit[account.unit, default: 0] += Int128(derived[index].total)
         }
         for (unit, net) in netPerUnit where net != 0 {
             problems.append("\(unit) does not balance: accounts sum to \(net)")
@@ -1066,29 +1069,45 @@ public struct Ledger: Sendable {
         return problems
     }
 
-    /// Every account's balance, from the transfers alone.
-    static func deriveBalances(_ records: SegmentedArray<Record>, accountCount: Int) -> [AccountBalance] {
+    /// Every account's balance, from the transfers alone; `nil` if a running total ever leaves
+    /// 0...Int64.max, or the posted and pending debits (or credits) of an account add up past it.
+    /// Transfers made through the ledger never do (each is checked when made), so only a forged
+    /// snapshot yields `nil`; its balances would otherwise overflow when read.
+    static func deriveBalances(_ records: SegmentedArray<Record>, accountCount: Int) -> [AccountBalance]? {
         var derived = [AccountBalance](repeating: .zero, count: accountCount)
+        var sound = true
+        func move(_ total: inout Int64, by amount: Int64) {
+            let (result, overflow) = total.addingReportingOverflow(amount)
+            total = result
+            if overflow || result < 0 { sound = false }
+        }
         for record in records {
             switch record.kind {
             case .posted, .reversal:
-                derived[Int(record.debit)].debitsPosted &+= record.amount
-                derived[Int(record.credit)].creditsPosted &+= record.amount
+                move(&derived[Int(record.debit)].debitsPosted, by: record.amount)
+                move(&derived[Int(record.credit)].creditsPosted, by: record.amount)
             case .pending:
-                derived[Int(record.debit)].debitsPending &+= record.amount
-                derived[Int(record.credit)].creditsPending &+= record.amount
+                move(&derived[Int(record.debit)].debitsPending, by: record.amount)
+                move(&derived[Int(record.credit)].creditsPending, by: record.amount)
             case .postPending:
-                derived[Int(record.debit)].debitsPending &-= record.amount
-                derived[Int(record.debit)].debitsPosted &+= record.amount
-                derived[Int(record.credit)].creditsPending &-= record.amount
-                derived[Int(record.credit)].creditsPosted &+= record.amount
+                move(&derived[Int(record.debit)].debitsPending, by: -record.amount)
+                move(&derived[Int(record.debit)].debitsPosted, by: record.amount)
+                move(&derived[Int(record.credit)].creditsPending, by: -record.amount)
+                move(&derived[Int(record.credit)].creditsPosted, by: record.amount)
             case .voidPending:
                 // Recorded from the credit side back to the debit side.
-                derived[Int(record.credit)].debitsPending &-= record.amount
-                derived[Int(record.debit)].creditsPending &-= record.amount
+                move(&derived[Int(record.credit)].debitsPending, by: -record.amount)
+                move(&derived[Int(record.debit)].creditsPending, by: -record.amount)
             }
         }
-        return derived
+        for balance in derived {
+            if balance.debitsPosted.addingReportingOverflow(balance.debitsPending).overflow
+                || balance.creditsPosted.addingReportingOverflow(balance.creditsPending).overflow
+            {
+                sound = false
+            }
+        }
+        return sound ? derived : nil
     }
 
     // MARK: - Dense ids, accounts and keys

@@ -234,7 +234,10 @@ extension Ledger {
                 self.records[post].related == Int32(index)
             else { throw corrupt("transfer #\(index + 1)'s post") }
         }
-        self.balances = Self.deriveBalances(self.records, accountCount: self.accounts.count)
+        guard let balances = Self.deriveBalances(self.records, accountCount: self.accounts.count) else {
+            throw corrupt("the transfers' running totals leave 0...Int64.max")
+        }
+        self.balances = balances
         // A receivable holds a debt or nothing: a repayment never takes it above zero.
         for (index, account) in self.accounts.enumerated() where self.balances[index].posted > 0 {
             if case .receivable = account.owner { throw corrupt("\(account) is above zero") }
@@ -337,8 +340,12 @@ extension Ledger {
             // A withdrawal's legs (posted, without a key) are never reversed.
             valid = valid && (original.kind == .postPending || (original.kind == .posted && original.hasKey))
         }
-        // A withdrawal's legs leave nothing to reverse.
-        if kind == .posted && hasKey == 0 { valid = valid && record.open == 0 }
+        // A withdrawal's or a write-off's transfer: one alone under no key, nothing to reverse.
+        if kind == .posted && hasKey == 0 {
+            valid =
+                valid && record.open == 0 && related == -1 && record.linkedCount == 1 && record.ruleVersion == 0
+                && key == .none
+        }
         valid = valid && self.accounts[Int(debit)].unit == self.accounts[Int(credit)].unit
         guard valid else { throw corrupt("transfer #\(index + 1) is inconsistent") }
         return record

@@ -127,7 +127,9 @@ public struct Transfer: Hashable, Sendable, Codable {
     /// Its position in the ledger.
     public let id: TransferID
     /// Its idempotency key; `nil` for posts and voids of pending transfers, which are unique by
-    /// the pending transfer they resolve, and for a withdrawal's or a debt write-off's transfers,
+    /// the pending transfer they resolve, for the second leg of a reversal split between a wallet
+    /// and a receivable (made together with the first, under its key), and for a withdrawal's or a
+    /// debt write-off's transfers,
     /// which are unique by its id, their ``TransferReason/command``
     /// (``Settlement/withdraw(_:from:id:at:)``, ``Settlement/writeOffDebt(_:of:id:at:)``).
     public let key: TransferKey?

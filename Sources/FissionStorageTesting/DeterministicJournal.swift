@@ -10,8 +10,8 @@ public import FissionStorage
 /// carry string and integer idempotency keys, empty and non-empty payloads, every
 /// ``LedgerUnit`` and every ``TransferKind`` (fundings, pending grants with holds, their posts and
 /// voids, posted grants and their reversals, withdrawals: posted transfers without a key, with
-/// the repayment of a debt a reversal left), produced by a `Ledger` so they are transfers an
-/// engine could have made.
+/// the repayment of a debt a reversal left, and write-offs of such debts), produced by a `Ledger`
+/// so they are transfers an engine could have made.
 public struct DeterministicJournal: Sendable {
     /// The seed every entry derives from.
     public let seed: UInt64
@@ -165,10 +165,16 @@ public struct DeterministicJournal: Sendable {
             )
             let key = TransferKey(.reversal, campaign: campaign, source: command, part: 0)
             _ = try? self.ledger.reverse(grant, amount: max(granted / 2, 1), key: key, reason: reason, at: at)
-            if let original = self.ledger.transfer(grant), case .wallet(let owner) = original.credit.owner,
-                self.ledger.balance(of: .receivable(owner, original.unit)).posted < 0
-            {
-                self.debtors.append((owner, original.unit))
+            if let original = self.ledger.transfer(grant), case .wallet(let owner) = original.credit.owner {
+                let owed = -self.ledger.balance(of: .receivable(owner, original.unit)).posted
+                // A third of the debts are written off at once, in part or in full.
+                if owed > 0, (random >> 55) % 3 == 0 {
+                    let amount = (random >> 57) % 2 == 0 ? owed : max(owed / 2, 1)
+                    _ = try? self.ledger.writeOff(amount, unit: original.unit, of: owner, command: command, at: at)
+                }
+                if self.ledger.balance(of: .receivable(owner, original.unit)).posted < 0 {
+                    self.debtors.append((owner, original.unit))
+                }
             }
         }
     }

@@ -183,4 +183,85 @@ struct SettlementWithdrawalForgeryTests {
         withPayout.ledger.records.append(leg(record, debit: wallet, credit: record.debit, amount: 1))
         #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: withPayout.snapshot()) }
     }
+
+    /// Totals past `Int64.max`: restoring refused them as wrapped balances only when something
+    /// later read them, and then the process stopped (found by review).
+    @Test func balancesPastInt64MaxAreRefused() throws {
+        // Two fundings of Int64.max into one budget: its credits overflow.
+        var doubled = try earned()
+        let funding = doubled.ledger.records[0]
+        #expect(funding.hasKey && funding.kind == .posted)
+        doubled.ledger.records[0] = copy(funding, amount: .max)
+        let key = funding.key
+        doubled.ledger.records.append(
+            copy(
+                funding,
+                amount: .max,
+                key: Ledger.CompactKey(
+                    operation: key.operation,
+                    part: 7,
+                    campaign: key.campaign,
+                    rule: key.rule,
+                    beneficiary: key.beneficiary,
+                    source: key.source
+                )
+            )
+        )
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: doubled.snapshot()) }
+
+        // Write-offs whose credits wrap a receivable below Int64.min: a debt no call makes, which
+        // a later write-off or withdrawal would negate.
+        var settlement = try earned()
+        try settlement.withdraw(.money(yuan(30)), from: "bob", id: "w1", at: at(days: 2))
+        try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
+            id: "o1:refund",
+            campaign: campaignID
+        )
+        let outside = try #require(settlement.ledger.findAccount(.outside(cny)))
+        let receivable = try #require(settlement.ledger.findAccount(.receivable("bob", cny)))
+        let template = settlement.ledger.records[0]
+        for (index, amount) in [Int64.max, .max, 1].enumerated() {
+            let record = Ledger.Record(
+                debit: outside,
+                credit: receivable,
+                amount: amount,
+                kind: .posted,
+                related: -1,
+                key: .none,
+                hasKey: false,
+                command: settlement.ledger.events.intern(try EventID("f\(index)")),
+                reasonRule: -1,
+                ruleVersion: 0,
+                at: template.at,
+                holdUntil: Ledger.noHold,
+                linkedCount: 1,
+                open: 0,
+                resolution: 0
+            )
+            settlement.ledger.records.append(record)
+        }
+        #expect(throws: FissionError(code: .corruptSnapshot)) { _ = try Settlement(snapshot: settlement.snapshot()) }
+    }
+}
+
+/// `record` with another amount (and key), reversible in full.
+private func copy(_ record: Ledger.Record, amount: Int64, key: Ledger.CompactKey? = nil) -> Ledger.Record {
+    Ledger.Record(
+        debit: record.debit,
+        credit: record.credit,
+        amount: amount,
+        kind: record.kind,
+        related: record.related,
+        key: key ?? record.key,
+        hasKey: record.hasKey,
+        command: record.command,
+        reasonRule: record.reasonRule,
+        ruleVersion: record.ruleVersion,
+        at: record.at,
+        holdUntil: record.holdUntil,
+        linkedCount: record.linkedCount,
+        open: amount,
+        resolution: record.resolution
+    )
 }

@@ -89,6 +89,7 @@ struct ConformanceSuiteTests {
             return true
         }
         #expect(payouts.count >= 5 && !repayments.isEmpty, "\(payouts.count) payouts, \(repayments.count) repayments")
+        #expect(transfers.contains { $0.key == nil && $0.kind == .posted && $0.debit.owner == .outside })
         let first60 = DeterministicJournal.entries(seed: 7, through: 60).flatMap(\.transfers)
         #expect(first60.contains { $0.key == nil && $0.kind == .posted })
         #expect(Set(transfers.map(\.unit)).count == 7)
