@@ -66,12 +66,24 @@ struct ReadmeEngineExampleTests {
         // Time comes from the host too: after the refund window the held commission posts.
         try await engine.advance(to: now.adding(milliseconds: 8 * Timestamp.millisecondsPerDay))
         let alice = await engine.state.settlement.ledger.balance(of: .wallet("alice", .money(.cny)))
+
+        // Paying out: the host pays on `withdrawn`, once per transfer id (a retried command repeats it).
+        let cashOut = try await engine.submit(
+            .withdraw("alice", amount: .money(try Money(parsing: "25", currency: .cny))),
+            key: "payout-alice-1",
+            at: now.adding(milliseconds: 8 * Timestamp.millisecondsPerDay)
+        )
+        var paidOut: [TransferID] = []
+        for case .withdrawn(_, _, let transfer) in cashOut.effects { paidOut.append(transfer) }
         // README ends
 
         #expect(notified == ["alice earns 20.00 CNY, held: true"])
         #expect(alice.available == 2_500)  // 5.00 for inviting bob, 20.00 commission
         #expect(alice.pending == 0)
+        #expect(paidOut.count == 1)
+        let after = await engine.state.settlement.ledger.balance(of: .wallet("alice", .money(.cny)))
+        #expect(after.available == 0)
         let reopened = try FissionEngine(store: try SQLiteStore(path: path))
-        #expect(await reopened.state.settlement.ledger.balance(of: .wallet("alice", .money(.cny))) == alice)
+        #expect(await reopened.state.settlement.ledger.balance(of: .wallet("alice", .money(.cny))) == after)
     }
 }
