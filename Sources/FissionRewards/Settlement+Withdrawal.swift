@@ -71,6 +71,19 @@ extension Settlement {
         return self.withdrawal(made, isDuplicate: false)
     }
 
+    /// What `member` owes in `unit`: what clawbacks took from their receivable, less what was
+    /// repaid or written off; zero when they owe nothing.
+    public func owed(by member: MemberID, in unit: LedgerUnit) -> Int64 {
+        max(0, -self.ledger.balance(of: .receivable(member, unit)).posted)
+    }
+
+    /// The most `member` can withdraw in `unit` now: their wallet's available balance (held
+    /// grants not included) less what they owe, which a withdrawal repays first; zero if that is
+    /// nothing.
+    public func withdrawable(by member: MemberID, in unit: LedgerUnit) -> Int64 {
+        max(0, self.ledger.balance(of: .wallet(member, unit)).available - self.owed(by: member, in: unit))
+    }
+
     /// The withdrawal made with `id`, or `nil`.
     public func withdrawal(_ id: EventID) -> Withdrawal? {
         guard let command = self.ledger.events.find(id), let made = self.ledger.withdrawal(madeBy: command) else {

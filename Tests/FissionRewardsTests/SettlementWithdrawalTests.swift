@@ -139,6 +139,9 @@ struct SettlementWithdrawalTests {
             campaign: campaignID
         )
         #expect(wallet(settlement, "bob").available == 3_000 + 1_020)
+        #expect(settlement.owed(by: "bob", in: cny) == 2_500)
+        #expect(settlement.withdrawable(by: "bob", in: cny) == 1_520)
+        #expect(settlement.withdrawable(by: "bob", in: .points) == 0 && settlement.owed(by: "carol", in: cny) == 0)
         let before = settlement.snapshot()
         #expect(throws: FissionError(code: .insufficientFunds)) {
             try settlement.withdraw(.money(yuan(16)), from: "bob", id: "w2", at: at(days: 4))
@@ -151,6 +154,7 @@ struct SettlementWithdrawalTests {
         #expect(repayment.amount == 2_500 && second.payout.rawValue == repayment.id.rawValue + 1)
         #expect(receivable(settlement, "bob").posted == 0)
         #expect(wallet(settlement, "bob").available == 20)
+        #expect(settlement.owed(by: "bob", in: cny) == 0 && settlement.withdrawable(by: "bob", in: cny) == 20)
         #expect(settlement.withdrawal("w2") == second)
         // Its repeat returns both transfers; nothing is repaid twice.
         let again = try settlement.withdraw(.money(yuan(15)), from: "bob", id: "w2", at: at(days: 5))

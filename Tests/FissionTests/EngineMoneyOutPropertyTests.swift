@@ -89,7 +89,7 @@ struct EngineMoneyOutPropertyTests {
             if number > 0 {
                 var group = Group(at: at(days: Int64(number)))
                 let state = await single.state
-                let ledger = state.settlement.ledger
+                let settlement = state.settlement
                 for _ in 0..<(1 + Int(generator.next(below: 5))) {
                     nextKey += 1
                     let key = EventID(Int64(nextKey))
@@ -122,19 +122,16 @@ struct EngineMoneyOutPropertyTests {
                         // All or half of what the member may take out (often a member in debt
                         // whose wallet now covers it); or one fen too much.
                         let owing = Self.members.filter {
-                            let debt = -ledger.balance(of: .receivable($0, cny)).posted
-                            return debt > 0 && ledger.balance(of: .wallet($0, cny)).available > debt
+                            settlement.owed(by: $0, in: cny) > 0 && settlement.withdrawable(by: $0, in: cny) > 0
                         }
                         let payee = owing.isEmpty || generator.next(below: 2) == 0 ? member : pick(owing)
-                        let debt = -ledger.balance(of: .receivable(payee, cny)).posted
-                        let room = ledger.balance(of: .wallet(payee, cny)).available - debt
-                        let amount =
-                            room <= 0 ? max(room, 0) + 1 : (generator.next(below: 2) == 0 ? room : max(room / 2, 1))
+                        let room = settlement.withdrawable(by: payee, in: cny)
+                        let amount = room == 0 ? 1 : (generator.next(below: 2) == 0 ? room : max(room / 2, 1))
                         command = .withdraw(payee, amount: try .money(Money(minorUnits: amount, currency: .cny)))
                     case 80..<88:
-                        let debtor = Self.members.first { ledger.balance(of: .receivable($0, cny)).posted < 0 }
+                        let debtor = Self.members.first { settlement.owed(by: $0, in: cny) > 0 }
                         if let debtor {
-                            let debt = -ledger.balance(of: .receivable(debtor, cny)).posted
+                            let debt = settlement.owed(by: debtor, in: cny)
                             let amount = generator.next(below: 2) == 0 ? debt : max(debt / 2, 1)
                             command = .writeOffDebt(
                                 debtor,
