@@ -169,6 +169,84 @@ struct EngineConcurrencyTests {
     /// 64 tasks × 1,000 order-paid commands on one campaign whose budget runs out halfway: no
     /// grant is lost or made twice, the budget never goes below zero, and the ledger is the one
     /// applying the same commands one by one (in commit order) gives.
+    /// 64 tasks racing to withdraw from one wallet of 40 yuan, one yuan at a time under their own
+    /// keys, some in batches, and all of them retrying one shared key: exactly 40 yuan leave, each
+    /// once; the rest are refused for want of funds; the store reopens to the same state.
+    @Test func concurrentWithdrawalsNeverOverdraw() async throws {
+        let store = InMemoryStore()
+        let engine = try FissionEngine(store: store)
+        let campaign = try RewardCampaign(
+            id: "payday",
+            startsAt: start,
+            endsAt: at(days: 60),
+            offset: .chinaStandardTime,
+            currency: .cny,
+            rules: [try RewardRule(id: "invite", shape: .inviteFixed(.money(yuan(1))))]
+        )
+        try await engine.submit(.publishCampaign(campaign), key: "publish", at: at(hours: 1))
+        try await engine.submit(.fundCampaign("payday", amount: try .money(yuan(1_000))), key: "fund", at: at(hours: 1))
+        try await engine.submit(
+            .registerMember(1, invitedBy: nil, campaign: nil, channel: nil),
+            key: "reg",
+            at: at(hours: 1)
+        )
+        var invitees: [(key: EventID, command: EngineCommand)] = []
+        for invitee in 0..<40 {
+            invitees.append(
+                (
+                    EventID(Int64(100 + invitee)),
+                    .registerMember(MemberID(Int64(100 + invitee)), invitedBy: 1, campaign: "payday", channel: nil)
+                )
+            )
+        }
+        _ = try await engine.submit(batch: invitees, at: at(hours: 1))
+        #expect(wallet(await engine.state, 1).available == 4_000)
+
+        let yuanOut = try EngineCommand.withdraw(1, amount: .money(yuan(1)))
+        let results = await withTaskGroup(of: [Result<EngineOutcome, FissionError>].self) { group in
+            for task in 0..<64 {
+                group.addTask {
+                    let keys = [EventID(Int64(10_000 + 2 * task)), EventID(Int64(10_001 + 2 * task)), "shared"]
+                    if task % 2 == 0 {
+                        return (try? await engine.submit(batch: keys.map { ($0, yuanOut) }, at: at(days: 1))) ?? []
+                    }
+                    var results: [Result<EngineOutcome, FissionError>] = []
+                    for key in keys {
+                        do throws(FissionError) {
+                            results.append(.success(try await engine.submit(yuanOut, key: key, at: at(days: 1))))
+                        } catch {
+                            results.append(.failure(error))
+                        }
+                    }
+                    return results
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(results.count == 64 * 3)
+        var payouts: Set<TransferID> = []
+        var fresh = 0
+        for result in results {
+            switch result {
+            case .success(let outcome):
+                guard case .withdrawn(_, _, let transfer) = outcome.effects.first else {
+                    Issue.record("no payout in \(outcome.effects)")
+                    continue
+                }
+                payouts.insert(transfer)
+                if !outcome.isDuplicate { fresh += 1 }
+            case .failure(let error):
+                #expect(error.code == .insufficientFunds, "\(error)")
+            }
+        }
+        #expect(fresh == 40 && payouts.count == 40, "\(fresh) withdrawals made, \(payouts.count) payouts named")
+        let state = await engine.state
+        #expect(wallet(state, 1).available == 0)
+        #expect(state.settlement.ledger.balance(of: .outside(cny)).posted == 4_000 - 100_000)
+        #expect(state.settlement.ledger.audit().isEmpty)
+        #expect(await fingerprint(try FissionEngine(store: store)) == StateFingerprint(state))
+    }
+
     @Test func concurrentSubmissionsMatchApplyingThemOneByOne() async throws {
         let tasks = 64
         let perTask = commandsPerTask
