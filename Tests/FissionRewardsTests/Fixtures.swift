@@ -77,3 +77,37 @@ func propertySeeds(from base: UInt64, ciCount: Int) -> [UInt64] {
     let count = ProcessInfo.processInfo.environment["FISSION_PROPERTY_SEEDS"].flatMap { Int($0) } ?? ciCount
     return (0..<UInt64(max(count, 1))).map { base + $0 }
 }
+
+/// Bob's wallet in a payout scenario: a 30% level-one commission, posted at once, on carol's
+/// 100-yuan order `o1` in `campaign` (funded with 1,000 yuan) paid him 30 yuan. With `inDebt`, he
+/// then withdrew 25 (`w1`, day 2) and `o1` was refunded in full (day 3), so he owes 25; with
+/// `earningAgain`, dave's 100-yuan order `o2` pays him 30 more.
+func payoutSettlement(_ campaign: CampaignID, inDebt: Bool = false, earningAgain: Bool = false) throws -> Settlement {
+    let rule = try RewardRule(
+        id: "distribution",
+        shape: .commission(levelRates: [.percent(30)], skuOverrides: []),
+        holdDays: 0
+    )
+    var settlement = try fundedSettlement([rule], campaigns: [campaign], budgetYuan: 1_000)
+    try settlement.settle(
+        try paidOrder("o1", buyer: "carol", inviters: ["bob"], paidYuan: 100),
+        id: "o1:paid",
+        campaign: campaign
+    )
+    if inDebt {
+        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
+        try settlement.settle(
+            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
+            id: "o1:refund",
+            campaign: campaign
+        )
+    }
+    if earningAgain {
+        try settlement.settle(
+            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
+            id: "o2:paid",
+            campaign: campaign
+        )
+    }
+    return settlement
+}

@@ -5,22 +5,6 @@ import Testing
 
 private let campaignID: CampaignID = "payouts"
 
-/// Bob earned 30 yuan (a 30% commission posted at once on carol's 100-yuan order).
-private func earned() throws -> Settlement {
-    let rule = try RewardRule(
-        id: "distribution",
-        shape: .commission(levelRates: [.percent(30)], skuOverrides: []),
-        holdDays: 0
-    )
-    var settlement = try fundedSettlement([rule], campaigns: [campaignID], budgetYuan: 1_000)
-    try settlement.settle(
-        try paidOrder("o1", buyer: "carol", inviters: ["bob"], paidYuan: 100),
-        id: "o1:paid",
-        campaign: campaignID
-    )
-    return settlement
-}
-
 /// A keyless posted record like a withdrawal's leg.
 private func leg(_ like: Ledger.Record, debit: Int32, credit: Int32, amount: Int64, open: Int64 = 0) -> Ledger.Record {
     Ledger.Record(
@@ -46,7 +30,7 @@ private func leg(_ like: Ledger.Record, debit: Int32, credit: Int32, amount: Int
 /// not offer a withdrawal's legs for reversal (from the review of the withdrawal change).
 struct SettlementWithdrawalForgeryTests {
     @Test func aWithdrawalLeavesNothingToReverse() throws {
-        var settlement = try earned()
+        var settlement = try payoutSettlement(campaignID)
         let withdrawal = try settlement.withdraw(.money(yuan(20)), from: "bob", id: "w1", at: at(days: 2))
         #expect(settlement.ledger.reversibleAmount(of: withdrawal.payout) == 0)
         var ledger = settlement.ledger
@@ -62,7 +46,7 @@ struct SettlementWithdrawalForgeryTests {
     }
 
     @Test func aReversalOfAPayoutIsRefused() throws {
-        var settlement = try earned()
+        var settlement = try payoutSettlement(campaignID)
         let withdrawal = try settlement.withdraw(.money(yuan(30)), from: "bob", id: "w1", at: at(days: 2))
         let payoutIndex = Int(withdrawal.payout.rawValue - 1)
         let payout = settlement.ledger.records[payoutIndex]
@@ -92,7 +76,7 @@ struct SettlementWithdrawalForgeryTests {
     }
 
     @Test func aRepaymentWithoutADebtIsRefused() throws {
-        var settlement = try earned()
+        var settlement = try payoutSettlement(campaignID)
         let withdrawal = try settlement.withdraw(.money(yuan(10)), from: "bob", id: "w1", at: at(days: 2))
         let payout = settlement.ledger.records[Int(withdrawal.payout.rawValue - 1)]
         let receivable = settlement.ledger.openAccount(.receivable("bob", cny))
@@ -103,7 +87,7 @@ struct SettlementWithdrawalForgeryTests {
     }
 
     @Test func aLegThatLeavesSomethingToReverseOrChangesUnitIsRefused() throws {
-        var settlement = try earned()
+        var settlement = try payoutSettlement(campaignID)
         try settlement.fund(campaignID, amount: try RewardAmount(1_000, .points), id: "fund-points", at: start)
         let withdrawal = try settlement.withdraw(.money(yuan(10)), from: "bob", id: "w1", at: at(days: 2))
         let index = Int(withdrawal.payout.rawValue - 1)
@@ -127,20 +111,8 @@ struct SettlementWithdrawalForgeryTests {
     }
 
     @Test func rollingBackAWithdrawalForgetsIt() throws {
-        var settlement = try earned()
-        // Bob owes 25 yuan: he withdrew 25 of his 30 before the order was refunded in full; then
-        // he earns 30 more.
-        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
-        try settlement.settle(
-            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
-            id: "o1:refund",
-            campaign: campaignID
-        )
-        try settlement.settle(
-            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
-            id: "o2:paid",
-            campaign: campaignID
-        )
+        // Bob owes 25 yuan and earns 30 more.
+        var settlement = try payoutSettlement(campaignID, inDebt: true, earningAgain: true)
         let before = settlement.snapshot()
         let mark = settlement.ledger.mark
         let made = try settlement.withdraw(.money(yuan(5)), from: "bob", id: "w2", at: at(days: 4))
@@ -154,19 +126,9 @@ struct SettlementWithdrawalForgeryTests {
     }
 
     @Test func aForgedWriteOffIsRefused() throws {
-        var settlement = try earned()
-        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
-        try settlement.settle(
-            .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),
-            id: "o1:refund",
-            campaign: campaignID
-        )
-        // Bob earns again, so a forged payout below would be covered: only the rules refuse it.
-        try settlement.settle(
-            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
-            id: "o2:paid",
-            campaign: campaignID
-        )
+        // Bob owes 25 and earns again, so a forged payout below would be covered: only the rules
+        // refuse it.
+        var settlement = try payoutSettlement(campaignID, inDebt: true, earningAgain: true)
         let writeOff = try settlement.writeOffDebt(.money(yuan(25)), of: "bob", id: "f1", at: at(days: 4))
         #expect(try Settlement(snapshot: settlement.snapshot()) == settlement)
         let index = Int(writeOff.transfer.rawValue - 1)
@@ -188,7 +150,7 @@ struct SettlementWithdrawalForgeryTests {
     /// later read them, and then the process stopped (found by review).
     @Test func balancesPastInt64MaxAreRefused() throws {
         // Two fundings of Int64.max into one budget: its credits overflow.
-        var doubled = try earned()
+        var doubled = try payoutSettlement(campaignID)
         let funding = doubled.ledger.records[0]
         #expect(funding.hasKey && funding.kind == .posted)
         doubled.ledger.records[0] = copy(funding, amount: .max)
@@ -211,7 +173,7 @@ struct SettlementWithdrawalForgeryTests {
 
         // Write-offs whose credits wrap a receivable below Int64.min: a debt no call makes, which
         // a later write-off or withdrawal would negate.
-        var settlement = try earned()
+        var settlement = try payoutSettlement(campaignID)
         try settlement.withdraw(.money(yuan(30)), from: "bob", id: "w1", at: at(days: 2))
         try settlement.settle(
             .orderRefunded(order: "o1", amount: yuan(100), at: at(days: 3)),

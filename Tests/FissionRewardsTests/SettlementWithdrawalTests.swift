@@ -4,23 +4,6 @@ import Testing
 
 private let campaignID: CampaignID = "payouts"
 
-/// A 30% level-one commission posted at once, funded with 1,000 yuan; bob has earned 30 yuan
-/// from carol's order `o1` of 100 yuan.
-private func earnedSettlement() throws -> Settlement {
-    let rule = try RewardRule(
-        id: "distribution",
-        shape: .commission(levelRates: [.percent(30)], skuOverrides: []),
-        holdDays: 0
-    )
-    var settlement = try fundedSettlement([rule], campaigns: [campaignID], budgetYuan: 1_000)
-    try settlement.settle(
-        try paidOrder("o1", buyer: "carol", inviters: ["bob"], paidYuan: 100),
-        id: "o1:paid",
-        campaign: campaignID
-    )
-    return settlement
-}
-
 private func wallet(_ settlement: Settlement, _ member: MemberID) -> AccountBalance {
     settlement.ledger.balance(of: .wallet(member, cny))
 }
@@ -39,7 +22,7 @@ private func refund(_ settlement: inout Settlement, yuan amount: Int64, id: Even
 
 struct SettlementWithdrawalTests {
     @Test func aWithdrawalPaysOutOfTheWalletExactlyOnce() throws {
-        var settlement = try earnedSettlement()
+        var settlement = try payoutSettlement(campaignID)
         #expect(wallet(settlement, "bob").available == 3_000)
         let first = try settlement.withdraw(.money(yuan(20)), from: "bob", id: "w1", at: at(days: 2))
         #expect(!first.isDuplicate && first.repaid == nil && first.repayment == nil)
@@ -70,7 +53,7 @@ struct SettlementWithdrawalTests {
     }
 
     @Test func aWithdrawalBeyondTheAvailableBalanceIsRefusedAndChangesNothing() throws {
-        var settlement = try earnedSettlement()
+        var settlement = try payoutSettlement(campaignID)
         let before = settlement.snapshot()
         #expect(throws: FissionError(code: .insufficientFunds)) {
             try settlement.withdraw(.money(yuan(31)), from: "bob", id: "w1", at: at(days: 2))
@@ -119,7 +102,7 @@ struct SettlementWithdrawalTests {
     }
 
     @Test func aRefundAfterAWithdrawalBecomesADebtThatTheNextWithdrawalRepaysFirst() throws {
-        var settlement = try earnedSettlement()
+        var settlement = try payoutSettlement(campaignID)
         try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
         // The whole order refunded: 30 yuan to take back, 5 in the wallet, 25 owed.
         try refund(&settlement, yuan: 100, id: "o1:refund")
@@ -163,7 +146,7 @@ struct SettlementWithdrawalTests {
     }
 
     @Test func withdrawalsSurviveASnapshotAndStayExactlyOnce() throws {
-        var settlement = try earnedSettlement()
+        var settlement = try payoutSettlement(campaignID)
         try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
         try refund(&settlement, yuan: 100, id: "o1:refund")
         try settlement.settle(
@@ -189,14 +172,7 @@ struct SettlementWithdrawalTests {
     }
 
     @Test func damagedSnapshotsNeverRestoreAnUnsoundWithdrawal() throws {
-        var settlement = try earnedSettlement()
-        try settlement.withdraw(.money(yuan(25)), from: "bob", id: "w1", at: at(days: 2))
-        try refund(&settlement, yuan: 100, id: "o1:refund")
-        try settlement.settle(
-            try paidOrder("o2", buyer: "dave", inviters: ["bob"], paidYuan: 100),
-            id: "o2:paid",
-            campaign: campaignID
-        )
+        var settlement = try payoutSettlement(campaignID, inDebt: true, earningAgain: true)
         try settlement.withdraw(.money(yuan(5)), from: "bob", id: "w2", at: at(days: 4))
         let bytes = settlement.snapshot()
         #expect(try Settlement(snapshot: bytes) == settlement)
@@ -216,7 +192,7 @@ struct SettlementWithdrawalTests {
     }
 
     @Test func aWriteOffForgivesADebtExactlyOnce() throws {
-        var settlement = try earnedSettlement()
+        var settlement = try payoutSettlement(campaignID)
         // Nothing owed yet: nothing to forgive.
         #expect(throws: FissionError(code: .invalidAmount)) {
             try settlement.writeOffDebt(.money(yuan(1)), of: "bob", id: "f0", at: at(days: 2))
