@@ -337,7 +337,7 @@ extension Ledger {
         }
         if valid, kind == .reversal {
             let original = self.records[Int(related)]
-            // A withdrawal's legs (posted, without a key) are never reversed.
+            // A withdrawal's or a write-off's transfers (posted, without a key) are never reversed.
             valid = valid && (original.kind == .postPending || (original.kind == .posted && original.hasKey))
         }
         // A withdrawal's or a write-off's transfer: one alone under no key, nothing to reverse.
