@@ -31,6 +31,7 @@ package enum SQLiteSchema {
         SchemaMigration(version: 2, statements: version2),
         SchemaMigration(version: 3, statements: version3),
         SchemaMigration(version: 4, statements: version4),
+        SchemaMigration(version: 5, statements: version5),
     ]
 
     /// The current schema version, kept in `PRAGMA user_version`.
@@ -213,6 +214,18 @@ package enum SQLiteSchema {
             PRIMARY KEY (sequence, part)
         ) STRICT, WITHOUT ROWID
         """,
+    ]
+
+    /// Version 5 (2026-12-06, session 15): withdrawals and debt write-offs are posted transfers
+    /// without a key (Decision 0031), so the key index does not cover them. One command makes at
+    /// most one of them into each kind of account: a withdrawal's repayment (into a receivable)
+    /// and its payout (to outside), or a write-off (into a receivable). This index makes a second
+    /// payout or write-off under one command impossible in the database too, whatever the writer.
+    package static let version5: [String] = [
+        """
+        CREATE UNIQUE INDEX transfers_member_move_once ON transfers (command, credit_owner)
+        WHERE kind = 'posted' AND key_operation IS NULL
+        """
     ]
 
     /// The most bytes of a snapshot in one value: 64 MiB.

@@ -722,6 +722,12 @@ final class StoreConnection {
                 code: .duplicateTransfer,
                 reason: "transfer \(transfer.id) is already stored (SQLite: \(message))"
             )
+        case ConstraintCode.unique where message.contains("credit_owner"):
+            FissionError(
+                code: .duplicateTransfer,
+                reason: "transfer \(transfer.id) would be a second withdrawal or write-off of command "
+                    + "\(transfer.reason.command) (SQLite: \(message))"
+            )
         case ConstraintCode.unique where message.contains("resolves"):
             FissionError(
                 code: .duplicateTransfer,
