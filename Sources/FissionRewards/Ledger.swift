@@ -776,7 +776,7 @@ public struct Ledger: Sendable {
             throw FissionError(code: .insufficientFunds, reason: "\(walletKey) has 0 available; \(amount) was asked")
         }
         let receivable = self.findAccount(.receivable, unit: unitIndex, owner: owner)
-        let owed = receivable.map { max(0, -self.balances[Int($0)].posted) } ?? 0
+        let owed = self.debt(in: receivable)
         let needed = try amount.checkedAdding(owed, "a withdrawal and the debt it repays")
         let available = self.balances[Int(wallet)].available
         guard needed <= available else {
@@ -845,7 +845,7 @@ public struct Ledger: Sendable {
         }
         let receivableKey = AccountKey.receivable(member, unit)
         let receivable = self.findAccount(receivableKey)
-        let owed = receivable.map { max(0, -self.balances[Int($0)].posted) } ?? 0
+        let owed = self.debt(in: receivable)
         guard let receivable, amount <= owed else {
             throw FissionError(
                 code: .invalidAmount,
@@ -868,6 +868,11 @@ public struct Ledger: Sendable {
         )
         self.memberMoves[commandIndex] = index
         return index
+    }
+
+    /// What a receivable account (an index, or `nil` for one never opened) holds as a debt.
+    func debt(in receivable: Int32?) -> Int64 {
+        receivable.map { max(0, -self.balances[Int($0)].posted) } ?? 0
     }
 
     private mutating func appendMemberMove(

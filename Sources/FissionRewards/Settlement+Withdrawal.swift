@@ -41,7 +41,8 @@ extension Settlement {
     /// - Returns: The payout, and the repayment made before it.
     /// - Throws: ``FissionError/Code/insufficientFunds`` if the wallet's available balance is less
     ///   than the amount plus what the member owes (or the member has no wallet in that unit);
-    ///   ``FissionError/Code/idempotencyConflict`` if `id` was used for another withdrawal;
+    ///   ``FissionError/Code/idempotencyConflict`` if `id` was used for another withdrawal or a
+    ///   debt write-off;
     ///   ``FissionError/Code/arithmeticOverflow``. The settlement is unchanged when it throws.
     @discardableResult
     public mutating func withdraw(
@@ -74,7 +75,7 @@ extension Settlement {
     /// What `member` owes in `unit`: what clawbacks took from their receivable, less what was
     /// repaid or written off; zero when they owe nothing.
     public func owed(by member: MemberID, in unit: LedgerUnit) -> Int64 {
-        max(0, -self.ledger.balance(of: .receivable(member, unit)).posted)
+        self.ledger.debt(in: self.ledger.findAccount(.receivable(member, unit)))
     }
 
     /// The most `member` can withdraw in `unit` now: their wallet's available balance (held

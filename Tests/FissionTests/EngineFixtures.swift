@@ -1,8 +1,9 @@
-import Fission
 import FissionSQLite
 import FissionStorageTesting
 import Foundation
 import Testing
+
+@testable import Fission
 
 /// The stores every store-dependent engine test runs against. A new store is one more case.
 enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -183,4 +184,51 @@ extension JournalEntry {
             transfers: self.transfers
         )
     }
+}
+
+/// Submits `command` under `key` and expects `code`, with the state and the journal unchanged.
+func expectRefused(
+    _ command: EngineCommand,
+    _ code: FissionError.Code,
+    on engine: FissionEngine,
+    key: EventID = "refused",
+    at time: Timestamp = at(hours: 2),
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    let before = try await engine.state.snapshot()
+    let sequence = await engine.lastSequence
+    let error = await #expect(throws: FissionError.self, sourceLocation: sourceLocation) {
+        try await engine.submit(command, key: key, at: time)
+    }
+    #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+    let after = try await engine.state.snapshot()
+    #expect(after == before, sourceLocation: sourceLocation)
+    #expect(await engine.lastSequence == sequence, sourceLocation: sourceLocation)
+}
+
+/// Submits `commands` on `engine` (whose store is `store`), then checks the journal: a new engine
+/// on the store, from the journal alone and from a checkpoint, reaches the same state, and each
+/// key submitted again returns its stored outcome. Returns the restored engine.
+@discardableResult
+func expectJournalReplaysAndAnswersRetries(
+    _ commands: [(key: EventID, command: EngineCommand, at: Timestamp)],
+    on engine: FissionEngine,
+    store: any FissionStore
+) async throws -> FissionEngine {
+    var outcomes: [EngineOutcome] = []
+    for (key, command, time) in commands { outcomes.append(try await engine.submit(command, key: key, at: time)) }
+    let bytes = try await engine.state.snapshot()
+
+    let replayed = try FissionEngine(store: store, configuration: engine.configuration)
+    #expect(try await replayed.state.snapshot() == bytes)
+    try await replayed.checkpoint()
+    let restored = try FissionEngine(store: store, configuration: engine.configuration)
+    #expect(try await restored.state.snapshot() == bytes)
+    for ((key, command, time), outcome) in zip(commands, outcomes) {
+        var retried = try await restored.submit(command, key: key, at: time)
+        #expect(retried.isDuplicate, "\(key)")
+        retried.isDuplicate = false
+        #expect(retried == outcome, "\(key)")
+    }
+    return restored
 }

@@ -49,32 +49,13 @@ struct EngineGroupOperationsTests {
         try await engine.submit(.joinGroup(member, into: target, invitedBy: inviter, channel: nil), key: key, at: time)
     }
 
-    /// Submits `command` and expects `code`, with the state and the journal unchanged.
-    static func expectRefused(
-        _ command: EngineCommand,
-        _ code: FissionError.Code,
-        on engine: FissionEngine,
-        at time: Timestamp = at(hours: 2),
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws {
-        let before = try await engine.state.snapshot()
-        let sequence = await engine.lastSequence
-        let error = await #expect(throws: FissionError.self, sourceLocation: sourceLocation) {
-            try await engine.submit(command, key: "refused", at: time)
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        let after = try await engine.state.snapshot()
-        #expect(after == before, sourceLocation: sourceLocation)
-        #expect(await engine.lastSequence == sequence, sourceLocation: sourceLocation)
-    }
-
     // MARK: - Review findings
 
     @Test("a join crediting an unregistered inviter is unknownMember; a journal holding one replays")
     func aJoinCreditingAnUnregisteredInviter() async throws {
         let engine = try await Self.engine()
         let join = EngineCommand.joinGroup("alice", into: .series("club"), invitedBy: "ghost", channel: nil)
-        try await Self.expectRefused(join, .unknownMember, on: engine)
+        try await expectRefused(join, .unknownMember, on: engine)
         // Replaying applies what the journal committed, as an earlier version accepted it.
         var state = await engine.state
         let effects = try state.apply(join, key: "join", at: at(hours: 2), replaying: true)
@@ -91,7 +72,7 @@ struct EngineGroupOperationsTests {
             .removeFromGroup("nobody", group: "club-1", reason: try RemovalReason("spam")),
             .pardonMember("nobody", group: "club-1"),
         ] {
-            try await Self.expectRefused(command, .unknownMember, on: engine)
+            try await expectRefused(command, .unknownMember, on: engine)
         }
     }
 
@@ -103,7 +84,7 @@ struct EngineGroupOperationsTests {
         try await Self.join("alice", .series("club"), key: "j-a", at: at(hours: 2), on: engine)
         try await engine.submit(.archiveGroup("club-1"), key: "archive", at: at(hours: 2))
         #expect(await engine.state.groups.group("club-1")?.isArchived == true)
-        try await Self.expectRefused(
+        try await expectRefused(
             .joinGroup("bob", into: .group("club-1"), invitedBy: nil, channel: nil),
             .groupArchived,
             on: engine
@@ -118,8 +99,8 @@ struct EngineGroupOperationsTests {
         try await engine.submit(.leaveGroup("alice", group: "club-1"), key: "leave-a", at: at(hours: 3))
         try await engine.submit(.reactivateGroup("club-1"), key: "reactivate", at: at(hours: 3))
         try await Self.join("carol", .group("club-1"), key: "j-c", at: at(hours: 3), on: engine)
-        try await Self.expectRefused(.archiveGroup("nowhere"), .groupNotFound, on: engine)
-        try await Self.expectRefused(.reactivateGroup("nowhere"), .groupNotFound, on: engine)
+        try await expectRefused(.archiveGroup("nowhere"), .groupNotFound, on: engine)
+        try await expectRefused(.reactivateGroup("nowhere"), .groupNotFound, on: engine)
     }
 
     @Test("a group's capacity changes within 2 and its member count")
@@ -133,14 +114,14 @@ struct EngineGroupOperationsTests {
                 at: at(hours: 2)
             )
         }
-        try await Self.expectRefused(
+        try await expectRefused(
             .joinGroup("dave", into: .group("club-1"), invitedBy: nil, channel: nil),
             .groupFull,
             on: engine
         )
-        try await Self.expectRefused(.setGroupCapacity("club-1", capacity: 2), .capacityBelowMemberCount, on: engine)
-        try await Self.expectRefused(.setGroupCapacity("club-1", capacity: 1), .invalidGroupSettings, on: engine)
-        try await Self.expectRefused(.setGroupCapacity("nowhere", capacity: 5), .groupNotFound, on: engine)
+        try await expectRefused(.setGroupCapacity("club-1", capacity: 2), .capacityBelowMemberCount, on: engine)
+        try await expectRefused(.setGroupCapacity("club-1", capacity: 1), .invalidGroupSettings, on: engine)
+        try await expectRefused(.setGroupCapacity("nowhere", capacity: 5), .groupNotFound, on: engine)
         try await engine.submit(.setGroupCapacity("club-1", capacity: 4), key: "capacity", at: at(hours: 2))
         try await Self.join("dave", .group("club-1"), key: "j-dave", at: at(hours: 2), on: engine)
         #expect(await engine.state.groups.group("club-1")?.memberCount == 4)
@@ -163,7 +144,7 @@ struct EngineGroupOperationsTests {
             try state.groups.retainedInvitationCount(by: "alice", into: "club-1", stayedDays: 1, asOf: at(days: 2)) == 0
         )
         #expect(state.groups.log(of: "club-1").last?.kind == .removed(reason: try RemovalReason("spam")))
-        try await Self.expectRefused(
+        try await expectRefused(
             .removeFromGroup("bob", group: "club-1", reason: try RemovalReason("spam")),
             .notInGroup,
             on: engine,
@@ -195,7 +176,7 @@ struct EngineGroupOperationsTests {
             at: at(hours: 5)
         )
         #expect(second.effects.first == .warnMember("alice", group: "club-1"))
-        try await Self.expectRefused(.pardonMember("alice", group: "nowhere"), .groupNotFound, on: engine)
+        try await expectRefused(.pardonMember("alice", group: "nowhere"), .groupNotFound, on: engine)
         // A group without moderation has no strikes to forget.
         try await Self.join("bob", .series("core"), key: "j-b", at: at(hours: 5), on: engine)
         let unmoderated = try await engine.submit(
@@ -228,13 +209,13 @@ struct EngineGroupOperationsTests {
         #expect(!state.groups.isMember("bob", of: "club-1") && state.groups.isMember("bob", of: "core-1"))
         #expect(state.groups.log(of: "club-1").last?.kind == .movedOut(to: "core-1"))
         // Refused moves leave the member where they were.
-        try await Self.expectRefused(.moveMember("bob", from: "club-1", to: .series("core")), .notInGroup, on: engine)
-        try await Self.expectRefused(
+        try await expectRefused(.moveMember("bob", from: "club-1", to: .series("core")), .notInGroup, on: engine)
+        try await expectRefused(
             .moveMember("bob", from: "core-1", to: .group("core-1")),
             .alreadyInGroup,
             on: engine
         )
-        try await Self.expectRefused(
+        try await expectRefused(
             .moveMember("ghost", from: "core-1", to: .series("club")),
             .unknownMember,
             on: engine
@@ -269,7 +250,7 @@ struct EngineGroupOperationsTests {
         )
         // Never for a day before the member joined the group, and one make-up a month.
         let before = at(days: -1, hours: 2).calendarDay(in: offset)
-        try await Self.expectRefused(
+        try await expectRefused(
             .makeUpCheckIn("alice", activity: "run", group: "club-1", day: before),
             .checkInBeforeJoin,
             on: engine,
@@ -280,7 +261,7 @@ struct EngineGroupOperationsTests {
             key: "check-4",
             at: at(days: 4, hours: 2)
         )
-        try await Self.expectRefused(
+        try await expectRefused(
             .makeUpCheckIn(
                 "alice",
                 activity: "run",
@@ -291,7 +272,7 @@ struct EngineGroupOperationsTests {
             on: engine,
             at: at(days: 4, hours: 3)
         )
-        try await Self.expectRefused(
+        try await expectRefused(
             .makeUpCheckIn("alice", activity: "run", group: "club-2", day: missed),
             .groupNotFound,
             on: engine,
@@ -344,7 +325,7 @@ struct EngineGroupOperationsTests {
         #expect(await tight.lastSequence == 4)
         #expect(await tight.state.checkIns.hasCheckedIn("bob", activity: "run", on: missed))
         // New pairs are still refused there.
-        try await Self.expectRefused(
+        try await expectRefused(
             .makeUpCheckIn("alice", activity: "swim", group: nil, day: missed),
             .checkInBoardFull,
             on: tight,
@@ -384,20 +365,6 @@ struct EngineGroupOperationsTests {
                 at(days: 3)
             ),
         ]
-        var outcomes: [EngineOutcome] = []
-        for (key, command, time) in commands { outcomes.append(try await engine.submit(command, key: key, at: time)) }
-        let bytes = try await engine.state.snapshot()
-
-        let replayed = try FissionEngine(store: store, configuration: engine.configuration)
-        #expect(try await replayed.state.snapshot() == bytes)
-        try await replayed.checkpoint()
-        let restored = try FissionEngine(store: store, configuration: engine.configuration)
-        #expect(try await restored.state.snapshot() == bytes)
-        for ((key, command, time), outcome) in zip(commands, outcomes) {
-            var retried = try await restored.submit(command, key: key, at: time)
-            #expect(retried.isDuplicate, "\(key)")
-            retried.isDuplicate = false
-            #expect(retried == outcome, "\(key)")
-        }
+        try await expectJournalReplaysAndAnswersRetries(commands, on: engine, store: store)
     }
 }

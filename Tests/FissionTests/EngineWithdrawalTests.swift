@@ -3,13 +3,15 @@ import Testing
 @testable import Fission
 
 /// The engine's `withdraw` and `writeOffDebt` commands: a payout out of a member's wallet, exactly
-/// once, after what they owe from clawbacks, and an operator forgiving such a debt; refusals change nothing, and the journal replays, restores and answers
-/// retries with the stored outcome on both stores.
+/// once, after what they owe from clawbacks, and an operator forgiving such a debt; refusals
+/// change nothing, and the journal replays, restores and answers retries with the stored outcome
+/// on both stores.
 struct EngineWithdrawalTests {
     /// The seeded engine (alice ← bob ← carol; bob earned 5 yuan for carol's registration) after
     /// carol's 100-yuan order at day 1 and the holds' end: bob has 15 yuan available.
-    static func engine(_ kind: StoreKind) async throws -> FissionEngine {
-        let engine = try await seededEngine(kind)
+    static func engine(_ store: any FissionStore) async throws -> FissionEngine {
+        let engine = try FissionEngine(store: store)
+        try await seed(engine)
         try await engine.submit(
             .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
             key: "o1:paid",
@@ -32,27 +34,9 @@ struct EngineWithdrawalTests {
         ("w-alice", .withdraw("alice", amount: try! .money(yuan(3))), at(days: 19)),
     ]
 
-    /// Submits `command` and expects `code`, with the state and the journal unchanged.
-    static func expectRefused(
-        _ command: EngineCommand,
-        _ code: FissionError.Code,
-        on engine: FissionEngine,
-        key: EventID = "refused",
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws {
-        let before = try await engine.state.snapshot()
-        let sequence = await engine.lastSequence
-        let error = await #expect(throws: FissionError.self, sourceLocation: sourceLocation) {
-            try await engine.submit(command, key: key, at: at(days: 20))
-        }
-        #expect(error?.code == code, "\(String(describing: error))", sourceLocation: sourceLocation)
-        #expect(try await engine.state.snapshot() == before, sourceLocation: sourceLocation)
-        #expect(await engine.lastSequence == sequence, sourceLocation: sourceLocation)
-    }
-
     @Test("a withdrawal pays out; after a clawback the next one repays the debt first", arguments: StoreKind.allCases)
     func payoutAndDebt(kind: StoreKind) async throws {
-        let engine = try await Self.engine(kind)
+        let engine = try await Self.engine(try kind.make())
         var outcomes: [EngineOutcome] = []
         for (key, command, time) in Self.story.prefix(3) {
             outcomes.append(try await engine.submit(command, key: key, at: time))
@@ -73,7 +57,7 @@ struct EngineWithdrawalTests {
         var state = await engine.state
         #expect(state.settlement.ledger.balance(of: .receivable("bob", cny)).posted == -700)
         #expect(wallet(state, "bob").available == 500)
-        try await Self.expectRefused(.withdraw("bob", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
+        try await expectRefused(.withdraw("bob", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
 
         for (key, command, time) in Self.story.dropFirst(3) {
             outcomes.append(try await engine.submit(command, key: key, at: time))
@@ -105,21 +89,21 @@ struct EngineWithdrawalTests {
 
     @Test("refused withdrawals change nothing", arguments: StoreKind.allCases)
     func refusals(kind: StoreKind) async throws {
-        let engine = try await Self.engine(kind)
-        try await Self.expectRefused(.withdraw("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
-        try await Self.expectRefused(.withdraw("bob", amount: try .money(yuan(16))), .insufficientFunds, on: engine)
-        try await Self.expectRefused(.withdraw("carol", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
-        try await Self.expectRefused(
+        let engine = try await Self.engine(try kind.make())
+        try await expectRefused(.withdraw("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
+        try await expectRefused(.withdraw("bob", amount: try .money(yuan(16))), .insufficientFunds, on: engine)
+        try await expectRefused(.withdraw("carol", amount: try .money(yuan(1))), .insufficientFunds, on: engine)
+        try await expectRefused(
             .withdraw("bob", amount: try RewardAmount(1, .points)),
             .insufficientFunds,
             on: engine
         )
         // Bob owes nothing: nothing to forgive; nor for someone unregistered.
-        try await Self.expectRefused(.writeOffDebt("bob", amount: try .money(yuan(1))), .invalidAmount, on: engine)
-        try await Self.expectRefused(.writeOffDebt("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
+        try await expectRefused(.writeOffDebt("bob", amount: try .money(yuan(1))), .invalidAmount, on: engine)
+        try await expectRefused(.writeOffDebt("nobody", amount: try .money(yuan(1))), .unknownMember, on: engine)
         // A key used for another payload is a conflict, whatever the wallet holds.
         try await engine.submit(.withdraw("bob", amount: try .money(yuan(1))), key: "w", at: at(days: 9))
-        try await Self.expectRefused(
+        try await expectRefused(
             .withdraw("bob", amount: try .money(yuan(2))),
             .idempotencyConflict,
             on: engine,
@@ -131,29 +115,8 @@ struct EngineWithdrawalTests {
     @Test("withdrawals replay, restore and answer retries", arguments: StoreKind.allCases)
     func journal(kind: StoreKind) async throws {
         let store = try kind.make()
-        let engine = try FissionEngine(store: store)
-        try await seed(engine)
-        try await engine.submit(
-            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
-            key: "o1:paid",
-            at: at(days: 1)
-        )
-        try await engine.advance(to: at(days: 9))
-        var outcomes: [EngineOutcome] = []
-        for (key, command, time) in Self.story { outcomes.append(try await engine.submit(command, key: key, at: time)) }
-        let bytes = try await engine.state.snapshot()
-
-        let replayed = try FissionEngine(store: store, configuration: engine.configuration)
-        #expect(try await replayed.state.snapshot() == bytes)
-        try await replayed.checkpoint()
-        let restored = try FissionEngine(store: store, configuration: engine.configuration)
-        #expect(try await restored.state.snapshot() == bytes)
-        for ((key, command, time), outcome) in zip(Self.story, outcomes) {
-            var retried = try await restored.submit(command, key: key, at: time)
-            #expect(retried.isDuplicate, "\(key)")
-            retried.isDuplicate = false
-            #expect(retried == outcome, "\(key)")
-        }
+        let engine = try await Self.engine(store)
+        let restored = try await expectJournalReplaysAndAnswersRetries(Self.story, on: engine, store: store)
         // A restored engine goes on alike: the withdrawals it knows stay spent.
         let next = try await restored.submit(
             .withdraw("bob", amount: try .money(yuan(10))),
