@@ -128,6 +128,34 @@ public enum EngineCommand: Hashable, Sendable {
     /// amount's unit (``FissionError/Code/invalidAmount`` otherwise). The outcome carries
     /// ``EngineEffect/debtWrittenOff(_:amount:transfer:)``.
     case writeOffDebt(MemberID, amount: RewardAmount)
+    /// Start recording members' activity and computing their layers under the configured
+    /// ``FissionEngine/Configuration/layeringPolicy``. From then on the engine counts, in the
+    /// community's calendar (``FissionEngine/Configuration/checkInOffset``): an invitation for the
+    /// inviter each time a member is bound to them (``EngineEffect/bound(_:inviter:)``), the net
+    /// paid amount of each paid order in the policy's currency as spend, a use for each check-in
+    /// (not a make-up), a message for each message posted that broke no moderation rule; and what
+    /// the host reports with ``recordActivity(_:kind:)``. Members keep their layers; a member an
+    /// operator put in a layer other than ordinary stays pinned there. Once only:
+    /// ``FissionError/Code/activityAlreadyTracked`` after that.
+    case trackActivity
+    /// The host reports something a member did that the engine cannot see (a visit, a class, a run
+    /// logged: `.use`; a purchase made elsewhere: `.spend`), counted on the command's day.
+    /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
+    /// ``FissionError/Code/currencyMismatch`` for a spend in another currency than the policy's;
+    /// ``FissionError/Code/negativeAmount`` for a negative one.
+    case recordActivity(MemberID, kind: ActivityRecord.Kind)
+    /// Re-computes every member's layer as of `day` (today or earlier, in the community's
+    /// calendar) under the layering policy, as ``FissionMembers/MemberRoster/reevaluateLayers(on:)``
+    /// does: promoted at once, demoted after the policy's grace days, pinned members left alone.
+    /// The outcome carries ``EngineEffect/layerChanged(_:from:to:isPromotion:)`` for each member
+    /// who moved, in registration order; evaluating the same day again moves nobody. Run it once a
+    /// day. ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
+    /// ``FissionError/Code/invalidDate`` for a day after today.
+    case evaluateLayers(on: CalendarDay)
+    /// Releases the pin ``setMemberLayer(_:layer:)`` puts on a member's layer while activity is
+    /// tracked: the next ``evaluateLayers(on:)`` computes their layer from their activity.
+    /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``.
+    case unpinMemberLayer(MemberID)
 
     /// A command for the campaign model `model`.
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
@@ -350,6 +378,25 @@ extension EngineCommand {
             writer.append(UInt8(34))
             writer.append(identifier: member)
             writer.append(amount: amount)
+        case .trackActivity:
+            writer.append(UInt8(35))
+        case .recordActivity(let member, let kind):
+            writer.append(UInt8(36))
+            writer.append(identifier: member)
+            switch kind {
+            case .use: writer.append(UInt8(0))
+            case .spend(let amount):
+                writer.append(UInt8(1))
+                writer.append(money: amount)
+            case .invite: writer.append(UInt8(2))
+            case .message: writer.append(UInt8(3))
+            }
+        case .evaluateLayers(let day):
+            writer.append(UInt8(37))
+            writer.append(day.daysSinceEpoch)
+        case .unpinMemberLayer(let member):
+            writer.append(UInt8(38))
+            writer.append(identifier: member)
         }
     }
 
@@ -538,6 +585,26 @@ extension EngineCommand {
             return .withdraw(try reader.readIdentifier(), amount: try reader.readAmount())
         case 34:
             return .writeOffDebt(try reader.readIdentifier(), amount: try reader.readAmount())
+        case 35:
+            return .trackActivity
+        case 36:
+            let member: MemberID = try reader.readIdentifier()
+            let kind: UInt8 = try reader.read()
+            switch kind {
+            case 0: return .recordActivity(member, kind: .use)
+            case 1: return .recordActivity(member, kind: .spend(try reader.readMoney()))
+            case 2: return .recordActivity(member, kind: .invite)
+            case 3: return .recordActivity(member, kind: .message)
+            default: throw ByteReader.corrupt("activity kind \(kind)")
+            }
+        case 37:
+            let days: Int64 = try reader.read()
+            guard let day = CalendarDay(daysSinceEpoch: days) else {
+                throw ByteReader.corrupt("a day to evaluate \(days) days from 1970, outside years 1 to 9999")
+            }
+            return .evaluateLayers(on: day)
+        case 38:
+            return .unpinMemberLayer(try reader.readIdentifier())
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

@@ -65,6 +65,11 @@ public enum EngineEffect: Hashable, Sendable {
     case debtRepaid(MemberID, amount: RewardAmount, transfer: TransferID)
     /// An operator forgave what the member owed (``EngineCommand/writeOffDebt(_:amount:)``).
     case debtWrittenOff(MemberID, amount: RewardAmount, transfer: TransferID)
+    /// ``EngineCommand/evaluateLayers(on:)`` moved the member to another layer: move them into
+    /// the groups their new layer calls for (``EngineCommand/moveMember(_:from:to:facts:)``).
+    /// `isPromotion` says whether the new layer ranks higher under the layering policy (a layer it
+    /// does not rank ranks below every one it does).
+    case layerChanged(MemberID, from: Layer, to: Layer, isPromotion: Bool)
 }
 
 /// One reward granted, as an effect reports it.
@@ -221,6 +226,21 @@ extension EngineEffect {
             writer.append(identifier: member)
             writer.append(amount: amount)
             writer.append(transfer.rawValue)
+        case .layerChanged(let member, let from, let to, let isPromotion):
+            writer.append(UInt8(19))
+            writer.append(identifier: member)
+            writer.append(string: from.name)
+            writer.append(string: to.name)
+            writer.append(bool: isPromotion)
+        }
+    }
+
+    /// A layer's name read back, refused as a journal fault if it names no layer.
+    private static func layer(_ name: String) throws(FissionError) -> Layer {
+        do {
+            return try Layer(name)
+        } catch {
+            throw ByteReader.corrupt("a layer named \(name.debugDescription): \(error.reason)")
         }
     }
 
@@ -324,6 +344,11 @@ extension EngineEffect {
             let member: MemberID = try reader.readIdentifier()
             let amount = try reader.readAmount()
             return .debtWrittenOff(member, amount: amount, transfer: TransferID(rawValue: try reader.read()))
+        case 19:
+            let member: MemberID = try reader.readIdentifier()
+            let from = try Self.layer(reader.readString())
+            let to = try Self.layer(reader.readString())
+            return .layerChanged(member, from: from, to: to, isPromotion: try reader.readBool())
         default:
             throw ByteReader.corrupt("effect tag \(tag)")
         }

@@ -19,11 +19,14 @@ import FissionMembers
 // since groups had no boards of their own then. Version 5 writes the check-in boards and the
 // groups' membership logs in binary, the groups' settings still as JSON (Decision 0029): as JSON,
 // a board of a million member and activity pairs took about nine seconds to write and as long to
-// read, and the logs of half a million memberships about three each way.
+// read, and the logs of half a million memberships about three each way. Version 6 is version 5
+// followed, before the checksum, by the members' activity and layer states (Decision 0032); it is
+// written only by an engine that tracks activity, so any other state gives version 5's bytes,
+// which an earlier Fission reads.
 
 extension EngineState {
-    /// The snapshot format's version.
-    static var snapshotVersion: UInt32 { 5 }
+    /// The snapshot format's version: 6 with members' activity, 5 without.
+    var snapshotVersion: UInt32 { self.layering == nil ? 5 : 6 }
 
     /// The state's bytes.
     ///
@@ -32,7 +35,7 @@ extension EngineState {
     ///   gives each a 32-bit length.
     func snapshot() throws(FissionError) -> [UInt8] {
         var writer = ByteWriter(capacity: 1 << 12)
-        writer.append(Self.snapshotVersion)
+        writer.append(self.snapshotVersion)
         writer.append(timestamp: self.clock)
         try writer.append(part: self.graph.snapshot(), "the invite graph's snapshot")
         try writer.append(part: self.settlement.snapshot(), "the settlement's snapshot")
@@ -83,6 +86,7 @@ extension EngineState {
             writer.append(identifier: group)
             try board.encode(into: &writer)
         }
+        if let layering = self.layering { writer.append(layering: layering) }
         let checksum = writer.withUnsafeBytes { snapshotChecksum($0) }
         writer.append(checksum)
         return writer.finish()
@@ -123,7 +127,7 @@ extension EngineState {
         switch version {
         case 1: membersInJSON = true
         case 2: membersInJSON = false
-        case 3, 4, 5:
+        case 3, 4, 5, 6:
             membersInJSON = false
             end -= 8
             let matches = bytes.withUnsafeBytes { all in
@@ -308,6 +312,9 @@ extension EngineState {
         } else {
             // Written before groups had boards of their own: every series counts on the community's.
             self.seriesOnTheCommunityBoard = Set(self.groups.seriesIDs)
+        }
+        if version >= 6 {
+            self.layering = try reader.readLayering(members: self.registeredMembers, policy: self.groups.policy)
         }
         guard reader.offset == end else {
             throw Self.corrupt("bytes after the engine state")

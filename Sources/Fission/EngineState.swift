@@ -44,6 +44,8 @@ public struct EngineState: Sendable {
     /// Each member's paid orders, at their graph index like ``registeredMembers``.
     var paidOrderCounts: [Int64] = []
     var models: [String: ModelSlot] = [:]
+    /// Members' activity and layer states, once ``EngineCommand/trackActivity`` has applied.
+    var layering: MemberLayering?
     /// Set when a command failed after changing part of the state: the engine must rebuild the
     /// state from its store before the next command.
     private(set) var isPoisoned = false
@@ -139,7 +141,11 @@ public struct EngineState: Sendable {
         case .bind(let member, let inviter, let campaign):
             guard self.graph.contains(member) else { throw Self.unknown(member) }
             let binding = try self.graph.bind(member, to: inviter, at: now, campaign: campaign)
-            if binding == .bound || binding == .rebound { effects.append(.bound(member, inviter: inviter)) }
+            if binding == .bound || binding == .rebound {
+                effects.append(.bound(member, inviter: inviter))
+                // The graph bound to a registered inviter.
+                self.noteActivity(.invite, of: inviter, at: now)
+            }
         case .orderPaid(let order, let buyer, let kind, let lines):
             try self.orderPaid(order, buyer: buyer, kind: kind, lines: lines, key: key, at: now, &effects)
         case .orderRefunded(let order, let amount):
@@ -193,6 +199,8 @@ public struct EngineState: Sendable {
             guard let value = self.member(member) else { throw Self.unknown(member) }
             let receipt = try self.checkIn(value, activity: activity, group: group, at: now, replaying: replaying)
             effects.append(.checkedIn(member, activity: activity, receipt))
+            // A make-up records no use: nothing was used that day.
+            self.noteActivity(.use, of: member, at: now)
         case .setMemberTags(let member, let tags):
             guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
             self.registeredMembers[Int(index.rawValue)].tags = tags
@@ -202,7 +210,7 @@ public struct EngineState: Sendable {
             guard layer == .ordinary || self.groups.policy.rank(of: layer) != nil else {
                 throw FissionError(code: .unknownLayer, reason: "the layering policy has no layer \(layer)")
             }
-            self.registeredMembers[Int(index.rawValue)].layer = layer
+            self.setLayer(layer, of: index, at: now)
         case .forgetCheckIns(let member):
             guard self.member(member) != nil else { throw Self.unknown(member) }
             self.checkIns.forget(member)
@@ -269,6 +277,14 @@ public struct EngineState: Sendable {
             guard self.graph.contains(member) else { throw Self.unknown(member) }
             let writeOff = try self.settlement.writeOffDebt(amount, of: member, id: key, at: now)
             effects.append(.debtWrittenOff(member, amount: writeOff.amount, transfer: writeOff.transfer))
+        case .trackActivity:
+            try self.startTrackingActivity(at: now)
+        case .recordActivity(let member, let kind):
+            try self.recordActivity(kind, of: member, at: now)
+        case .evaluateLayers(let day):
+            try self.evaluateLayers(on: day, at: now, &effects)
+        case .unpinMemberLayer(let member):
+            try self.unpinLayer(of: member)
         }
         self.clock = now
         return effects
@@ -375,8 +391,12 @@ public struct EngineState: Sendable {
         assert(self.registeredMembers.count == self.graph.count - 1, "the member tables left the graph's indices")
         self.registeredMembers.append(Member(id: member, joinedAt: now, source: source))
         self.paidOrderCounts.append(0)
+        self.trackNewMember(at: now)
         let bound = self.boundInviter(of: member)
-        if let bound { effects.append(.bound(member, inviter: bound)) }
+        if let bound {
+            effects.append(.bound(member, inviter: bound))
+            self.noteActivity(.invite, of: bound, at: now)
+        }
         let event = RewardEvent.memberRegistered(member: member, inviter: bound, at: now)
         for campaign in self.campaignOrder where self.isEarning(campaign, at: now) {
             try self.settleAfterChange(event, key: key, campaign: campaign, &effects)
@@ -436,7 +456,10 @@ public struct EngineState: Sendable {
             self.isPoisoned = true
             throw error
         }
-        if !wasBound, let inviter = paid.inviters.first { effects.append(.bound(buyer, inviter: inviter)) }
+        if !wasBound, let inviter = paid.inviters.first {
+            effects.append(.bound(buyer, inviter: inviter))
+            self.noteActivity(.invite, of: inviter, at: now)
+        }
         let currency = paid.netPaid.currency
         // The campaigns that settle it: as a rule the previous order's, whose array the record then
         // shares instead of allocating its own. `settledIn` is made only when they differ.
@@ -467,6 +490,7 @@ public struct EngineState: Sendable {
             OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: campaigns)
         )
         self.paidOrderCounts[Int(buyerIndex.rawValue)] = count
+        self.noteActivity(.spend(paid.netPaid), of: buyerIndex, at: now)
     }
 
     private mutating func orderRefunded(
@@ -530,8 +554,10 @@ public struct EngineState: Sendable {
                 reason: "a message of \(length) UTF-8 bytes; at most \(ModerationRules.maximumTextUTF8Length)"
             )
         }
-        guard self.moderators[group] != nil else { return }
+        guard self.moderators[group] != nil else { return self.noteActivity(.message, of: member, at: now) }
         let decision = try self.moderators[group]!.review(text, from: member, at: now)
+        // A message that broke a rule does not count toward the member's layer.
+        if decision.hits.isEmpty { self.noteActivity(.message, of: member, at: now) }
         switch decision.action {
         case .none: break
         case .warn: effects.append(.warnMember(member, group: group))
@@ -672,7 +698,7 @@ public struct EngineState: Sendable {
         }
     }
 
-    private static func unknown(_ member: MemberID) -> FissionError {
+    static func unknown(_ member: MemberID) -> FissionError {
         FissionError(code: .unknownMember, reason: "member \(member) is not registered")
     }
 }

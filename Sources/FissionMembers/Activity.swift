@@ -321,3 +321,30 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         }
     }
 }
+
+extension ActivityStats {
+    /// Stats from their parts, checked as ``init(from:)`` checks decoded ones: for binary forms
+    /// (the engine's snapshot). ``lastActiveDay`` is the last day kept.
+    ///
+    /// - Throws: ``FissionError/Code/corruptSnapshot`` for parts recording could not have produced.
+    @_spi(FissionCoding) public init(
+        retainedDays: Int,
+        lifetime: ActivitySummary,
+        days: [(day: CalendarDay, summary: ActivitySummary)],
+        lastUseDay: CalendarDay?
+    ) throws(FissionError) {
+        let totals = days.map { DayTotals(day: $0.day, summary: $0.summary) }
+        try Self.check(
+            retainedDays: retainedDays,
+            lifetime: lifetime,
+            days: totals,
+            lastUseDay: lastUseDay,
+            lastActiveDay: totals.last?.day
+        )
+        self.retainedDays = retainedDays
+        self.lifetime = lifetime
+        self.days = totals
+        self.lastUseDay = lastUseDay
+        self.lastActiveDay = totals.last?.day
+    }
+}

@@ -116,6 +116,8 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
     var paused: Set<CampaignID>
     var clock: Timestamp
     var shares: [EventID: MutualShareModel.Share]
+    /// Members' activity and layer states, once tracked.
+    var layering: MemberLayering?
 
     init(_ state: EngineState) {
         var transfers: [Transfer] = []
@@ -142,6 +144,7 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
         self.paused = state.pausedCampaigns
         self.clock = state.clock
         self.shares = state.model(MutualShareModel.self)?.shares ?? [:]
+        self.layering = state.layering
     }
 
     var description: String { "\(self.transfers.count) transfers, \(self.members.count) members, clock \(self.clock)" }

@@ -24,7 +24,10 @@ struct EnginePropertyTests {
             BindingPolicy(duration: .lastTouch),
             BindingPolicy(scope: .newMembersOnly, duration: .protectionWindow(days: 2)),
         ]
-        let configuration = FissionEngine.Configuration(bindingPolicy: policies[Int(seed % 4)])
+        let configuration = FissionEngine.Configuration(
+            bindingPolicy: policies[Int(seed % 4)],
+            layeringPolicy: EngineLayeringTests.policy
+        )
         let single = try FissionEngine(store: InMemoryStore(), configuration: configuration)
         let batchedStore = try (seed % 3 == 0 ? StoreKind.sqlite : StoreKind.memory).make()
         let batched = try FissionEngine(store: batchedStore, configuration: configuration)
@@ -309,7 +312,7 @@ struct EngineStream {
             return .leaveGroup(self.member(), group: self.pick(["club-1", "club-2", "club-3"]))
         case 88..<91:
             return .checkIn(self.member(), activity: "run", group: self.chance(50) ? "club-1" : nil)
-        case 91..<96:
+        case 91..<94:
             // Often more than the wallet holds, sometimes points; a clawback's debt is repaid first.
             let amount: RewardAmount =
                 self.chance(80)
@@ -318,6 +321,21 @@ struct EngineStream {
             // Sometimes an operator forgives a debt instead (most members owe nothing: refused).
             return self.chance(15)
                 ? .writeOffDebt(self.member(), amount: amount) : .withdraw(self.member(), amount: amount)
+        case 94..<98:
+            // Layers from activity: tracking starts (once; refused after), host reports, pins and
+            // evaluations of a recent day (sometimes tomorrow: refused).
+            switch self.generator.next(below: 10) {
+            case 0..<2: return .trackActivity
+            case 2..<5:
+                return .recordActivity(self.member(), kind: self.chance(70) ? .use : .spend(yuan(self.pick([1, 80]))))
+            case 5..<8:
+                let today = at(hours: max(self.time, 1)).calendarDay(in: .chinaStandardTime)
+                return .evaluateLayers(on: today.advanced(by: Int64(self.generator.next(below: 4)) - 2))
+            case 8:
+                return .setMemberLayer(self.member(), layer: self.pick([.kol, .ordinary]))
+            default:
+                return .unpinMemberLayer(self.member())
+            }
         default:
             let share: EventID = self.pick(["s1", "s2", "s3"])
             return self.chance(40)

@@ -1,0 +1,280 @@
+@_spi(FissionCoding) public import FissionCore
+@_spi(FissionCoding) public import FissionMembers
+
+// Layers computed from members' activity (Decision 0032). Off until `trackActivity` applies, so a
+// store that never asks for it keeps no activity and writes the snapshot it always wrote. Once on,
+// the engine records what its own commands show a member did (an invitation bound, an order paid,
+// a check-in, a message) and what the host reports (`recordActivity`), and `evaluateLayers` moves
+// members between the configured policy's layers. Every part of it is in the journal, so a replay
+// and a restored snapshot agree.
+
+/// Members' activity and layer bookkeeping, at their graph index like the member table.
+struct MemberLayering: Sendable, Hashable {
+    /// Each member's activity.
+    var stats: [ActivityStats]
+    /// Each member's layer state; its layer is always the member's.
+    var states: [LayerState]
+}
+
+extension EngineState {
+    /// Whether the engine records members' activity and computes their layers: set by
+    /// ``EngineCommand/trackActivity``.
+    public var tracksActivity: Bool { self.layering != nil }
+
+    /// A member's activity as the engine has recorded it since it began tracking activity, or
+    /// `nil` for an unknown member or before ``EngineCommand/trackActivity``.
+    public func activity(of member: MemberID) -> ActivityStats? {
+        guard let layering = self.layering, let index = self.graph.index(of: member) else { return nil }
+        return layering.stats[Int(index.rawValue)]
+    }
+
+    /// A member's layer bookkeeping (since when, failing since when, pinned or not), or `nil` for
+    /// an unknown member or before ``EngineCommand/trackActivity``.
+    public func layerState(of member: MemberID) -> LayerState? {
+        guard let layering = self.layering, let index = self.graph.index(of: member) else { return nil }
+        return layering.states[Int(index.rawValue)]
+    }
+
+    /// The community's calendar day at `instant` (in ``FissionEngine/Configuration/checkInOffset``),
+    /// kept within years 1 to 9999: activity in the first or last hours of the timestamp range
+    /// counts on the nearest day a ``CalendarDay`` can hold.
+    private func communityDay(at instant: Timestamp) -> CalendarDay {
+        min(max(instant.calendarDay(in: self.checkIns.offset), CalendarDay.first), CalendarDay.last)
+    }
+
+    /// Starts tracking: every registered member gets empty activity and their current layer,
+    /// pinned if an operator set one (anything but ordinary), since `now`'s day.
+    mutating func startTrackingActivity(at now: Timestamp) throws(FissionError) {
+        guard self.layering == nil else {
+            throw FissionError(code: .activityAlreadyTracked, reason: "the engine already tracks members' activity")
+        }
+        let policy = self.groups.policy
+        let day = self.communityDay(at: now)
+        let empty = ActivityStats(currency: policy.currency, retainedDays: policy.windowDays)
+        self.layering = MemberLayering(
+            stats: Array(repeating: empty, count: self.registeredMembers.count),
+            states: self.registeredMembers.map {
+                LayerState(layer: $0.layer, since: day, isPinned: $0.layer != .ordinary)
+            }
+        )
+    }
+
+    /// Adds a newly registered member (the last of the member table) to the tracked ones.
+    mutating func trackNewMember(at now: Timestamp) {
+        guard self.layering != nil else { return }
+        let policy = self.groups.policy
+        self.layering!.stats.append(ActivityStats(currency: policy.currency, retainedDays: policy.windowDays))
+        self.layering!.states.append(
+            LayerState(
+                layer: self.registeredMembers[self.registeredMembers.count - 1].layer,
+                since: self.communityDay(at: now)
+            )
+        )
+    }
+
+    /// Records what a command showed a member did, when the engine tracks activity. Never fails
+    /// the command: a spend in another currency than the policy's is not counted, nor is activity
+    /// a member's totals cannot hold (past the 64-bit range), and either leaves the stats as they were.
+    mutating func noteActivity(_ kind: ActivityRecord.Kind, of member: MemberIndex, at now: Timestamp) {
+        guard self.layering != nil else { return }
+        if case .spend(let amount) = kind, amount.currency != self.groups.policy.currency { return }
+        let day = self.communityDay(at: now)
+        try? self.layering!.stats[Int(member.rawValue)].record(kind, on: day)
+    }
+
+    /// ``noteActivity(_:of:at:)`` for a registered member named by id, looked up only when the
+    /// engine tracks activity.
+    mutating func noteActivity(_ kind: ActivityRecord.Kind, of member: MemberID, at now: Timestamp) {
+        guard self.layering != nil, let index = self.graph.index(of: member) else { return }
+        self.noteActivity(kind, of: index, at: now)
+    }
+
+    /// The host's report of a member's activity (``EngineCommand/recordActivity(_:kind:)``).
+    mutating func recordActivity(
+        _ kind: ActivityRecord.Kind,
+        of member: MemberID,
+        at now: Timestamp
+    ) throws(FissionError) {
+        guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
+        guard self.layering != nil else { throw Self.notTracking("record activity") }
+        let day = try now.checkedCalendarDay(in: self.checkIns.offset, what: "activity of member \(member)")
+        // Unchanged when it throws (a spend in another currency, negative, or past the 64-bit range).
+        try self.layering!.stats[Int(index.rawValue)].record(kind, on: day)
+    }
+
+    /// Puts a member in `layer` (``EngineCommand/setMemberLayer(_:layer:)``); while activity is
+    /// tracked, the layer is pinned, as an operator's decision.
+    mutating func setLayer(_ layer: Layer, of index: MemberIndex, at now: Timestamp) {
+        let position = Int(index.rawValue)
+        if self.layering != nil {
+            let current = self.layering!.states[position]
+            let since = current.layer == layer ? current.since : self.communityDay(at: now)
+            self.layering!.states[position] = LayerState(layer: layer, since: since, isPinned: true)
+        }
+        self.registeredMembers[position].layer = layer
+    }
+
+    /// Releases an operator's pin (``EngineCommand/unpinMemberLayer(_:)``): the member's layer is
+    /// computed from their activity again at the next evaluation. A member who is not pinned stays
+    /// as they are.
+    mutating func unpinLayer(of member: MemberID) throws(FissionError) {
+        guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
+        guard self.layering != nil else { throw Self.notTracking("unpin a layer") }
+        let state = self.layering!.states[Int(index.rawValue)]
+        self.layering!.states[Int(index.rawValue)] = LayerState(layer: state.layer, since: state.since)
+    }
+
+    /// Re-computes every unpinned member's layer as of `day` under the layering policy, as
+    /// ``FissionMembers/MemberRoster/reevaluateLayers(on:)`` does, reporting each move in
+    /// registration order.
+    mutating func evaluateLayers(
+        on day: CalendarDay,
+        at now: Timestamp,
+        _ effects: inout [EngineEffect]
+    ) throws(FissionError) {
+        guard self.layering != nil else { throw Self.notTracking("evaluate layers") }
+        let today = self.communityDay(at: now)
+        guard day <= today else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "layers can be evaluated up to today (\(today)) in the community's calendar, not on \(day)"
+            )
+        }
+        let policy = self.groups.policy
+        for position in self.registeredMembers.indices {
+            let state = self.layering!.states[position]
+            let next = policy.evaluate(state, stats: self.layering!.stats[position], on: day)
+            guard next != state else { continue }
+            self.layering!.states[position] = next
+            let member = self.registeredMembers[position]
+            guard next.layer != member.layer else { continue }
+            self.registeredMembers[position].layer = next.layer
+            // A layer the policy does not rank ranks below every layer it does.
+            let unranked = Int.max
+            let isPromotion = (policy.rank(of: next.layer) ?? unranked) < (policy.rank(of: member.layer) ?? unranked)
+            effects.append(.layerChanged(member.id, from: member.layer, to: next.layer, isPromotion: isPromotion))
+        }
+    }
+
+    private static func notTracking(_ what: String) -> FissionError {
+        FissionError(
+            code: .activityNotTracked,
+            reason: "cannot \(what): the engine does not track members' activity; submit trackActivity first"
+        )
+    }
+}
+
+extension FissionError.Code {
+    /// A layering command (``EngineCommand/recordActivity(_:kind:)``,
+    /// ``EngineCommand/evaluateLayers(on:)``, ``EngineCommand/unpinMemberLayer(_:)``) before
+    /// ``EngineCommand/trackActivity``.
+    public static let activityNotTracked = Self("activityNotTracked")
+    /// ``EngineCommand/trackActivity`` when the engine already tracks activity.
+    public static let activityAlreadyTracked = Self("activityAlreadyTracked")
+}
+
+// MARK: - The snapshot's layering section (version 6)
+
+extension ByteWriter {
+    /// Appends each member's activity and layer state, in graph-index order. Spend is written as
+    /// minor units: it is always in the layering policy's currency.
+    mutating func append(layering: MemberLayering) {
+        self.append(UInt32(layering.stats.count))
+        for (stats, state) in zip(layering.stats, layering.states) {
+            self.append(summary: stats.lifetime)
+            self.append(UInt32(stats.days.count))
+            for bucket in stats.days {
+                self.append(bucket.day.daysSinceEpoch)
+                self.append(summary: bucket.summary)
+            }
+            self.append(optionalDay: stats.lastUseDay)
+            self.append(string: state.layer.name)
+            self.append(state.since.daysSinceEpoch)
+            self.append(optionalDay: state.failingSince)
+            self.append(bool: state.isPinned)
+        }
+    }
+
+    private mutating func append(summary: ActivitySummary) {
+        self.append(summary.uses)
+        self.append(summary.spend.minorUnits)
+        self.append(summary.invites)
+        self.append(summary.messages)
+    }
+
+    private mutating func append(optionalDay day: CalendarDay?) {
+        self.append(bool: day != nil)
+        if let day { self.append(day.daysSinceEpoch) }
+    }
+}
+
+extension ByteReader {
+    /// Reads what ``ByteWriter/append(layering:)`` wrote for `members` (the restored member table),
+    /// checking each member's stats as decoding checks them, and that each layer state is the
+    /// member's layer and a pinned one has no failing run.
+    mutating func readLayering(members: [Member], policy: LayeringPolicy) throws(FissionError) -> MemberLayering {
+        let count: UInt32 = try self.read()
+        guard Int(count) == members.count else {
+            throw FissionError(
+                code: .corruptSnapshot,
+                reason: "activity of \(count) members; the snapshot holds \(members.count)"
+            )
+        }
+        var layering = MemberLayering(stats: [], states: [])
+        layering.stats.reserveCapacity(members.count)
+        layering.states.reserveCapacity(members.count)
+        for member in members {
+            do throws(FissionError) {
+                let lifetime = try self.readSummary(policy.currency)
+                // A kept day takes 40 bytes: a corrupt count fails before anything is reserved.
+                let dayCount: UInt32 = try self.read()
+                guard Int(dayCount) <= min(policy.windowDays, self.remaining / 40) else {
+                    throw Self.corrupt("\(dayCount) days of activity")
+                }
+                var days: [(day: CalendarDay, summary: ActivitySummary)] = []
+                for _ in 0..<dayCount { days.append((try self.readDay(), try self.readSummary(policy.currency))) }
+                let lastUseDay = try self.readBool() ? try self.readDay() : nil
+                let stats = try ActivityStats(
+                    retainedDays: policy.windowDays,
+                    lifetime: lifetime,
+                    days: days,
+                    lastUseDay: lastUseDay
+                )
+                let layer = try Layer(self.readString())
+                let since = try self.readDay()
+                let failingSince = try self.readBool() ? try self.readDay() : nil
+                let state = LayerState(
+                    layer: layer,
+                    since: since,
+                    failingSince: failingSince,
+                    isPinned: try self.readBool()
+                )
+                guard state.layer == member.layer else {
+                    throw Self.corrupt("a layer state in \(state.layer); the member is in \(member.layer)")
+                }
+                guard !state.isPinned || state.failingSince == nil else {
+                    throw Self.corrupt("a pinned layer with a failing run")
+                }
+                layering.stats.append(stats)
+                layering.states.append(state)
+            } catch {
+                throw FissionError(code: .corruptSnapshot, reason: "activity of member \(member.id): \(error.reason)")
+            }
+        }
+        return layering
+    }
+
+    private mutating func readSummary(_ currency: Currency) throws(FissionError) -> ActivitySummary {
+        let uses: Int64 = try self.read()
+        let spend = Money(minorUnits: try self.read(), currency: currency)
+        return ActivitySummary(uses: uses, spend: spend, invites: try self.read(), messages: try self.read())
+    }
+
+    private mutating func readDay() throws(FissionError) -> CalendarDay {
+        let days: Int64 = try self.read()
+        guard let day = CalendarDay(daysSinceEpoch: days) else {
+            throw Self.corrupt("a day \(days) days from 1970, outside years 1 to 9999")
+        }
+        return day
+    }
+}
