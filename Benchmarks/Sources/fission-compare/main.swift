@@ -2,12 +2,13 @@
 // one run, so the ratios hold even when the machine's speed drifts. Prints one line per case and
 // peer: `COMPARE <case> ours_ns=<ns per op> <peer>_ns=<ns per op> ratio=<peer/ours>`.
 // Usage: fission-compare [--members N] [--rounds R] [--insert-only]
-//   [--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|store].
+//   [--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|engine-layers|store].
 // Diagnostics go to standard error; --insert-only runs only our insert case, for a profiler;
 // --suite runs one group of cases: the invite graph (issue 4), settlement (issue 5), groups (issue 3)
 // the engine or the SQLite store (issue 6); engine-memory runs only the in-memory engine cases,
 // for a profiler, engine-reopen only the reopening case, and engine-groups (not part of all) the
-// checkpoint and reopening of an engine with check-ins and groups.
+// checkpoint and reopening of an engine with check-ins and groups; engine-layers (not part of all)
+// the evaluation, checkpoint and reopening of an engine that tracks members' activity.
 
 import CSQLite
 import FissionCore
@@ -38,7 +39,7 @@ while let argument = arguments.next() {
     default:
         note(
             "usage: fission-compare [--members N] [--rounds R] [--insert-only] "
-                + "[--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|store]\n"
+                + "[--suite all|graph|settle|groups|engine|engine-memory|engine-reopen|engine-groups|engine-layers|store]\n"
         )
         exit(64)
     }
@@ -387,6 +388,9 @@ if !insertOnly && (suite == "all" || suite == "engine" || suite == "engine-reope
 }
 if !insertOnly && suite == "engine-groups" {
     runEngineGroupsReopen(members: members)
+}
+if !insertOnly && suite == "engine-layers" {
+    runEngineLayers(members: members)
 }
 if !insertOnly && (suite == "all" || suite == "store") {
     runStoreComparison(rounds: rounds, batchEntries: 20_000, singleEntries: 300)
