@@ -28,7 +28,10 @@ func runEngineLayers(members: Int) {
     }
     let ids = (0..<memberCount).map { MemberID(Int64($0)) }
     submitAll([(EventID("track"), .trackActivity)], at: start)
-    submitAll(ids.map { (try! EventID("reg-\($0)"), .registerMember($0, invitedBy: nil, campaign: nil, channel: nil)) }, at: start)
+    submitAll(
+        ids.map { (try! EventID("reg-\($0)"), .registerMember($0, invitedBy: nil, campaign: nil, channel: nil)) },
+        at: start
+    )
     let dayOne = try! start.adding(days: 1)
     let dayTwo = try! start.adding(days: 2)
     let checkInsBegan = nanoseconds()
