@@ -16,7 +16,7 @@ import Testing
 /// file beside the old ones, never over them (Documentation/Contributing.md, "Fixtures"):
 ///
 /// ```sh
-/// FISSION_RECORD_GOLDEN_STORE=engine-store-v6.bin swift test --filter GoldenStoreTests
+/// FISSION_RECORD_GOLDEN_STORE=engine-store-v7-layers.bin swift test --filter GoldenStoreTests
 /// ```
 struct GoldenStoreTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -31,7 +31,11 @@ struct GoldenStoreTests {
     /// (session 13): a random stream with first-order binding, and three small stores that its
     /// changes to the moderation matcher could have broken (a word of variation selectors alone,
     /// as a sensitive word and as a contact phrase, and Cherokee words in both cases).
+    ///
+    /// A store whose name ends in `-layers.bin` was written under ``layers`` (session 16), so that
+    /// its evaluations move members.
     static func configuration(for name: String) throws -> FissionEngine.Configuration {
+        if name.hasSuffix("-layers.bin") { return FissionEngine.Configuration(layeringPolicy: try Self.layers()) }
         guard name.hasPrefix("engine-store-fa56a42-") else { return FissionEngine.Configuration() }
         let layering = try LayeringPolicy(
             tiers: [.init(layer: .kol, requirement: nil), .init(layer: .core, requirement: nil)],
@@ -44,10 +48,27 @@ struct GoldenStoreTests {
         return FissionEngine.Configuration(bindingPolicy: binding, layeringPolicy: layering)
     }
 
+    /// The layering policy of the `-layers` stores. Never change it: those stores were written
+    /// under it and open only under it.
+    static func layers() throws -> LayeringPolicy {
+        try LayeringPolicy(
+            tiers: [
+                .init(layer: .kol, requirement: nil),
+                .init(layer: .core, requirement: try ActivityRequirement(minimumUses: 2, maximumDaysSinceLastUse: 6)),
+                .init(layer: .wordOfMouth, requirement: try ActivityRequirement(minimumInvites: 1)),
+            ],
+            fallback: .ordinary,
+            windowDays: 7,
+            graceDays: 2,
+            currency: .cny
+        )
+    }
+
     @Test("a golden store is on file") func aGoldenStoreIsOnFile() {
         #expect(Self.names.contains("engine-store-v5.bin"), "found \(Self.names)")
         #expect(Self.names.contains("engine-store-v5-session14.bin"), "found \(Self.names)")
         #expect(Self.names.contains("engine-store-v5-session15.bin"), "found \(Self.names)")
+        #expect(Self.names.contains("engine-store-v6-session16-layers.bin"), "found \(Self.names)")
         #expect(Self.names.filter { $0.hasPrefix("engine-store-fa56a42-") }.count == 4, "found \(Self.names)")
     }
 
@@ -117,16 +138,25 @@ struct GoldenStoreTests {
 
     @Test("the golden scenario, written now, is what the recorder writes")
     func recordsWhenAsked() async throws {
+        let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"]
         let store = InMemoryStore()
-        let engine = try await GoldenStore.write(on: store)
+        let engine = try await GoldenStore.write(
+            on: store,
+            configuration: try Self.configuration(for: name ?? "engine-store-now-layers.bin")
+        )
         let entries = try store.entries(after: 0, limit: 10_000)
         // The scenario is meant to reach every kind of command and many grants.
         let kinds = Set(entries.map { $0.command[8] })
         #expect(kinds.count >= 30, "command kinds \(kinds.sorted()), \(entries.count) entries")
-        #expect(kinds.isSuperset(of: 26...34), "command kinds \(kinds.sorted())")
+        #expect(kinds.isSuperset(of: 26...38), "command kinds \(kinds.sorted())")
         let transfers = await engine.state.settlement.ledger.transferCount
         #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
-        guard let name = ProcessInfo.processInfo.environment["FISSION_RECORD_GOLDEN_STORE"] else { return }
+        // Under the layers policy an evaluation moves a member (effect tag 19).
+        let layerChanges = try entries.flatMap {
+            try EngineOutcome.decode($0.outcome, sequence: $0.sequence, isDuplicate: false).effects
+        }.filter { if case .layerChanged = $0 { true } else { false } }
+        #expect(!layerChanges.isEmpty)
+        guard let name else { return }
         #expect(name.hasPrefix("engine-store-") && name.hasSuffix(".bin"))
         let bytes = GoldenStore.bytes(entries: entries, snapshot: store.latestSnapshot())
         try Data(bytes).write(to: Self.fixtures.appendingPathComponent(name))
@@ -138,12 +168,16 @@ enum GoldenStore {
     /// Writes the golden scenario through a fresh engine on `store`: the journal scenario of
     /// ``scenario(moderated:)`` (every group command, moderation included), its keys prefixed
     /// with `g-`; tags, a layer, a forgotten member, a join with facts, a paid order whose two
-    /// held grants are then released and rejected; withdrawals, a debt and its write-off; then 60
+    /// held grants are then released and rejected; withdrawals, a debt and its write-off; activity
+    /// tracked, reported and evaluated, a pin set and released; then 60
     /// batches of the property stream of seed
     /// 7_777 (refusals, retries and reused keys, grants, holds, refunds, shares), with a
     /// checkpoint after the 30th.
-    static func write(on store: any FissionStore) async throws -> FissionEngine {
-        let engine = try FissionEngine(store: store)
+    static func write(
+        on store: any FissionStore,
+        configuration: FissionEngine.Configuration = .init()
+    ) async throws -> FissionEngine {
+        let engine = try FissionEngine(store: store, configuration: configuration)
         var accepted: [EventID: (command: EngineCommand, outcome: EngineOutcome)] = [:]
         var held: [TransferID] = []
         func submit(_ commands: [(key: EventID, command: EngineCommand)], at instant: Timestamp) async throws {
@@ -233,6 +267,20 @@ enum GoldenStore {
                 at: at(days: 11)
             )
         }
+        // Layers from activity (session 16, tags 35 to 38): carol reports a use and checks in, so
+        // under a policy asking two uses she moves up; dave is pinned and released.
+        try await submit(
+            [
+                ("track", .trackActivity),
+                ("use-carol", .recordActivity("carol", kind: .use)),
+                ("spend-carol", .recordActivity("carol", kind: .spend(yuan(5)))),
+                ("check-carol-run", .checkIn("carol", activity: "run", group: nil)),
+                ("layer-dave", .setMemberLayer("dave", layer: .ordinary)),
+                ("evaluate", .evaluateLayers(on: at(days: 11).calendarDay(in: .chinaStandardTime))),
+                ("unpin-dave", .unpinMemberLayer("dave")),
+            ],
+            at: at(days: 11)
+        )
         var stream = EngineStream(seed: 7_777)
         for (number, batch) in try stream.batches(count: 60).enumerated() {
             try await submit(batch.commands.map { stream.resolve($0, accepted: accepted) }, at: batch.at)
