@@ -68,6 +68,13 @@ public enum EngineScenario {
             ("fund-points", .fundCampaign("spring", amount: try RewardAmount(500, .points))),
             ("advance", .advance),
             ("withdraw-alice", .withdraw("alice", amount: try .money(yuan(2)))),
+            // Layers from activity: the snapshot after these is version 6.
+            ("track", .trackActivity),
+            ("use-carol", .recordActivity("carol", kind: .use)),
+            ("spend-bob", .recordActivity("bob", kind: .spend(yuan(3)))),
+            ("layer-dave", .setMemberLayer("dave", layer: .ordinary)),
+            ("evaluate", .evaluateLayers(on: start.calendarDay(in: .chinaStandardTime))),
+            ("unpin-dave", .unpinMemberLayer("dave")),
         ]
     }
 
