@@ -131,18 +131,22 @@ public enum EngineCommand: Hashable, Sendable {
     /// Start recording members' activity and computing their layers under the configured
     /// ``FissionEngine/Configuration/layeringPolicy``. From then on the engine counts, in the
     /// community's calendar (``FissionEngine/Configuration/checkInOffset``): an invitation for the
-    /// inviter each time a member is bound to them (``EngineEffect/bound(_:inviter:)``), the net
-    /// paid amount of each paid order in the policy's currency as spend, a use for each check-in
-    /// (not a make-up), a message for each message posted that broke no moderation rule; and what
+    /// inviter of each member bound for the first time (at registration, by ``bind(_:to:campaign:)``
+    /// or at a first-order binding; not a rebinding), the net paid amount of each paid order in the
+    /// policy's currency as spend, a use for a check-in on a day with no use yet (not a make-up), a
+    /// message for each message posted that broke no moderation rule; and what
     /// the host reports with ``recordActivity(_:kind:)``. Members keep their layers; a member an
     /// operator put in a layer other than ordinary stays pinned there. Once only:
     /// ``FissionError/Code/activityAlreadyTracked`` after that.
     case trackActivity
     /// The host reports something a member did that the engine cannot see (a visit, a class, a run
     /// logged: `.use`; a purchase made elsewhere: `.spend`), counted on the command's day.
+    /// ``FissionError/Code/unknownMember`` for an unregistered member;
     /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
     /// ``FissionError/Code/currencyMismatch`` for a spend in another currency than the policy's;
-    /// ``FissionError/Code/negativeAmount`` for a negative one.
+    /// ``FissionError/Code/negativeAmount`` for a negative one; ``FissionError/Code/arithmeticOverflow``
+    /// past the 64-bit range of the member's totals; ``FissionError/Code/invalidDate`` at an instant
+    /// whose day in the community's calendar is outside years 1 to 9999.
     case recordActivity(MemberID, kind: ActivityRecord.Kind)
     /// Re-computes every member's layer as of `day` (today or earlier, in the community's
     /// calendar) under the layering policy, as ``FissionMembers/MemberRoster/reevaluateLayers(on:)``
@@ -150,7 +154,9 @@ public enum EngineCommand: Hashable, Sendable {
     /// The outcome carries ``EngineEffect/layerChanged(_:from:to:isPromotion:)`` for each member
     /// who moved, in registration order; evaluating the same day again moves nobody. Run it once a
     /// day. ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
-    /// ``FissionError/Code/invalidDate`` for a day after today.
+    /// ``FissionError/Code/invalidDate`` for a day after today, or before the latest day evaluated
+    /// (or the day tracking began): going back would start members' failing runs earlier and cut
+    /// their grace short.
     case evaluateLayers(on: CalendarDay)
     /// Releases the pin ``setMemberLayer(_:layer:)`` puts on a member's layer while activity is
     /// tracked: the next ``evaluateLayers(on:)`` computes their layer from their activity.

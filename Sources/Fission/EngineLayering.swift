@@ -14,6 +14,9 @@ struct MemberLayering: Sendable, Hashable {
     var stats: [ActivityStats]
     /// Each member's layer state; its layer is always the member's.
     var states: [LayerState]
+    /// The earliest day an evaluation may be for: the day tracking began, then the latest day
+    /// evaluated. Going back would start failing runs earlier and shorten the grace.
+    var earliestEvaluation: CalendarDay
 }
 
 extension EngineState {
@@ -38,7 +41,7 @@ extension EngineState {
     /// The community's calendar day at `instant` (in ``FissionEngine/Configuration/checkInOffset``),
     /// kept within years 1 to 9999: activity in the first or last hours of the timestamp range
     /// counts on the nearest day a ``CalendarDay`` can hold.
-    private func communityDay(at instant: Timestamp) -> CalendarDay {
+    func communityDay(at instant: Timestamp) -> CalendarDay {
         min(max(instant.calendarDay(in: self.checkIns.offset), CalendarDay.first), CalendarDay.last)
     }
 
@@ -55,7 +58,8 @@ extension EngineState {
             stats: Array(repeating: empty, count: self.registeredMembers.count),
             states: self.registeredMembers.map {
                 LayerState(layer: $0.layer, since: day, isPinned: $0.layer != .ordinary)
-            }
+            },
+            earliestEvaluation: day
         )
     }
 
@@ -87,6 +91,15 @@ extension EngineState {
     mutating func noteActivity(_ kind: ActivityRecord.Kind, of member: MemberID, at now: Timestamp) {
         guard self.layering != nil, let index = self.graph.index(of: member) else { return }
         self.noteActivity(kind, of: index, at: now)
+    }
+
+    /// Records a use from a check-in, unless the member already has a use that day: a member
+    /// checking in to two activities, or again after ``EngineCommand/forgetCheckIns(_:)``, used the
+    /// product once that day.
+    mutating func noteUse(of member: MemberID, at now: Timestamp) {
+        guard self.layering != nil, let index = self.graph.index(of: member) else { return }
+        guard self.layering!.stats[Int(index.rawValue)].lastUseDay != self.communityDay(at: now) else { return }
+        self.noteActivity(.use, of: index, at: now)
     }
 
     /// The host's report of a member's activity (``EngineCommand/recordActivity(_:kind:)``).
@@ -121,6 +134,8 @@ extension EngineState {
         guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
         guard self.layering != nil else { throw Self.notTracking("unpin a layer") }
         let state = self.layering!.states[Int(index.rawValue)]
+        // Unpinned already: keep their failing run, or an unpin would restart their grace.
+        guard state.isPinned else { return }
         self.layering!.states[Int(index.rawValue)] = LayerState(layer: state.layer, since: state.since)
     }
 
@@ -140,6 +155,15 @@ extension EngineState {
                 reason: "layers can be evaluated up to today (\(today)) in the community's calendar, not on \(day)"
             )
         }
+        let earliest = self.layering!.earliestEvaluation
+        guard day >= earliest else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "layers were evaluated through \(earliest) (or tracked from it): an evaluation on \(day) "
+                    + "would start failing runs earlier and cut members' grace short"
+            )
+        }
+        self.layering!.earliestEvaluation = day
         let policy = self.groups.policy
         for position in self.registeredMembers.indices {
             let state = self.layering!.states[position]
@@ -179,6 +203,7 @@ extension ByteWriter {
     /// Appends each member's activity and layer state, in graph-index order. Spend is written as
     /// minor units: it is always in the layering policy's currency.
     mutating func append(layering: MemberLayering) {
+        self.append(layering.earliestEvaluation.daysSinceEpoch)
         self.append(UInt32(layering.stats.count))
         for (stats, state) in zip(layering.stats, layering.states) {
             self.append(summary: stats.lifetime)
@@ -210,9 +235,22 @@ extension ByteWriter {
 
 extension ByteReader {
     /// Reads what ``ByteWriter/append(layering:)`` wrote for `members` (the restored member table),
-    /// checking each member's stats as decoding checks them, and that each layer state is the
-    /// member's layer and a pinned one has no failing run.
-    mutating func readLayering(members: [Member], policy: LayeringPolicy) throws(FissionError) -> MemberLayering {
+    /// checking each member's stats as decoding checks them, that each layer state is the
+    /// member's layer and a pinned one has no failing run, and that no day is after `today` (the
+    /// restored clock's day in the community's calendar): the engine records and evaluates nothing
+    /// later.
+    mutating func readLayering(
+        members: [Member],
+        policy: LayeringPolicy,
+        today: CalendarDay
+    ) throws(FissionError) -> MemberLayering {
+        let earliestEvaluation = try self.readDay()
+        guard earliestEvaluation <= today else {
+            throw FissionError(
+                code: .corruptSnapshot,
+                reason: "layers evaluated through \(earliestEvaluation), after the engine's clock (\(today))"
+            )
+        }
         let count: UInt32 = try self.read()
         guard Int(count) == members.count else {
             throw FissionError(
@@ -220,7 +258,7 @@ extension ByteReader {
                 reason: "activity of \(count) members; the snapshot holds \(members.count)"
             )
         }
-        var layering = MemberLayering(stats: [], states: [])
+        var layering = MemberLayering(stats: [], states: [], earliestEvaluation: earliestEvaluation)
         layering.stats.reserveCapacity(members.count)
         layering.states.reserveCapacity(members.count)
         for member in members {
@@ -254,6 +292,12 @@ extension ByteReader {
                 }
                 guard !state.isPinned || state.failingSince == nil else {
                     throw Self.corrupt("a pinned layer with a failing run")
+                }
+                // The last day kept is the latest with activity (lastUseDay is not after it).
+                guard (stats.lastActiveDay ?? .first) <= today, state.since <= today,
+                    (state.failingSince ?? .first) <= today
+                else {
+                    throw Self.corrupt("a day after the engine's clock (\(today))")
                 }
                 layering.stats.append(stats)
                 layering.states.append(state)

@@ -314,7 +314,11 @@ extension EngineState {
             self.seriesOnTheCommunityBoard = Set(self.groups.seriesIDs)
         }
         if version >= 6 {
-            self.layering = try reader.readLayering(members: self.registeredMembers, policy: self.groups.policy)
+            self.layering = try reader.readLayering(
+                members: self.registeredMembers,
+                policy: self.groups.policy,
+                today: self.communityDay(at: self.clock)
+            )
         }
         guard reader.offset == end else {
             throw Self.corrupt("bytes after the engine state")

@@ -143,8 +143,8 @@ public struct EngineState: Sendable {
             let binding = try self.graph.bind(member, to: inviter, at: now, campaign: campaign)
             if binding == .bound || binding == .rebound {
                 effects.append(.bound(member, inviter: inviter))
-                // The graph bound to a registered inviter.
-                self.noteActivity(.invite, of: inviter, at: now)
+                // A first binding is an invitation that worked; a rebinding moves one.
+                if binding == .bound { self.noteActivity(.invite, of: inviter, at: now) }
             }
         case .orderPaid(let order, let buyer, let kind, let lines):
             try self.orderPaid(order, buyer: buyer, kind: kind, lines: lines, key: key, at: now, &effects)
@@ -200,7 +200,7 @@ public struct EngineState: Sendable {
             let receipt = try self.checkIn(value, activity: activity, group: group, at: now, replaying: replaying)
             effects.append(.checkedIn(member, activity: activity, receipt))
             // A make-up records no use: nothing was used that day.
-            self.noteActivity(.use, of: member, at: now)
+            self.noteUse(of: member, at: now)
         case .setMemberTags(let member, let tags):
             guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
             self.registeredMembers[Int(index.rawValue)].tags = tags

@@ -250,7 +250,8 @@ public actor FissionEngine {
     /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
     ///
     /// The snapshot is written in the current snapshot version (5 since 2026-12-06: check-in boards
-    /// and the groups' membership logs in binary); an engine opens snapshots of this and earlier
+    /// and the groups' membership logs in binary; 6 once the engine tracks members' activity, with
+    /// that activity, Documentation/Engine.md "Layers"); an engine opens snapshots of this and earlier
     /// versions, an older Fission refuses newer ones with ``FissionError/Code/corruptSnapshot``
     /// (Documentation/Engine.md, "Opening"). With 1M
     /// members and 100,000 orders a checkpoint takes about 2.6 s and reopening from it about 2 s.

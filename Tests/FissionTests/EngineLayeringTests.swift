@@ -1,3 +1,4 @@
+@_spi(FissionCoding) import FissionCore
 import Testing
 
 @testable import Fission
@@ -98,11 +99,68 @@ struct EngineLayeringTests {
         let pinned = try await engine.submit(.evaluateLayers(on: Self.day(5)), key: "eval-5", at: at(days: 5))
         #expect(pinned.effects.isEmpty)
         try await engine.submit(.unpinMemberLayer("bob"), key: "unpin", at: at(days: 5))
-        // Unpinning a member who is not pinned changes nothing.
-        try await engine.submit(.unpinMemberLayer("carol"), key: "unpin-carol", at: at(days: 5))
         try await engine.submit(.evaluateLayers(on: Self.day(5)), key: "eval-5b", at: at(days: 5))
+        // Unpinning a member who is not pinned changes nothing: bob's failing run, begun on day 5,
+        // is kept, so his grace ends on day 7 all the same.
+        let failing = try #require(await engine.state.layerState(of: "bob"))
+        #expect(failing.failingSince == Self.day(5) && !failing.isPinned)
+        try await engine.submit(.unpinMemberLayer("bob"), key: "unpin-again", at: at(days: 6))
+        #expect(await engine.state.layerState(of: "bob") == failing)
         let moved = try await engine.submit(.evaluateLayers(on: Self.day(7)), key: "eval-7", at: at(days: 7))
         #expect(moved.effects == [.layerChanged("bob", from: .kol, to: .ordinary, isPromotion: false)])
+    }
+
+    @Test("an evaluation may not go back before the latest one, or before tracking began")
+    func evaluationsGoForward() async throws {
+        let engine = try await seededEngine(.memory, configuration: Self.configuration)
+        try await engine.submit(.trackActivity, key: "track", at: at(days: 1))
+        try await expectRefused(.evaluateLayers(on: Self.day(0)), .invalidDate, on: engine, at: at(days: 3))
+        try await engine.submit(.recordActivity("bob", kind: .use), key: "u1", at: at(days: 3))
+        try await engine.submit(.recordActivity("bob", kind: .use), key: "u2", at: at(days: 3, hours: 1))
+        let promoted = try await engine.submit(.evaluateLayers(on: Self.day(3)), key: "e3", at: at(days: 3, hours: 2))
+        #expect(promoted.effects == [.layerChanged("bob", from: .ordinary, to: .core, isPromotion: true)])
+        // Re-running day 1 would have started bob's failing run there and demoted him on day 10,
+        // his first failing day, without the grace.
+        try await expectRefused(.evaluateLayers(on: Self.day(1)), .invalidDate, on: engine, at: at(days: 3))
+        let sameDay = try await engine.submit(.evaluateLayers(on: Self.day(3)), key: "e3b", at: at(days: 4))
+        #expect(sameDay.effects.isEmpty)
+        let failing = try await engine.submit(.evaluateLayers(on: Self.day(10)), key: "e10", at: at(days: 10))
+        #expect(failing.effects.isEmpty)
+        let demoted = try await engine.submit(.evaluateLayers(on: Self.day(12)), key: "e12", at: at(days: 12))
+        #expect(demoted.effects == [.layerChanged("bob", from: .core, to: .ordinary, isPromotion: false)])
+    }
+
+    @Test("one use a day from check-ins, and an invite only for a first binding")
+    func usesAndInvitesAreNotInflated() async throws {
+        let configuration = FissionEngine.Configuration(
+            bindingPolicy: BindingPolicy(duration: .lastTouch),
+            layeringPolicy: Self.policy
+        )
+        let engine = try await seededEngine(.memory, configuration: configuration)
+        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
+        try await engine.submit(.checkIn("carol", activity: "run", group: nil), key: "c1", at: at(hours: 2))
+        try await engine.submit(.checkIn("carol", activity: "swim", group: nil), key: "c2", at: at(hours: 3))
+        try await engine.submit(.forgetCheckIns("carol"), key: "forget", at: at(hours: 4))
+        try await engine.submit(.checkIn("carol", activity: "run", group: nil), key: "c3", at: at(hours: 5))
+        #expect(await engine.state.activity(of: "carol")?.lifetime.uses == 1)
+        try await engine.submit(.checkIn("carol", activity: "run", group: nil), key: "c4", at: at(days: 1))
+        #expect(await engine.state.activity(of: "carol")?.lifetime.uses == 2)
+        // A host's report counts as reported.
+        try await engine.submit(.recordActivity("carol", kind: .use), key: "r1", at: at(days: 1))
+        #expect(await engine.state.activity(of: "carol")?.lifetime.uses == 3)
+
+        // Dave registers through carol (an invite), is rebound to alice and back to carol by
+        // later touches: those move the invitation, they make none.
+        try await engine.submit(
+            .registerMember("dave", invitedBy: "carol", campaign: nil, channel: nil),
+            key: "reg-dave",
+            at: at(days: 1)
+        )
+        let toAlice = try await engine.submit(.bind("dave", to: "alice", campaign: nil), key: "b1", at: at(days: 1))
+        #expect(toAlice.effects == [.bound("dave", inviter: "alice")])
+        try await engine.submit(.bind("dave", to: "carol", campaign: nil), key: "b2", at: at(days: 1, hours: 1))
+        #expect(await engine.state.activity(of: "carol")?.lifetime.invites == 1)
+        #expect(await engine.state.activity(of: "alice")?.lifetime.invites == 0)
     }
 
     @Test("messages count unless they break a moderation rule; make-ups and other currencies do not")
@@ -188,6 +246,117 @@ struct EngineLayeringTests {
         try await restored.submit(.recordActivity("carol", kind: .use), key: "u2", at: at(days: 12, hours: 2))
         let outcome = try await restored.submit(.evaluateLayers(on: Self.day(12)), key: "e", at: at(days: 12, hours: 3))
         #expect(outcome.effects == [.layerChanged("carol", from: .ordinary, to: .core, isPromotion: true)])
+    }
+
+    /// `state`'s snapshot with its activity section replaced by `section` (version 6, sealed with
+    /// a valid checksum, so only the section's own checks can refuse it).
+    static func snapshot(of state: EngineState, withActivity section: (inout ByteWriter) -> Void) throws -> [UInt8] {
+        var plain = state
+        plain.layering = nil
+        var bytes = Array(try plain.snapshot().dropLast(8))
+        bytes[0] = 6
+        var writer = ByteWriter(capacity: 256)
+        section(&writer)
+        bytes += writer.finish()
+        return EngineState.sealedSnapshot(bytes)
+    }
+
+    @Test("a damaged activity section is refused as corrupt; a rebuilt intact one restores")
+    func damagedActivitySections() async throws {
+        let engine = try await seededEngine(.memory, configuration: Self.configuration)
+        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
+        let state = await engine.state
+        let today = Self.day(0)
+        /// One member's entry: uses and the days they were on, the last use, the layer state.
+        func member(
+            _ writer: inout ByteWriter,
+            uses: [(CalendarDay, Int64)] = [],
+            lastUse: CalendarDay? = nil,
+            layer: String = "ordinary",
+            since: CalendarDay? = nil,
+            failingSince: CalendarDay? = nil,
+            pinned: Bool = false,
+            dayCount: UInt32? = nil
+        ) {
+            let total = uses.reduce(0) { $0 + $1.1 }
+            for value in [total, 0, 0, 0] { writer.append(value) }
+            writer.append(dayCount ?? UInt32(uses.count))
+            for (day, count) in uses {
+                writer.append(day.daysSinceEpoch)
+                for value in [count, 0, 0, 0] { writer.append(value) }
+            }
+            writer.append(UInt8(lastUse == nil ? 0 : 1))
+            if let lastUse { writer.append(lastUse.daysSinceEpoch) }
+            writer.append(string: layer)
+            writer.append((since ?? today).daysSinceEpoch)
+            writer.append(UInt8(failingSince == nil ? 0 : 1))
+            if let failingSince { writer.append(failingSince.daysSinceEpoch) }
+            writer.append(UInt8(pinned ? 1 : 0))
+        }
+        /// The section with `first` for alice and plain entries for bob and carol.
+        func section(
+            earliest: CalendarDay = today,
+            _ first: @escaping (inout ByteWriter) -> Void
+        ) -> (inout ByteWriter) -> Void {
+            { writer in
+                writer.append(earliest.daysSinceEpoch)
+                writer.append(UInt32(3))
+                first(&writer)
+                member(&writer)
+                member(&writer)
+            }
+        }
+        let intact = try Self.snapshot(
+            of: state,
+            withActivity: section { member(&$0, uses: [(today, 2)], lastUse: today) }
+        )
+        let restored = try EngineState(snapshot: intact, configuration: Self.configuration)
+        #expect(restored.activity(of: "alice")?.lifetime.uses == 2)
+
+        let damaged: [(String, (inout ByteWriter) -> Void)] = [
+            ("a use without a last use day", section { member(&$0, uses: [(today, 1)]) }),
+            ("a last use day without a use", section { member(&$0, lastUse: today) }),
+            ("more days than the window", section { member(&$0, dayCount: 8) }),
+            (
+                "a day after the clock",
+                section { member(&$0, uses: [(today.advanced(by: 1), 1)], lastUse: today.advanced(by: 1)) }
+            ),
+            ("a day in year 9999", section { member(&$0, uses: [(CalendarDay.last, 1)], lastUse: CalendarDay.last) }),
+            ("a layer state since after the clock", section { member(&$0, since: today.advanced(by: 30)) }),
+            ("a failing run after the clock", section { member(&$0, failingSince: today.advanced(by: 1)) }),
+            ("a layer that is not the member's", section { member(&$0, layer: "core") }),
+            ("a layer named by no layer", section { member(&$0, layer: "") }),
+            ("a pinned layer with a failing run", section { member(&$0, failingSince: today, pinned: true) }),
+            ("an evaluation after the clock", section(earliest: today.advanced(by: 1)) { member(&$0) }),
+            (
+                "fewer members",
+                { writer in
+                    writer.append(today.daysSinceEpoch)
+                    writer.append(UInt32(2))
+                    member(&writer)
+                    member(&writer)
+                }
+            ),
+            (
+                "a truncated entry",
+                { writer in
+                    writer.append(today.daysSinceEpoch)
+                    writer.append(UInt32(3))
+                    member(&writer)
+                    member(&writer)
+                    writer.append(Int64(0))
+                }
+            ),
+        ]
+        for (what, damage) in damaged {
+            let error = #expect(throws: FissionError.self, "\(what)") {
+                _ = try EngineState(
+                    snapshot: Self.snapshot(of: state, withActivity: damage),
+                    configuration: Self.configuration
+                )
+            }
+            #expect(error?.code == .corruptSnapshot, "\(what): \(String(describing: error))")
+        }
     }
 
     @Test("a snapshot whose layer states disagree with the members is corrupt")

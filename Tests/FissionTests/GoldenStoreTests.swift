@@ -267,12 +267,14 @@ enum GoldenStore {
                 at: at(days: 11)
             )
         }
-        // Layers from activity (session 16, tags 35 to 38): carol reports a use and checks in, so
-        // under a policy asking two uses she moves up; dave is pinned and released.
+        // Layers from activity (session 16, tags 35 to 38): carol reports two uses and checks in
+        // (no third use on the same day), so under a policy asking two uses she moves up; dave is
+        // pinned and released.
         try await submit(
             [
                 ("track", .trackActivity),
                 ("use-carol", .recordActivity("carol", kind: .use)),
+                ("use-carol-again", .recordActivity("carol", kind: .use)),
                 ("spend-carol", .recordActivity("carol", kind: .spend(yuan(5)))),
                 ("check-carol-run", .checkIn("carol", activity: "run", group: nil)),
                 ("layer-dave", .setMemberLayer("dave", layer: .ordinary)),
