@@ -38,6 +38,45 @@ extension EngineState {
         return layering.states[Int(index.rawValue)]
     }
 
+    /// Registered members in `segment`, in registration order, a page at a time: what
+    /// ``FissionMembers/MemberRoster/members(in:after:limit:)`` answers for a roster, for the
+    /// engine's members (their tags and layers as the engine keeps them, their last active day
+    /// from the activity it tracks).
+    ///
+    /// - Throws: ``FissionError/Code/invalidPageSize`` for a limit outside 1 to
+    ///   ``FissionMembers/MemberRoster/maximumPageSize``; ``FissionError/Code/activityNotTracked``
+    ///   for a segment that asks for recent activity (`activeSince`) while the engine does not
+    ///   track activity, which would match nobody.
+    /// - Complexity: O(members scanned), at most the number of members.
+    public func members(
+        in segment: Segment,
+        after cursor: MemberRoster.Cursor? = nil,
+        limit: Int
+    ) throws(FissionError) -> MemberRoster.Page {
+        guard (1...MemberRoster.maximumPageSize).contains(limit) else {
+            throw FissionError(
+                code: .invalidPageSize,
+                reason: "limit \(limit) is outside 1...\(MemberRoster.maximumPageSize)"
+            )
+        }
+        if segment.activeSince != nil, self.layering == nil {
+            throw Self.notTracking("select members by recent activity")
+        }
+        var found: [Member] = []
+        var position = max(cursor?.position ?? 0, 0)
+        while position < self.registeredMembers.count && found.count < limit {
+            let member = self.registeredMembers[position]
+            if segment.contains(member, lastActiveDay: self.layering?.stats[position].lastActiveDay) {
+                found.append(member)
+            }
+            position += 1
+        }
+        return MemberRoster.Page(
+            members: found,
+            next: position < self.registeredMembers.count ? MemberRoster.Cursor(position: position) : nil
+        )
+    }
+
     /// The community's calendar day at `instant` (in ``FissionEngine/Configuration/checkInOffset``),
     /// kept within years 1 to 9999: activity in the first or last hours of the timestamp range
     /// counts on the nearest day a ``CalendarDay`` can hold.

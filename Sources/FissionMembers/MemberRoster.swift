@@ -87,6 +87,12 @@ public struct MemberRoster: Sendable {
     public struct Cursor: Hashable, Sendable, Codable {
         /// The position of the next member to read.
         public let position: Int
+
+        /// A cursor at `position` in the join order (for a roster kept elsewhere, such as the
+        /// engine's members); a roster's own pages hand these out.
+        public init(position: Int) {
+            self.position = position
+        }
     }
 
     /// One page of a segment query.
@@ -95,6 +101,12 @@ public struct MemberRoster: Sendable {
         public let members: [Member]
         /// Where the next page starts, or `nil` when there are no more members.
         public let next: Cursor?
+
+        /// A page of `members`, continuing at `next`.
+        public init(members: [Member], next: Cursor?) {
+            self.members = members
+            self.next = next
+        }
     }
 
     /// The policy layers are computed under.

@@ -208,6 +208,31 @@ struct EngineLayeringTests {
         #expect(stats.lifetime == ActivitySummary(uses: 1, spend: yuan(0), invites: 0, messages: 1))
     }
 
+    @Test("segment queries page through the members by tag, layer and recent activity")
+    func segments() async throws {
+        let engine = try await seededEngine(.memory, configuration: Self.configuration)
+        let runner = try MemberTag(category: "interest", value: "run")
+        try await engine.submit(.setMemberTags("bob", tags: try TagSet([runner])), key: "tags-bob", at: at(hours: 2))
+        try await engine.submit(.setMemberTags("carol", tags: try TagSet([runner])), key: "tags-c", at: at(hours: 2))
+        var state = await engine.state
+        // Without tracking, no segment may ask for recent activity: it would match nobody.
+        let recent = Segment(activeSince: Self.day(1))
+        #expect(throws: FissionError.self) { _ = try state.members(in: recent, limit: 10) }
+        #expect(throws: FissionError.self) { _ = try state.members(in: Segment(), limit: 0) }
+        let runners = try state.members(in: Segment(allTags: [runner]), limit: 1)
+        #expect(runners.members.map(\.id) == ["bob"])
+        let rest = try state.members(in: Segment(allTags: [runner]), after: runners.next, limit: 10)
+        #expect(rest.members.map(\.id) == ["carol"] && rest.next == nil)
+
+        for (key, command, time) in Self.story.prefix(7) { try await engine.submit(command, key: key, at: time) }
+        state = await engine.state
+        #expect(try state.members(in: recent, limit: 10).members.map(\.id) == ["bob"])
+        #expect(
+            try state.members(in: Segment(layers: [.core, .kol]), limit: 10).members.map(\.id) == ["alice", "bob"]
+        )
+        #expect(try state.members(in: Segment(), limit: 10).members.count == 4)
+    }
+
     @Test("layering commands are refused before tracking, and bad reports after; nothing changes")
     func refusals() async throws {
         let engine = try await seededEngine(.memory, configuration: Self.configuration)
