@@ -65,7 +65,9 @@ public enum EngineCommand: Hashable, Sendable {
     /// Puts a member in a layer of the configured ``FissionEngine/Configuration/layeringPolicy``
     /// (an operator's decision, or the host's own evaluation of their activity), which group entry
     /// rules such as ``FissionGroups/EntryRule/layer(atLeast:)`` read at the member's next join.
-    /// Members are ``FissionMembers/Layer/ordinary`` until then.
+    /// Members are ``FissionMembers/Layer/ordinary`` until then. While the engine tracks activity
+    /// (``trackActivity``) it also pins the member there: ``evaluateLayers(on:)`` leaves them
+    /// alone until ``unpinMemberLayer(_:)``.
     case setMemberLayer(MemberID, layer: Layer)
     /// Forgets a member's check-ins on every board, the community's and each group's: their
     /// streaks and the milestones they were told of. For members who left for good, to make room
@@ -152,8 +154,10 @@ public enum EngineCommand: Hashable, Sendable {
     /// calendar) under the layering policy, as ``FissionMembers/MemberRoster/reevaluateLayers(on:)``
     /// does: promoted at once, demoted after the policy's grace days, pinned members left alone.
     /// The outcome carries ``EngineEffect/layerChanged(_:from:to:isPromotion:)`` for each member
-    /// who moved, in registration order; evaluating the same day again moves nobody. Run it once a
-    /// day. ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
+    /// who moved, in registration order; evaluating the same day again moves nobody unless
+    /// activity or pins changed in between. Run it once a day, for today or yesterday: the engine
+    /// keeps one day of detail beyond the policy's window, so an older day's window may have lost
+    /// its first days to activity recorded since. ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
     /// ``FissionError/Code/invalidDate`` for a day after today, or before the latest day evaluated
     /// (or the day tracking began): going back would start members' failing runs earlier and cut
     /// their grace short.

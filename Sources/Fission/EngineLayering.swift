@@ -77,6 +77,16 @@ extension EngineState {
         )
     }
 
+    /// Days of daily detail kept per member under `policy`: its window, or the longest recency any
+    /// tier asks for and the day of the last use, whichever is longer, and one day more, so that an
+    /// evaluation of yesterday after today's first activity still sees its whole window (at most
+    /// 3,660, what ``FissionMembers/ActivityStats`` keeps).
+    static func retainedDays(under policy: LayeringPolicy) -> Int {
+        let recency = policy.tiers.compactMap { $0.requirement?.maximumDaysSinceLastUse }.max() ?? 0
+        let needed = max(Int64(policy.windowDays), min(recency, 3_659) + 1)
+        return Int(min(needed + 1, 3_660))
+    }
+
     /// The community's calendar day at `instant` (in ``FissionEngine/Configuration/checkInOffset``),
     /// kept within years 1 to 9999: activity in the first or last hours of the timestamp range
     /// counts on the nearest day a ``CalendarDay`` can hold.
@@ -92,7 +102,7 @@ extension EngineState {
         }
         let policy = self.groups.policy
         let day = self.communityDay(at: now)
-        let empty = ActivityStats(currency: policy.currency, retainedDays: policy.windowDays)
+        let empty = ActivityStats(currency: policy.currency, retainedDays: Self.retainedDays(under: policy))
         self.layering = MemberLayering(
             stats: Array(repeating: empty, count: self.registeredMembers.count),
             states: self.registeredMembers.map {
@@ -106,7 +116,9 @@ extension EngineState {
     mutating func trackNewMember(at now: Timestamp) {
         guard self.layering != nil else { return }
         let policy = self.groups.policy
-        self.layering!.stats.append(ActivityStats(currency: policy.currency, retainedDays: policy.windowDays))
+        self.layering!.stats.append(
+            ActivityStats(currency: policy.currency, retainedDays: Self.retainedDays(under: policy))
+        )
         self.layering!.states.append(
             LayerState(
                 layer: self.registeredMembers[self.registeredMembers.count - 1].layer,
@@ -305,14 +317,14 @@ extension ByteReader {
                 let lifetime = try self.readSummary(policy.currency)
                 // A kept day takes 40 bytes: a corrupt count fails before anything is reserved.
                 let dayCount: UInt32 = try self.read()
-                guard Int(dayCount) <= min(policy.windowDays, self.remaining / 40) else {
+                guard Int(dayCount) <= min(EngineState.retainedDays(under: policy), self.remaining / 40) else {
                     throw Self.corrupt("\(dayCount) days of activity")
                 }
                 var days: [(day: CalendarDay, summary: ActivitySummary)] = []
                 for _ in 0..<dayCount { days.append((try self.readDay(), try self.readSummary(policy.currency))) }
                 let lastUseDay = try self.readBool() ? try self.readDay() : nil
                 let stats = try ActivityStats(
-                    retainedDays: policy.windowDays,
+                    retainedDays: EngineState.retainedDays(under: policy),
                     lifetime: lifetime,
                     days: days,
                     lastUseDay: lastUseDay

@@ -130,6 +130,27 @@ struct EngineLayeringTests {
         #expect(demoted.effects == [.layerChanged("bob", from: .core, to: .ordinary, isPromotion: false)])
     }
 
+    @Test("yesterday's evaluation sees its whole window after today's first activity")
+    func yesterdayAfterTodaysActivity() async throws {
+        let policy = try LayeringPolicy(
+            tiers: [.init(layer: .core, requirement: try ActivityRequirement(minimumUses: 2))],
+            fallback: .ordinary,
+            windowDays: 2,
+            graceDays: 0,
+            currency: .cny
+        )
+        let engine = try await seededEngine(.memory, configuration: FissionEngine.Configuration(layeringPolicy: policy))
+        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
+        try await engine.submit(.recordActivity("bob", kind: .use), key: "u0", at: at(hours: 3))
+        try await engine.submit(.recordActivity("bob", kind: .use), key: "u1", at: at(days: 1))
+        // Midnight passes; bob's first use of day 2 comes in before the nightly job.
+        try await engine.submit(.recordActivity("bob", kind: .use), key: "u2", at: at(days: 2))
+        let nightly = try await engine.submit(.evaluateLayers(on: Self.day(1)), key: "e1", at: at(days: 2, hours: 1))
+        #expect(nightly.effects == [.layerChanged("bob", from: .ordinary, to: .core, isPromotion: true)])
+        #expect(EngineState.retainedDays(under: policy) == 3)
+        #expect(EngineState.retainedDays(under: Self.policy) == 8)
+    }
+
     @Test("one use a day from check-ins, and an invite only for a first binding")
     func usesAndInvitesAreNotInflated() async throws {
         let configuration = FissionEngine.Configuration(
