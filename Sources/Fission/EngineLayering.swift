@@ -137,7 +137,7 @@ extension EngineState {
         try? self.layering!.stats[Int(member.rawValue)].record(kind, on: day)
     }
 
-    /// ``noteActivity(_:of:at:)`` for a registered member named by id, looked up only when the
+    /// The index-based `noteActivity` for a registered member named by id, looked up only when the
     /// engine tracks activity.
     mutating func noteActivity(_ kind: ActivityRecord.Kind, of member: MemberID, at now: Timestamp) {
         guard self.layering != nil, let index = self.graph.index(of: member) else { return }
@@ -241,7 +241,8 @@ extension EngineState {
 
 extension FissionError.Code {
     /// A layering command (``EngineCommand/recordActivity(_:kind:)``,
-    /// ``EngineCommand/evaluateLayers(on:)``, ``EngineCommand/unpinMemberLayer(_:)``) before
+    /// ``EngineCommand/evaluateLayers(on:)``, ``EngineCommand/unpinMemberLayer(_:)``), or a
+    /// segment query asking for recent activity (``EngineState/members(in:after:limit:)``), before
     /// ``EngineCommand/trackActivity``.
     public static let activityNotTracked = Self("activityNotTracked")
     /// ``EngineCommand/trackActivity`` when the engine already tracks activity.
