@@ -143,7 +143,12 @@ struct MultiEngineSQLiteTests {
         ]
         let policy = policies[Int(seed % 4)]
         func configuration(_ interval: Int?) -> FissionEngine.Configuration {
-            FissionEngine.Configuration(bindingPolicy: policy, snapshotInterval: interval)
+            // A layering policy that moves members: the stream's evaluations catch up across engines.
+            FissionEngine.Configuration(
+                bindingPolicy: policy,
+                layeringPolicy: EngineLayeringTests.policy,
+                snapshotInterval: interval
+            )
         }
         let reference = try FissionEngine(store: InMemoryStore(), configuration: configuration(nil))
         let path = sharedFilePath("interleave-\(seed)")
