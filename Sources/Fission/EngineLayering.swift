@@ -224,9 +224,7 @@ extension EngineState {
             let member = self.registeredMembers[position]
             guard next.layer != member.layer else { continue }
             self.registeredMembers[position].layer = next.layer
-            // A layer the policy does not rank ranks below every layer it does.
-            let unranked = Int.max
-            let isPromotion = (policy.rank(of: next.layer) ?? unranked) < (policy.rank(of: member.layer) ?? unranked)
+            let isPromotion = policy.ranks(next.layer, above: member.layer)
             effects.append(.layerChanged(member.id, from: member.layer, to: next.layer, isPromotion: isPromotion))
         }
     }

@@ -278,7 +278,7 @@ public struct LayeringPolicy: Hashable, Sendable, Codable {
 
     /// Whether `layer` ranks strictly above `other`, a layer the policy does not know ranking
     /// below every layer it knows (and alike with another unknown one).
-    func ranks(_ layer: Layer, above other: Layer) -> Bool {
+    public func ranks(_ layer: Layer, above other: Layer) -> Bool {
         let unknown = self.tiers.count + 1
         return (self.rank(of: layer) ?? unknown) < (self.rank(of: other) ?? unknown)
     }
