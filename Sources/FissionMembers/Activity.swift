@@ -67,7 +67,8 @@ public struct ActivitySummary: Hashable, Sendable, Codable {
             guard !amount.isNegative else {
                 throw FissionError(
                     code: .negativeAmount,
-                    reason: "a spend of \(amount) is negative; record refunds apart"
+                    reason:
+                        "a spend of \(amount) is negative; record a refund with ActivityStats.recordRefund(_:paidOn:)"
                 )
             }
             self.spend = try self.spend.adding(amount)
@@ -273,6 +274,66 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         if case .use = kind, updated.lastUseDay.map({ $0 < day }) ?? true { updated.lastUseDay = day }
         if updated.lastActiveDay.map({ $0 < day }) ?? true { updated.lastActiveDay = day }
         self = updated
+    }
+
+    /// Takes a refunded amount back out of the spend recorded for `day`, the day it was paid.
+    ///
+    /// The refund lowers the lifetime spend and, while `day` is still one of the kept ``days``,
+    /// that day's spend, so a window containing the day no longer counts it: a member who buys
+    /// their way into a layer and is refunded is back where they were at the next evaluation. A
+    /// refund of spend from before the kept days lowers the lifetime spend only. It changes no
+    /// other count and neither ``lastActiveDay`` nor ``lastUseDay``: the member was active that day.
+    ///
+    /// - Parameters:
+    ///   - amount: The amount refunded, in the spend's currency; zero changes nothing.
+    ///   - day: The day the refunded amount was recorded as spent (``record(_:on:)``).
+    /// - Throws: ``FissionError/Code/currencyMismatch`` for another currency,
+    ///   ``FissionError/Code/negativeAmount`` for a negative amount,
+    ///   ``FissionError/Code/refundExceedsSpend`` for more than `day` holds (a kept day's spend; for
+    ///   an older day, the lifetime spend that no kept day holds). The stats are unchanged when it
+    ///   throws.
+    /// - Complexity: O(``retainedDays``).
+    public mutating func recordRefund(_ amount: Money, paidOn day: CalendarDay) throws(FissionError) {
+        let currency = self.lifetime.spend.currency
+        guard amount.currency == currency else {
+            throw FissionError(
+                code: .currencyMismatch,
+                reason: "a refund of \(amount) cannot lower spend recorded in \(currency)"
+            )
+        }
+        guard !amount.isNegative else {
+            throw FissionError(code: .negativeAmount, reason: "a refund of \(amount) is negative")
+        }
+        guard amount.minorUnits > 0 else { return }
+        let kept = self.days.last.map { day.days(until: $0.day) < Int64(self.retainedDays) } ?? false
+        let refundable: Int64
+        let position = self.days.lastIndex { $0.day == day }
+        if let position {
+            refundable = self.days[position].summary.spend.minorUnits
+        } else if kept {
+            // A day in the kept range without totals, or after the last day kept: nothing was spent.
+            refundable = 0
+        } else {
+            // Before the kept days: what the lifetime spend holds beyond the kept days' spend.
+            let keptSpend = self.days.reduce(Int64(0)) { $0 + $1.summary.spend.minorUnits }
+            refundable = self.lifetime.spend.minorUnits - keptSpend
+        }
+        guard amount.minorUnits <= refundable else {
+            throw FissionError(
+                code: .refundExceedsSpend,
+                reason: "a refund of \(amount) paid on \(day) is more than the "
+                    + "\(Money(minorUnits: refundable, currency: currency)) of spend recorded "
+                    + (position != nil || kept ? "that day" : "before the kept days")
+            )
+        }
+        // Within what the day (or the lifetime beyond the kept days) holds, so neither goes negative.
+        self.lifetime.spend = Money(minorUnits: self.lifetime.spend.minorUnits - amount.minorUnits, currency: currency)
+        if let position {
+            self.days[position].summary.spend = Money(
+                minorUnits: self.days[position].summary.spend.minorUnits - amount.minorUnits,
+                currency: currency
+            )
+        }
     }
 
     /// The last day on or before `day` with a use of the product, as far as the kept days show.

@@ -182,6 +182,24 @@ public struct MemberRoster: Sendable {
         self.entries[activity.member] = entry
     }
 
+    /// Takes a refund back out of a member's recorded spend
+    /// (``ActivityStats/recordRefund(_:paidOn:)``): the amount was recorded as a spend at `paidAt`,
+    /// and its day's spend and the lifetime spend no longer count it.
+    ///
+    /// - Throws: ``FissionError/Code/memberNotFound`` for an unknown member;
+    ///   ``FissionError/Code/invalidDate`` for a payment on a day outside years 1 to 9999 in the
+    ///   roster's offset; ``FissionError/Code/currencyMismatch``,
+    ///   ``FissionError/Code/negativeAmount``, or ``FissionError/Code/refundExceedsSpend`` for more
+    ///   than the member's spend on that day. The roster is unchanged when it throws.
+    public mutating func recordRefund(_ amount: Money, of member: MemberID, paidAt: Timestamp) throws(FissionError) {
+        guard var entry = self.entries[member] else {
+            throw FissionError(code: .memberNotFound, reason: "no member \(member)")
+        }
+        let day = try paidAt.checkedCalendarDay(in: self.offset, what: "payment refunded to member \(member)")
+        try entry.stats.recordRefund(amount, paidOn: day)
+        self.entries[member] = entry
+    }
+
     /// Sets a member's tags.
     ///
     /// - Throws: ``FissionError/Code/memberNotFound``.

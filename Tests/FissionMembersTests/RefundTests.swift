@@ -1,0 +1,98 @@
+import FissionCore
+import FissionMembers
+import Foundation
+import Testing
+
+/// Refunds taken back out of recorded spend (`ActivityStats.recordRefund(_:paidOn:)`).
+struct RefundTests {
+    private func cny(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: .cny) }
+
+    @Test func aRefundedSpenderLeavesTheTier() throws {
+        let spender = try Layer("spender")
+        var roster = MemberRoster(policy: try makePolicy(graceDays: 0), offset: beijing)
+        try roster.add(Member(id: 1, joinedAt: try noon(0)))
+        try roster.record(ActivityRecord(member: 1, at: try noon(2), kind: .spend(self.cny(60_000))))
+        let promoted = roster.reevaluateLayers(on: try dayNumber(2))
+        #expect(promoted.map(\.to) == [spender])
+        try roster.recordRefund(self.cny(20_000), of: 1, paidAt: try noon(2))
+        #expect(roster.entry(1)?.stats.lifetime.spend == self.cny(40_000))
+        #expect(
+            roster.entry(1)?.stats.summary(windowDays: 21, endingOn: try dayNumber(3)).spend == self.cny(40_000),
+            "the window no longer counts the refunded part"
+        )
+        let changes = roster.reevaluateLayers(on: try dayNumber(3))
+        #expect(changes == [.init(member: 1, from: spender, to: .ordinary, isPromotion: false)])
+    }
+
+    @Test func refundsAddUpToTheDaysSpendAndNoMore() throws {
+        var stats = ActivityStats(currency: .cny, retainedDays: 30)
+        try stats.record(.spend(self.cny(100)), on: try dayNumber(1))
+        try stats.record(.spend(self.cny(50)), on: try dayNumber(3))
+        try stats.recordRefund(self.cny(30), paidOn: try dayNumber(1))
+        try stats.recordRefund(self.cny(70), paidOn: try dayNumber(1))
+        let before = stats
+        #expect(Self.code { try stats.recordRefund(self.cny(1), paidOn: try dayNumber(1)) } == .refundExceedsSpend)
+        #expect(stats == before, "a refused refund changes nothing")
+        #expect(stats.lifetime.spend == self.cny(50))
+        #expect(stats.days.map(\.summary.spend) == [self.cny(0), self.cny(50)])
+        #expect(stats.lastActiveDay == (try dayNumber(3)), "the refunded day stays an active day")
+        // The day 3 spend is not refundable as day 1's, though the lifetime holds it.
+        #expect(Self.code { try stats.recordRefund(self.cny(50), paidOn: try dayNumber(2)) } == .refundExceedsSpend)
+        #expect(Self.code { try stats.recordRefund(self.cny(50), paidOn: try dayNumber(4)) } == .refundExceedsSpend)
+        try stats.recordRefund(self.cny(50), paidOn: try dayNumber(3))
+        #expect(stats.lifetime == .empty(.cny))
+    }
+
+    @Test func aRefundOfSpendBeforeTheKeptDaysLowersTheLifetimeOnly() throws {
+        var stats = ActivityStats(currency: .cny, retainedDays: 5)
+        try stats.record(.spend(self.cny(100)), on: try dayNumber(0))
+        try stats.record(.spend(self.cny(40)), on: try dayNumber(10))  // day 0 is no longer kept
+        #expect(stats.days.map(\.day) == [try dayNumber(10)])
+        // Only the 100 of the days no longer kept can be refunded as an older day's.
+        #expect(Self.code { try stats.recordRefund(self.cny(101), paidOn: try dayNumber(0)) } == .refundExceedsSpend)
+        try stats.recordRefund(self.cny(100), paidOn: try dayNumber(0))
+        #expect(stats.lifetime.spend == self.cny(40))
+        #expect(stats.days.map(\.summary.spend) == [self.cny(40)])
+        #expect(Self.code { try stats.recordRefund(self.cny(1), paidOn: try dayNumber(2)) } == .refundExceedsSpend)
+    }
+
+    @Test func refundedStatsStillDecode() throws {
+        var stats = ActivityStats(currency: .cny, retainedDays: 5)
+        try stats.record(.spend(self.cny(100)), on: try dayNumber(0))
+        try stats.record(.use, on: try dayNumber(7))
+        try stats.record(.spend(self.cny(60)), on: try dayNumber(8))
+        try stats.recordRefund(self.cny(100), paidOn: try dayNumber(0))
+        try stats.recordRefund(self.cny(60), paidOn: try dayNumber(8))
+        let decoded = try JSONDecoder().decode(ActivityStats.self, from: try JSONEncoder().encode(stats))
+        #expect(decoded == stats)
+    }
+
+    @Test func badRefundsAreRefusedAndChangeNothing() throws {
+        var stats = ActivityStats(currency: .cny, retainedDays: 5)
+        try stats.record(.spend(self.cny(100)), on: try dayNumber(1))
+        let before = stats
+        let usd = Money(minorUnits: 10, currency: .usd)
+        #expect(Self.code { try stats.recordRefund(usd, paidOn: try dayNumber(1)) } == .currencyMismatch)
+        #expect(Self.code { try stats.recordRefund(self.cny(-1), paidOn: try dayNumber(1)) } == .negativeAmount)
+        try stats.recordRefund(self.cny(0), paidOn: try dayNumber(9))
+        #expect(stats == before)
+
+        var roster = MemberRoster(policy: try makePolicy(), offset: beijing)
+        try roster.add(Member(id: 1, joinedAt: try noon(0)))
+        try roster.record(ActivityRecord(member: 1, at: try noon(1), kind: .spend(self.cny(100))))
+        let rosterBefore = roster
+        #expect(Self.code { try roster.recordRefund(self.cny(1), of: 2, paidAt: try noon(1)) } == .memberNotFound)
+        #expect(Self.code { try roster.recordRefund(self.cny(1), of: 1, paidAt: .latest) } == .invalidDate)
+        #expect(Self.code { try roster.recordRefund(self.cny(101), of: 1, paidAt: try noon(1)) } == .refundExceedsSpend)
+        #expect(roster.entry(1) == rosterBefore.entry(1))
+    }
+
+    private static func code(_ body: () throws -> Void) -> FissionError.Code? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return (error as? FissionError)?.code
+        }
+    }
+}
