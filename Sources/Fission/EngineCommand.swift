@@ -389,7 +389,10 @@ extension EngineCommand {
             writer.append(identifier: member)
             writer.append(amount: amount)
         case .trackActivity:
-            writer.append(UInt8(35))
+            // Tag 35 is tracking as it began before refunds counted (session 16): a journal that
+            // holds it keeps refunds out of the spend it counts, as when it was written. Tracking
+            // begun now is tag 39, which takes refunds back out (Decision 0033).
+            writer.append(UInt8(39))
         case .recordActivity(let member, let kind):
             writer.append(UInt8(36))
             writer.append(identifier: member)
@@ -410,15 +413,47 @@ extension EngineCommand {
         }
     }
 
-    /// A command read from the journal, and whether its bytes are a form that still applies as it
-    /// did when it was written: `addGroupSeries` with tag 9 adds a series whose groups' check-ins
-    /// count on the community board (``EngineState/seriesOnTheCommunityBoard``).
+    /// A form of a command's bytes written before a change to what the command does, which still
+    /// applies as it did when it was written.
+    struct JournaledForm: OptionSet, Sendable {
+        let rawValue: UInt8
+
+        /// `addGroupSeries` with tag 9 adds a series whose groups' check-ins count on the
+        /// community board (``EngineState/seriesOnTheCommunityBoard``).
+        static let seriesOnTheCommunityBoard = Self(rawValue: 1 << 0)
+        /// `trackActivity` with tag 35 tracks activity without taking refunds out of the spend
+        /// (``EngineState/activityCountsRefunds``).
+        static let activityWithoutRefunds = Self(rawValue: 1 << 1)
+    }
+
+    /// A command read from the journal, and the earlier form its bytes are, if any.
     static func decodeJournaled(
         from reader: inout ByteReader
-    ) throws(FissionError) -> (command: EngineCommand, seriesOnTheCommunityBoard: Bool) {
+    ) throws(FissionError) -> (command: EngineCommand, form: JournaledForm) {
         let start = reader.offset
         let command = try Self.decode(from: &reader)
-        return (command, reader.bytes[start] == 9)
+        switch reader.bytes[start] {
+        case 9: return (command, .seriesOnTheCommunityBoard)
+        case 35: return (command, .activityWithoutRefunds)
+        default: return (command, [])
+        }
+    }
+
+    /// The digests of the bytes an earlier Fission journaled this command as, when they differ
+    /// from today's: a retry of a command journaled before its tag changed is the same command,
+    /// and gets its stored outcome rather than ``FissionError/Code/idempotencyConflict``.
+    func earlierFormDigests() -> [UInt64] {
+        let earlierTag: UInt8
+        switch self {
+        case .addGroupSeries: earlierTag = 9
+        case .trackActivity: earlierTag = 35
+        default: return []
+        }
+        var writer = ByteWriter(capacity: 64)
+        self.encode(into: &writer)
+        var bytes = writer.bytes
+        bytes[0] = earlierTag
+        return [stableDigest(bytes)]
     }
 
     /// A value a decoded command holds, built by its validating initializer: a refusal is
@@ -595,7 +630,7 @@ extension EngineCommand {
             return .withdraw(try reader.readIdentifier(), amount: try reader.readAmount())
         case 34:
             return .writeOffDebt(try reader.readIdentifier(), amount: try reader.readAmount())
-        case 35:
+        case 35, 39:
             return .trackActivity
         case 36:
             let member: MemberID = try reader.readIdentifier()

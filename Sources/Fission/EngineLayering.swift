@@ -17,6 +17,11 @@ struct MemberLayering: Sendable, Hashable {
     /// The earliest day an evaluation may be for: the day tracking began, then the latest day
     /// evaluated. Going back would start failing runs earlier and shorten the grace.
     var earliestEvaluation: CalendarDay
+    /// Whether a refund takes the refunded amount back out of the buyer's spend (Decision 0033):
+    /// set by `trackActivity`, and unset only for tracking begun by a journal entry written
+    /// before refunds counted (tag 35), until a later `trackActivity` turns it on. The orders
+    /// paid while it is set keep the day their amount was counted on (`OrderRecord.paidDay`).
+    var countsRefunds: Bool
 }
 
 extension EngineState {
@@ -94,11 +99,23 @@ extension EngineState {
         min(max(instant.calendarDay(in: self.checkIns.offset), CalendarDay.first), CalendarDay.last)
     }
 
+    /// Whether a refund of an order paid while activity is tracked takes the refunded amount back
+    /// out of the buyer's spend: true once ``EngineCommand/trackActivity`` applies, except in a
+    /// store whose tracking began before refunds counted (its `trackActivity` journaled by a
+    /// Fission of session 16), until ``EngineCommand/trackActivity`` is submitted again.
+    public var activityCountsRefunds: Bool { self.layering?.countsRefunds ?? false }
+
     /// Starts tracking: every registered member gets empty activity and their current layer,
-    /// pinned if an operator set one (anything but ordinary), since `now`'s day.
-    mutating func startTrackingActivity(at now: Timestamp) throws(FissionError) {
-        guard self.layering == nil else {
-            throw FissionError(code: .activityAlreadyTracked, reason: "the engine already tracks members' activity")
+    /// pinned if an operator set one (anything but ordinary), since `now`'s day. On an engine
+    /// that tracks without counting refunds (`countingRefunds` and tracking begun by a journal
+    /// entry of tag 35), refunds count from now on, for orders paid from now on.
+    mutating func startTrackingActivity(at now: Timestamp, countingRefunds: Bool) throws(FissionError) {
+        if let layering = self.layering {
+            guard countingRefunds, !layering.countsRefunds else {
+                throw FissionError(code: .activityAlreadyTracked, reason: "the engine already tracks members' activity")
+            }
+            self.layering!.countsRefunds = true
+            return
         }
         let policy = self.groups.policy
         let day = self.communityDay(at: now)
@@ -108,7 +125,8 @@ extension EngineState {
             states: self.registeredMembers.map {
                 LayerState(layer: $0.layer, since: day, isPinned: $0.layer != .ordinary)
             },
-            earliestEvaluation: day
+            earliestEvaluation: day,
+            countsRefunds: countingRefunds
         )
     }
 
@@ -135,6 +153,35 @@ extension EngineState {
         if case .spend(let amount) = kind, amount.currency != self.groups.policy.currency { return }
         let day = self.communityDay(at: now)
         try? self.layering!.stats[Int(member.rawValue)].record(kind, on: day)
+    }
+
+    /// Records a paid order's net amount as its buyer's spend, when the engine tracks activity.
+    ///
+    /// - Returns: The order's ``OrderRecord/paidDay``: the day the amount was counted on while
+    ///   refunds count, else ``OrderRecord/notCounted``.
+    mutating func noteOrderSpend(_ amount: Money, of buyer: MemberIndex, at now: Timestamp) -> Int32 {
+        guard self.layering != nil, amount.currency == self.groups.policy.currency else {
+            return OrderRecord.notCounted
+        }
+        let day = self.communityDay(at: now)
+        guard (try? self.layering!.stats[Int(buyer.rawValue)].record(.spend(amount), on: day)) != nil,
+            self.layering!.countsRefunds
+        else { return OrderRecord.notCounted }
+        // Years 1 to 9999 are within ±3,000,000 days of 1970.
+        return Int32(day.daysSinceEpoch)
+    }
+
+    /// Takes a refund of `order` back out of its buyer's spend on the day it was counted, when it
+    /// was counted while refunds count. Never fails the refund.
+    mutating func noteRefund(_ amount: Money, of order: OrderRecord) {
+        guard self.layering != nil, order.paidDay != OrderRecord.notCounted,
+            let index = self.graph.index(of: order.buyer)
+        else { return }
+        // Within what the order added to that day: the engine refunds no more than was paid.
+        try? self.layering!.stats[Int(index.rawValue)].recordRefund(
+            amount,
+            paidOn: CalendarDay(unchecked: Int64(order.paidDay))
+        )
     }
 
     /// The index-based `noteActivity` for a registered member named by id, looked up only when the
@@ -247,7 +294,7 @@ extension FissionError.Code {
     public static let activityAlreadyTracked = Self("activityAlreadyTracked")
 }
 
-// MARK: - The snapshot's layering section (version 6)
+// MARK: - The snapshot's layering section (versions 6 and 7)
 
 extension ByteWriter {
     /// Appends each member's activity and layer state, in graph-index order. Spend is written as
@@ -308,7 +355,12 @@ extension ByteReader {
                 reason: "activity of \(count) members; the snapshot holds \(members.count)"
             )
         }
-        var layering = MemberLayering(stats: [], states: [], earliestEvaluation: earliestEvaluation)
+        var layering = MemberLayering(
+            stats: [],
+            states: [],
+            earliestEvaluation: earliestEvaluation,
+            countsRefunds: false
+        )
         layering.stats.reserveCapacity(members.count)
         layering.states.reserveCapacity(members.count)
         for member in members {

@@ -22,11 +22,18 @@ import FissionMembers
 // read, and the logs of half a million memberships about three each way. Version 6 is version 5
 // followed, before the checksum, by the members' activity and layer states (Decision 0032); it is
 // written only by an engine that tracks activity, so any other state gives version 5's bytes,
-// which an earlier Fission reads.
+// which an earlier Fission reads. Version 7 is version 6 followed, before the checksum, by each
+// order's paid day (`OrderRecord.paidDay`, in the orders' order above), which a refund lowers the
+// spend of (Decision 0033); it is written only while refunds count, so tracking begun before
+// that keeps writing version 6.
 
 extension EngineState {
-    /// The snapshot format's version: 6 with members' activity, 5 without.
-    var snapshotVersion: UInt32 { self.layering == nil ? 5 : 6 }
+    /// The snapshot format's version: 7 with members' activity and the orders' paid days, 6 with
+    /// members' activity while refunds do not count, 5 without.
+    var snapshotVersion: UInt32 {
+        guard let layering = self.layering else { return 5 }
+        return layering.countsRefunds ? 7 : 6
+    }
 
     /// The state's bytes.
     ///
@@ -86,7 +93,12 @@ extension EngineState {
             writer.append(identifier: group)
             try board.encode(into: &writer)
         }
-        if let layering = self.layering { writer.append(layering: layering) }
+        if let layering = self.layering {
+            writer.append(layering: layering)
+            if layering.countsRefunds {
+                for record in self.orders.records.sorted(by: { $0.order < $1.order }) { writer.append(record.paidDay) }
+            }
+        }
         let checksum = writer.withUnsafeBytes { snapshotChecksum($0) }
         writer.append(checksum)
         return writer.finish()
@@ -127,7 +139,7 @@ extension EngineState {
         switch version {
         case 1: membersInJSON = true
         case 2: membersInJSON = false
-        case 3, 4, 5, 6:
+        case 3, 4, 5, 6, 7:
             membersInJSON = false
             end -= 8
             let matches = bytes.withUnsafeBytes { all in
@@ -320,6 +332,10 @@ extension EngineState {
                 today: self.communityDay(at: self.clock)
             )
         }
+        if version >= 7 {
+            self.layering!.countsRefunds = true
+            try self.readPaidDays(&reader)
+        }
         guard reader.offset == end else {
             throw Self.corrupt("bytes after the engine state")
         }
@@ -327,6 +343,32 @@ extension EngineState {
 }
 
 extension EngineState {
+    /// Reads version 7's paid day of each order, in the order the orders were read: the day's
+    /// spend holds the order's amount, so it is a day of years 1 to 9999 not after the clock, for
+    /// an order in the layering policy's currency; or ``OrderRecord/notCounted``.
+    fileprivate mutating func readPaidDays(_ reader: inout ByteReader) throws(FissionError) {
+        guard self.orders.count <= reader.remaining / 4 else {
+            throw Self.corrupt("paid days of \(self.orders.count) orders in \(reader.remaining) bytes")
+        }
+        let today = self.communityDay(at: self.clock)
+        for position in 0..<self.orders.count {
+            let paidDay: Int32 = try reader.read()
+            var record = self.orders.records[position]
+            if paidDay != OrderRecord.notCounted {
+                guard let day = CalendarDay(daysSinceEpoch: Int64(paidDay)), day <= today,
+                    record.paid.currency == self.groups.policy.currency
+                else {
+                    throw Self.corrupt(
+                        "order \(record.order) was counted on day \(paidDay) from 1970: outside years 1 to 9999, "
+                            + "after the clock (\(today)), or in another currency than the layering policy's"
+                    )
+                }
+            }
+            record.paidDay = paidDay
+            self.orders.replace(at: position, with: record)
+        }
+    }
+
     /// Puts each member at their graph index: every member the graph holds, once.
     fileprivate mutating func restoreMembers(_ members: [Member]) throws(FissionError) {
         guard members.count == self.graph.count else {

@@ -57,6 +57,14 @@ public struct EngineState: Sendable {
         var refundedMinorUnits: Int64
         /// The campaigns that settled the order, which settle its refunds.
         let campaigns: [CampaignID]
+        /// The community day (days since 1970) whose spend holds the order's net paid amount while
+        /// refunds count (``activityCountsRefunds``), or ``notCounted``: its refunds lower that
+        /// day's spend (Decision 0033).
+        var paidDay: Int32 = Self.notCounted
+
+        /// The ``paidDay`` of an order whose amount is not in its buyer's counted spend: paid
+        /// while refunds did not count, or in another currency than the layering policy's.
+        static let notCounted = Int32.min
     }
 
     /// An empty state for the configuration.
@@ -111,16 +119,17 @@ public struct EngineState: Sendable {
     /// failure the checks could not foresee, after part of the state changed) it throws and sets
     /// ``isPoisoned``.
     ///
-    /// `seriesOnTheCommunityBoard` is set for an `addGroupSeries` journaled before groups had
-    /// check-in boards of their own (tag 9): the series' groups keep counting check-ins on the
-    /// community board, as they did when the entry was written. `replaying` is set for a command
+    /// `form` is the earlier form a journaled command was written in: an `addGroupSeries` journaled
+    /// before groups had check-in boards of their own (tag 9) adds a series whose groups keep
+    /// counting check-ins on the community board, and a `trackActivity` journaled before refunds
+    /// counted (tag 35) tracks without them, as each did when the entry was written. `replaying` is set for a command
     /// the journal holds: a check-in it committed is not refused for a board's capacity, which
     /// limits only new check-ins (another engine on the store may run a larger one).
     mutating func apply(
         _ command: EngineCommand,
         key: EventID,
         at requestedTime: Timestamp,
-        seriesOnTheCommunityBoard: Bool = false,
+        form: EngineCommand.JournaledForm = [],
         replaying: Bool = false
     ) throws(FissionError) -> [EngineEffect] {
         let now = max(requestedTime, self.clock)
@@ -168,7 +177,7 @@ public struct EngineState: Sendable {
             }
         case .addGroupSeries(let series):
             try self.groups.addSeries(series)
-            if seriesOnTheCommunityBoard { self.seriesOnTheCommunityBoard.insert(series.id) }
+            if form.contains(.seriesOnTheCommunityBoard) { self.seriesOnTheCommunityBoard.insert(series.id) }
         case .addGroup(let group, let series):
             try self.groups.addGroup(group, to: series)
         case .setModeration(let group, let rules, let policy):
@@ -278,7 +287,7 @@ public struct EngineState: Sendable {
             let writeOff = try self.settlement.writeOffDebt(amount, of: member, id: key, at: now)
             effects.append(.debtWrittenOff(member, amount: writeOff.amount, transfer: writeOff.transfer))
         case .trackActivity:
-            try self.startTrackingActivity(at: now)
+            try self.startTrackingActivity(at: now, countingRefunds: !form.contains(.activityWithoutRefunds))
         case .recordActivity(let member, let kind):
             try self.recordActivity(kind, of: member, at: now)
         case .evaluateLayers(let day):
@@ -485,12 +494,19 @@ public struct EngineState: Sendable {
             settledIn
             ?? (matched == self.lastSettledIn.count ? self.lastSettledIn : Array(self.lastSettledIn[0..<matched]))
         self.lastSettledIn = campaigns
+        let paidDay = self.noteOrderSpend(paid.netPaid, of: buyerIndex, at: now)
         // Absent: checked on entry, and nothing since has added an order.
         self.orders.append(
-            OrderRecord(order: order, buyer: buyer, paid: paid.netPaid, refundedMinorUnits: 0, campaigns: campaigns)
+            OrderRecord(
+                order: order,
+                buyer: buyer,
+                paid: paid.netPaid,
+                refundedMinorUnits: 0,
+                campaigns: campaigns,
+                paidDay: paidDay
+            )
         )
         self.paidOrderCounts[Int(buyerIndex.rawValue)] = count
-        self.noteActivity(.spend(paid.netPaid), of: buyerIndex, at: now)
     }
 
     private mutating func orderRefunded(
@@ -530,6 +546,7 @@ public struct EngineState: Sendable {
         }
         record.refundedMinorUnits = refunded
         self.orders.replace(at: position, with: record)
+        self.noteRefund(amount, of: record)
     }
 
     private mutating func messagePosted(

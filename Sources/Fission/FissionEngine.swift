@@ -382,7 +382,11 @@ struct JournaledEngine: Sendable {
             }
             if let entry = storedEntries[position] {
                 // A retry (or a reused key): an outcome that does not decode fails this command only.
-                results.append(Result { () throws(FissionError) in try Self.storedOutcome(of: entry, digest: digest) })
+                results.append(
+                    Result { () throws(FissionError) in
+                        try Self.storedOutcome(of: entry, command: command, digest: digest)
+                    }
+                )
                 continue
             }
             let transfersBefore = self.state.settlement.ledger.transferCount
@@ -473,10 +477,17 @@ struct JournaledEngine: Sendable {
     /// The outcome stored with `entry`, as a retry of its command sees it.
     ///
     /// - Throws: ``FissionError/Code/idempotencyConflict`` if the entry's payload is not the
-    ///   command's (`digest`); ``FissionError/Code/corruptJournal`` naming the entry if its outcome
-    ///   does not decode.
-    static func storedOutcome(of entry: JournalEntry, digest: UInt64) throws(FissionError) -> EngineOutcome {
-        guard entry.payloadDigest == digest else { throw Self.conflict(entry.idempotencyKey) }
+    ///   command (`digest` is the digest of its bytes; a command journaled before its tag changed
+    ///   is the same command under its earlier bytes); ``FissionError/Code/corruptJournal`` naming
+    ///   the entry if its outcome does not decode.
+    static func storedOutcome(
+        of entry: JournalEntry,
+        command: EngineCommand,
+        digest: UInt64
+    ) throws(FissionError) -> EngineOutcome {
+        guard entry.payloadDigest == digest || command.earlierFormDigests().contains(entry.payloadDigest) else {
+            throw Self.conflict(entry.idempotencyKey)
+        }
         do {
             return try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: true)
         } catch {
@@ -522,9 +533,9 @@ struct JournaledEngine: Sendable {
                 reason: "entry \(entry.sequence) follows \(self.lastSequence): the journal has a gap"
             )
         }
-        let (applied, command, seriesOnTheCommunityBoard) = try Self.decodeCommand(of: entry)
+        let (applied, command, form) = try Self.decodeCommand(of: entry)
         do {
-            try self.apply(command, at: applied, matching: entry, seriesOnTheCommunityBoard: seriesOnTheCommunityBoard)
+            try self.apply(command, at: applied, matching: entry, form: form)
         } catch {
             // The entry changed the state, or part of it, without being one the state includes:
             // leave the state empty, never ahead of the store, as a rebuild that fails does.
@@ -550,14 +561,14 @@ struct JournaledEngine: Sendable {
         _ command: EngineCommand,
         at applied: Timestamp,
         matching entry: JournalEntry,
-        seriesOnTheCommunityBoard: Bool = false
+        form: EngineCommand.JournaledForm = []
     ) throws(FissionError) {
         let transfersBefore = self.state.settlement.ledger.transferCount
         let effects = try self.state.apply(
             command,
             key: entry.idempotencyKey,
             at: applied,
-            seriesOnTheCommunityBoard: seriesOnTheCommunityBoard,
+            form: form,
             replaying: true
         )
         var writer = ByteWriter(capacity: entry.body.count)
@@ -575,17 +586,17 @@ struct JournaledEngine: Sendable {
     /// naming the entry.
     private static func decodeCommand(
         of entry: JournalEntry
-    ) throws(FissionError) -> (Timestamp, EngineCommand, seriesOnTheCommunityBoard: Bool) {
+    ) throws(FissionError) -> (Timestamp, EngineCommand, form: EngineCommand.JournaledForm) {
         do throws(FissionError) {
             let bytes = entry.command
             var reader = ByteReader(bytes: bytes)
             let time: Int64 = try reader.read()
             let applied = try reader.readTimestamp(at: time)
-            let (command, seriesOnTheCommunityBoard) = try EngineCommand.decodeJournaled(from: &reader)
+            let (command, form) = try EngineCommand.decodeJournaled(from: &reader)
             guard reader.isAtEnd, stableDigest(bytes[8...]) == entry.payloadDigest else {
                 throw FissionError(code: .corruptJournal, reason: "the command does not match its digest")
             }
-            return (applied, command, seriesOnTheCommunityBoard)
+            return (applied, command, form)
         } catch {
             throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)")
         }
