@@ -13,9 +13,15 @@ public enum EngineCommand: Hashable, Sendable {
     ///
     /// The invite graph registers them (binding the inviter now or at the first order, as the
     /// policy says) and every live campaign settles `memberRegistered` for them.
+    ///
+    /// `campaign` names the campaign the invitation came through, for the invite graph's
+    /// per-campaign counts (`InviteGraph.inviteCount(of:in:)`); it need not be a published reward
+    /// campaign (a poster drive without rewards is one), and it does not choose which reward
+    /// campaigns settle the registration: every earning one does.
     case registerMember(MemberID, invitedBy: MemberID?, campaign: CampaignID?, channel: String?)
     /// A registered member accepted another member's invitation later (a touch); the graph's
-    /// binding policy decides whether it binds.
+    /// binding policy decides whether it binds. `campaign` is the invitation's, as in
+    /// ``registerMember(_:invitedBy:campaign:channel:)``.
     case bind(MemberID, to: MemberID, campaign: CampaignID?)
     /// An order was paid. The engine attributes the inviters from the graph at this moment (so a
     /// later rebinding does not move the commission) and counts the buyer's paid orders.

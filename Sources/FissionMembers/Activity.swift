@@ -64,6 +64,12 @@ public struct ActivitySummary: Hashable, Sendable, Codable {
         case .invite: self.invites = try self.invites.checkedAdding(1, "invites")
         case .message: self.messages = try self.messages.checkedAdding(1, "messages")
         case .spend(let amount):
+            guard amount.currency == self.spend.currency else {
+                throw FissionError(
+                    code: .currencyMismatch,
+                    reason: "a spend of \(amount) cannot count toward spend kept in \(self.spend.currency)"
+                )
+            }
             guard !amount.isNegative else {
                 throw FissionError(
                     code: .negativeAmount,

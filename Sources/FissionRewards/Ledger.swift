@@ -773,17 +773,21 @@ public struct Ledger: Sendable {
         let owner = self.members.find(member)
         let unitIndex = self.findUnit(unit)
         guard let owner, let unitIndex, let wallet = self.findAccount(.wallet, unit: unitIndex, owner: owner) else {
-            throw FissionError(code: .insufficientFunds, reason: "\(walletKey) has 0 available; \(amount) was asked")
+            throw FissionError(
+                code: .insufficientFunds,
+                reason: "\(walletKey) has nothing available; \(Self.amount(amount, unit)) was asked"
+            )
         }
         let receivable = self.findAccount(.receivable, unit: unitIndex, owner: owner)
         let owed = self.debt(in: receivable)
         let needed = try amount.checkedAdding(owed, "a withdrawal and the debt it repays")
         let available = self.balances[Int(wallet)].available
         guard needed <= available else {
-            let debt = owed > 0 ? " and repay the \(owed) owed" : ""
+            let debt = owed > 0 ? " and repaying the \(Self.amount(owed, unit)) owed" : ""
             throw FissionError(
                 code: .insufficientFunds,
-                reason: "\(walletKey) has \(available) available; withdrawing \(amount)\(debt) needs \(needed)"
+                reason: "\(walletKey) has \(Self.amount(available, unit)) available; withdrawing "
+                    + "\(Self.amount(amount, unit))\(debt) needs \(Self.amount(needed, unit))"
             )
         }
         let outsideKey = AccountKey.outside(unit)
@@ -814,6 +818,12 @@ public struct Ledger: Sendable {
         )
         self.memberMoves[commandIndex] = repayment ?? payout
         return WithdrawalRecords(repayment: repayment, payout: payout)
+    }
+
+    /// A quantity of `unit` as an error reason shows it: money as money reads (`15.00 CNY`),
+    /// anything else as a count of its unit.
+    private static func amount(_ quantity: Int64, _ unit: LedgerUnit) -> String {
+        RewardAmount(unchecked: quantity, unit).description
     }
 
     /// The debt write-off made under a command (an event index): its transfer's index, or `nil`.
@@ -849,7 +859,8 @@ public struct Ledger: Sendable {
         guard let receivable, amount <= owed else {
             throw FissionError(
                 code: .invalidAmount,
-                reason: "member \(member) owes \(owed) in \(unit); \(amount) cannot be written off"
+                reason: "member \(member) owes \(Self.amount(owed, unit)); "
+                    + "\(Self.amount(amount, unit)) cannot be written off"
             )
         }
         let outsideKey = AccountKey.outside(unit)

@@ -73,6 +73,10 @@ struct RefundTests {
         let before = stats
         let usd = Money(minorUnits: 10, currency: .usd)
         #expect(Self.code { try stats.recordRefund(usd, paidOn: try dayNumber(1)) } == .currencyMismatch)
+        let day1 = try dayNumber(1)
+        let otherCurrency = #expect(throws: FissionError.self) { try stats.record(.spend(usd), on: day1) }
+        #expect(otherCurrency?.code == .currencyMismatch)
+        #expect(otherCurrency?.reason == "a spend of 0.10 USD cannot count toward spend kept in CNY")
         #expect(Self.code { try stats.recordRefund(self.cny(-1), paidOn: try dayNumber(1)) } == .negativeAmount)
         try stats.recordRefund(self.cny(0), paidOn: try dayNumber(9))
         #expect(stats == before)

@@ -55,9 +55,11 @@ struct SettlementWithdrawalTests {
     @Test func aWithdrawalBeyondTheAvailableBalanceIsRefusedAndChangesNothing() throws {
         var settlement = try payoutSettlement(campaignID)
         let before = settlement.snapshot()
-        #expect(throws: FissionError(code: .insufficientFunds)) {
+        let tooMuch = #expect(throws: FissionError(code: .insufficientFunds)) {
             try settlement.withdraw(.money(yuan(31)), from: "bob", id: "w1", at: at(days: 2))
         }
+        // The reason reads amounts as money, not as minor units.
+        #expect(tooMuch?.reason.contains("has 30.00 CNY available; withdrawing 31.00 CNY needs 31.00 CNY") == true)
         // No wallet at all: a member who earned nothing, another currency, another unit.
         #expect(throws: FissionError(code: .insufficientFunds)) {
             try settlement.withdraw(.money(yuan(1)), from: "carol", id: "w1", at: at(days: 2))
@@ -206,6 +208,10 @@ struct SettlementWithdrawalTests {
                 try settlement.writeOffDebt(.money(amount), of: "bob", id: try EventID(id), at: at(days: 4))
             }
         }
+        let overWriteOff = #expect(throws: FissionError(code: .invalidAmount)) {
+            try settlement.writeOffDebt(.money(yuan(26)), of: "bob", id: "f1", at: at(days: 4))
+        }
+        #expect(overWriteOff?.reason == "member bob owes 25.00 CNY; 26.00 CNY cannot be written off")
         #expect(throws: FissionError(code: .invalidAmount)) {
             try settlement.writeOffDebt(.money(yuan(1)), of: "carol", id: "f1", at: at(days: 4))
         }

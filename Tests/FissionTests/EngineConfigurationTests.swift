@@ -46,4 +46,18 @@ struct EngineConfigurationTests {
         // The store is untouched: the configuration it was written with still opens it.
         #expect(await fingerprint(try FissionEngine(store: store)) == fingerprint(engine))
     }
+
+    /// What Engine.md tells hosts: a checkpoint of a new, empty store records its configuration, so
+    /// an engine opened by mistake under another one is refused before it can journal anything.
+    @Test(arguments: [StoreKind.memory, .sqlite])
+    func aNewStoreCheckpointedAtOnceRefusesAnotherConfiguration(kind: StoreKind) async throws {
+        let store = try kind.make()
+        let configuration = FissionEngine.Configuration(layeringPolicy: EngineLayeringTests.policy)
+        try await FissionEngine(store: store, configuration: configuration).checkpoint()
+        let error = #expect(throws: FissionError.self) { try FissionEngine(store: store) }
+        #expect(error?.code == .configurationMismatch)
+        let engine = try FissionEngine(store: store, configuration: configuration)
+        try await seed(engine)
+        #expect(await engine.lastSequence > 0)
+    }
 }
