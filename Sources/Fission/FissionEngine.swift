@@ -250,8 +250,9 @@ public actor FissionEngine {
     /// Saves a snapshot of the committed state, so reopening replays only the entries after it.
     ///
     /// The snapshot is written in the current snapshot version (5 since 2026-12-06: check-in boards
-    /// and the groups' membership logs in binary; 6 once the engine tracks members' activity, with
-    /// that activity, Documentation/Engine.md "Layers"); an engine opens snapshots of this and earlier
+    /// and the groups' membership logs in binary; 7 once the engine tracks members' activity, with
+    /// that activity and each order's paid day, or 6 while it tracks without counting refunds,
+    /// Documentation/Engine.md "Layers"); an engine opens snapshots of this and earlier
     /// versions, an older Fission refuses newer ones with ``FissionError/Code/corruptSnapshot``
     /// (Documentation/Engine.md, "Opening"). With 1M
     /// members and 100,000 orders a checkpoint takes about 2.6 s and reopening from it about 2 s.
@@ -259,6 +260,68 @@ public actor FissionEngine {
     /// - Throws: ``FissionError/Code/storeCallFailed``.
     public func checkpoint() throws(FissionError) {
         try self.core.checkpoint()
+    }
+
+    /// A committed command as the journal holds it: for reading effects back by sequence.
+    public struct JournalRecord: Hashable, Sendable {
+        /// The journal entry's sequence (``EngineOutcome/sequence``).
+        public let sequence: Int64
+        /// The command's idempotency key.
+        public let key: EventID
+        /// The time the command was applied at: the engine's clock then, never before an earlier
+        /// command's.
+        public let appliedAt: Timestamp
+        /// The command.
+        public let command: EngineCommand
+        /// What it did, as its first submission returned it (``EngineOutcome/isDuplicate`` is
+        /// `false`).
+        public let outcome: EngineOutcome
+    }
+
+    /// The committed commands after `sequence`, oldest first, at most `limit`: those of every
+    /// engine on the store, including ones this engine has not caught up with.
+    ///
+    /// This is how a host delivers effects exactly once from its own outbox: record the sequence of
+    /// the last record whose effects it acted on (in its own database, with the action), and after
+    /// a restart read on from there, instead of resubmitting every key it remembers. Reading
+    /// changes nothing.
+    ///
+    /// - Parameters:
+    ///   - sequence: The last sequence already handled; 0 reads from the first command.
+    ///   - limit: How many records at most, 1 to the store's `maximumPageSize`.
+    /// - Returns: The records, in sequence order; fewer than `limit` (or none) at the journal's end.
+    /// - Throws: ``FissionError/Code/invalidPageSize`` for a limit out of range;
+    ///   ``FissionError/Code/storeCallFailed`` if the store cannot be read;
+    ///   ``FissionError/Code/corruptJournal`` naming an entry that does not decode.
+    public func journal(after sequence: Int64, limit: Int) throws(FissionError) -> [JournalRecord] {
+        guard (1...self.store.maximumPageSize).contains(limit) else {
+            throw FissionError(
+                code: .invalidPageSize,
+                reason: "limit \(limit) is outside 1...\(self.store.maximumPageSize), the store's page size"
+            )
+        }
+        let entries = try JournaledEngine.storeCall { try self.store.entries(after: max(sequence, 0), limit: limit) }
+        var records: [JournalRecord] = []
+        records.reserveCapacity(entries.count)
+        for entry in entries {
+            let (appliedAt, command, _) = try JournaledEngine.decodeCommand(of: entry)
+            let outcome: EngineOutcome
+            do {
+                outcome = try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: false)
+            } catch {
+                throw error.decodingFault(as: .corruptJournal, in: "journal entry \(entry.sequence)'s outcome")
+            }
+            records.append(
+                JournalRecord(
+                    sequence: entry.sequence,
+                    key: entry.idempotencyKey,
+                    appliedAt: appliedAt,
+                    command: command,
+                    outcome: outcome
+                )
+            )
+        }
+        return records
     }
 
     /// Brings the engine up to the store's journal: replays what other engines appended.
@@ -584,7 +647,7 @@ struct JournaledEngine: Sendable {
 
     /// The time and command a journal entry holds; a fault is ``FissionError/Code/corruptJournal``
     /// naming the entry.
-    private static func decodeCommand(
+    static func decodeCommand(
         of entry: JournalEntry
     ) throws(FissionError) -> (Timestamp, EngineCommand, form: EngineCommand.JournaledForm) {
         do throws(FissionError) {
