@@ -235,8 +235,32 @@ public actor FissionEngine {
         batch: [(key: EventID, command: EngineCommand)],
         at now: Timestamp
     ) throws(FissionError) -> [Result<EngineOutcome, FissionError>] {
+        try self.submit(batch, at: now, times: nil)
+    }
+
+    /// Applies many commands in order, each at its own time, and persists them in one atomic
+    /// append: ``submit(batch:at:)`` for a queue of events that happened at different times (a
+    /// backlog drained after an outage), so batching for throughput keeps each event's time.
+    ///
+    /// Each command is applied at its time, or at the engine's clock if that is later (the clock
+    /// never goes back, also within a batch), exactly as submitting them one by one in this order
+    /// would. Results, failures and what is committed are as for ``submit(batch:at:)``.
+    ///
+    /// - Returns: One result per command, in order.
+    public func submit(
+        batch: [(key: EventID, command: EngineCommand, at: Timestamp)]
+    ) throws(FissionError) -> [Result<EngineOutcome, FissionError>] {
+        guard let first = batch.first else { return [] }
+        return try self.submit(batch.map { ($0.key, $0.command) }, at: first.at, times: batch.map(\.at))
+    }
+
+    private func submit(
+        _ batch: [(key: EventID, command: EngineCommand)],
+        at now: Timestamp,
+        times: [Timestamp]?
+    ) throws(FissionError) -> [Result<EngineOutcome, FissionError>] {
         for _ in 0..<Self.maximumConflictRetries {
-            if let results = try self.core.attempt(batch, at: now) { return results }
+            if let results = try self.core.attempt(batch, at: now, times: times) { return results }
         }
         // The last attempt applied the batch in memory and could not append it: show the
         // committed state again (or none, if the store cannot be read; the next call retries).
@@ -368,18 +392,22 @@ struct JournaledEngine: Sendable {
     }
 
     /// One try at a batch; `nil` when another writer appended first and the batch must be retried.
+    /// Each command is applied at `times[i]` when given (as many as commands), else at `now`.
     mutating func attempt(
         _ batch: [(key: EventID, command: EngineCommand)],
-        at now: Timestamp
+        at now: Timestamp,
+        times: [Timestamp]? = nil
     ) throws(FissionError) -> [Result<EngineOutcome, FissionError>]? {
-        try batch.withUnsafeBufferPointer { (items) throws(FissionError) in
-            try self.attempt(BatchItems(items), at: now)
+        precondition(times.map { $0.count == batch.count } ?? true, "a time for each command")
+        return try batch.withUnsafeBufferPointer { (items) throws(FissionError) in
+            try self.attempt(BatchItems(items), at: now, times: times)
         }
     }
 
     private mutating func attempt(
         _ batch: BatchItems,
-        at now: Timestamp
+        at now: Timestamp,
+        times: [Timestamp]?
     ) throws(FissionError) -> [Result<EngineOutcome, FissionError>]? {
         try self.rebuildIfNeeded()
         try self.catchUp()
@@ -387,6 +415,9 @@ struct JournaledEngine: Sendable {
         results.reserveCapacity(batch.count)
         var entries: [JournalEntry] = []
         entries.reserveCapacity(batch.count)
+        /// The time each of `entries` was applied at.
+        var appliedTimes: [Timestamp] = []
+        appliedTimes.reserveCapacity(batch.count)
         /// The batch positions of the accepted commands, in the order of `entries`.
         var accepted: [Int] = []
         accepted.reserveCapacity(batch.count)
@@ -453,7 +484,7 @@ struct JournaledEngine: Sendable {
                 continue
             }
             let transfersBefore = self.state.settlement.ledger.transferCount
-            let applied = max(now, self.state.clock)
+            let applied = max(times?[position] ?? now, self.state.clock)
             let effects: [EngineEffect]
             do {
                 effects = try self.state.apply(command, key: key, at: applied)
@@ -467,14 +498,13 @@ struct JournaledEngine: Sendable {
                         self.needsRebuild = true
                         return nil
                     }
-                    // Each at `applied`, the time every command of the batch was applied at (the
-                    // clock only moves forward, and the batch has one `now`). Each must give its
-                    // entry again, as it did on this same state a moment ago; anything else is a
-                    // campaign model that breaks the determinism contract, and then none of the
-                    // batch is committed rather than an entry the state does not reflect.
-                    for (entry, index) in zip(entries, accepted) {
+                    // Each at the time it was applied at. Each must give its entry again, as it did
+                    // on this same state a moment ago; anything else is a campaign model that
+                    // breaks the determinism contract, and then none of the batch is committed
+                    // rather than an entry the state does not reflect.
+                    for (number, index) in accepted.enumerated() {
                         do {
-                            try self.apply(batch.command(index), at: applied, matching: entry)
+                            try self.apply(batch.command(index), at: appliedTimes[number], matching: entries[number])
                         } catch {
                             self.needsRebuild = true
                             try? self.rebuild()
@@ -500,6 +530,7 @@ struct JournaledEngine: Sendable {
             // making `Transfer` values only for the store to encode them cost about 2,400
             // instructions a command.
             self.state.settlement.ledger.encodeTransfers(after: transfersBefore, into: &writer)
+            appliedTimes.append(applied)
             entries.append(
                 JournalEntry(sequence: sequence, idempotencyKey: key, payloadDigest: digest, body: writer.bytes)
             )
