@@ -143,9 +143,14 @@ public enum EngineCommand: Hashable, Sendable {
     /// or at a first-order binding; not a rebinding), the net paid amount of each paid order in the
     /// policy's currency as spend, a use for a check-in on a day with no use yet (not a make-up), a
     /// message for each message posted that broke no moderation rule; and what
-    /// the host reports with ``recordActivity(_:kind:)``. Members keep their layers; a member an
-    /// operator put in a layer other than ordinary stays pinned there. Once only:
-    /// ``FissionError/Code/activityAlreadyTracked`` after that.
+    /// the host reports with ``recordActivity(_:kind:)``. A refund (``orderRefunded(order:amount:)``)
+    /// of an order paid while tracked takes the refunded amount back out of the spend of the day the
+    /// order was counted on. Members keep their layers; a member an operator put in a layer other
+    /// than ordinary stays pinned there. Once only: ``FissionError/Code/activityAlreadyTracked``
+    /// after that, except on an engine whose tracking began before refunds counted (a store written
+    /// by session 16's Fission, ``EngineState/activityCountsRefunds`` false), where it turns refund
+    /// counting on for orders paid from then on. Submit it with a new key: a retry of the earlier
+    /// `trackActivity`'s key returns that command's stored outcome and changes nothing.
     case trackActivity
     /// The host reports something a member did that the engine cannot see (a visit, a class, a run
     /// logged: `.use`; a purchase made elsewhere: `.spend`), counted on the command's day.

@@ -102,7 +102,8 @@ extension EngineState {
     /// Whether a refund of an order paid while activity is tracked takes the refunded amount back
     /// out of the buyer's spend: true once ``EngineCommand/trackActivity`` applies, except in a
     /// store whose tracking began before refunds counted (its `trackActivity` journaled by a
-    /// Fission of session 16), until ``EngineCommand/trackActivity`` is submitted again.
+    /// Fission of session 16), until ``EngineCommand/trackActivity`` is submitted again, with a new
+    /// key (a retry of the first one's key returns its stored outcome).
     public var activityCountsRefunds: Bool { self.layering?.countsRefunds ?? false }
 
     /// Starts tracking: every registered member gets empty activity and their current layer,
@@ -290,7 +291,8 @@ extension FissionError.Code {
     /// segment query asking for recent activity (``EngineState/members(in:after:limit:)``), before
     /// ``EngineCommand/trackActivity``.
     public static let activityNotTracked = Self("activityNotTracked")
-    /// ``EngineCommand/trackActivity`` when the engine already tracks activity.
+    /// ``EngineCommand/trackActivity`` when the engine already tracks activity (and counts
+    /// refunds: on an engine that tracks without them, it turns them on).
     public static let activityAlreadyTracked = Self("activityAlreadyTracked")
 }
 

@@ -286,18 +286,19 @@ public struct ActivityStats: Hashable, Sendable, Codable {
     ///
     /// The refund lowers the lifetime spend and, while `day` is still one of the kept ``days``,
     /// that day's spend, so a window containing the day no longer counts it: a member who buys
-    /// their way into a layer and is refunded is back where they were at the next evaluation. A
-    /// refund of spend from before the kept days lowers the lifetime spend only. It changes no
-    /// other count and neither ``lastActiveDay`` nor ``lastUseDay``: the member was active that day.
+    /// their way into a layer and is refunded is back where they were at the next evaluation.
+    /// Spend that no kept day holds (its day was dropped, or was already older than the kept days
+    /// when it was recorded) is in the lifetime spend only, and a refund of it lowers that only.
+    /// It changes no other count and neither ``lastActiveDay`` nor ``lastUseDay``: the member was
+    /// active that day.
     ///
     /// - Parameters:
     ///   - amount: The amount refunded, in the spend's currency; zero changes nothing.
     ///   - day: The day the refunded amount was recorded as spent (``record(_:on:)``).
     /// - Throws: ``FissionError/Code/currencyMismatch`` for another currency,
     ///   ``FissionError/Code/negativeAmount`` for a negative amount,
-    ///   ``FissionError/Code/refundExceedsSpend`` for more than `day` holds (a kept day's spend; for
-    ///   an older day, the lifetime spend that no kept day holds). The stats are unchanged when it
-    ///   throws.
+    ///   ``FissionError/Code/refundExceedsSpend`` for more than `day`'s kept spend and the
+    ///   lifetime spend no kept day holds together. The stats are unchanged when it throws.
     /// - Complexity: O(``retainedDays``).
     public mutating func recordRefund(_ amount: Money, paidOn day: CalendarDay) throws(FissionError) {
         let currency = self.lifetime.spend.currency
@@ -311,34 +312,27 @@ public struct ActivityStats: Hashable, Sendable, Codable {
             throw FissionError(code: .negativeAmount, reason: "a refund of \(amount) is negative")
         }
         guard amount.minorUnits > 0 else { return }
-        let kept = self.days.last.map { day.days(until: $0.day) < Int64(self.retainedDays) } ?? false
-        let refundable: Int64
         let position = self.days.lastIndex { $0.day == day }
-        if let position {
-            refundable = self.days[position].summary.spend.minorUnits
-        } else if kept {
-            // A day in the kept range without totals, or after the last day kept: nothing was spent.
-            refundable = 0
-        } else {
-            // Before the kept days: what the lifetime spend holds beyond the kept days' spend.
-            let keptSpend = self.days.reduce(Int64(0)) { $0 + $1.summary.spend.minorUnits }
-            refundable = self.lifetime.spend.minorUnits - keptSpend
-        }
-        guard amount.minorUnits <= refundable else {
+        let onDay = position.map { self.days[$0].summary.spend.minorUnits } ?? 0
+        // Spend no kept day holds is in the lifetime totals only: spend of days dropped since, or
+        // recorded when its day was already older than the kept days (the window may have grown
+        // since, so such a day can be in the kept range now). It may be any such day's.
+        let keptSpend = self.days.reduce(Int64(0)) { $0 + $1.summary.spend.minorUnits }
+        let unkept = self.lifetime.spend.minorUnits - keptSpend
+        let fromDay = min(amount.minorUnits, onDay)
+        guard amount.minorUnits - fromDay <= unkept else {
             throw FissionError(
                 code: .refundExceedsSpend,
                 reason: "a refund of \(amount) paid on \(day) is more than the "
-                    + "\(Money(minorUnits: refundable, currency: currency)) of spend recorded "
-                    + (position != nil || kept ? "that day" : "before the kept days")
+                    + "\(Money(minorUnits: onDay, currency: currency)) of spend kept for that day and the "
+                    + "\(Money(minorUnits: unkept, currency: currency)) no kept day holds"
             )
         }
-        // Within what the day (or the lifetime beyond the kept days) holds, so neither goes negative.
+        // The day's spend first, the rest from the spend no kept day holds: neither goes negative,
+        // and the kept days never add up to more than the lifetime totals.
         self.lifetime.spend = Money(minorUnits: self.lifetime.spend.minorUnits - amount.minorUnits, currency: currency)
         if let position {
-            self.days[position].summary.spend = Money(
-                minorUnits: self.days[position].summary.spend.minorUnits - amount.minorUnits,
-                currency: currency
-            )
+            self.days[position].summary.spend = Money(minorUnits: onDay - fromDay, currency: currency)
         }
     }
 

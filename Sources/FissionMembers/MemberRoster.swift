@@ -187,6 +187,7 @@ public struct MemberRoster: Sendable {
     /// and its day's spend and the lifetime spend no longer count it.
     ///
     /// - Throws: ``FissionError/Code/memberNotFound`` for an unknown member;
+    ///   ``FissionError/Code/activityBeforeJoin`` for a payment before the member joined;
     ///   ``FissionError/Code/invalidDate`` for a payment on a day outside years 1 to 9999 in the
     ///   roster's offset; ``FissionError/Code/currencyMismatch``,
     ///   ``FissionError/Code/negativeAmount``, or ``FissionError/Code/refundExceedsSpend`` for more
@@ -194,6 +195,12 @@ public struct MemberRoster: Sendable {
     public mutating func recordRefund(_ amount: Money, of member: MemberID, paidAt: Timestamp) throws(FissionError) {
         guard var entry = self.entries[member] else {
             throw FissionError(code: .memberNotFound, reason: "no member \(member)")
+        }
+        guard paidAt >= entry.member.joinedAt else {
+            throw FissionError(
+                code: .activityBeforeJoin,
+                reason: "a payment at \(paidAt) is before member \(member) joined at \(entry.member.joinedAt)"
+            )
         }
         let day = try paidAt.checkedCalendarDay(in: self.offset, what: "payment refunded to member \(member)")
         try entry.stats.recordRefund(amount, paidOn: day)

@@ -86,9 +86,64 @@ struct RefundTests {
         try roster.record(ActivityRecord(member: 1, at: try noon(1), kind: .spend(self.cny(100))))
         let rosterBefore = roster
         #expect(Self.code { try roster.recordRefund(self.cny(1), of: 2, paidAt: try noon(1)) } == .memberNotFound)
+        #expect(Self.code { try roster.recordRefund(self.cny(1), of: 1, paidAt: try noon(-1)) } == .activityBeforeJoin)
         #expect(Self.code { try roster.recordRefund(self.cny(1), of: 1, paidAt: .latest) } == .invalidDate)
         #expect(Self.code { try roster.recordRefund(self.cny(101), of: 1, paidAt: try noon(1)) } == .refundExceedsSpend)
         #expect(roster.entry(1) == rosterBefore.entry(1))
+    }
+
+    /// Spend no kept day holds, in a kept range that grew: its day was dropped before the window
+    /// grew, or was already older than the kept days when recorded. It is still refundable.
+    @Test func spendNoKeptDayHoldsIsRefundableAfterTheWindowGrows() throws {
+        var dropped = MemberRoster(policy: try corePolicy(windowDays: 5), offset: beijing)
+        try dropped.add(Member(id: 1, joinedAt: try noon(0)))
+        try dropped.record(ActivityRecord(member: 1, at: try noon(0), kind: .spend(self.cny(100))))
+        try dropped.record(ActivityRecord(member: 1, at: try noon(10), kind: .spend(self.cny(40))))
+        try dropped.replacePolicy(try corePolicy(windowDays: 30))
+        #expect(dropped.entry(1)?.stats.days.map(\.summary.spend) == [self.cny(40)])
+        try dropped.recordRefund(self.cny(100), of: 1, paidAt: try noon(0))
+        #expect(dropped.entry(1)?.stats.lifetime.spend == self.cny(40))
+        #expect(Self.code { try dropped.recordRefund(self.cny(1), of: 1, paidAt: try noon(0)) } == .refundExceedsSpend)
+
+        var late = MemberRoster(policy: try corePolicy(windowDays: 5), offset: beijing)
+        try late.add(Member(id: 1, joinedAt: try noon(0)))
+        try late.record(ActivityRecord(member: 1, at: try noon(10), kind: .use))
+        try late.record(ActivityRecord(member: 1, at: try noon(3), kind: .spend(self.cny(100))))  // lifetime only
+        try late.replacePolicy(try corePolicy(windowDays: 30))
+        try late.recordRefund(self.cny(60), of: 1, paidAt: try noon(3))
+        #expect(late.entry(1)?.stats.lifetime.spend == self.cny(40))
+    }
+
+    /// Seeded records, growing windows and refunds: every refusal changes nothing, and the stats
+    /// always decode (a checkpoint holding them reopens).
+    @Test func randomRefundsKeepTheStatsDecodable() throws {
+        var generator = SeededGenerator(seed: 33)
+        for _ in 0..<200 {
+            var window = Int(generator.next(below: 6)) + 1
+            var roster = MemberRoster(policy: try corePolicy(windowDays: window), offset: beijing)
+            try roster.add(Member(id: 1, joinedAt: try noon(0)))
+            for _ in 0..<30 {
+                let time = try noon(Int64(generator.next(below: 31)))
+                switch generator.next(below: 10) {
+                case 0: try roster.record(ActivityRecord(member: 1, at: time, kind: .use))
+                case 1...3:
+                    let spend = self.cny(Int64(generator.next(below: 101)))
+                    try roster.record(ActivityRecord(member: 1, at: time, kind: .spend(spend)))
+                case 4:
+                    window = min(window + Int(generator.next(below: 10)) + 1, 3_660)
+                    try roster.replacePolicy(try corePolicy(windowDays: window))
+                default:
+                    let before = roster.entry(1)
+                    do {
+                        try roster.recordRefund(self.cny(Int64(generator.next(below: 121))), of: 1, paidAt: time)
+                    } catch {
+                        #expect(roster.entry(1) == before)
+                    }
+                }
+                let stats = try #require(roster.entry(1)?.stats)
+                #expect(try JSONDecoder().decode(ActivityStats.self, from: try JSONEncoder().encode(stats)) == stats)
+            }
+        }
     }
 
     private static func code(_ body: () throws -> Void) -> FissionError.Code? {

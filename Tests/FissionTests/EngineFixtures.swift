@@ -118,6 +118,9 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
     var shares: [EventID: MutualShareModel.Share]
     /// Members' activity and layer states, once tracked.
     var layering: MemberLayering?
+    /// The paid orders by id (a restored snapshot holds them in another order than a replay):
+    /// refunded amounts, the campaigns that settle their refunds, and the day counted for layers.
+    var orders: [OrderID: EngineState.OrderRecord]
 
     init(_ state: EngineState) {
         var transfers: [Transfer] = []
@@ -145,6 +148,7 @@ struct StateFingerprint: Equatable, CustomStringConvertible {
         self.clock = state.clock
         self.shares = state.model(MutualShareModel.self)?.shares ?? [:]
         self.layering = state.layering
+        self.orders = Dictionary(uniqueKeysWithValues: state.orders.records.map { ($0.order, $0) })
     }
 
     var description: String { "\(self.transfers.count) transfers, \(self.members.count) members, clock \(self.clock)" }

@@ -158,30 +158,38 @@ struct EngineRefundedSpendTests {
         #expect(await restored.state.layering == engine.state.layering)
     }
 
-    @Test("a damaged paid-days section is refused as corrupt")
+    @Test("a damaged or forged paid-days section is refused as corrupt")
     func damagedPaidDays() async throws {
         let engine = try await seededEngine(.memory, configuration: Self.configuration)
         for (key, command, time) in Self.story.prefix(4) { try await engine.submit(command, key: key, at: time) }
+        try await engine.submit(
+            .orderPaid(order: "o-bob2", buyer: "bob", kind: .regular, lines: [line(100)]),
+            key: "o-bob2",
+            at: at(hours: 3)
+        )
         let state = await engine.state
-        // The section: each order's paid day by order id: bob's was paid before tracking and the
-        // dollars are not counted; carol's yuan are, on day 0.
+        // The section: each order's paid day by order id: bob's first was paid before tracking
+        // and the dollars are not counted; bob's second and carol's yuan are, on day 0.
         let today = Int32(Self.day(0).daysSinceEpoch)
         let none = EngineState.OrderRecord.notCounted
-        #expect(["o-bob", "o-carol", "o-usd"].map { state.orders[$0]?.paidDay } == [none, today, none])
-        let head = Array(try state.snapshot().dropLast(8 + 12))
+        let days = ["o-bob", "o-bob2", "o-carol", "o-usd"].map { state.orders[$0]?.paidDay }
+        #expect(days == [none, today, today, none])
+        let head = Array(try state.snapshot().dropLast(8 + 16))
         func sealed(_ days: [Int32], extra: [UInt8] = []) -> [UInt8] {
             var writer = ByteWriter(capacity: 64)
             for day in days { writer.append(day) }
             return EngineState.sealedSnapshot(head + writer.finish() + extra)
         }
-        let intact = try EngineState(snapshot: sealed([none, today, none]), configuration: Self.configuration)
+        let intact = try EngineState(snapshot: sealed([none, today, today, none]), configuration: Self.configuration)
         #expect(try intact.snapshot() == state.snapshot())
         let damaged: [(String, [UInt8])] = [
-            ("a missing day", sealed([none, today])),
-            ("a day after the clock", sealed([none, today + 1, none])),
-            ("a day outside years 1 to 9999", sealed([none, Int32.max, none])),
-            ("a day for an order in another currency", sealed([none, today, today])),
-            ("bytes after the days", sealed([none, today, none], extra: [0])),
+            ("a missing day", sealed([none, today, today])),
+            ("a day after the clock", sealed([none, today, today + 1, none])),
+            ("a day outside years 1 to 9999", sealed([none, today, Int32.max, none])),
+            ("a day for an order in another currency", sealed([none, today, today, today])),
+            // Bob's 700 yuan from before tracking, forged as counted: his spend holds 100.
+            ("an order its buyer's spend cannot hold", sealed([today, today, today, none])),
+            ("bytes after the days", sealed([none, today, today, none], extra: [0])),
         ]
         for (what, snapshot) in damaged {
             let error = #expect(throws: FissionError.self, "\(what)") {
