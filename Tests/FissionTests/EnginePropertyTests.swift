@@ -41,11 +41,17 @@ struct EnginePropertyTests {
         for (number, batch) in batches.enumerated() {
             // The batch's own retries and reused keys point at keys accepted in earlier batches.
             let commands = batch.commands.map { stream.resolve($0, accepted: accepted) }
+            // Odd batches give each command its own time, some minutes before the batch's (before
+            // the clock, some of them), some after: `submit(batch:)` with times.
+            let times = commands.indices.map { index in
+                number % 2 == 1
+                    ? (try? batch.at.adding(milliseconds: Int64(index * 7 - 10) * 60_000)) ?? batch.at : batch.at
+            }
             var singleResults: [Result<EngineOutcome, FissionError>] = []
-            for (key, command) in commands {
+            for ((key, command), time) in zip(commands, times) {
                 let before = await fingerprint(single)
                 do throws(FissionError) {
-                    let outcome = try await single.submit(command, key: key, at: batch.at)
+                    let outcome = try await single.submit(command, key: key, at: time)
                     singleResults.append(.success(outcome))
                     if let first = accepted[key] {
                         // Only a retry of an accepted key may be accepted again: as a duplicate,
@@ -69,7 +75,10 @@ struct EnginePropertyTests {
                     }
                 }
             }
-            let batchResults = try await batched.submit(batch: commands, at: batch.at)
+            let batchResults =
+                number % 2 == 1
+                ? try await batched.submit(batch: zip(commands, times).map { ($0.key, $0.command, $1) })
+                : try await batched.submit(batch: commands, at: batch.at)
             #expect(batchResults.count == commands.count)
             for (index, pair) in zip(singleResults, batchResults).enumerated() {
                 switch pair {
