@@ -177,6 +177,18 @@ public enum EngineCommand: Hashable, Sendable {
     /// tracked: the next ``evaluateLayers(on:)`` computes their layer from their activity.
     /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``.
     case unpinMemberLayer(MemberID)
+    /// The host takes back spend it reported with ``recordActivity(_:kind:)`` (a purchase made
+    /// elsewhere and refunded): `amount` comes out of the member's spend on `paidOn`, the day in
+    /// the community's calendar the spend was reported on, as
+    /// ``FissionMembers/ActivityStats/recordRefund(_:paidOn:)`` takes it. Not for the engine's own
+    /// orders: ``orderRefunded(order:amount:)`` takes their refunds out itself, and this would
+    /// take them out twice. ``FissionError/Code/unknownMember`` for an unregistered member;
+    /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
+    /// ``FissionError/Code/invalidDate`` for a day after today; ``FissionError/Code/currencyMismatch``
+    /// for another currency than the policy's; ``FissionError/Code/negativeAmount``;
+    /// ``FissionError/Code/refundExceedsSpend`` for more than the member's spend of that day (and
+    /// the spend no kept day holds).
+    case recordRefund(MemberID, amount: Money, paidOn: CalendarDay)
 
     /// A command for the campaign model `model`.
     public static func model<Model: CampaignModel>(_ command: Model.Command, of model: Model.Type) -> EngineCommand {
@@ -421,6 +433,11 @@ extension EngineCommand {
         case .unpinMemberLayer(let member):
             writer.append(UInt8(38))
             writer.append(identifier: member)
+        case .recordRefund(let member, let amount, let day):
+            writer.append(UInt8(40))
+            writer.append(identifier: member)
+            writer.append(money: amount)
+            writer.append(day.daysSinceEpoch)
         }
     }
 
@@ -661,6 +678,14 @@ extension EngineCommand {
             return .evaluateLayers(on: day)
         case 38:
             return .unpinMemberLayer(try reader.readIdentifier())
+        case 40:
+            let member: MemberID = try reader.readIdentifier()
+            let amount = try reader.readMoney()
+            let days: Int64 = try reader.read()
+            guard let day = CalendarDay(daysSinceEpoch: days) else {
+                throw ByteReader.corrupt("a paid day \(days) days from 1970, outside years 1 to 9999")
+            }
+            return .recordRefund(member, amount: amount, paidOn: day)
         default:
             throw ByteReader.corrupt("command tag \(tag)")
         }

@@ -173,16 +173,17 @@ extension EngineState {
     }
 
     /// Takes a refund of `order` back out of its buyer's spend on the day it was counted, when it
-    /// was counted while refunds count. Never fails the refund.
+    /// was counted while refunds count: as much of it as the day still holds (the host's
+    /// `recordRefund` may have taken some of it already). Never fails the refund.
     mutating func noteRefund(_ amount: Money, of order: OrderRecord) {
         guard self.layering != nil, order.paidDay != OrderRecord.notCounted,
             let index = self.graph.index(of: order.buyer)
         else { return }
-        // Within what the order added to that day: the engine refunds no more than was paid.
-        try? self.layering!.stats[Int(index.rawValue)].recordRefund(
-            amount,
-            paidOn: CalendarDay(unchecked: Int64(order.paidDay))
-        )
+        let day = CalendarDay(unchecked: Int64(order.paidDay))
+        let refundable = self.layering!.stats[Int(index.rawValue)].refundableSpend(paidOn: day)
+        let taken = Money(minorUnits: min(amount.minorUnits, refundable.minorUnits), currency: amount.currency)
+        // In the policy's currency (the order was counted), not negative, within what the day holds.
+        try? self.layering!.stats[Int(index.rawValue)].recordRefund(taken, paidOn: day)
     }
 
     /// The index-based `noteActivity` for a registered member named by id, looked up only when the
@@ -212,6 +213,26 @@ extension EngineState {
         let day = try now.checkedCalendarDay(in: self.checkIns.offset, what: "activity of member \(member)")
         // Unchanged when it throws (a spend in another currency, negative, or past the 64-bit range).
         try self.layering!.stats[Int(index.rawValue)].record(kind, on: day)
+    }
+
+    /// The host's refund of spend it reported (``EngineCommand/recordRefund(_:amount:paidOn:)``).
+    mutating func recordRefund(
+        _ amount: Money,
+        of member: MemberID,
+        paidOn day: CalendarDay,
+        at now: Timestamp
+    ) throws(FissionError) {
+        guard let index = self.graph.index(of: member) else { throw Self.unknown(member) }
+        guard self.layering != nil else { throw Self.notTracking("take back spend") }
+        let today = self.communityDay(at: now)
+        guard day <= today else {
+            throw FissionError(
+                code: .invalidDate,
+                reason: "spend refunded as paid on \(day), after today (\(today)) in the community's calendar"
+            )
+        }
+        // Unchanged when it throws (another currency, negative, more than the day's spend).
+        try self.layering!.stats[Int(index.rawValue)].recordRefund(amount, paidOn: day)
     }
 
     /// Puts a member in `layer` (``EngineCommand/setMemberLayer(_:layer:)``); while activity is

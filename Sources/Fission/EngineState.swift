@@ -294,6 +294,8 @@ public struct EngineState: Sendable {
             try self.evaluateLayers(on: day, at: now, &effects)
         case .unpinMemberLayer(let member):
             try self.unpinLayer(of: member)
+        case .recordRefund(let member, let amount, let day):
+            try self.recordRefund(amount, of: member, paidOn: day, at: now)
         }
         self.clock = now
         return effects

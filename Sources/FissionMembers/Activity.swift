@@ -314,11 +314,7 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         guard amount.minorUnits > 0 else { return }
         let position = self.days.lastIndex { $0.day == day }
         let onDay = position.map { self.days[$0].summary.spend.minorUnits } ?? 0
-        // Spend no kept day holds is in the lifetime totals only: spend of days dropped since, or
-        // recorded when its day was already older than the kept days (the window may have grown
-        // since, so such a day can be in the kept range now). It may be any such day's.
-        let keptSpend = self.days.reduce(Int64(0)) { $0 + $1.summary.spend.minorUnits }
-        let unkept = self.lifetime.spend.minorUnits - keptSpend
+        let unkept = self.spendNoKeptDayHolds
         let fromDay = min(amount.minorUnits, onDay)
         guard amount.minorUnits - fromDay <= unkept else {
             throw FissionError(
@@ -334,6 +330,23 @@ public struct ActivityStats: Hashable, Sendable, Codable {
         if let position {
             self.days[position].summary.spend = Money(minorUnits: onDay - fromDay, currency: currency)
         }
+    }
+
+    /// How much of the spend recorded for `day` a refund can still take back
+    /// (``recordRefund(_:paidOn:)``): the day's kept spend and the spend no kept day holds.
+    ///
+    /// - Complexity: O(``retainedDays``).
+    public func refundableSpend(paidOn day: CalendarDay) -> Money {
+        let onDay = self.days.last { $0.day == day }?.summary.spend.minorUnits ?? 0
+        // Both within the lifetime spend, which is an Int64.
+        return Money(minorUnits: onDay + self.spendNoKeptDayHolds, currency: self.lifetime.spend.currency)
+    }
+
+    /// Spend in the lifetime totals only: of days dropped since, or recorded when its day was
+    /// already older than the kept days (the window may have grown since, so such a day can be in
+    /// the kept range now). It may be any such day's.
+    private var spendNoKeptDayHolds: Int64 {
+        self.lifetime.spend.minorUnits - self.days.reduce(Int64(0)) { $0 + $1.summary.spend.minorUnits }
     }
 
     /// The last day on or before `day` with a use of the product, as far as the kept days show.

@@ -28,7 +28,10 @@ struct RefundTests {
         var stats = ActivityStats(currency: .cny, retainedDays: 30)
         try stats.record(.spend(self.cny(100)), on: try dayNumber(1))
         try stats.record(.spend(self.cny(50)), on: try dayNumber(3))
+        #expect(stats.refundableSpend(paidOn: try dayNumber(1)) == self.cny(100))
+        #expect(stats.refundableSpend(paidOn: try dayNumber(2)) == self.cny(0))
         try stats.recordRefund(self.cny(30), paidOn: try dayNumber(1))
+        #expect(stats.refundableSpend(paidOn: try dayNumber(1)) == self.cny(70))
         try stats.recordRefund(self.cny(70), paidOn: try dayNumber(1))
         let before = stats
         #expect(Self.code { try stats.recordRefund(self.cny(1), paidOn: try dayNumber(1)) } == .refundExceedsSpend)
@@ -50,6 +53,8 @@ struct RefundTests {
         #expect(stats.days.map(\.day) == [try dayNumber(10)])
         // Only the 100 of the days no longer kept can be refunded as an older day's.
         #expect(Self.code { try stats.recordRefund(self.cny(101), paidOn: try dayNumber(0)) } == .refundExceedsSpend)
+        #expect(stats.refundableSpend(paidOn: try dayNumber(0)) == self.cny(100), "spend no kept day holds")
+        #expect(stats.refundableSpend(paidOn: try dayNumber(10)) == self.cny(140), "day 10's and that")
         try stats.recordRefund(self.cny(100), paidOn: try dayNumber(0))
         #expect(stats.lifetime.spend == self.cny(40))
         #expect(stats.days.map(\.summary.spend) == [self.cny(40)])

@@ -337,6 +337,15 @@ struct EngineStream {
             switch self.generator.next(below: 10) {
             case 0..<2: return .trackActivity
             case 2..<5:
+                if self.chance(20) {
+                    // The host takes back reported spend of a recent day (often more than it holds).
+                    let today = at(hours: max(self.time, 1)).calendarDay(in: .chinaStandardTime)
+                    return .recordRefund(
+                        self.member(),
+                        amount: yuan(self.pick([1, 40])),
+                        paidOn: today.advanced(by: -Int64(self.generator.next(below: 3)))
+                    )
+                }
                 return .recordActivity(self.member(), kind: self.chance(70) ? .use : .spend(yuan(self.pick([1, 80]))))
             case 5..<8:
                 let today = at(hours: max(self.time, 1)).calendarDay(in: .chinaStandardTime)

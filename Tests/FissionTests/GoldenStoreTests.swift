@@ -149,7 +149,7 @@ struct GoldenStoreTests {
         let kinds = Set(entries.map { $0.command[8] })
         #expect(kinds.count >= 30, "command kinds \(kinds.sorted()), \(entries.count) entries")
         // Tag 35 is tracking begun before refunds counted, which no Fission writes any more.
-        #expect(kinds.isSuperset(of: Set(26...39).subtracting([35])), "command kinds \(kinds.sorted())")
+        #expect(kinds.isSuperset(of: Set(26...40).subtracting([35])), "command kinds \(kinds.sorted())")
         let transfers = await engine.state.settlement.ledger.transferCount
         #expect(transfers > 60, "\(transfers) transfers, \(entries.count) entries")
         // Under the layers policy an evaluation moves a member (effect tag 19).
@@ -268,8 +268,9 @@ enum GoldenStore {
                 at: at(days: 11)
             )
         }
-        // Layers from activity (session 16, tags 35 to 38; tag 39 for tracking since session 17):
-        // carol reports two uses and checks in (no third use on the same day), so under a policy
+        // Layers from activity (session 16, tags 35 to 38; since session 17 tag 39 for tracking
+        // and 40 for the host's refund of spend it reported): carol reports two uses, a spend she
+        // is partly refunded, and checks in (no third use on the same day), so under a policy
         // asking two uses she moves up; dave is pinned and released; carol's order, paid while
         // tracked, is refunded in part, which takes the refund out of her spend (session 17).
         try await submit(
@@ -278,6 +279,10 @@ enum GoldenStore {
                 ("use-carol", .recordActivity("carol", kind: .use)),
                 ("use-carol-again", .recordActivity("carol", kind: .use)),
                 ("spend-carol", .recordActivity("carol", kind: .spend(yuan(5)))),
+                (
+                    "spend-carol:refund",
+                    .recordRefund("carol", amount: yuan(2), paidOn: at(days: 11).calendarDay(in: .chinaStandardTime))
+                ),
                 ("check-carol-run", .checkIn("carol", activity: "run", group: nil)),
                 ("layer-dave", .setMemberLayer("dave", layer: .ordinary)),
                 ("evaluate", .evaluateLayers(on: at(days: 11).calendarDay(in: .chinaStandardTime))),

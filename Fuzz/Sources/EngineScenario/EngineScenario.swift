@@ -68,10 +68,15 @@ public enum EngineScenario {
             ("fund-points", .fundCampaign("spring", amount: try RewardAmount(500, .points))),
             ("advance", .advance),
             ("withdraw-alice", .withdraw("alice", amount: try .money(yuan(2)))),
-            // Layers from activity: the snapshot after these is version 6.
+            // Layers from activity: the snapshot after these is version 7 (refunds counted, each
+            // order's paid day); the host's refund of reported spend is command tag 40.
             ("track", .trackActivity),
             ("use-carol", .recordActivity("carol", kind: .use)),
             ("spend-bob", .recordActivity("bob", kind: .spend(yuan(3)))),
+            (
+                "spend-bob:refund",
+                .recordRefund("bob", amount: yuan(1), paidOn: start.calendarDay(in: .chinaStandardTime))
+            ),
             ("layer-dave", .setMemberLayer("dave", layer: .ordinary)),
             ("evaluate", .evaluateLayers(on: start.calendarDay(in: .chinaStandardTime))),
             ("unpin-dave", .unpinMemberLayer("dave")),
