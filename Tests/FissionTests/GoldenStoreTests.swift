@@ -16,7 +16,7 @@ import Testing
 /// file beside the old ones, never over them (Documentation/Contributing.md, "Fixtures"):
 ///
 /// ```sh
-/// FISSION_RECORD_GOLDEN_STORE=engine-store-v7-layers.bin swift test --filter GoldenStoreTests
+/// FISSION_RECORD_GOLDEN_STORE=engine-store-v8-layers.bin swift test --filter GoldenStoreTests
 /// ```
 struct GoldenStoreTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
