@@ -184,7 +184,9 @@ public enum EngineCommand: Hashable, Sendable {
     /// orders: ``orderRefunded(order:amount:)`` takes their refunds out itself, and this would
     /// take them out twice. ``FissionError/Code/unknownMember`` for an unregistered member;
     /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
-    /// ``FissionError/Code/invalidDate`` for a day after today; ``FissionError/Code/currencyMismatch``
+    /// ``FissionError/Code/invalidDate`` for a day after today;
+    /// ``FissionError/Code/activityBeforeJoin`` for a day before the member joined;
+    /// ``FissionError/Code/currencyMismatch``
     /// for another currency than the policy's; ``FissionError/Code/negativeAmount``;
     /// ``FissionError/Code/refundExceedsSpend`` for more than the member's spend of that day (and
     /// the spend no kept day holds).

@@ -174,14 +174,19 @@ extension EngineState {
 
     /// Takes a refund of `order` back out of its buyer's spend on the day it was counted, when it
     /// was counted while refunds count: as much of it as the day still holds (the host's
-    /// `recordRefund` may have taken some of it already). Never fails the refund.
+    /// `recordRefund` may have taken some of it already), or, once the day is no longer kept, as
+    /// much as the spend no kept day holds. Never fails the refund.
     mutating func noteRefund(_ amount: Money, of order: OrderRecord) {
         guard self.layering != nil, order.paidDay != OrderRecord.notCounted,
             let index = self.graph.index(of: order.buyer)
         else { return }
         let day = CalendarDay(unchecked: Int64(order.paidDay))
-        let refundable = self.layering!.stats[Int(index.rawValue)].refundableSpend(paidOn: day)
-        let taken = Money(minorUnits: min(amount.minorUnits, refundable.minorUnits), currency: amount.currency)
+        let stats = self.layering!.stats[Int(index.rawValue)]
+        // A kept day holds the order's amount, less what the host's `recordRefund` took of it;
+        // once the day is dropped, the amount is in the spend no kept day holds.
+        let isKept = stats.days.first.map { day >= $0.day } ?? false
+        let holds = isKept ? stats.summary(windowDays: 1, endingOn: day).spend : stats.refundableSpend(paidOn: day)
+        let taken = Money(minorUnits: min(amount.minorUnits, holds.minorUnits), currency: amount.currency)
         // In the policy's currency (the order was counted), not negative, within what the day holds.
         try? self.layering!.stats[Int(index.rawValue)].recordRefund(taken, paidOn: day)
     }
@@ -229,6 +234,13 @@ extension EngineState {
             throw FissionError(
                 code: .invalidDate,
                 reason: "spend refunded as paid on \(day), after today (\(today)) in the community's calendar"
+            )
+        }
+        let joined = self.communityDay(at: self.registeredMembers[Int(index.rawValue)].joinedAt)
+        guard day >= joined else {
+            throw FissionError(
+                code: .activityBeforeJoin,
+                reason: "spend refunded as paid on \(day), before member \(member) joined (\(joined))"
             )
         }
         // Unchanged when it throws (another currency, negative, more than the day's spend).

@@ -300,6 +300,12 @@ public actor FissionEngine {
         /// What it did, as its first submission returned it (``EngineOutcome/isDuplicate`` is
         /// `false`).
         public let outcome: EngineOutcome
+        /// Whether the entry holds ``command`` in an earlier form that applied otherwise than the
+        /// command does now: an `addGroupSeries` journaled before groups had check-in boards of
+        /// their own (its groups count check-ins on the community board), a `trackActivity`
+        /// journaled before refunds counted (Documentation/Engine.md, "The journal format").
+        /// Submitting ``command`` again elsewhere would not do what this entry did.
+        public let isEarlierForm: Bool
     }
 
     /// The committed commands after `sequence`, oldest first, at most `limit`: those of every
@@ -328,7 +334,7 @@ public actor FissionEngine {
         var records: [JournalRecord] = []
         records.reserveCapacity(entries.count)
         for entry in entries {
-            let (appliedAt, command, _) = try JournaledEngine.decodeCommand(of: entry)
+            let (appliedAt, command, form) = try JournaledEngine.decodeCommand(of: entry)
             let outcome: EngineOutcome
             do {
                 outcome = try EngineOutcome.decode(entry.outcome, sequence: entry.sequence, isDuplicate: false)
@@ -341,7 +347,8 @@ public actor FissionEngine {
                     key: entry.idempotencyKey,
                     appliedAt: appliedAt,
                     command: command,
-                    outcome: outcome
+                    outcome: outcome,
+                    isEarlierForm: !form.isEmpty
                 )
             )
         }

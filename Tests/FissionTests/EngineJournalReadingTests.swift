@@ -1,4 +1,5 @@
 import Fission
+import Foundation
 import Testing
 
 /// `FissionEngine.journal(after:limit:)`: a host reads committed commands and their outcomes back
@@ -70,5 +71,21 @@ struct EngineJournalReadingTests {
         let error = await #expect(throws: FissionError.self) { try await engine.journal(after: 0, limit: 10) }
         #expect(error?.code == .corruptJournal)
         #expect(error?.reason.contains("journal entry 3") == true, "\(String(describing: error))")
+    }
+
+    @Test func anEntryInAnEarlierFormSaysSo() async throws {
+        let name = "engine-store-v6-session16-layers.bin"
+        let file = try GoldenStore.read(
+            Array(try Data(contentsOf: GoldenStoreTests.fixtures.appendingPathComponent(name)))
+        )
+        let engine = try FissionEngine(
+            store: try file.store(.memory, withSnapshot: false),
+            configuration: try GoldenStoreTests.configuration(for: name)
+        )
+        let records = try await engine.journal(after: 0, limit: 1_000)
+        #expect(records.count == file.entries.count)
+        // Session 16 journaled trackActivity as tag 35: tracking without refunds.
+        #expect(records.filter(\.isEarlierForm).map(\.key) == ["track"])
+        #expect(records.first { $0.key == "track" }?.command == .trackActivity)
     }
 }

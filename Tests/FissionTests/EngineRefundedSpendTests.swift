@@ -90,6 +90,7 @@ struct EngineRefundedSpendTests {
         let refusals: [(EngineCommand, FissionError.Code)] = [
             (.recordRefund("nobody", amount: yuan(1), paidOn: Self.day(0)), .unknownMember),
             (.recordRefund("carol", amount: yuan(1), paidOn: Self.day(1)), .invalidDate),
+            (.recordRefund("carol", amount: yuan(1), paidOn: Self.day(-1)), .activityBeforeJoin),
             (
                 .recordRefund("carol", amount: Money(minorUnits: 100, currency: .usd), paidOn: Self.day(0)),
                 .currencyMismatch
@@ -143,6 +144,30 @@ struct EngineRefundedSpendTests {
         let carol = try #require(await engine.state.activity(of: "carol"))
         #expect(carol.lifetime.spend == yuan(0))
         #expect(carol.days.map(\.summary.spend) == [yuan(0)])
+    }
+
+    @Test("an order's refund never takes another order's spend")
+    func orderRefundStaysOnItsDay() async throws {
+        let engine = try await seededEngine(.memory, configuration: Self.configuration)
+        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
+        try await engine.submit(
+            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(600)]),
+            key: "o1",
+            at: at(hours: 3)
+        )
+        // 40 days later (day 0 is no longer kept), another order, whose spend the host takes back.
+        try await engine.submit(
+            .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(100)]),
+            key: "o2",
+            at: at(days: 40)
+        )
+        try await engine.submit(
+            .recordRefund("carol", amount: yuan(100), paidOn: Self.day(40)),
+            key: "r",
+            at: at(days: 40)
+        )
+        try await engine.submit(.orderRefunded(order: "o2", amount: yuan(100)), key: "o2:refund", at: at(days: 40))
+        #expect(await engine.state.activity(of: "carol")?.lifetime.spend == yuan(600), "o1's spend stays")
     }
 
     @Test("a refund of spend from before the kept days lowers the lifetime spend only")
