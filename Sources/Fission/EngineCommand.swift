@@ -182,7 +182,7 @@ public enum EngineCommand: Hashable, Sendable {
     /// the community's calendar the spend was reported on, as
     /// ``FissionMembers/ActivityStats/recordRefund(_:paidOn:)`` takes it. Not for the engine's own
     /// orders: ``orderRefunded(order:amount:)`` takes their refunds out itself, and this would
-    /// take them out twice. ``FissionError/Code/unknownMember`` for an unregistered member;
+    /// take the amount out of the day's other spend as well. ``FissionError/Code/unknownMember`` for an unregistered member;
     /// ``FissionError/Code/activityNotTracked`` before ``trackActivity``;
     /// ``FissionError/Code/invalidDate`` for a day after today;
     /// ``FissionError/Code/activityBeforeJoin`` for a day before the member joined;

@@ -201,10 +201,13 @@ public actor FissionEngine {
 
     /// Moves the engine's clock to `now`: held rewards whose hold has ended post.
     ///
-    /// Idempotent: advancing again to the same or an earlier time posts nothing new. The key is
+    /// Idempotent: advancing again to the same or an earlier time posts nothing new. A time before
+    /// the engine's clock (a command dated later moved it ahead) advances to the clock. The key is
     /// derived from the time (`"advance@<ms>"`), so a retried advance is recognised.
     ///
-    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/storeConflict``.
+    /// - Throws: ``FissionError/Code/storeCallFailed``; ``FissionError/Code/storeConflict``;
+    ///   ``FissionError/Code/idempotencyConflict`` if the host used the key `"advance@<ms>"` of
+    ///   this time for another command.
     @discardableResult
     public func advance(to now: Timestamp) throws(FissionError) -> EngineOutcome {
         // A literal string of at most 26 characters is always a valid identifier.

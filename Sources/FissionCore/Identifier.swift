@@ -35,6 +35,10 @@ public struct Identifier<Kind>: Hashable, Comparable, Sendable, Codable, CustomS
 
     /// Creates an identifier from a string id.
     ///
+    /// Pass a `String` value: a string literal in its place (`try MemberID("")`) is taken as a
+    /// literal, built by ``init(stringLiteral:)``, which stops the process on a bad literal rather
+    /// than throwing.
+    ///
     /// - Parameter string: The host's id. It must be 1 to ``maximumUTF8Length`` UTF-8 bytes long
     ///   and hold no control characters (they are invisible in logs and often a sign of bad input).
     /// - Throws: ``FissionError/Code/invalidIdentifier`` when the string breaks those rules.

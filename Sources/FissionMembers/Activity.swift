@@ -97,6 +97,9 @@ public struct ActivitySummary: Hashable, Sendable, Codable {
 
 /// One member's activity: lifetime totals plus per-day totals for a trailing window.
 ///
+/// Activity only adds up through ``record(_:on:)``; a refund of recorded spend comes back out
+/// with ``recordRefund(_:paidOn:)``.
+///
 /// Per-day buckets are kept for ``retainedDays`` days back from the latest day seen, so memory is
 /// bounded whatever the member does. A record older than that still counts in the lifetime
 /// totals; it can no longer change a trailing window that ends on or after the latest day.
@@ -285,12 +288,12 @@ public struct ActivityStats: Hashable, Sendable, Codable {
     /// Takes a refunded amount back out of the spend recorded for `day`, the day it was paid.
     ///
     /// The refund lowers the lifetime spend and, while `day` is still one of the kept ``days``,
-    /// that day's spend, so a window containing the day no longer counts it: a member who buys
-    /// their way into a layer and is refunded is back where they were at the next evaluation.
-    /// Spend that no kept day holds (its day was dropped, or was already older than the kept days
-    /// when it was recorded) is in the lifetime spend only, and a refund of it lowers that only.
-    /// It changes no other count and neither ``lastActiveDay`` nor ``lastUseDay``: the member was
-    /// active that day.
+    /// that day's spend, so a window containing the day no longer counts it (a layer's
+    /// requirement then sees the spend without it). Spend that no kept day holds (its day was
+    /// dropped, or was already older than the kept days when it was recorded) is in the lifetime
+    /// spend only: what the day's kept spend does not cover comes out of that, so the refund may
+    /// be at most ``refundableSpend(paidOn:)``. It changes no other count and neither
+    /// ``lastActiveDay`` nor ``lastUseDay``: the member was active that day.
     ///
     /// - Parameters:
     ///   - amount: The amount refunded, in the spend's currency; zero changes nothing.

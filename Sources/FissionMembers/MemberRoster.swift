@@ -191,7 +191,8 @@ public struct MemberRoster: Sendable {
     ///   ``FissionError/Code/invalidDate`` for a payment on a day outside years 1 to 9999 in the
     ///   roster's offset; ``FissionError/Code/currencyMismatch``,
     ///   ``FissionError/Code/negativeAmount``, or ``FissionError/Code/refundExceedsSpend`` for more
-    ///   than the member's spend on that day. The roster is unchanged when it throws.
+    ///   than the member's kept spend of that day and the spend no kept day holds together
+    ///   (``ActivityStats/refundableSpend(paidOn:)``). The roster is unchanged when it throws.
     public mutating func recordRefund(_ amount: Money, of member: MemberID, paidAt: Timestamp) throws(FissionError) {
         guard var entry = self.entries[member] else {
             throw FissionError(code: .memberNotFound, reason: "no member \(member)")

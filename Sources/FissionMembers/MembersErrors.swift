@@ -21,8 +21,9 @@ extension FissionError.Code {
     public static let contradictoryThresholds = Self("contradictoryThresholds")
     /// A layer is not part of the layering policy.
     public static let unknownLayer = Self("unknownLayer")
-    /// A refund would take more out of a member's recorded spend than the day it was paid holds
-    /// (``ActivityStats/recordRefund(_:paidOn:)``).
+    /// A refund would take more out of a member's recorded spend than the day it was paid holds,
+    /// with the spend no kept day holds (``ActivityStats/refundableSpend(paidOn:)``,
+    /// ``ActivityStats/recordRefund(_:paidOn:)``).
     public static let refundExceedsSpend = Self("refundExceedsSpend")
 }
 
