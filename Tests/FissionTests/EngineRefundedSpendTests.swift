@@ -55,6 +55,30 @@ struct EngineRefundedSpendTests {
         ("eval-1", .evaluateLayers(on: day(1)), at(days: 1, hours: 1)),
     ]
 
+    /// A seeded engine under ``policy`` that tracks activity from hour 2.
+    static func trackingEngine() async throws -> FissionEngine {
+        let engine = try await seededEngine(.memory, configuration: Self.configuration)
+        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
+        return engine
+    }
+
+    /// Submits a paid order of `yuanPaid` by `buyer`, keyed by the order's id.
+    static func pay(
+        _ order: OrderID,
+        by buyer: MemberID,
+        _ yuanPaid: Int64,
+        at time: Timestamp,
+        on engine: FissionEngine
+    )
+        async throws
+    {
+        try await engine.submit(
+            .orderPaid(order: order, buyer: buyer, kind: .regular, lines: [line(yuanPaid)]),
+            key: EventID(order.description),
+            at: time
+        )
+    }
+
     @Test("a refund takes the refunded amount out of the buyer's spend on the day it was paid")
     func story() async throws {
         let engine = try await seededEngine(.memory, configuration: Self.configuration)
@@ -128,13 +152,8 @@ struct EngineRefundedSpendTests {
 
     @Test("an order's refund takes what its day still holds after the host took some of it")
     func orderRefundAfterAHostRefund() async throws {
-        let engine = try await seededEngine(.memory, configuration: Self.configuration)
-        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
-        try await engine.submit(
-            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(100)]),
-            key: "o1",
-            at: at(hours: 3)
-        )
+        let engine = try await Self.trackingEngine()
+        try await Self.pay("o1", by: "carol", 100, at: at(hours: 3), on: engine)
         try await engine.submit(
             .recordRefund("carol", amount: yuan(30), paidOn: Self.day(0)),
             key: "r",
@@ -148,19 +167,10 @@ struct EngineRefundedSpendTests {
 
     @Test("an order's refund never takes another order's spend")
     func orderRefundStaysOnItsDay() async throws {
-        let engine = try await seededEngine(.memory, configuration: Self.configuration)
-        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
-        try await engine.submit(
-            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(600)]),
-            key: "o1",
-            at: at(hours: 3)
-        )
+        let engine = try await Self.trackingEngine()
+        try await Self.pay("o1", by: "carol", 600, at: at(hours: 3), on: engine)
         // 40 days later (day 0 is no longer kept), another order, whose spend the host takes back.
-        try await engine.submit(
-            .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(100)]),
-            key: "o2",
-            at: at(days: 40)
-        )
+        try await Self.pay("o2", by: "carol", 100, at: at(days: 40), on: engine)
         try await engine.submit(
             .recordRefund("carol", amount: yuan(100), paidOn: Self.day(40)),
             key: "r",
@@ -172,19 +182,10 @@ struct EngineRefundedSpendTests {
 
     @Test("a refund of spend from before the kept days lowers the lifetime spend only")
     func oldSpend() async throws {
-        let engine = try await seededEngine(.memory, configuration: Self.configuration)
-        try await engine.submit(.trackActivity, key: "track", at: at(hours: 2))
-        try await engine.submit(
-            .orderPaid(order: "o1", buyer: "carol", kind: .regular, lines: [line(600)]),
-            key: "o1",
-            at: at(hours: 3)
-        )
+        let engine = try await Self.trackingEngine()
+        try await Self.pay("o1", by: "carol", 600, at: at(hours: 3), on: engine)
         // 40 days later (the policy keeps 32 days of detail), another order: day 0 is dropped.
-        try await engine.submit(
-            .orderPaid(order: "o2", buyer: "carol", kind: .regular, lines: [line(50)]),
-            key: "o2",
-            at: at(days: 40)
-        )
+        try await Self.pay("o2", by: "carol", 50, at: at(days: 40), on: engine)
         try await engine.submit(.orderRefunded(order: "o1", amount: yuan(100)), key: "r1", at: at(days: 40))
         let carol = try #require(await engine.state.activity(of: "carol"))
         #expect(carol.lifetime.spend == yuan(550))
