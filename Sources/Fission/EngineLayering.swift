@@ -320,7 +320,8 @@ extension EngineState {
 
 extension FissionError.Code {
     /// A layering command (``EngineCommand/recordActivity(_:kind:)``,
-    /// ``EngineCommand/evaluateLayers(on:)``, ``EngineCommand/unpinMemberLayer(_:)``), or a
+    /// ``EngineCommand/recordRefund(_:amount:paidOn:)``, ``EngineCommand/evaluateLayers(on:)``,
+    /// ``EngineCommand/unpinMemberLayer(_:)``), or a
     /// segment query asking for recent activity (``EngineState/members(in:after:limit:)``), before
     /// ``EngineCommand/trackActivity``.
     public static let activityNotTracked = Self("activityNotTracked")
