@@ -344,9 +344,9 @@ extension EngineState {
 }
 
 extension EngineState {
-    /// Reads version 7's paid day of each order, in the order the orders were read: the day's
-    /// spend holds the order's amount, so it is a day of years 1 to 9999 not after the clock, for
-    /// an order in the layering policy's currency; or ``OrderRecord/notCounted``.
+    /// Reads version 7's paid day of each order, in the order the orders were read: the day the
+    /// order's amount was counted on, so a day of years 1 to 9999 not after the clock, for an
+    /// order in the layering policy's currency; or ``OrderRecord/notCounted``.
     fileprivate mutating func readPaidDays(_ reader: inout ByteReader) throws(FissionError) {
         guard self.orders.count <= reader.remaining / 4 else {
             throw Self.corrupt("paid days of \(self.orders.count) orders in \(reader.remaining) bytes")
