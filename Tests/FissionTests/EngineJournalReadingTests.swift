@@ -36,7 +36,7 @@ struct EngineJournalReadingTests {
             #expect(record.outcome == first.outcome, "\(first.key)")
             #expect(!record.outcome.isDuplicate)
         }
-        // The applied time, not the host's: the refund of o2 was submitted at day 10.
+        // Each record carries the time its command was applied at: the last, o2's refund, day 10.
         #expect(records.last?.appliedAt == at(days: 10))
         #expect(try await engine.journal(after: last, limit: 7).isEmpty)
         #expect(try await engine.journal(after: 5, limit: 1).map(\.sequence) == [6])
